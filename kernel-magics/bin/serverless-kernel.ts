@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * The serverless-kernel command: `install` writes the kernelspec, `kernel`
+ * runs the kernel for a connection file (Jupyter calls this).
+ */
+import { Command, Option } from 'commander';
+
+import { InstallTarget, installKernelspec } from '../src/cli/kernelspec';
+import { DISPLAY_NAME, KERNEL_NAME } from '../src/kernel/kernel-info';
+import { startKernel } from '../src/kernel/kernel';
+import { createStderrLogger, LogLevel } from '../src/kernel/log';
+
+const program = new Command('serverless-kernel').description(
+  `The ${DISPLAY_NAME} Jupyter kernel (kernelspec "${KERNEL_NAME}")`,
+);
+
+program
+  .command('install')
+  .description(`Install the "${KERNEL_NAME}" kernelspec`)
+  .addOption(new Option('--user', 'install into the per-user Jupyter data dir').conflicts(['prefix', 'sysPrefix']))
+  .addOption(new Option('--prefix <dir>', 'install into <dir>/share/jupyter/kernels').conflicts(['sysPrefix']))
+  .option('--sys-prefix', "install into Python's sys.prefix (a virtualenv or conda env)")
+  .action((options: { user?: boolean; prefix?: string; sysPrefix?: boolean }) => {
+    let target: InstallTarget;
+    if (options.prefix) {
+      target = { kind: 'prefix', prefix: options.prefix };
+    } else if (options.sysPrefix) {
+      target = { kind: 'sys-prefix' };
+    } else if (options.user || process.getuid?.() !== 0) {
+      target = { kind: 'user' };
+    } else {
+      target = { kind: 'system' };
+    }
+    const dir = installKernelspec(target);
+    process.stdout.write(`Installed kernelspec ${KERNEL_NAME} in ${dir}\n`);
+  });
+
+program
+  .command('kernel')
+  .description('Run the kernel (started by Jupyter)')
+  .requiredOption('--connection-file <file>', 'the connection file Jupyter wrote')
+  .addOption(
+    new Option('--log-level <level>', 'kernel log level (stderr)').choices(['debug', 'info', 'warn', 'error']).default('info'),
+  )
+  .action(async (options: { connectionFile: string; logLevel: LogLevel }) => {
+    await startKernel(options.connectionFile, createStderrLogger(options.logLevel));
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`serverless-kernel: ${(error as Error).message ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+/**
+ * Writes the `serverless-ts` kernelspec (kernel.json and logos) into a
+ * Jupyter data directory.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { DISPLAY_NAME, KERNEL_NAME } from '../kernel/kernel-info';
+
+/** Where to install: the user's data dir, a prefix, or Python's sys.prefix. */
+export type InstallTarget = { kind: 'user' } | { kind: 'prefix'; prefix: string } | { kind: 'sys-prefix' } | { kind: 'system' };
+
+/** Raised when the install location cannot be determined or written. */
+export class KernelspecInstallError extends Error {
+  override readonly name = 'KernelspecInstallError';
+}
+
+/** This package's root directory (dist/src/cli -> root). */
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** The user's Jupyter data dir, as jupyter_core computes it on Linux/macOS. */
+function userDataDir(): string {
+  if (process.env.JUPYTER_DATA_DIR) {
+    return process.env.JUPYTER_DATA_DIR;
+  }
+  if (process.platform === 'darwin') {
+    return path.join(os.homedir(), 'Library', 'Jupyter');
+  }
+  const xdg = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share');
+  return path.join(xdg, 'jupyter');
+}
+
+function pythonSysPrefix(): string {
+  for (const python of ['python3', 'python']) {
+    try {
+      return execFileSync(python, ['-c', 'import sys; print(sys.prefix)'], { encoding: 'utf8' }).trim();
+    } catch {
+      // try the next interpreter name
+    }
+  }
+  throw new KernelspecInstallError('--sys-prefix needs python3 on PATH; use --prefix DIR instead');
+}
+
+/** The kernels directory for a target. */
+export function kernelsDir(target: InstallTarget): string {
+  switch (target.kind) {
+    case 'user':
+      return path.join(userDataDir(), 'kernels');
+    case 'prefix':
+      return path.join(path.resolve(target.prefix), 'share', 'jupyter', 'kernels');
+    case 'sys-prefix':
+      return path.join(pythonSysPrefix(), 'share', 'jupyter', 'kernels');
+    case 'system':
+      return '/usr/local/share/jupyter/kernels';
+  }
+}
+
+/** The kernel.json contents: this node binary runs this package's CLI. */
+export function kernelJson(): Record<string, unknown> {
+  return {
+    argv: [
+      process.execPath,
+      path.join(PACKAGE_ROOT, 'dist', 'bin', 'serverless-kernel.js'),
+      'kernel',
+      '--connection-file',
+      '{connection_file}',
+    ],
+    display_name: DISPLAY_NAME,
+    language: 'typescript',
+    // Interrupts come as interrupt_request on control, never as a signal to
+    // the process group (which would also hit the runtime's workers).
+    interrupt_mode: 'message',
+    metadata: { debugger: false },
+  };
+}
+
+/** Installs the kernelspec; returns the directory written. */
+export function installKernelspec(target: InstallTarget): string {
+  const dir = path.join(kernelsDir(target), KERNEL_NAME);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(kernelJson(), null, 2) + '\n');
+    for (const logo of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']) {
+      copyFileSync(path.join(PACKAGE_ROOT, 'kernelspec', logo), path.join(dir, logo));
+    }
+  } catch (error) {
+    throw new KernelspecInstallError(`Cannot write the kernelspec to ${dir}: ${(error as Error).message}`);
+  }
+  return dir;
+}

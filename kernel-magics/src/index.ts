@@ -1,0 +1,10 @@
+/**
+ * serverless-kernel: public API importable from notebook cells and from the
+ * extension's shared modules.
+ */
+export { comms } from './comms';
+export { Comm, CommMessage, CommRegistry, CommTargetHandler } from './kernel/comms';
+export { display, Display, DisplayHandle } from './output/display';
+export { MIME_BUNDLE } from './output/format';
+export { input, InputOptions } from './input';
+export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';

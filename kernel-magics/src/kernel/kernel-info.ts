@@ -1,0 +1,52 @@
+/**
+ * kernel_info_reply content: what this kernel is and what language it runs.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import * as tsForTslab from '@tslab/typescript-for-tslab';
+
+import { JsonObject, PROTOCOL_VERSION } from './messages';
+
+/** The kernelspec name users select. */
+export const KERNEL_NAME = 'serverless-ts';
+/** The kernel's display name in launchers and menus. */
+export const DISPLAY_NAME = 'TypeScript (serverless)';
+
+function packageVersion(): string {
+  const file = path.resolve(__dirname, '..', '..', '..', 'package.json');
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: string };
+  return parsed.version ?? '0.0.0';
+}
+
+let cached: JsonObject | undefined;
+
+/** The kernel_info_reply content (computed once). */
+export function kernelInfoReply(): JsonObject {
+  cached ??= {
+    status: 'ok',
+    protocol_version: PROTOCOL_VERSION,
+    implementation: 'serverless-kernel',
+    implementation_version: packageVersion(),
+    language_info: {
+      name: 'typescript',
+      // The compiler that checks and transpiles cells.
+      version: tsForTslab.version,
+      mimetype: 'text/typescript',
+      file_extension: '.ts',
+      codemirror_mode: { name: 'javascript', typescript: true },
+      pygments_lexer: 'typescript',
+      nbconvert_exporter: 'script',
+    },
+    banner:
+      `serverless-kernel ${packageVersion()}: TypeScript ${tsForTslab.version} on Node.js ${process.version}.\n` +
+      'Start a cell with %%serverless to run it as serverless invocations.',
+    help_links: [
+      { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/intro.html' },
+      { text: 'Node.js API', url: 'https://nodejs.org/api/' },
+      { text: 'tslab', url: 'https://github.com/yunabe/tslab' },
+    ],
+    debugger: false,
+  };
+  return cached;
+}

@@ -1,0 +1,81 @@
+/**
+ * Assembles a running kernel: connection file -> transport -> handler ->
+ * tslab engine, plus process-level concerns (SIGINT, SIGTERM, stdio capture,
+ * uncaught errors from user code, clean shutdown).
+ */
+import { comms } from '../comms';
+import { setOutputSink } from '../output/sink';
+import { TslabEngine } from '../tslab';
+import { readConnectionFile } from './connection';
+import { KernelHandler } from './handler';
+import { captureStdio } from './iopub-output';
+import { Logger } from './log';
+import { setInputBroker } from '../input';
+import { ZmqTransport } from './transport';
+
+/** A kernel that was started. */
+export interface RunningKernel {
+  /** Shuts down (as a shutdown_request without restart would). */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the kernel described by a connection file. */
+export async function startKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
+  const connection = readConnectionFile(connectionFile);
+  const transport = new ZmqTransport(connection, log);
+  const engine = new TslabEngine(process.cwd());
+  let stopping: Promise<void> | undefined;
+
+  const stop = (exitCode: number): Promise<void> => {
+    stopping ??= (async () => {
+      log.info('Shutting down');
+      restoreStdio();
+      setOutputSink(undefined);
+      handler.output.dispose();
+      engine.dispose();
+      await transport.close();
+      // User code may hold timers or sockets open: the kernel ends regardless.
+      process.exit(exitCode);
+    })();
+    return stopping;
+  };
+
+  const handler = new KernelHandler({
+    engine,
+    io: transport,
+    comms,
+    log,
+    onCellRunning: (running) => transport.setExecuting(running),
+    onShutdown: () => void stop(0),
+  });
+  setOutputSink(handler.output);
+  setInputBroker(handler.stdin);
+  const restoreStdio = captureStdio(handler.output);
+
+  process.on('SIGINT', () => {
+    handler.interrupt();
+  });
+  process.on('SIGTERM', () => void stop(0));
+  process.on('uncaughtException', (error) => {
+    // Thrown by user code outside a cell (timers, events): show it, keep the kernel.
+    process.stderr.write(`Uncaught exception: ${String(error.stack ?? error)}\n`);
+  });
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`Unhandled promise rejection: ${String((reason as Error)?.stack ?? reason)}\n`);
+  });
+
+  await transport.open(
+    (channel, message) => {
+      handler.handle(channel, message).catch((error: unknown) => {
+        log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
+      });
+    },
+    (code) => {
+      log.error(`Control thread exited with code ${code}; the kernel cannot be controlled and stops`);
+      void stop(1);
+    },
+  );
+  transport.send('iopub', { msgType: 'status', content: { execution_state: 'starting' } });
+  log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
+  return { shutdown: () => stop(0) };
+}

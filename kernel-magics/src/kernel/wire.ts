@@ -1,0 +1,146 @@
+/**
+ * The Jupyter wire format: frames <-> messages, with HMAC signing.
+ * Pure functions, no sockets, so they are unit-tested directly.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+
+import { JsonObject, JupyterMessage, MessageHeader, PROTOCOL_VERSION } from './messages';
+
+const DELIMITER = '<IDS|MSG>';
+
+/** Raised when a frame list is not a valid, correctly signed message. */
+export class WireError extends Error {
+  override readonly name = 'WireError';
+}
+
+/** Signs and verifies messages with the connection file's key and scheme. */
+export class MessageSigner {
+  private readonly key: Buffer;
+  private readonly algorithm: string;
+
+  /**
+   * @param key - the connection file's `key`; empty disables signing.
+   * @param scheme - the connection file's `signature_scheme`, e.g. `hmac-sha256`.
+   */
+  constructor(key: string, scheme = 'hmac-sha256') {
+    this.key = Buffer.from(key, 'utf8');
+    const match = /^hmac-([a-z0-9-]+)$/.exec(scheme);
+    if (!match) {
+      throw new WireError(`Unsupported signature scheme "${scheme}" (expected hmac-<digest>)`);
+    }
+    this.algorithm = match[1];
+  }
+
+  /** The hex signature of the four JSON frames. */
+  sign(frames: Buffer[]): string {
+    if (this.key.length === 0) {
+      return '';
+    }
+    const hmac = createHmac(this.algorithm, this.key);
+    for (const frame of frames) {
+      hmac.update(frame);
+    }
+    return hmac.digest('hex');
+  }
+
+  /** True when `signature` matches the frames (constant-time comparison). */
+  verify(signature: string, frames: Buffer[]): boolean {
+    if (this.key.length === 0) {
+      return true;
+    }
+    const expected = Buffer.from(this.sign(frames), 'utf8');
+    const actual = Buffer.from(signature, 'utf8');
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  }
+}
+
+function parseJsonFrame(frame: Buffer, what: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(frame.toString('utf8'));
+  } catch {
+    throw new WireError(`The ${what} frame is not valid JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new WireError(`The ${what} frame is not a JSON object`);
+  }
+  return value as JsonObject;
+}
+
+function isHeader(value: JsonObject): value is JsonObject & MessageHeader {
+  return typeof value.msg_id === 'string' && typeof value.msg_type === 'string';
+}
+
+/** Decodes and verifies the frames of a message received on a ROUTER socket. */
+export function decodeMessage(frames: Buffer[], signer: MessageSigner): JupyterMessage {
+  const split = frames.findIndex((frame) => frame.toString('utf8') === DELIMITER);
+  if (split < 0 || frames.length < split + 6) {
+    throw new WireError('Message has no <IDS|MSG> delimiter or too few frames');
+  }
+  const signature = frames[split + 1].toString('utf8');
+  const jsonFrames = frames.slice(split + 2, split + 6);
+  if (!signer.verify(signature, jsonFrames)) {
+    throw new WireError('Invalid message signature');
+  }
+  const header = parseJsonFrame(jsonFrames[0], 'header');
+  if (!isHeader(header)) {
+    throw new WireError('The header has no msg_id or msg_type');
+  }
+  return {
+    identities: frames.slice(0, split),
+    header,
+    parent_header: parseJsonFrame(jsonFrames[1], 'parent_header') as unknown as MessageHeader,
+    metadata: parseJsonFrame(jsonFrames[2], 'metadata'),
+    content: parseJsonFrame(jsonFrames[3], 'content'),
+    buffers: frames.slice(split + 6),
+  };
+}
+
+/** What the kernel needs to build an outgoing message. */
+export interface OutgoingMessage {
+  msgType: string;
+  content: JsonObject;
+  parent?: MessageHeader | Record<string, never>;
+  metadata?: JsonObject;
+  identities?: Buffer[];
+  buffers?: Buffer[];
+}
+
+/** Builds headers for one kernel session. */
+export class HeaderFactory {
+  /** This kernel process's session id. */
+  readonly session = randomUUID();
+
+  /** A new header of the given type. */
+  create(msgType: string): MessageHeader {
+    return {
+      msg_id: randomUUID(),
+      msg_type: msgType,
+      session: this.session,
+      username: 'kernel',
+      date: new Date().toISOString(),
+      version: PROTOCOL_VERSION,
+    };
+  }
+}
+
+/** Encodes and signs an outgoing message into frames. */
+export function encodeMessage(
+  message: OutgoingMessage,
+  header: MessageHeader,
+  signer: MessageSigner,
+): Buffer[] {
+  const json = [
+    header,
+    message.parent ?? {},
+    message.metadata ?? {},
+    message.content,
+  ].map((part) => Buffer.from(JSON.stringify(part), 'utf8'));
+  return [
+    ...(message.identities ?? []),
+    Buffer.from(DELIMITER, 'utf8'),
+    Buffer.from(signer.sign(json), 'utf8'),
+    ...json,
+    ...(message.buffers ?? []),
+  ];
+}

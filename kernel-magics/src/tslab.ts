@@ -1,0 +1,203 @@
+/**
+ * The one adapter over tslab's converter and executor (tslab is pinned to an
+ * exact version in package.json because these are deep, undocumented imports).
+ * Everything tslab-specific lives here; the protocol layer sees a CodeEngine.
+ */
+import * as path from 'node:path';
+import { format } from 'node:util';
+
+import * as tsForTslab from '@tslab/typescript-for-tslab';
+import { createConverter, isCompleteCode } from 'tslab/dist/converter';
+import { ConverterSet, createExecutor, Executor } from 'tslab/dist/executor';
+import * as tslabJupyter from 'tslab/dist/jupyter';
+import * as ts from 'typescript';
+
+import {
+  CodeEngine,
+  Completion,
+  CompletenessVerdict,
+  ExecutionOutcome,
+  Inspection,
+} from './kernel/engine';
+import { MimeBundle } from './kernel/messages';
+import { getOutputSink } from './output/sink';
+
+/** The npm name cells import the display API from. */
+const PACKAGE_NAME = 'serverless-kernel';
+/** This package's root (dist/src/tslab.js -> package root). */
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Messages tslab's executor uses when it stops a cell on an interrupt. */
+const INTERRUPT_MESSAGES = ['Script execution was interrupted by `SIGINT`', 'Interrupted asynchronously'];
+
+/**
+ * Lets the TypeScript checker resolve `serverless-kernel` from any notebook
+ * directory by mapping `<cwd>/node_modules/serverless-kernel/...` onto this
+ * package (tslab does the same for `tslab` itself).
+ */
+function exposePackageTypes(cwd: string): void {
+  const sys = tsForTslab.sys;
+  const virtualRoot = path.join(cwd, 'node_modules', PACKAGE_NAME);
+  const forward = (p: string): string => {
+    const rel = path.relative(virtualRoot, p);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? p : path.join(PACKAGE_ROOT, rel);
+  };
+  const { fileExists, readFile, directoryExists, readDirectory } = sys;
+  sys.fileExists = (p) => fileExists.call(sys, forward(p));
+  sys.readFile = (p, encoding) => readFile.call(sys, forward(p), encoding);
+  sys.directoryExists = (p) => directoryExists.call(sys, forward(p));
+  sys.readDirectory = (p, ...rest) => readDirectory.call(sys, forward(p), ...rest);
+}
+
+/** Routes `require('serverless-kernel')` in cells to this (already loaded) package. */
+function hookCellRequire(): void {
+  const holder = (globalThis as unknown as { __tslab__: { require: NodeJS.Require } }).__tslab__;
+  const original = holder.require;
+  holder.require = new Proxy(original, {
+    apply(target, thisArg, args: unknown[]) {
+      if (args.length === 1 && args[0] === PACKAGE_NAME) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the cell's require is CommonJS
+        return require('./index') as unknown;
+      }
+      return Reflect.apply(target, thisArg, args) as unknown;
+    },
+  });
+}
+
+/** Routes tslab's own display API (`import * as tslab from 'tslab'`) to our sink. */
+function hookTslabDisplay(): void {
+  const writable = tslabJupyter as unknown as {
+    lastWriteDisplayData: (
+      data: { data: MimeBundle; metadata: Record<string, string>; transient: { display_id?: string } },
+      update: boolean,
+    ) => void;
+  };
+  writable.lastWriteDisplayData = (data, update) => {
+    getOutputSink().display(data.data, data.metadata, data.transient.display_id, update);
+  };
+}
+
+/** Lazily creates tslab's converters (the browser one is rarely needed). */
+class Converters implements ConverterSet {
+  private nodeConverter?: ReturnType<typeof createConverter>;
+  private browserConverter?: ReturnType<typeof createConverter>;
+
+  get node(): ReturnType<typeof createConverter> {
+    this.nodeConverter ??= createConverter({ isJS: false, isBrowser: false });
+    return this.nodeConverter;
+  }
+
+  get browser(): ReturnType<typeof createConverter> {
+    this.browserConverter ??= createConverter({ isJS: false, isBrowser: true });
+    return this.browserConverter;
+  }
+
+  close(): void {
+    this.nodeConverter?.close();
+    this.browserConverter?.close();
+  }
+}
+
+/** What tslab's executor reported through the console we gave it. */
+interface CellReport {
+  value?: unknown;
+  hasValue: boolean;
+  thrown: unknown[];
+  diagnostics: string[];
+}
+
+/** True when a parse error sits in the middle, i.e. more lines cannot fix it. */
+function hasParseErrors(code: string): boolean {
+  const file = ts.createSourceFile('cell.tsx', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TSX);
+  const diagnostics = (file as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics;
+  return (diagnostics ?? []).length > 0;
+}
+
+/** A CodeEngine backed by tslab. */
+export class TslabEngine implements CodeEngine {
+  private readonly converters = new Converters();
+  private readonly executor: Executor;
+  private report: CellReport = { hasValue: false, thrown: [], diagnostics: [] };
+
+  /** @param cwd - the directory modules resolve from (the notebook's). */
+  constructor(cwd = process.cwd()) {
+    exposePackageTypes(cwd);
+    this.executor = createExecutor(cwd, this.converters, {
+      log: (value: unknown) => {
+        // tslab calls log() only with the cell's last-expression value.
+        this.report.value = value;
+        this.report.hasValue = true;
+      },
+      error: (message?: unknown, ...rest: unknown[]) => {
+        // Diagnostics come as a format string plus arguments; thrown values alone.
+        if (rest.length > 0 && typeof message === 'string') {
+          this.report.diagnostics.push(format(message, ...rest));
+        } else {
+          this.report.thrown.push(message);
+        }
+      },
+    });
+    hookCellRequire();
+    hookTslabDisplay();
+    // Warm the converter so the first cell is not slowed by compiler set-up.
+    void this.converters.node;
+  }
+
+  /** Variables defined by cells so far (tslab's exports object). */
+  get locals(): Record<string, unknown> {
+    return this.executor.locals as Record<string, unknown>;
+  }
+
+  async execute(code: string): Promise<ExecutionOutcome> {
+    const report: CellReport = { hasValue: false, thrown: [], diagnostics: [] };
+    this.report = report;
+    const ok = await this.executor.execute(code);
+    if (report.diagnostics.length > 0) {
+      return { status: 'compile-error', diagnostics: report.diagnostics };
+    }
+    if (!ok || report.thrown.length > 0) {
+      const error = report.thrown[0];
+      const message = error instanceof Error ? error.message : undefined;
+      if (message !== undefined && INTERRUPT_MESSAGES.includes(message)) {
+        return { status: 'interrupted' };
+      }
+      return { status: 'error', error };
+    }
+    return { status: 'ok', hasValue: report.hasValue, value: report.value };
+  }
+
+  complete(code: string, offset: number): Completion {
+    const info = this.executor.complete(code, offset);
+    return { start: info.start, end: info.end, matches: info.candidates };
+  }
+
+  inspect(code: string, offset: number): Inspection | undefined {
+    const info = this.executor.inspect(code, offset);
+    if (!info) {
+      return undefined;
+    }
+    const signature = (info.displayParts ?? []).map((part) => part.text).join('');
+    const docs = (info.documentation ?? []).map((part) => part.text).join('');
+    const tags = (info.tags ?? []).map(
+      (tag) => `@${tag.name}${tag.text ? ' ' + tag.text.map((part) => part.text).join('') : ''}`,
+    );
+    const text = [signature, docs, tags.join('\n')].filter((part) => part.length > 0).join('\n\n');
+    return text ? { text } : undefined;
+  }
+
+  isComplete(code: string): CompletenessVerdict {
+    const verdict = isCompleteCode(code);
+    if (!verdict.completed) {
+      return { status: 'incomplete', indent: verdict.indent ?? '' };
+    }
+    return { status: hasParseErrors(code) ? 'invalid' : 'complete' };
+  }
+
+  interrupt(): void {
+    this.executor.interrupt();
+  }
+
+  dispose(): void {
+    this.executor.close();
+  }
+}
