@@ -149,6 +149,10 @@ export class TslabEngine implements CodeEngine {
   }
 
   async execute(code: string): Promise<ExecutionOutcome> {
+    // Start the cell from a fresh macrotask, with no kernel promise jobs
+    // queued behind it: if an interrupt has to terminate a busy loop, V8
+    // drops the pending microtasks, and those must all be the cell's own.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const report: CellReport = { hasValue: false, thrown: [], diagnostics: [] };
     this.report = report;
     const ok = await this.executor.execute(code);

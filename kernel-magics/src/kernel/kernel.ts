@@ -19,10 +19,40 @@ export interface RunningKernel {
   shutdown(): Promise<void>;
 }
 
+/** How often the kernel checks that the process that started it is alive. */
+const PARENT_POLL_MS = 2000;
+
+/**
+ * Ends the kernel when the process that started it (a Jupyter server or
+ * client) dies without shutting it down, so no kernel is left orphaned.
+ */
+function watchParent(log: Logger, onOrphaned: () => void): void {
+  const parentPid = Number(process.env.JPY_PARENT_PID ?? process.ppid);
+  if (!Number.isInteger(parentPid) || parentPid <= 1) {
+    return;
+  }
+  const timer = setInterval(() => {
+    let alive = process.ppid === parentPid;
+    if (alive) {
+      try {
+        process.kill(parentPid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) {
+      clearInterval(timer);
+      log.warn(`Parent process ${parentPid} is gone: shutting down`);
+      onOrphaned();
+    }
+  }, PARENT_POLL_MS);
+  timer.unref();
+}
+
 /** Starts the kernel described by a connection file. */
 export async function startKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
   const connection = readConnectionFile(connectionFile);
-  const transport = new ZmqTransport(connection, log);
+  const transport = new ZmqTransport(connection);
   const engine = new TslabEngine(process.cwd());
   let stopping: Promise<void> | undefined;
 
@@ -71,11 +101,12 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       });
     },
     (code) => {
-      log.error(`Control thread exited with code ${code}; the kernel cannot be controlled and stops`);
+      log.error(`The I/O thread exited with code ${code}; without sockets the kernel stops`);
       void stop(1);
     },
   );
   transport.send('iopub', { msgType: 'status', content: { execution_state: 'starting' } });
+  watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
   return { shutdown: () => stop(0) };
 }

@@ -1,0 +1,182 @@
+/**
+ * The I/O thread: owns all five zeromq sockets in a worker thread, so that
+ * heartbeat, control and message reception keep working while the main
+ * thread runs a busy cell. It verifies and decodes incoming messages
+ * (bad signatures are logged and dropped), encodes and signs outgoing ones.
+ *
+ * `interrupt_request` is served here: SIGINT to our own process stops
+ * synchronous top-level code (tslab runs it with breakOnSigint) and wakes
+ * the main thread's handler that rejects pending awaits. If the main thread
+ * stays unresponsive (a busy loop after an await), the inspector terminates
+ * the running JavaScript. Keeping the sockets off the main thread matters
+ * then: V8 drops the main thread's pending microtasks on termination, which
+ * would silently end any socket loop living there.
+ */
+import { Session } from 'node:inspector';
+import { MessagePort, parentPort, workerData } from 'node:worker_threads';
+
+import * as zmq from 'zeromq';
+
+import { ConnectionInfo, endpoint } from './connection';
+import { createStderrLogger, Logger } from './log';
+import { Channel, JupyterMessage } from './messages';
+import { SerialSender } from './serial-sender';
+import { decodeMessage, encodeMessage, HeaderFactory, MessageSigner, OutgoingMessage, WireError } from './wire';
+
+/** Data the main thread passes to the I/O thread. */
+export interface IoThreadData {
+  connection: ConnectionInfo;
+  /** Int32 flag: 1 while a cell executes on the main thread. */
+  executing: SharedArrayBuffer;
+  /** How long the main thread may stay unresponsive after SIGINT. */
+  terminateAfterMs: number;
+}
+
+/** Messages between the main thread and the I/O thread. */
+export type IoThreadMessage =
+  | { type: 'ready' }
+  | { type: 'received'; channel: Channel; message: JupyterMessage }
+  | { type: 'send'; channel: Channel; message: OutgoingMessage }
+  | { type: 'ping'; id: number }
+  | { type: 'pong'; id: number }
+  | { type: 'close' }
+  | { type: 'closed' };
+
+/** Buffers arrive from postMessage as Uint8Arrays; make them Buffers again. */
+function asBuffers(frames: Uint8Array[] | undefined): Buffer[] | undefined {
+  return frames?.map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
+}
+
+class IoThread {
+  private readonly log: Logger = createStderrLogger();
+  private readonly signer: MessageSigner;
+  private readonly headers = new HeaderFactory();
+  private readonly executing: Int32Array;
+  private readonly routers: Record<'shell' | 'control' | 'stdin', zmq.Router> = {
+    shell: new zmq.Router(),
+    control: new zmq.Router(),
+    stdin: new zmq.Router(),
+  };
+  private readonly iopub = new zmq.Publisher();
+  private readonly heartbeat = new zmq.Reply();
+  private readonly senders: Record<Channel, SerialSender>;
+  private readonly inspector = new Session();
+  private pingId = 0;
+  private answeredPing = 0;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly data: IoThreadData,
+  ) {
+    this.signer = new MessageSigner(data.connection.key, data.connection.signature_scheme);
+    this.executing = new Int32Array(data.executing);
+    this.senders = {
+      shell: new SerialSender(this.routers.shell, 'shell', this.log),
+      control: new SerialSender(this.routers.control, 'control', this.log),
+      stdin: new SerialSender(this.routers.stdin, 'stdin', this.log),
+      iopub: new SerialSender(this.iopub, 'iopub', this.log),
+    };
+  }
+
+  async run(): Promise<void> {
+    const { connection } = this.data;
+    await this.routers.shell.bind(endpoint(connection, connection.shell_port));
+    await this.routers.control.bind(endpoint(connection, connection.control_port));
+    await this.routers.stdin.bind(endpoint(connection, connection.stdin_port));
+    await this.iopub.bind(endpoint(connection, connection.iopub_port));
+    await this.heartbeat.bind(endpoint(connection, connection.hb_port));
+    this.inspector.connectToMainThread();
+    this.port.on('message', (message: IoThreadMessage) => this.fromMain(message));
+    this.post({ type: 'ready' });
+    // Every loop ends when its socket is closed.
+    await Promise.allSettled([
+      this.echoHeartbeats(),
+      this.receive('shell'),
+      this.receive('control'),
+      this.receive('stdin'),
+    ]);
+  }
+
+  private post(message: IoThreadMessage): void {
+    this.port.postMessage(message);
+  }
+
+  private fromMain(message: IoThreadMessage): void {
+    if (message.type === 'send') {
+      const outgoing: OutgoingMessage = {
+        ...message.message,
+        identities: asBuffers(message.message.identities),
+        buffers: asBuffers(message.message.buffers),
+      };
+      const frames = encodeMessage(outgoing, this.headers.create(outgoing.msgType), this.signer);
+      this.senders[message.channel].send(frames);
+    } else if (message.type === 'pong') {
+      this.answeredPing = Math.max(this.answeredPing, message.id);
+    } else if (message.type === 'close') {
+      void this.close();
+    }
+  }
+
+  private async close(): Promise<void> {
+    await Promise.all(Object.values(this.senders).map((sender) => sender.drained()));
+    for (const socket of [...Object.values(this.routers), this.iopub, this.heartbeat]) {
+      socket.linger = 500;
+      socket.close();
+    }
+    this.inspector.disconnect();
+    this.post({ type: 'closed' });
+    this.port.close();
+  }
+
+  private async echoHeartbeats(): Promise<void> {
+    for await (const frames of this.heartbeat) {
+      await this.heartbeat.send(frames);
+    }
+  }
+
+  private async receive(channel: 'shell' | 'control' | 'stdin'): Promise<void> {
+    for await (const frames of this.routers[channel]) {
+      let message: JupyterMessage;
+      try {
+        message = decodeMessage(frames, this.signer);
+      } catch (error) {
+        if (error instanceof WireError) {
+          this.log.warn(`Dropped ${channel} message: ${error.message}`);
+          continue;
+        }
+        throw error;
+      }
+      if (channel === 'control' && message.header.msg_type === 'interrupt_request') {
+        this.interruptMainThread();
+        const reply = { msgType: 'interrupt_reply', content: { status: 'ok' }, parent: message.header, identities: message.identities };
+        this.senders.control.send(encodeMessage(reply, this.headers.create(reply.msgType), this.signer));
+      } else {
+        this.post({ type: 'received', channel, message });
+      }
+    }
+  }
+
+  private interruptMainThread(): void {
+    process.kill(process.pid, 'SIGINT');
+    const id = ++this.pingId;
+    this.post({ type: 'ping', id });
+    setTimeout(() => {
+      if (this.answeredPing < id && Atomics.load(this.executing, 0) === 1) {
+        this.log.warn('The cell did not stop on SIGINT: terminating its JavaScript');
+        this.inspector.post('Runtime.terminateExecution', (error) => {
+          if (error) {
+            this.log.error(`Runtime.terminateExecution failed: ${error.message}`);
+          }
+        });
+      }
+    }, this.data.terminateAfterMs).unref();
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  new IoThread(port, workerData as IoThreadData).run().catch((error: unknown) => {
+    createStderrLogger().error(`I/O thread failed: ${String((error as Error).stack ?? error)}`);
+    process.exit(1);
+  });
+}
