@@ -17,8 +17,12 @@ const program = new Command('serverless-kernel').description(
 program
   .command('install')
   .description(`Install the "${KERNEL_NAME}" kernelspec`)
-  .addOption(new Option('--user', 'install into the per-user Jupyter data dir').conflicts(['prefix', 'sysPrefix']))
-  .addOption(new Option('--prefix <dir>', 'install into <dir>/share/jupyter/kernels').conflicts(['sysPrefix']))
+  .addOption(
+    new Option('--user', 'install into the per-user Jupyter data dir').conflicts(['prefix', 'sysPrefix']),
+  )
+  .addOption(
+    new Option('--prefix <dir>', 'install into <dir>/share/jupyter/kernels').conflicts(['sysPrefix']),
+  )
   .option('--sys-prefix', "install into Python's sys.prefix (a virtualenv or conda env)")
   .action((options: { user?: boolean; prefix?: string; sysPrefix?: boolean }) => {
     let target: InstallTarget;
@@ -40,7 +44,9 @@ program
   .description('Run the kernel (started by Jupyter)')
   .requiredOption('--connection-file <file>', 'the connection file Jupyter wrote')
   .addOption(
-    new Option('--log-level <level>', 'kernel log level (stderr)').choices(['debug', 'info', 'warn', 'error']).default('info'),
+    new Option('--log-level <level>', 'kernel log level (stderr)')
+      .choices(['debug', 'info', 'warn', 'error'])
+      .default('info'),
   )
   .action(async (options: { connectionFile: string; logLevel: LogLevel }) => {
     await startKernel(options.connectionFile, createStderrLogger(options.logLevel));

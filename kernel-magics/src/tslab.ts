@@ -12,13 +12,7 @@ import { ConverterSet, createExecutor, Executor } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 import * as ts from 'typescript';
 
-import {
-  CodeEngine,
-  Completion,
-  CompletenessVerdict,
-  ExecutionOutcome,
-  Inspection,
-} from './kernel/engine';
+import { CodeEngine, Completion, CompletenessVerdict, ExecutionOutcome, Inspection } from './kernel/engine';
 import { MimeBundle } from './kernel/messages';
 import { getOutputSink } from './output/sink';
 

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { DISPLAY_NAME, KERNEL_NAME } from '../kernel/kernel-info';
 
 /** Where to install: the user's data dir, a prefix, or Python's sys.prefix. */
-export type InstallTarget = { kind: 'user' } | { kind: 'prefix'; prefix: string } | { kind: 'sys-prefix' } | { kind: 'system' };
+export type InstallTarget =
+  { kind: 'user' } | { kind: 'prefix'; prefix: string } | { kind: 'sys-prefix' } | { kind: 'system' };
 
 /** Raised when the install location cannot be determined or written. */
 export class KernelspecInstallError extends Error {

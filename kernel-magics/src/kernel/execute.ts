@@ -140,7 +140,12 @@ export class ExecuteHandler {
     const results: JsonObject = {};
     for (const [name, expression] of Object.entries(expressions)) {
       if (typeof expression !== 'string') {
-        results[name] = { status: 'error', ename: 'TypeError', evalue: 'Expression is not a string', traceback: [] };
+        results[name] = {
+          status: 'error',
+          ename: 'TypeError',
+          evalue: 'Expression is not a string',
+          traceback: [],
+        };
         continue;
       }
       const outcome = await this.context.engine.execute(expression);
@@ -149,7 +154,9 @@ export class ExecuteHandler {
         results[name] = { status: 'error', ...error };
       } else {
         const data: MimeBundle =
-          outcome.status === 'ok' && outcome.hasValue ? toMimeBundle(outcome.value) : { 'text/plain': 'undefined' };
+          outcome.status === 'ok' && outcome.hasValue
+            ? toMimeBundle(outcome.value)
+            : { 'text/plain': 'undefined' };
         results[name] = { status: 'ok', data, metadata: {} };
       }
     }

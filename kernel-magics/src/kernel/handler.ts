@@ -45,7 +45,13 @@ export interface KernelHandlerOptions {
 }
 
 /** Requests answered at once, even while a cell runs (they never touch user state). */
-const IMMEDIATE = new Set(['kernel_info_request', 'comm_open', 'comm_msg', 'comm_close', 'comm_info_request']);
+const IMMEDIATE = new Set([
+  'kernel_info_request',
+  'comm_open',
+  'comm_msg',
+  'comm_close',
+  'comm_info_request',
+]);
 
 type RequestHandler = (message: JupyterMessage) => Promise<JsonObject | undefined> | JsonObject | undefined;
 

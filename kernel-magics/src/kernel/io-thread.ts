@@ -19,9 +19,17 @@ import * as zmq from 'zeromq';
 
 import { ConnectionInfo, endpoint } from './connection';
 import { createStderrLogger, Logger } from './log';
-import { Channel, JupyterMessage } from './messages';
+import { kernelInfoReply } from './kernel-info';
+import { Channel, JsonObject, JupyterMessage } from './messages';
 import { SerialSender } from './serial-sender';
-import { decodeMessage, encodeMessage, HeaderFactory, MessageSigner, OutgoingMessage, WireError } from './wire';
+import {
+  decodeMessage,
+  encodeMessage,
+  HeaderFactory,
+  MessageSigner,
+  OutgoingMessage,
+  WireError,
+} from './wire';
 
 /** Data the main thread passes to the I/O thread. */
 export interface IoThreadData {
@@ -146,14 +154,31 @@ class IoThread {
         }
         throw error;
       }
-      if (channel === 'control' && message.header.msg_type === 'interrupt_request') {
+      const type = message.header.msg_type;
+      if (channel === 'control' && type === 'interrupt_request') {
         this.interruptMainThread();
-        const reply = { msgType: 'interrupt_reply', content: { status: 'ok' }, parent: message.header, identities: message.identities };
-        this.senders.control.send(encodeMessage(reply, this.headers.create(reply.msgType), this.signer));
+        this.reply(channel, message, { status: 'ok' });
+      } else if (channel !== 'stdin' && type === 'kernel_info_request') {
+        // Answered here so clients see the kernel at once, even while the
+        // main thread warms the compiler or runs a busy cell.
+        this.publish('status', { execution_state: 'busy' }, message);
+        this.reply(channel, message, kernelInfoReply());
+        this.publish('status', { execution_state: 'idle' }, message);
       } else {
         this.post({ type: 'received', channel, message });
       }
     }
+  }
+
+  private reply(channel: Channel, request: JupyterMessage, content: JsonObject): void {
+    const msgType = request.header.msg_type.replace(/_request$/, '_reply');
+    const outgoing = { msgType, content, parent: request.header, identities: request.identities };
+    this.senders[channel].send(encodeMessage(outgoing, this.headers.create(msgType), this.signer));
+  }
+
+  private publish(msgType: string, content: JsonObject, parent: JupyterMessage): void {
+    const outgoing = { msgType, content, parent: parent.header };
+    this.senders.iopub.send(encodeMessage(outgoing, this.headers.create(msgType), this.signer));
   }
 
   private interruptMainThread(): void {

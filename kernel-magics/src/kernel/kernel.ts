@@ -11,13 +11,16 @@ import { KernelHandler } from './handler';
 import { captureStdio } from './iopub-output';
 import { Logger } from './log';
 import { setInputBroker } from '../input';
-import { ZmqTransport } from './transport';
+import { MessageListener, ZmqTransport } from './transport';
 
 /** A kernel that was started. */
 export interface RunningKernel {
   /** Shuts down (as a shutdown_request without restart would). */
   shutdown(): Promise<void>;
 }
+
+/** Shutdown gives up on graceful cleanup after this long. */
+const FORCE_EXIT_MS = 5000;
 
 /** How often the kernel checks that the process that started it is alive. */
 const PARENT_POLL_MS = 2000;
@@ -53,38 +56,39 @@ function watchParent(log: Logger, onOrphaned: () => void): void {
 export async function startKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
   const connection = readConnectionFile(connectionFile);
   const transport = new ZmqTransport(connection);
-  const engine = new TslabEngine(process.cwd());
+  let handler: KernelHandler | undefined;
+  let engine: TslabEngine | undefined;
+  let restoreStdio = (): void => undefined;
   let stopping: Promise<void> | undefined;
+  // Messages that arrive while the engine warms up wait here, in order.
+  const early: Parameters<MessageListener>[] = [];
 
   const stop = (exitCode: number): Promise<void> => {
     stopping ??= (async () => {
       log.info('Shutting down');
+      // If cleanup itself hangs, still end: a kernel that will not die is worse.
+      setTimeout(() => process.exit(exitCode), FORCE_EXIT_MS);
       restoreStdio();
       setOutputSink(undefined);
-      handler.output.dispose();
-      engine.dispose();
+      handler?.output.dispose();
+      engine?.dispose();
       await transport.close();
       // User code may hold timers or sockets open: the kernel ends regardless.
       process.exit(exitCode);
     })();
     return stopping;
   };
+  const dispatch: MessageListener = (channel, message) => {
+    if (!handler) {
+      early.push([channel, message]);
+      return;
+    }
+    handler.handle(channel, message).catch((error: unknown) => {
+      log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
+    });
+  };
 
-  const handler = new KernelHandler({
-    engine,
-    io: transport,
-    comms,
-    log,
-    onCellRunning: (running) => transport.setExecuting(running),
-    onShutdown: () => void stop(0),
-  });
-  setOutputSink(handler.output);
-  setInputBroker(handler.stdin);
-  const restoreStdio = captureStdio(handler.output);
-
-  process.on('SIGINT', () => {
-    handler.interrupt();
-  });
+  process.on('SIGINT', () => handler?.interrupt());
   process.on('SIGTERM', () => void stop(0));
   process.on('uncaughtException', (error) => {
     // Thrown by user code outside a cell (timers, events): show it, keep the kernel.
@@ -94,19 +98,31 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     process.stderr.write(`Unhandled promise rejection: ${String((reason as Error)?.stack ?? reason)}\n`);
   });
 
-  await transport.open(
-    (channel, message) => {
-      handler.handle(channel, message).catch((error: unknown) => {
-        log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
-      });
-    },
-    (code) => {
-      log.error(`The I/O thread exited with code ${code}; without sockets the kernel stops`);
-      void stop(1);
-    },
-  );
+  // Sockets first: heartbeat and kernel_info (answered by the I/O thread)
+  // work at once, while the TypeScript compiler warms up below.
+  await transport.open(dispatch, (code) => {
+    log.error(`The I/O thread exited with code ${code}; without sockets the kernel stops`);
+    void stop(1);
+  });
   transport.send('iopub', { msgType: 'status', content: { execution_state: 'starting' } });
   watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
+
+  engine = new TslabEngine(process.cwd());
+  handler = new KernelHandler({
+    engine,
+    io: transport,
+    comms,
+    log,
+    onCellRunning: (running) => transport.setExecuting(running),
+    onShutdown: () => void stop(0),
+  });
+  setOutputSink(handler.output);
+  setInputBroker(handler.stdin);
+  restoreStdio = captureStdio(handler.output);
+  for (const [channel, message] of early.splice(0)) {
+    dispatch(channel, message);
+  }
+  log.info('Engine ready');
   return { shutdown: () => stop(0) };
 }

@@ -24,7 +24,10 @@ export function createStderrLogger(minimum: LogLevel = 'info'): Logger {
       return;
     }
     try {
-      writeSync(2, `[serverless-kernel] ${level.toUpperCase()} ${message}\n`);
+      writeSync(
+        2,
+        `[serverless-kernel ${new Date().toISOString().slice(11, 23)}] ${level.toUpperCase()} ${message}\n`,
+      );
     } catch {
       // stderr closed: nothing sensible left to do with a log line.
     }

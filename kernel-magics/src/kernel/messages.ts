@@ -66,7 +66,5 @@ export function numberField(content: JsonObject, key: string): number | undefine
 /** Reads an object field of untyped content, or an empty object. */
 export function objectField(content: JsonObject, key: string): JsonObject {
   const value = content[key];
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    ? (value as JsonObject)
-    : {};
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
 }

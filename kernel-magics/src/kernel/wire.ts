@@ -130,12 +130,9 @@ export function encodeMessage(
   header: MessageHeader,
   signer: MessageSigner,
 ): Buffer[] {
-  const json = [
-    header,
-    message.parent ?? {},
-    message.metadata ?? {},
-    message.content,
-  ].map((part) => Buffer.from(JSON.stringify(part), 'utf8'));
+  const json = [header, message.parent ?? {}, message.metadata ?? {}, message.content].map((part) =>
+    Buffer.from(JSON.stringify(part), 'utf8'),
+  );
   return [
     ...(message.identities ?? []),
     Buffer.from(DELIMITER, 'utf8'),

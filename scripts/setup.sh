@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up what is missing for `npm start` and `npm test`, then returns:
+#  - Debian packages (Jupyter server, nbclient, kernel test suite, chromium)
+#    with apt-get when root; otherwise says what to install;
+#  - npm packages from package-lock.json (npm ci) when node_modules is stale;
+#  - the TypeScript build (tsc -b is incremental).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-jupyter-client
+  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "setup: installing npm packages from package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: building (tsc -b)"
+npx tsc -b
