@@ -4,7 +4,7 @@
  */
 export { comms } from './comms';
 export { Comm, CommMessage, CommRegistry, CommTargetHandler } from './kernel/comms';
-export { display, Display, DisplayHandle } from './output/display';
+export { display, Display } from './output/display';
 export { MIME_BUNDLE } from './output/format';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';

@@ -83,7 +83,10 @@ describe('comms', () => {
     );
     expect(run.reply.content.status).toBe('ok');
     expect(resultText(run)).toBe("'test.frontend'");
-    expect(await withTimeout(opened, 10000, 'kernel-opened comm')).toEqual({ data: { hi: 1 }, fromKernel: { value: 7 } });
+    expect(await withTimeout(opened, 10000, 'kernel-opened comm')).toEqual({
+      data: { hi: 1 },
+      fromKernel: { value: 7 },
+    });
   });
 
   it('closes a comm opened for an unknown target', async () => {
@@ -97,13 +100,19 @@ describe('comms', () => {
 });
 
 describe('interrupt', () => {
-  const interruptDuring = async (code: string): Promise<{ ms: number; ename: string | undefined; status: string }> => {
+  const interruptDuring = async (
+    code: string,
+  ): Promise<{ ms: number; ename: string | undefined; status: string }> => {
     const future = kernel.requestExecute({ code });
     // Let the cell start (and a busy loop spin) before interrupting.
     await new Promise((resolve) => setTimeout(resolve, 700));
     const started = Date.now();
     await kernel.interrupt();
-    const reply = (await withTimeout(future.done, 5000, `interrupted ${code}`)) as KernelMessage.IExecuteReplyMsg;
+    const reply = (await withTimeout(
+      future.done,
+      5000,
+      `interrupted ${code}`,
+    )) as KernelMessage.IExecuteReplyMsg;
     const content = reply.content as { status: string; ename?: string };
     return { ms: Date.now() - started, ename: content.ename, status: content.status };
   };
@@ -135,15 +144,22 @@ describe('interrupt', () => {
 describe('stdin', () => {
   it('asks the frontend for input and returns the answer to the cell', async () => {
     const prompts: string[] = [];
-    const run = await execute(kernel, "import { input } from 'serverless-kernel';\nconst answer = await input('Name? ');\n`hi ${answer}`", {
-      allowStdin: true,
-      onStdin: (msg) => {
-        if (msg.header.msg_type === 'input_request') {
-          prompts.push((msg.content as { prompt: string }).prompt);
-          kernel.sendInputReply({ status: 'ok', value: 'Ada' }, msg.header as KernelMessage.IHeader<'input_request'>);
-        }
+    const run = await execute(
+      kernel,
+      "import { input } from 'serverless-kernel';\nconst answer = await input('Name? ');\n`hi ${answer}`",
+      {
+        allowStdin: true,
+        onStdin: (msg) => {
+          if (msg.header.msg_type === 'input_request') {
+            prompts.push((msg.content as { prompt: string }).prompt);
+            kernel.sendInputReply(
+              { status: 'ok', value: 'Ada' },
+              msg.header as KernelMessage.IHeader<'input_request'>,
+            );
+          }
+        },
       },
-    });
+    );
     expect(prompts).toEqual(['Name? ']);
     expect(resultText(run)).toBe("'hi Ada'");
   });

@@ -45,9 +45,17 @@ export async function startKernel(manager: KernelManager): Promise<IKernelConnec
 export async function execute(
   kernel: IKernelConnection,
   code: string,
-  options: { timeoutMs?: number; allowStdin?: boolean; onStdin?: (msg: KernelMessage.IStdinMessage) => void } = {},
+  options: {
+    timeoutMs?: number;
+    allowStdin?: boolean;
+    onStdin?: (msg: KernelMessage.IStdinMessage) => void;
+  } = {},
 ): Promise<ExecutionRecord> {
-  const future = kernel.requestExecute({ code, allow_stdin: options.allowStdin ?? false, stop_on_error: true });
+  const future = kernel.requestExecute({
+    code,
+    allow_stdin: options.allowStdin ?? false,
+    stop_on_error: true,
+  });
   const iopub: KernelMessage.IIOPubMessage[] = [];
   future.onIOPub = (msg) => {
     iopub.push(msg);
@@ -55,15 +63,18 @@ export async function execute(
   if (options.onStdin) {
     future.onStdin = options.onStdin;
   }
-  const reply = (await withTimeout(future.done, options.timeoutMs ?? 30000, `execution of ${code}`)) as KernelMessage.IExecuteReplyMsg;
+  const reply = (await withTimeout(
+    future.done,
+    options.timeoutMs ?? 30000,
+    `execution of ${code}`,
+  )) as KernelMessage.IExecuteReplyMsg;
   return { reply, iopub };
 }
 
 /** The text/plain of an execution's execute_result, if any. */
 export function resultText(record: ExecutionRecord): string | undefined {
   const result = record.iopub.find((msg) => msg.header.msg_type === 'execute_result') as
-    | KernelMessage.IExecuteResultMsg
-    | undefined;
+    KernelMessage.IExecuteResultMsg | undefined;
   const text = result?.content.data['text/plain'];
   return typeof text === 'string' ? text : undefined;
 }

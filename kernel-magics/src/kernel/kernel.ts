@@ -56,8 +56,8 @@ function watchParent(log: Logger, onOrphaned: () => void): void {
 export async function startKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
   const connection = readConnectionFile(connectionFile);
   const transport = new ZmqTransport(connection);
-  let handler: KernelHandler | undefined;
-  let engine: TslabEngine | undefined;
+  // Created once the sockets are up (see below).
+  const parts: { handler?: KernelHandler; engine?: TslabEngine } = {};
   let restoreStdio = (): void => undefined;
   let stopping: Promise<void> | undefined;
   // Messages that arrive while the engine warms up wait here, in order.
@@ -70,8 +70,8 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       setTimeout(() => process.exit(exitCode), FORCE_EXIT_MS);
       restoreStdio();
       setOutputSink(undefined);
-      handler?.output.dispose();
-      engine?.dispose();
+      parts.handler?.output.dispose();
+      parts.engine?.dispose();
       await transport.close();
       // User code may hold timers or sockets open: the kernel ends regardless.
       process.exit(exitCode);
@@ -79,16 +79,16 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     return stopping;
   };
   const dispatch: MessageListener = (channel, message) => {
-    if (!handler) {
+    if (!parts.handler) {
       early.push([channel, message]);
       return;
     }
-    handler.handle(channel, message).catch((error: unknown) => {
+    parts.handler.handle(channel, message).catch((error: unknown) => {
       log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
     });
   };
 
-  process.on('SIGINT', () => handler?.interrupt());
+  process.on('SIGINT', () => parts.handler?.interrupt());
   process.on('SIGTERM', () => void stop(0));
   process.on('uncaughtException', (error) => {
     // Thrown by user code outside a cell (timers, events): show it, keep the kernel.
@@ -108,8 +108,8 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
 
-  engine = new TslabEngine(process.cwd());
-  handler = new KernelHandler({
+  const engine = new TslabEngine(process.cwd());
+  const handler = new KernelHandler({
     engine,
     io: transport,
     comms,
@@ -117,6 +117,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     onCellRunning: (running) => transport.setExecuting(running),
     onShutdown: () => void stop(0),
   });
+  Object.assign(parts, { engine, handler });
   setOutputSink(handler.output);
   setInputBroker(handler.stdin);
   restoreStdio = captureStdio(handler.output);

@@ -6,31 +6,28 @@ import { randomUUID } from 'node:crypto';
 import { JsonObject, MimeBundle } from '../kernel/messages';
 import { getOutputSink } from './sink';
 
-/** A display that can be replaced in place after it was shown. */
-export interface DisplayHandle {
-  /** The transient display id shared by the display and its updates. */
-  readonly displayId: string;
-  /** Replaces the display's content with a new bundle. */
-  update(data: MimeBundle, metadata?: JsonObject): void;
-}
-
-/** Rich-output helpers; every call shows one new output and returns its handle. */
+/**
+ * Rich-output helpers. Each call shows one new output, except on a display
+ * made by `updatable()`, where every call replaces that display's output.
+ * They return nothing, so a display call as a cell's last line adds no
+ * execute_result.
+ */
 export interface Display {
-  html(html: string): DisplayHandle;
-  markdown(markdown: string): DisplayHandle;
-  svg(svg: string): DisplayHandle;
-  png(bytes: Uint8Array): DisplayHandle;
-  jpeg(bytes: Uint8Array): DisplayHandle;
-  gif(bytes: Uint8Array): DisplayHandle;
-  latex(latex: string): DisplayHandle;
-  javascript(code: string): DisplayHandle;
+  html(html: string): void;
+  markdown(markdown: string): void;
+  svg(svg: string): void;
+  png(bytes: Uint8Array): void;
+  jpeg(bytes: Uint8Array): void;
+  gif(bytes: Uint8Array): void;
+  latex(latex: string): void;
+  javascript(code: string): void;
   /** `application/json`; the value must be JSON-serializable. */
-  json(value: unknown): DisplayHandle;
-  text(text: string): DisplayHandle;
+  json(value: unknown): void;
+  text(text: string): void;
   /** Any MIME type; binary data is base64-encoded. */
-  raw(mimeType: string, data: string | Uint8Array): DisplayHandle;
+  raw(mimeType: string, data: string | Uint8Array): void;
   /** A whole MIME bundle with metadata. */
-  bundle(data: MimeBundle, metadata?: JsonObject): DisplayHandle;
+  bundle(data: MimeBundle, metadata?: JsonObject): void;
   /** Clears the cell's output; with `wait`, when the next output arrives. */
   clear(wait?: boolean): void;
   /** A display whose every call replaces the same output (tslab's `newDisplay`). */
@@ -50,21 +47,11 @@ function toJson(value: unknown): unknown {
   return JSON.parse(text) as unknown;
 }
 
-function show(data: MimeBundle, metadata: JsonObject, displayId: string, update: boolean): DisplayHandle {
-  getOutputSink().display(data, metadata, displayId, update);
-  return {
-    displayId,
-    update(next: MimeBundle, nextMetadata: JsonObject = {}) {
-      getOutputSink().display(next, nextMetadata, displayId, true);
-    },
-  };
-}
-
 /** Builds a Display; `target` decides the display id and whether to update. */
 function createDisplay(target: () => { displayId: string; update: boolean }): Display {
-  const emit = (data: MimeBundle, metadata: JsonObject = {}): DisplayHandle => {
+  const emit = (data: MimeBundle, metadata: JsonObject = {}): void => {
     const { displayId, update } = target();
-    return show(data, metadata, displayId, update);
+    getOutputSink().display(data, metadata, displayId, update);
   };
   const self: Display = {
     html: (html) => emit({ 'text/html': html }),

@@ -1,0 +1,79 @@
+/**
+ * The kernel process at the wire level: malformed input never kills it or
+ * leaks output into cells; shutdown replies and ends the process cleanly.
+ */
+import { RawKernel } from '../helpers/raw-kernel';
+import { isAlive } from '../helpers/processes';
+
+describe('malformed input', () => {
+  let kernel: RawKernel;
+
+  beforeAll(async () => {
+    kernel = await RawKernel.start();
+  });
+
+  afterAll(async () => {
+    await kernel?.dispose();
+  });
+
+  it('drops and logs a message with a bad signature, and runs none of it', async () => {
+    const id = await kernel.send(
+      'shell',
+      'execute_request',
+      { code: 'console.log("must not run")' },
+      'deadbeef',
+    );
+    await expect(kernel.receive(kernel.shell, 1500)).rejects.toThrow();
+    expect(kernel.iopubFor(id)).toEqual([]);
+    expect(kernel.stderr).toContain('Dropped shell message: Invalid message signature');
+
+    const ok = await kernel.send('shell', 'execute_request', { code: 'console.log("after")' });
+    const reply = await kernel.receive(kernel.shell, 15000);
+    expect(reply.parent_header.msg_id).toBe(ok);
+    expect(reply.content.status).toBe('ok');
+    const streams = (await kernel.idleFor(ok)).filter((m) => m.header.msg_type === 'stream');
+    expect(streams.map((m) => m.content.text).join('')).toBe('after\n');
+    const everything = kernel.iopubMessages.map((m) => JSON.stringify(m.content)).join('\n');
+    expect(everything).not.toContain('must not run');
+  });
+
+  it('drops frames without the <IDS|MSG> delimiter and keeps serving', async () => {
+    await kernel.sendRaw([Buffer.from('garbage'), Buffer.from('{}')]);
+    const id = await kernel.send('shell', 'kernel_info_request', {});
+    const reply = await kernel.receive(kernel.shell, 15000);
+    expect(reply.parent_header.msg_id).toBe(id);
+    expect(kernel.stderr).toContain('Dropped shell message');
+  });
+
+  it('ignores an unknown message type: no reply, no output, only busy/idle', async () => {
+    const id = await kernel.send('shell', 'frobnicate_request', { code: 'x' });
+    const published = await kernel.idleFor(id);
+    expect(published.map((m) => m.header.msg_type)).toEqual(['status', 'status']);
+    await expect(kernel.receive(kernel.shell, 1000)).rejects.toThrow();
+    expect(kernel.stderr).toContain('Ignoring unknown message type "frobnicate_request"');
+
+    const next = await kernel.send('shell', 'execute_request', { code: '40 + 2' });
+    const reply = await kernel.receive(kernel.shell, 15000);
+    expect(reply.parent_header.msg_id).toBe(next);
+    const outputs = (await kernel.idleFor(next)).map((m) => m.header.msg_type);
+    expect(outputs).toEqual(['status', 'execute_input', 'execute_result', 'status']);
+  });
+});
+
+describe('shutdown', () => {
+  it.each([false, true])('answers shutdown_request (restart=%s) and exits with code 0', async (restart) => {
+    const kernel = await RawKernel.start();
+    try {
+      const pid = kernel.child.pid as number;
+      const id = await kernel.send('control', 'shutdown_request', { restart });
+      const reply = await kernel.receive(kernel.control, 10000);
+      expect(reply.parent_header.msg_id).toBe(id);
+      expect(reply.header.msg_type).toBe('shutdown_reply');
+      expect(reply.content).toEqual({ status: 'ok', restart });
+      expect(await kernel.waitForExit(5000)).toBe(0);
+      expect(isAlive(pid)).toBe(false);
+    } finally {
+      await kernel.dispose();
+    }
+  });
+});
