@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { format } from 'node:util';
+import { runInThisContext } from 'node:vm';
 
 import * as tsForTslab from '@tslab/typescript-for-tslab';
 import { createConverter, isCompleteCode } from 'tslab/dist/converter';
@@ -15,11 +16,7 @@ import * as ts from 'typescript';
 import { CodeEngine, Completion, CompletenessVerdict, ExecutionOutcome, Inspection } from './kernel/engine';
 import { MimeBundle } from './kernel/messages';
 import { getOutputSink } from './output/sink';
-
-/** The npm name cells import the display API from. */
-const PACKAGE_NAME = 'serverless-kernel';
-/** This package's root (dist/src/tslab.js -> package root). */
-const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+import { PACKAGE_NAME, PACKAGE_ROOT } from './package-root';
 
 /** Messages tslab's executor uses when it stops a cell on an interrupt. */
 const INTERRUPT_MESSAGES = ['Script execution was interrupted by `SIGINT`', 'Interrupted asynchronously'];
@@ -45,7 +42,10 @@ function exposePackageTypes(cwd: string): void {
 
 /** Routes `require('serverless-kernel')` in cells to this (already loaded) package. */
 function hookCellRequire(): void {
-  const holder = (globalThis as unknown as { __tslab__: { require: NodeJS.Require } }).__tslab__;
+  // tslab keeps its hooks on the context's real global, which differs from
+  // `globalThis` when this module runs in a sandbox (e.g. under jest).
+  const realGlobal = runInThisContext('globalThis') as { __tslab__: { require: NodeJS.Require } };
+  const holder = realGlobal.__tslab__;
   const original = holder.require;
   holder.require = new Proxy(original, {
     apply(target, thisArg, args: unknown[]) {

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { DISPLAY_NAME, KERNEL_NAME } from '../kernel/kernel-info';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** Where to install: the user's data dir, a prefix, or Python's sys.prefix. */
 export type InstallTarget =
@@ -17,9 +18,6 @@ export type InstallTarget =
 export class KernelspecInstallError extends Error {
   override readonly name = 'KernelspecInstallError';
 }
-
-/** This package's root directory (dist/src/cli -> root). */
-const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** The user's Jupyter data dir, as jupyter_core computes it on Linux/macOS. */
 function userDataDir(): string {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { PACKAGE_ROOT } from '../package-root';
 import { JsonObject, PROTOCOL_VERSION } from './messages';
 
 /** The kernelspec name users select. */
@@ -18,7 +19,7 @@ function readVersion(packageJson: string): string {
 
 /** This package's version. */
 function packageVersion(): string {
-  return readVersion(path.resolve(__dirname, '..', '..', '..', 'package.json'));
+  return readVersion(path.join(PACKAGE_ROOT, 'package.json'));
 }
 
 /**

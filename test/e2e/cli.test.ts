@@ -1,0 +1,62 @@
+/** The serverless-kernel CLI: kernelspec installation and argument errors. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { KERNEL_CLI } from '../helpers/paths';
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [KERNEL_CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+describe('serverless-kernel install', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'jsl-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes kernel.json and logos under --prefix', () => {
+    const result = cli(['install', '--prefix', dir]);
+    expect(result.status).toBe(0);
+    const kernelDir = path.join(dir, 'share', 'jupyter', 'kernels', 'serverless-ts');
+    const spec = JSON.parse(readFileSync(path.join(kernelDir, 'kernel.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(spec).toMatchObject({
+      display_name: 'TypeScript (serverless)',
+      language: 'typescript',
+      interrupt_mode: 'message',
+    });
+    const argv = spec.argv as string[];
+    expect(argv[0]).toBe(process.execPath);
+    expect(existsSync(argv[1])).toBe(true);
+    expect(argv.slice(2)).toEqual(['kernel', '--connection-file', '{connection_file}']);
+    for (const logo of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']) {
+      expect(existsSync(path.join(kernelDir, logo))).toBe(true);
+    }
+    expect(result.stdout).toContain(kernelDir);
+  });
+
+  it('writes into the user data dir with --user', () => {
+    const result = cli(['install', '--user'], { JUPYTER_DATA_DIR: dir });
+    expect(result.status).toBe(0);
+    expect(existsSync(path.join(dir, 'kernels', 'serverless-ts', 'kernel.json'))).toBe(true);
+  });
+
+  it('refuses conflicting targets and unknown options, naming them', () => {
+    const conflict = cli(['install', '--user', '--prefix', dir]);
+    expect(conflict.status).not.toBe(0);
+    expect(conflict.stderr).toMatch(/--user.*cannot be used with.*--prefix/);
+    const unknown = cli(['install', '--everywhere']);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain("unknown option '--everywhere'");
+  });
+
+  it('fails clearly on a missing connection file', () => {
+    const result = cli(['kernel', '--connection-file', path.join(dir, 'missing.json')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Cannot read connection file');
+  });
+});
