@@ -138,3 +138,36 @@ describe('notebook run without --allow-errors', () => {
     expect(run.stderr).toContain('bad thing');
   });
 });
+
+describe('demo notebooks in binder/', () => {
+  it('run headlessly without errors', () => {
+    const { env, home } = kernelEnvironment();
+    const outDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-demo-'));
+    try {
+      const result = spawnSync(
+        '/usr/bin/jupyter',
+        [
+          'nbconvert',
+          '--to',
+          'notebook',
+          '--execute',
+          '--output-dir',
+          outDir,
+          path.join(REPO_ROOT, 'binder', 'demo.ipynb'),
+        ],
+        { env, encoding: 'utf8', timeout: 180000 },
+      );
+      expect(result.stderr).not.toContain('CellExecutionError');
+      expect(result.status).toBe(0);
+      const cells = (JSON.parse(readFileSync(path.join(outDir, 'demo.ipynb'), 'utf8')) as { cells: Cell[] })
+        .cells;
+      const outputs = cells.flatMap((c) => c.outputs ?? []);
+      expect(outputs.some((o) => o.output_type === 'error')).toBe(false);
+      expect(outputs.some((o) => o.data && 'image/svg+xml' in o.data)).toBe(true);
+      expect(bundle(outputs[outputs.length - 1].data)).toEqual({ 'text/plain': '0.42' });
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

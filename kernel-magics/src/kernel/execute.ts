@@ -124,7 +124,10 @@ export class ExecuteHandler {
     if (error) {
       return { failed: true, reply: { status: 'error', execution_count: count, ...error } };
     }
-    const userExpressions = await this.evaluateUserExpressions(request.userExpressions);
+    const userExpressions =
+      Object.keys(request.userExpressions).length > 0
+        ? await this.evaluateUserExpressions(request.userExpressions)
+        : {};
     return {
       failed: false,
       reply: { status: 'ok', execution_count: count, payload: [], user_expressions: userExpressions },

@@ -44,7 +44,7 @@ export interface IoThreadData {
 export type IoThreadMessage =
   | { type: 'ready' }
   | { type: 'received'; channel: Channel; message: JupyterMessage }
-  | { type: 'send'; channel: Channel; message: OutgoingMessage }
+  | { type: 'send'; messages: { channel: Channel; message: OutgoingMessage }[] }
   | { type: 'ping'; id: number }
   | { type: 'pong'; id: number }
   | { type: 'close' }
@@ -68,7 +68,6 @@ class IoThread {
   private readonly iopub = new zmq.Publisher();
   private readonly heartbeat = new zmq.Reply();
   private readonly senders: Record<Channel, SerialSender>;
-  private readonly inspector = new Session();
   private pingId = 0;
   private answeredPing = 0;
 
@@ -93,7 +92,6 @@ class IoThread {
     await this.routers.stdin.bind(endpoint(connection, connection.stdin_port));
     await this.iopub.bind(endpoint(connection, connection.iopub_port));
     await this.heartbeat.bind(endpoint(connection, connection.hb_port));
-    this.inspector.connectToMainThread();
     this.port.on('message', (message: IoThreadMessage) => this.fromMain(message));
     this.post({ type: 'ready' });
     // Every loop ends when its socket is closed.
@@ -111,13 +109,16 @@ class IoThread {
 
   private fromMain(message: IoThreadMessage): void {
     if (message.type === 'send') {
-      const outgoing: OutgoingMessage = {
-        ...message.message,
-        identities: asBuffers(message.message.identities),
-        buffers: asBuffers(message.message.buffers),
-      };
-      const frames = encodeMessage(outgoing, this.headers.create(outgoing.msgType), this.signer);
-      this.senders[message.channel].send(frames);
+      for (const { channel, message: sent } of message.messages) {
+        const outgoing: OutgoingMessage = {
+          ...sent,
+          identities: asBuffers(sent.identities),
+          buffers: asBuffers(sent.buffers),
+        };
+        this.senders[channel].send(
+          encodeMessage(outgoing, this.headers.create(outgoing.msgType), this.signer),
+        );
+      }
     } else if (message.type === 'pong') {
       this.answeredPing = Math.max(this.answeredPing, message.id);
     } else if (message.type === 'close') {
@@ -131,7 +132,6 @@ class IoThread {
       socket.linger = 500;
       socket.close();
     }
-    this.inspector.disconnect();
     this.post({ type: 'closed' });
     this.port.close();
   }
@@ -188,10 +188,14 @@ class IoThread {
     setTimeout(() => {
       if (this.answeredPing < id && Atomics.load(this.executing, 0) === 1) {
         this.log.warn('The cell did not stop on SIGINT: terminating its JavaScript');
-        this.inspector.post('Runtime.terminateExecution', (error) => {
+        // Connected only now: an attached inspector session slows every cell.
+        const inspector = new Session();
+        inspector.connectToMainThread();
+        inspector.post('Runtime.terminateExecution', (error) => {
           if (error) {
             this.log.error(`Runtime.terminateExecution failed: ${error.message}`);
           }
+          inspector.disconnect();
         });
       }
     }, this.data.terminateAfterMs).unref();

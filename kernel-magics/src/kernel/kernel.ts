@@ -5,8 +5,8 @@
  */
 import { comms } from '../comms';
 import { setOutputSink } from '../output/sink';
-import { TslabEngine } from '../tslab';
 import { readConnectionFile } from './connection';
+import { CodeEngine } from './engine';
 import { KernelHandler } from './handler';
 import { captureStdio } from './iopub-output';
 import { Logger } from './log';
@@ -57,7 +57,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   const connection = readConnectionFile(connectionFile);
   const transport = new ZmqTransport(connection);
   // Created once the sockets are up (see below).
-  const parts: { handler?: KernelHandler; engine?: TslabEngine } = {};
+  const parts: { handler?: KernelHandler; engine?: CodeEngine } = {};
   let restoreStdio = (): void => undefined;
   let stopping: Promise<void> | undefined;
   // Messages that arrive while the engine warms up wait here, in order.
@@ -108,6 +108,9 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
 
+  // Loaded only now: the compiler takes ~0.4 s to load and more to warm.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load
+  const { TslabEngine } = require('../tslab') as typeof import('../tslab');
   const engine = new TslabEngine(process.cwd());
   const handler = new KernelHandler({
     engine,

@@ -30,6 +30,7 @@ export class ZmqTransport implements KernelIO {
   private readonly executing = new Int32Array(new SharedArrayBuffer(4));
   private thread: Worker | undefined;
   private closing = false;
+  private outbox: { channel: Channel; message: OutgoingMessage }[] = [];
 
   constructor(private readonly connection: ConnectionInfo) {}
 
@@ -76,8 +77,22 @@ export class ZmqTransport implements KernelIO {
   }
 
   send(channel: Channel, message: OutgoingMessage): void {
-    if (!this.closing) {
-      this.thread?.postMessage({ type: 'send', channel, message } satisfies IoThreadMessage);
+    if (this.closing) {
+      return;
+    }
+    // Messages sent in one run of the event loop cross to the I/O thread in
+    // one postMessage (a cell's result and reply, say): fewer thread wake-ups.
+    this.outbox.push({ channel, message });
+    if (this.outbox.length === 1) {
+      queueMicrotask(() => this.flushOutbox());
+    }
+  }
+
+  private flushOutbox(): void {
+    const messages = this.outbox;
+    this.outbox = [];
+    if (messages.length > 0 && !this.closing) {
+      this.thread?.postMessage({ type: 'send', messages } satisfies IoThreadMessage);
     }
   }
 
@@ -87,6 +102,7 @@ export class ZmqTransport implements KernelIO {
     if (this.closing || !thread) {
       return;
     }
+    this.flushOutbox();
     this.closing = true;
     const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
     thread.postMessage({ type: 'close' } satisfies IoThreadMessage);

@@ -1,0 +1,89 @@
+// npm start: serves a Jupyter server on 127.0.0.1 with the serverless-ts
+// kernel installed (project-local) and the demo notebooks, and prints the URL.
+// Options: --port N (default 8888). Token: $JUPYTER_TOKEN, else generated.
+// (scripts/setup.sh, run first by `npm start`, installed and built what was missing.)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let options;
+try {
+  ({ values: options } = parseArgs({
+    options: { port: { type: 'string', default: '8888' }, help: { type: 'boolean' } },
+  }));
+} catch (error) {
+  process.stderr.write(`npm start: ${error.message}\nUsage: npm start -- [--port N]\n`);
+  process.exit(2);
+}
+if (options.help) {
+  process.stdout.write('Usage: npm start -- [--port N]   (token from $JUPYTER_TOKEN, else generated)\n');
+  process.exit(0);
+}
+const port = Number(options.port);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  process.stderr.write(`npm start: --port must be a TCP port number (1-65535), got "${options.port}"\n`);
+  process.exit(2);
+}
+
+// Everything Jupyter writes stays in .jupyter-serverless/ (git-ignored).
+const state = path.join(root, '.jupyter-serverless');
+const prefix = path.join(state, 'prefix');
+const notebooks = path.join(state, 'notebooks');
+for (const dir of ['config', 'data', 'runtime', 'notebooks']) {
+  mkdirSync(path.join(state, dir), { recursive: true });
+}
+const install = spawnSync(
+  process.execPath,
+  [path.join(root, 'kernel-magics/dist/bin/serverless-kernel.js'), 'install', '--prefix', prefix],
+  {
+    stdio: 'inherit',
+  },
+);
+if (install.status !== 0) {
+  process.exit(install.status ?? 1);
+}
+// Copy the demo notebooks once; the user's edits are theirs afterwards.
+for (const name of readdirSync(path.join(root, 'binder')).filter((n) => n.endsWith('.ipynb'))) {
+  if (!existsSync(path.join(notebooks, name))) {
+    copyFileSync(path.join(root, 'binder', name), path.join(notebooks, name));
+  }
+}
+
+const token = process.env.JUPYTER_TOKEN || randomBytes(24).toString('hex');
+const env = {
+  ...process.env,
+  JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'),
+  JUPYTER_CONFIG_DIR: path.join(state, 'config'),
+  JUPYTER_DATA_DIR: path.join(state, 'data'),
+  JUPYTER_RUNTIME_DIR: path.join(state, 'runtime'),
+};
+const args = [
+  '-m',
+  'jupyter_server',
+  '--ServerApp.ip=127.0.0.1',
+  `--ServerApp.port=${port}`,
+  '--ServerApp.port_retries=0',
+  `--ServerApp.token=${token}`,
+  '--ServerApp.open_browser=False',
+  `--ServerApp.root_dir=${notebooks}`,
+  ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+];
+const server = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+process.stdout.write(
+  [
+    '',
+    `jupyter-serverless: Jupyter server on http://127.0.0.1:${port}/?token=${token}`,
+    `  kernel "serverless-ts" (TypeScript (serverless)); notebooks in ${notebooks}`,
+    '  Connect any Jupyter frontend to that URL (JupyterLab "Connect to existing server", VS Code).',
+    '  Stop with Ctrl-C.',
+    '',
+  ].join('\n'),
+);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => server.kill('SIGTERM'));
+}
+server.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
