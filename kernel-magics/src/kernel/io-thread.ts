@@ -93,6 +93,9 @@ class IoThread {
     await this.iopub.bind(endpoint(connection, connection.iopub_port));
     await this.heartbeat.bind(endpoint(connection, connection.hb_port));
     this.port.on('message', (message: IoThreadMessage) => this.fromMain(message));
+    // Published here, before anything else can be, so it is the first iopub message.
+    const starting = { msgType: 'status', content: { execution_state: 'starting' } };
+    this.senders.iopub.send(encodeMessage(starting, this.headers.create(starting.msgType), this.signer));
     this.post({ type: 'ready' });
     // Every loop ends when its socket is closed.
     await Promise.allSettled([

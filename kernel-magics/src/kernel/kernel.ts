@@ -104,7 +104,6 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     log.error(`The I/O thread exited with code ${code}; without sockets the kernel stops`);
     void stop(1);
   });
-  transport.send('iopub', { msgType: 'status', content: { execution_state: 'starting' } });
   watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
 
