@@ -48,6 +48,12 @@ function freePort() {
   });
 }
 
+// Kernels still running if the benchmark fails half-way are killed on exit.
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -133,6 +139,7 @@ async function startKernel(name) {
       shell.close();
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+      children.delete(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

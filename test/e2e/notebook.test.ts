@@ -36,7 +36,11 @@ const bundle = (data: Record<string, unknown> | undefined): Record<string, unkno
     Object.entries(data ?? {}).map(([mime, value]) => [mime, Array.isArray(value) ? value.join('') : value]),
   );
 
-function runNotebook(allowErrors: boolean): { status: number | null; stderr: string; cells: Cell[] } {
+/** Executes a notebook with nbconvert into a temp dir; returns its code cells. */
+function runNotebook(
+  allowErrors: boolean,
+  notebook = NOTEBOOK,
+): { status: number | null; stderr: string; cells: Cell[] } {
   const { env, home } = kernelEnvironment();
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-nb-'));
   try {
@@ -51,15 +55,14 @@ function runNotebook(allowErrors: boolean): { status: number | null; stderr: str
         '--ExecutePreprocessor.timeout=120',
         '--output-dir',
         outDir,
-        NOTEBOOK,
+        notebook,
       ],
       { env, encoding: 'utf8', timeout: 180000 },
     );
     let cells: Cell[] = [];
     try {
-      cells = (
-        JSON.parse(readFileSync(path.join(outDir, 'kernel-basics.ipynb'), 'utf8')) as { cells: Cell[] }
-      ).cells;
+      const written = path.join(outDir, path.basename(notebook));
+      cells = (JSON.parse(readFileSync(written, 'utf8')) as { cells: Cell[] }).cells;
     } catch {
       // No output notebook (the run failed): cells stay empty.
     }
@@ -141,33 +144,14 @@ describe('notebook run without --allow-errors', () => {
 
 describe('demo notebooks in binder/', () => {
   it('run headlessly without errors', () => {
-    const { env, home } = kernelEnvironment();
-    const outDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-demo-'));
-    try {
-      const result = spawnSync(
-        '/usr/bin/jupyter',
-        [
-          'nbconvert',
-          '--to',
-          'notebook',
-          '--execute',
-          '--output-dir',
-          outDir,
-          path.join(REPO_ROOT, 'binder', 'demo.ipynb'),
-        ],
-        { env, encoding: 'utf8', timeout: 180000 },
-      );
-      expect(result.stderr).not.toContain('CellExecutionError');
-      expect(result.status).toBe(0);
-      const cells = (JSON.parse(readFileSync(path.join(outDir, 'demo.ipynb'), 'utf8')) as { cells: Cell[] })
-        .cells;
-      const outputs = cells.flatMap((c) => c.outputs ?? []);
-      expect(outputs.some((o) => o.output_type === 'error')).toBe(false);
-      expect(outputs.some((o) => o.data && 'image/svg+xml' in o.data)).toBe(true);
-      expect(bundle(outputs[outputs.length - 1].data)).toEqual({ 'text/plain': '0.42' });
-    } finally {
-      rmSync(outDir, { recursive: true, force: true });
-      rmSync(home, { recursive: true, force: true });
-    }
+    const run = runNotebook(false, path.join(REPO_ROOT, 'binder', 'demo.ipynb'));
+    expect(run.stderr).not.toContain('CellExecutionError');
+    expect(run.status).toBe(0);
+    expect(run.cells.length).toBeGreaterThan(3);
+    expect(run.cells.every((c) => typeof c.execution_count === 'number')).toBe(true);
+    const outputs = run.cells.flatMap((c) => c.outputs ?? []);
+    expect(outputs.some((o) => o.output_type === 'error')).toBe(false);
+    expect(outputs.some((o) => o.data && 'image/svg+xml' in o.data)).toBe(true);
+    expect(bundle(outputs[outputs.length - 1].data)).toEqual({ 'text/plain': '0.42' });
   });
 });
