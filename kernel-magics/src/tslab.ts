@@ -99,13 +99,23 @@ interface CellReport {
   diagnostics: string[];
 }
 
-/** True when a parse error sits in the middle, i.e. more lines cannot fix it. */
-function hasParseErrors(code: string): boolean {
+/** TypeScript's "Unterminated template literal." diagnostic. */
+const UNTERMINATED_TEMPLATE = 1160;
+
+/**
+ * Parse errors tslab's completeness check does not resolve: 'invalid' when
+ * more lines cannot fix them, 'incomplete' for an open template literal
+ * (which may span lines), undefined when the code parses.
+ */
+function parseVerdict(code: string): 'invalid' | 'incomplete' | undefined {
   // The compiler tslab already loaded: a second one would cost ~0.4 s of start-up.
   const ts = tsForTslab;
   const file = ts.createSourceFile('cell.tsx', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TSX);
-  const diagnostics = (file as unknown as { parseDiagnostics?: unknown[] }).parseDiagnostics;
-  return (diagnostics ?? []).length > 0;
+  const diagnostics = (file as unknown as { parseDiagnostics?: { code: number }[] }).parseDiagnostics ?? [];
+  if (diagnostics.length === 0) {
+    return undefined;
+  }
+  return diagnostics.some((d) => d.code === UNTERMINATED_TEMPLATE) ? 'incomplete' : 'invalid';
 }
 
 /** A CodeEngine backed by tslab. */
@@ -189,7 +199,8 @@ export class TslabEngine implements CodeEngine {
     if (!verdict.completed) {
       return { status: 'incomplete', indent: verdict.indent ?? '' };
     }
-    return { status: hasParseErrors(code) ? 'invalid' : 'complete' };
+    const parsed = parseVerdict(code);
+    return parsed === 'incomplete' ? { status: 'incomplete', indent: '' } : { status: parsed ?? 'complete' };
   }
 
   interrupt(): void {

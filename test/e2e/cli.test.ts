@@ -4,10 +4,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { KERNEL_CLI } from '../helpers/paths';
+import { KERNEL_CLI, REPO_ROOT } from '../helpers/paths';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [KERNEL_CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+describe('the serverless-kernel command', () => {
+  it('is linked by npm (npx serverless-kernel) and prints its usage', () => {
+    const result = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'serverless-kernel'), ['--help'], {
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('install [options]');
+    expect(result.stdout).toContain('kernel [options]');
+  });
+});
 
 describe('serverless-kernel install', () => {
   let dir: string;

@@ -170,7 +170,9 @@ describe('introspection', () => {
     };
     expect(await verdict('1 + 1')).toEqual({ status: 'complete' });
     expect(await verdict('if (x) {')).toEqual({ status: 'incomplete', indent: '  ' });
+    expect(await verdict('const t = `line one')).toEqual({ status: 'incomplete', indent: '' });
     expect(await verdict('1 +* 2')).toEqual({ status: 'invalid' });
+    expect(await verdict('}')).toEqual({ status: 'invalid' });
   });
 
   it('completes and inspects with code-point cursor positions', async () => {
