@@ -164,7 +164,11 @@ export class KernelHandler {
       }
       return result.reply;
     });
-    this.reply('shell', message, reply ?? this.execute.abortedReply());
+    // A failure of the handler itself still answers with the current count.
+    this.reply('shell', message, {
+      execution_count: this.execute.count,
+      ...(reply ?? this.execute.abortedReply()),
+    });
   }
 
   /** Runs a handler; a bug in it becomes an error reply, never a crash. */

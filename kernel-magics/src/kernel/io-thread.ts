@@ -20,7 +20,7 @@ import * as zmq from 'zeromq';
 import { ConnectionInfo, endpoint } from './connection';
 import { createStderrLogger, Logger } from './log';
 import { kernelInfoReply } from './kernel-info';
-import { Channel, JsonObject, JupyterMessage } from './messages';
+import { Channel, JsonObject, JupyterMessage, ownedFrames } from './messages';
 import { SerialSender } from './serial-sender';
 import {
   decodeMessage,
@@ -168,7 +168,12 @@ class IoThread {
         this.reply(channel, message, kernelInfoReply());
         this.publish('status', { execution_state: 'idle' }, message);
       } else {
-        this.post({ type: 'received', channel, message });
+        const owned = {
+          ...message,
+          identities: ownedFrames(message.identities),
+          buffers: ownedFrames(message.buffers),
+        };
+        this.post({ type: 'received', channel, message: owned as unknown as JupyterMessage });
       }
     }
   }

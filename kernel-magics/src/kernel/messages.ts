@@ -68,3 +68,12 @@ export function objectField(content: JsonObject, key: string): JsonObject {
   const value = content[key];
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
 }
+
+/**
+ * Copies frames into Uint8Arrays that own exactly their bytes. postMessage
+ * clones a view's whole backing ArrayBuffer (Node's 8 KiB pool, or a socket's
+ * receive buffer), so views must not cross threads.
+ */
+export function ownedFrames(frames: Uint8Array[] | undefined): Uint8Array[] {
+  return (frames ?? []).map((frame) => new Uint8Array(frame));
+}

@@ -1,0 +1,42 @@
+/**
+ * The options of `%%serverless`, their limits and defaults. Limits follow
+ * AWS Lambda's (memory 128-10,240 MB, timeout up to 900 s) so that a cell
+ * that runs on the embedded runtime also runs on Lambda.
+ */
+
+/** Where invocations run. */
+export type BackendName = 'local' | 'lambda';
+
+/** Parsed `%%serverless` options. */
+export interface ServerlessCellOptions {
+  backend: BackendName;
+  /** Configured memory per invocation, MB (also the price basis). */
+  memoryMb: number;
+  /** Per-invocation timeout, seconds. */
+  timeoutS: number;
+  /** Invocations running at once. */
+  concurrency: number;
+  /** Retries of crashed invocations (never of errors thrown by user code). */
+  retries: number;
+  /** Expression evaluated in the kernel; the body runs once per element. */
+  map?: string;
+  /** Name the element is bound to in the body (with --map). */
+  as: string;
+  /** Kernel variable that receives the cell's value. */
+  out?: string;
+  /** Refuse or stop the run past this spend, USD. */
+  budgetUsd?: number;
+  /** Estimate time and cost, invoke nothing. */
+  dryRun: boolean;
+}
+
+/** Limits and defaults, named so messages and docs quote the same numbers. */
+export const LIMITS = {
+  memoryMb: { min: 128, max: 10_240, default: 1024 },
+  timeoutS: { min: 1, max: 900, default: 60 },
+  concurrency: { min: 1, max: 1000, default: 8 },
+  retries: { min: 0, max: 10, default: 2 },
+} as const;
+
+/** The element name when --map is given without --as. */
+export const DEFAULT_ELEMENT_NAME = 'item';

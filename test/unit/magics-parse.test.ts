@@ -1,0 +1,147 @@
+import {
+  cellMagicHelp,
+  isServerlessCell,
+  MagicUsageError,
+  parseCellMagic,
+  parseLineMagic,
+} from '../../kernel-magics/src/magics/parse';
+import { tokenizeMagicLine } from '../../kernel-magics/src/magics/tokenize';
+
+describe('tokenizeMagicLine', () => {
+  it('splits on whitespace and groups quotes', () => {
+    expect(tokenizeMagicLine(`--map "xs.filter((x) => x > 1)" --as  x  --out 'my result'`)).toEqual([
+      '--map',
+      'xs.filter((x) => x > 1)',
+      '--as',
+      'x',
+      '--out',
+      'my result',
+    ]);
+    expect(tokenizeMagicLine(String.raw`--map "say(\"hi\")" a\ b`)).toEqual(['--map', 'say("hi")', 'a b']);
+    expect(tokenizeMagicLine('   ')).toEqual([]);
+  });
+
+  it('rejects an unterminated quote', () => {
+    expect(() => tokenizeMagicLine('--map "oops')).toThrow(/Unterminated " quote/);
+  });
+});
+
+describe('parseCellMagic', () => {
+  it('applies defaults', () => {
+    const parsed = parseCellMagic('%%serverless\nconst y = 1;\ny');
+    expect(parsed).toEqual({
+      kind: 'run',
+      body: 'const y = 1;\ny',
+      bodyLine: 1,
+      options: {
+        backend: 'local',
+        memoryMb: 1024,
+        timeoutS: 60,
+        concurrency: 8,
+        retries: 2,
+        map: undefined,
+        as: 'item',
+        out: undefined,
+        budgetUsd: undefined,
+        dryRun: false,
+      },
+    });
+  });
+
+  it('reads every option', () => {
+    const parsed = parseCellMagic(
+      '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
+        '--map "range(10)" --as n --out squares --budget 0.25 --dry-run\nn * n',
+    );
+    expect(parsed.kind === 'run' && parsed.options).toEqual({
+      backend: 'lambda',
+      memoryMb: 2048,
+      timeoutS: 5,
+      concurrency: 16,
+      retries: 0,
+      map: 'range(10)',
+      as: 'n',
+      out: 'squares',
+      budgetUsd: 0.25,
+      dryRun: true,
+    });
+  });
+
+  it('prints help with every option', () => {
+    const parsed = parseCellMagic('%%serverless --help\nx');
+    expect(parsed.kind).toBe('help');
+    const text = cellMagicHelp();
+    for (const flag of [
+      '--backend',
+      '--memory',
+      '--timeout',
+      '--concurrency',
+      '--retries',
+      '--map',
+      '--as',
+      '--out',
+      '--budget',
+      '--dry-run',
+      '--help',
+    ]) {
+      expect(text).toContain(flag);
+    }
+  });
+
+  it('names a misspelled option, suggests the right one and lists the valid ones', () => {
+    expect(() => parseCellMagic('%%serverless --memroy 512\nx')).toThrow(MagicUsageError);
+    try {
+      parseCellMagic('%%serverless --memroy 512\nx');
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("unknown option '--memroy'");
+      expect(message).toContain('Did you mean --memory?');
+      expect(message).toContain('Valid options: --backend <name>, --memory <MB>');
+    }
+  });
+
+  it.each([
+    ['--memory 64', /--memory must be a whole number from 128 to 10240/],
+    ['--memory lots', /--memory must be a whole number/],
+    ['--timeout 901', /--timeout must be a whole number from 1 to 900/],
+    ['--concurrency 0', /--concurrency must be a whole number from 1/],
+    ['--backend gcp', /Allowed choices are local, lambda/],
+    ['--budget -1', /must be a positive amount/],
+    ['--out 1abc', /must be a JavaScript identifier/],
+    ['--as x', /--as names the element of --map/],
+    ['--memory', /argument missing/],
+    ['stray', /too many arguments/],
+    ['--map "open', /Unterminated " quote/],
+  ])('rejects %s', (args, message) => {
+    expect(() => parseCellMagic(`%%serverless ${args}\nx`)).toThrow(message);
+  });
+
+  it('rejects a cell without a body', () => {
+    expect(() => parseCellMagic('%%serverless --memory 512\n   \n')).toThrow(/no code below the magic line/);
+  });
+
+  it('recognises serverless cells by their first line only', () => {
+    expect(isServerlessCell('%%serverless --memory 512\n1')).toBe(true);
+    expect(isServerlessCell('  %%serverless\n1')).toBe(true);
+    expect(isServerlessCell('1\n%%serverless')).toBe(false);
+    expect(isServerlessCell('%%serverlessly\n1')).toBe(false);
+  });
+});
+
+describe('parseLineMagic', () => {
+  it('parses commands and their arguments', () => {
+    expect(parseLineMagic('%serverless cost')).toEqual({ command: 'cost', args: [] });
+    expect(parseLineMagic('%serverless retry --concurrency 4')).toEqual({
+      command: 'retry',
+      args: ['--concurrency', '4'],
+    });
+    expect(parseLineMagic('%serverless')).toEqual({ command: 'help', args: [] });
+    expect(parseLineMagic('const x = 1')).toBeUndefined();
+  });
+
+  it('names an unknown command and lists the valid ones', () => {
+    expect(() => parseLineMagic('%serverless costs')).toThrow(
+      "%serverless: unknown command 'costs'. Valid commands: config, status, cost, retry, help.",
+    );
+  });
+});
