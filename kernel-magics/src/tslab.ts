@@ -13,6 +13,7 @@ import { ConverterSet, createExecutor, Executor } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 
 import { CodeEngine, Completion, CompletenessVerdict, ExecutionOutcome, Inspection } from './kernel/engine';
+import { CellPhase, SharedCellState } from './kernel/cell-state';
 import { MimeBundle } from './kernel/messages';
 import { getOutputSink } from './output/sink';
 import { PACKAGE_NAME, PACKAGE_ROOT } from './package-root';
@@ -70,13 +71,33 @@ function hookTslabDisplay(): void {
   };
 }
 
-/** Lazily creates tslab's converters (the browser one is rarely needed). */
+/** Thrown between compiling and running a cell that was interrupted meanwhile. */
+class InterruptedBeforeRunError extends Error {
+  override readonly name = 'InterruptedBeforeRunError';
+}
+
+/**
+ * Lazily creates tslab's converters (the browser one is rarely needed) and
+ * calls `afterCompile` each time the node converter finished a cell: the
+ * moment between kernel code (the compiler) and the cell's own code.
+ */
 class Converters implements ConverterSet {
   private nodeConverter?: ReturnType<typeof createConverter>;
   private browserConverter?: ReturnType<typeof createConverter>;
 
+  constructor(private readonly afterCompile: () => void) {}
+
   get node(): ReturnType<typeof createConverter> {
-    this.nodeConverter ??= createConverter({ isJS: false, isBrowser: false });
+    if (!this.nodeConverter) {
+      const converter = createConverter({ isJS: false, isBrowser: false });
+      const convert = converter.convert.bind(converter);
+      converter.convert = (prevDecl, src) => {
+        const result = convert(prevDecl, src);
+        this.afterCompile();
+        return result;
+      };
+      this.nodeConverter = converter;
+    }
     return this.nodeConverter;
   }
 
@@ -120,12 +141,24 @@ function parseVerdict(code: string): 'invalid' | 'incomplete' | undefined {
 
 /** A CodeEngine backed by tslab. */
 export class TslabEngine implements CodeEngine {
-  private readonly converters = new Converters();
+  private readonly converters: Converters;
   private readonly executor: Executor;
   private report: CellReport = { hasValue: false, thrown: [], diagnostics: [] };
 
-  /** @param cwd - the directory modules resolve from (the notebook's). */
-  constructor(cwd = process.cwd()) {
+  /**
+   * @param cwd - the directory modules resolve from (the notebook's).
+   * @param cellState - where the cell's phase is published for the I/O thread.
+   */
+  constructor(
+    cwd = process.cwd(),
+    private readonly cellState = new SharedCellState(),
+  ) {
+    this.converters = new Converters(() => {
+      if (this.cellState.interruptRequested) {
+        throw new InterruptedBeforeRunError('Interrupted before the cell ran');
+      }
+      this.cellState.phase = CellPhase.running;
+    });
     exposePackageTypes(cwd);
     this.executor = createExecutor(cwd, this.converters, {
       log: (value: unknown) => {
@@ -160,7 +193,19 @@ export class TslabEngine implements CodeEngine {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const report: CellReport = { hasValue: false, thrown: [], diagnostics: [] };
     this.report = report;
-    const ok = await this.executor.execute(code);
+    this.cellState.clearInterrupt();
+    this.cellState.phase = CellPhase.compiling;
+    let ok: boolean;
+    try {
+      ok = await this.executor.execute(code);
+    } catch (error) {
+      if (error instanceof InterruptedBeforeRunError) {
+        return { status: 'interrupted' };
+      }
+      throw error;
+    } finally {
+      this.cellState.phase = CellPhase.idle;
+    }
     if (report.diagnostics.length > 0) {
       return { status: 'compile-error', diagnostics: report.diagnostics };
     }

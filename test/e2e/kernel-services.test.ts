@@ -133,6 +133,22 @@ describe('interrupt', () => {
     expect(resultText(await execute(kernel, 'keptAcrossInterrupt + 1'))).toBe('43');
   });
 
+  it('keeps delivering output after terminating a loop that followed a display', async () => {
+    const outcome = await interruptDuring(
+      "import { display } from 'serverless-kernel';\nawait 0;\ndisplay.text('before the loop');\nwhile (true) {}",
+    );
+    expect(outcome).toMatchObject({ status: 'error', ename: 'Interrupted' });
+    // The interrupted cell's declarations (its import) never took effect.
+    const after = await execute(
+      kernel,
+      "import { display } from 'serverless-kernel';\ndisplay.text('after the loop');\nconsole.log('printed');",
+    );
+    expect(after.reply.content.status).toBe('ok');
+    const kinds = after.iopub.map((m) => m.header.msg_type);
+    expect(kinds).toContain('display_data');
+    expect(kinds).toContain('stream');
+  });
+
   it('stops a busy loop that runs after an await, and the kernel keeps working', async () => {
     const outcome = await interruptDuring('await 0;\nwhile (true) {}');
     expect(outcome).toMatchObject({ status: 'error', ename: 'Interrupted' });

@@ -25,7 +25,6 @@ export interface ExecuteContext {
   output: IopubOutput;
   history: HistoryStore;
   stdin: StdinBroker;
-  onCellRunning(running: boolean): void;
   publish(msgType: string, content: JsonObject, parent: MessageHeader): void;
 }
 
@@ -85,7 +84,7 @@ export class ExecuteHandler {
 
   /** Runs the cell of `message` and returns the reply content. */
   async run(message: JupyterMessage): Promise<ExecuteResult> {
-    const { engine, output, history, stdin, publish, onCellRunning } = this.context;
+    const { engine, output, history, stdin, publish } = this.context;
     const request = parseExecuteRequest(message.content);
     if (request.storeHistory) {
       this.executionCount += 1;
@@ -97,11 +96,9 @@ export class ExecuteHandler {
     output.begin(message.header, request.silent);
     stdin.setTarget({ request: message, allowStdin: request.allowStdin });
     let outcome: ExecutionOutcome;
-    onCellRunning(true);
     try {
       outcome = await engine.execute(request.code);
     } finally {
-      onCellRunning(false);
       stdin.setTarget(undefined);
       stdin.cancel();
       output.flush();

@@ -38,8 +38,6 @@ export interface KernelHandlerOptions {
   io: KernelIO;
   comms: CommRegistry;
   log: Logger;
-  /** Told when a cell starts and stops running (the interrupt guard). */
-  onCellRunning?(running: boolean): void;
   /** Called after shutdown_reply was sent. */
   onShutdown(restart: boolean): void;
 }
@@ -80,7 +78,6 @@ export class KernelHandler {
       output: this.output,
       history: this.history,
       stdin: this.stdin,
-      onCellRunning: (running) => options.onCellRunning?.(running),
       publish: (msgType, content, parent) => this.publish(msgType, content, parent),
     });
     comms.connect((msgType, content, buffers) => {

@@ -17,6 +17,7 @@ import { MessagePort, parentPort, workerData } from 'node:worker_threads';
 
 import * as zmq from 'zeromq';
 
+import { CellPhase, SharedCellState } from './cell-state';
 import { ConnectionInfo, endpoint } from './connection';
 import { createStderrLogger, Logger } from './log';
 import { kernelInfoReply } from './kernel-info';
@@ -34,8 +35,8 @@ import {
 /** Data the main thread passes to the I/O thread. */
 export interface IoThreadData {
   connection: ConnectionInfo;
-  /** Int32 flag: 1 while a cell executes on the main thread. */
-  executing: SharedArrayBuffer;
+  /** The main thread's SharedCellState buffer. */
+  cellState: SharedArrayBuffer;
   /** How long the main thread may stay unresponsive after SIGINT. */
   terminateAfterMs: number;
 }
@@ -48,7 +49,12 @@ export type IoThreadMessage =
   | { type: 'ping'; id: number }
   | { type: 'pong'; id: number }
   | { type: 'close' }
+  /** V8 dropped the main thread's pending microtasks: state kept in them must be recovered. */
+  | { type: 'terminated' }
   | { type: 'closed' };
+
+/** How long after an interrupt the thread keeps watching for a cell to terminate. */
+const TERMINATE_WATCH_MS = 30_000;
 
 /** Buffers arrive from postMessage as Uint8Arrays; make them Buffers again. */
 function asBuffers(frames: Uint8Array[] | undefined): Buffer[] | undefined {
@@ -59,7 +65,7 @@ class IoThread {
   private readonly log: Logger = createStderrLogger();
   private readonly signer: MessageSigner;
   private readonly headers = new HeaderFactory();
-  private readonly executing: Int32Array;
+  private readonly cellState: SharedCellState;
   private readonly routers: Record<'shell' | 'control' | 'stdin', zmq.Router> = {
     shell: new zmq.Router(),
     control: new zmq.Router(),
@@ -76,7 +82,7 @@ class IoThread {
     private readonly data: IoThreadData,
   ) {
     this.signer = new MessageSigner(data.connection.key, data.connection.signature_scheme);
-    this.executing = new Int32Array(data.executing);
+    this.cellState = new SharedCellState(data.cellState);
     this.senders = {
       shell: new SerialSender(this.routers.shell, 'shell', this.log),
       control: new SerialSender(this.routers.control, 'control', this.log),
@@ -190,23 +196,41 @@ class IoThread {
   }
 
   private interruptMainThread(): void {
+    // Read by the main thread between compiling and running the cell, so an
+    // interrupt that arrives during compilation still stops the cell.
+    this.cellState.requestInterrupt();
     process.kill(process.pid, 'SIGINT');
     const id = ++this.pingId;
     this.post({ type: 'ping', id });
-    setTimeout(() => {
-      if (this.answeredPing < id && Atomics.load(this.executing, 0) === 1) {
-        this.log.warn('The cell did not stop on SIGINT: terminating its JavaScript');
-        // Connected only now: an attached inspector session slows every cell.
-        const inspector = new Session();
-        inspector.connectToMainThread();
-        inspector.post('Runtime.terminateExecution', (error) => {
-          if (error) {
-            this.log.error(`Runtime.terminateExecution failed: ${error.message}`);
-          }
-          inspector.disconnect();
-        });
+    const deadline = Date.now() + TERMINATE_WATCH_MS;
+    const check = (): void => {
+      const phase = this.cellState.phase;
+      if (this.answeredPing >= id || phase === CellPhase.idle || Date.now() > deadline) {
+        return;
       }
-    }, this.data.terminateAfterMs).unref();
+      if (phase === CellPhase.compiling) {
+        // The compiler is kernel code: wait for it to finish, never terminate it.
+        setTimeout(check, 100).unref();
+        return;
+      }
+      this.terminateCell();
+    };
+    setTimeout(check, this.data.terminateAfterMs).unref();
+  }
+
+  private terminateCell(): void {
+    this.log.warn('The cell did not stop on SIGINT: terminating its JavaScript');
+    // Connected only now: an attached inspector session slows every cell.
+    const inspector = new Session();
+    inspector.connectToMainThread();
+    inspector.post('Runtime.terminateExecution', (error) => {
+      if (error) {
+        this.log.error(`Runtime.terminateExecution failed: ${error.message}`);
+      } else {
+        this.post({ type: 'terminated' });
+      }
+      inspector.disconnect();
+    });
   }
 }
 

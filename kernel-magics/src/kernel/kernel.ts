@@ -110,13 +110,12 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   // Loaded only now: the compiler takes ~0.4 s to load and more to warm.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load
   const { TslabEngine } = require('../tslab') as typeof import('../tslab');
-  const engine = new TslabEngine(process.cwd());
+  const engine = new TslabEngine(process.cwd(), transport.cellState);
   const handler = new KernelHandler({
     engine,
     io: transport,
     comms,
     log,
-    onCellRunning: (running) => transport.setExecuting(running),
     onShutdown: () => void stop(0),
   });
   Object.assign(parts, { engine, handler });

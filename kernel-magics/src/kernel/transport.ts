@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import { SharedCellState } from './cell-state';
 import { ConnectionInfo } from './connection';
 import { KernelIO } from './handler';
 import { IoThreadData, IoThreadMessage } from './io-thread';
@@ -26,11 +27,12 @@ function toBuffers(frames: Uint8Array[]): Buffer[] {
 
 /** The kernel's sockets, seen from the main thread. */
 export class ZmqTransport implements KernelIO {
-  /** 1 while a cell runs (read by the I/O thread before terminating anything). */
-  private readonly executing = new Int32Array(new SharedArrayBuffer(4));
+  /** The cell's phase and interrupt flag, shared with the I/O thread. */
+  readonly cellState = new SharedCellState();
   private thread: Worker | undefined;
   private closing = false;
   private outbox: { channel: Channel; message: OutgoingMessage }[] = [];
+  private flushScheduled = false;
 
   constructor(private readonly connection: ConnectionInfo) {}
 
@@ -41,7 +43,7 @@ export class ZmqTransport implements KernelIO {
   async open(listener: MessageListener, onThreadExit: (code: number) => void): Promise<void> {
     const data: IoThreadData = {
       connection: this.connection,
-      executing: this.executing.buffer as SharedArrayBuffer,
+      cellState: this.cellState.buffer,
       terminateAfterMs: TERMINATE_AFTER_MS,
     };
     const thread = new Worker(path.join(__dirname, 'io-thread.js'), { workerData: data });
@@ -57,6 +59,9 @@ export class ZmqTransport implements KernelIO {
         if (message.type === 'ready') {
           thread.off('error', reject);
           resolve();
+        } else if (message.type === 'terminated') {
+          // The flush microtask may have been dropped with the cell's.
+          this.flushOutbox();
         } else if (message.type === 'ping') {
           thread.postMessage({ type: 'pong', id: message.id } satisfies IoThreadMessage);
         } else if (message.type === 'received') {
@@ -71,11 +76,6 @@ export class ZmqTransport implements KernelIO {
     });
   }
 
-  /** Marks whether a cell is running. */
-  setExecuting(executing: boolean): void {
-    Atomics.store(this.executing, 0, executing ? 1 : 0);
-  }
-
   send(channel: Channel, message: OutgoingMessage): void {
     if (this.closing) {
       return;
@@ -88,12 +88,14 @@ export class ZmqTransport implements KernelIO {
       buffers: ownedFrames(message.buffers),
     };
     this.outbox.push({ channel, message: owned as unknown as OutgoingMessage });
-    if (this.outbox.length === 1) {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
       queueMicrotask(() => this.flushOutbox());
     }
   }
 
   private flushOutbox(): void {
+    this.flushScheduled = false;
     const messages = this.outbox;
     this.outbox = [];
     if (messages.length > 0 && !this.closing) {
