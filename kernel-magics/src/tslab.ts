@@ -193,7 +193,9 @@ export class TslabEngine implements CodeEngine {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const report: CellReport = { hasValue: false, thrown: [], diagnostics: [] };
     this.report = report;
-    this.cellState.clearInterrupt();
+    if (this.cellState.interruptRequested) {
+      return { status: 'interrupted' };
+    }
     this.cellState.phase = CellPhase.compiling;
     let ok: boolean;
     try {

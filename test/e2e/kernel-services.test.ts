@@ -133,6 +133,12 @@ describe('interrupt', () => {
     expect(resultText(await execute(kernel, 'keptAcrossInterrupt + 1'))).toBe('43');
   });
 
+  it('ignores an interrupt while idle: the next cell runs normally', async () => {
+    await kernel.interrupt();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(resultText(await execute(kernel, '20 + 22'))).toBe('42');
+  });
+
   it('keeps delivering output after terminating a loop that followed a display', async () => {
     const outcome = await interruptDuring(
       "import { display } from 'serverless-kernel';\nawait 0;\ndisplay.text('before the loop');\nwhile (true) {}",
@@ -153,7 +159,9 @@ describe('interrupt', () => {
     const outcome = await interruptDuring('await 0;\nwhile (true) {}');
     expect(outcome).toMatchObject({ status: 'error', ename: 'Interrupted' });
     expect(outcome.ms).toBeLessThan(1000);
-    expect(resultText(await execute(kernel, 'keptAcrossInterrupt * 2'))).toBe('84');
+    const after = await execute(kernel, 'keptAcrossInterrupt * 2');
+    expect(after.reply.content).toMatchObject({ status: 'ok' });
+    expect(resultText(after)).toBe('84');
   });
 });
 

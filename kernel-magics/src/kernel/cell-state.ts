@@ -19,13 +19,14 @@ export type CellPhaseValue = (typeof CellPhase)[keyof typeof CellPhase];
 
 const PHASE = 0;
 const INTERRUPT = 1;
+const PENDING = 2;
 
 /** Cell phase and interrupt request, shared between threads. */
 export class SharedCellState {
   private readonly view: Int32Array;
 
-  /** @param buffer - shared between the threads (8 bytes). */
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+  /** @param buffer - shared between the threads (12 bytes). */
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(12)) {
     this.view = new Int32Array(buffer);
   }
 
@@ -37,18 +38,40 @@ export class SharedCellState {
     Atomics.store(this.view, PHASE, phase);
   }
 
-  /** Marks that the user asked to interrupt the current cell. */
-  requestInterrupt(): void {
-    Atomics.store(this.view, INTERRUPT, 1);
+  /**
+   * An execute request arrived (the I/O thread counts them as it forwards
+   * them, so requests the busy main thread has not seen yet count too).
+   */
+  executeQueued(): void {
+    Atomics.add(this.view, PENDING, 1);
   }
 
-  /** True when an interrupt was requested since the cell started. */
+  /**
+   * An execute request was answered. An interrupt request ends with the cell
+   * it stopped: the cells queued behind it were aborted by its error.
+   */
+  executeDone(): void {
+    if (Atomics.sub(this.view, PENDING, 1) <= 0) {
+      Atomics.store(this.view, PENDING, 0);
+    }
+    Atomics.store(this.view, INTERRUPT, 0);
+  }
+
+  /**
+   * The user asked to interrupt: it applies to the running cell, or to the
+   * next one when it has not started yet (the kernel was still warming up);
+   * with no cell queued or running there is nothing to interrupt.
+   */
+  requestInterrupt(): boolean {
+    if (Atomics.load(this.view, PENDING) === 0) {
+      return false;
+    }
+    Atomics.store(this.view, INTERRUPT, 1);
+    return true;
+  }
+
+  /** True while an interrupt request applies. */
   get interruptRequested(): boolean {
     return Atomics.load(this.view, INTERRUPT) === 1;
-  }
-
-  /** Forgets an interrupt request (at the start of each cell). */
-  clearInterrupt(): void {
-    Atomics.store(this.view, INTERRUPT, 0);
   }
 }

@@ -179,6 +179,9 @@ class IoThread {
           identities: ownedFrames(message.identities),
           buffers: ownedFrames(message.buffers),
         };
+        if (channel === 'shell' && type === 'execute_request') {
+          this.cellState.executeQueued();
+        }
         this.post({ type: 'received', channel, message: owned as unknown as JupyterMessage });
       }
     }
@@ -198,7 +201,9 @@ class IoThread {
   private interruptMainThread(): void {
     // Read by the main thread between compiling and running the cell, so an
     // interrupt that arrives during compilation still stops the cell.
-    this.cellState.requestInterrupt();
+    if (!this.cellState.requestInterrupt()) {
+      return; // No cell queued or running: nothing to interrupt.
+    }
     process.kill(process.pid, 'SIGINT');
     const id = ++this.pingId;
     this.post({ type: 'ping', id });

@@ -83,9 +83,17 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       early.push([channel, message]);
       return;
     }
-    parts.handler.handle(channel, message).catch((error: unknown) => {
-      log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
-    });
+    const isExecute = channel === 'shell' && message.header.msg_type === 'execute_request';
+    parts.handler
+      .handle(channel, message)
+      .catch((error: unknown) => {
+        log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
+      })
+      .finally(() => {
+        if (isExecute) {
+          transport.cellState.executeDone();
+        }
+      });
   };
 
   process.on('SIGINT', () => parts.handler?.interrupt());
