@@ -1,6 +1,7 @@
 /** The serverless-kernel CLI: kernelspec installation and argument errors. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -63,6 +64,41 @@ describe('serverless-kernel install', () => {
     const unknown = cli(['install', '--everywhere']);
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toContain("unknown option '--everywhere'");
+  });
+
+  it('exits with an error when a port is taken, instead of hanging', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const file = path.join(dir, 'connection.json');
+    const ports = {
+      shell_port: taken,
+      iopub_port: taken + 1,
+      stdin_port: taken + 2,
+      control_port: taken + 3,
+      hb_port: taken + 4,
+    };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...ports,
+        ip: '127.0.0.1',
+        key: 'k',
+        transport: 'tcp',
+        signature_scheme: 'hmac-sha256',
+      }),
+    );
+    try {
+      const result = spawnSync(process.execPath, [KERNEL_CLI, 'kernel', '--connection-file', file], {
+        encoding: 'utf8',
+        timeout: 20000,
+      });
+      expect(result.signal).toBeNull();
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/Address already in use|EADDRINUSE/i);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('fails clearly on a missing connection file', () => {

@@ -50,8 +50,7 @@ export type IoThreadMessage =
   | { type: 'pong'; id: number }
   | { type: 'close' }
   /** V8 dropped the main thread's pending microtasks: state kept in them must be recovered. */
-  | { type: 'terminated' }
-  | { type: 'closed' };
+  | { type: 'terminated' };
 
 /** How long after an interrupt the thread keeps watching for a cell to terminate. */
 const TERMINATE_WATCH_MS = 30_000;
@@ -141,7 +140,6 @@ class IoThread {
       socket.linger = 500;
       socket.close();
     }
-    this.post({ type: 'closed' });
     this.port.close();
   }
 

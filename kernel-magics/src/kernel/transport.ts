@@ -54,10 +54,17 @@ export class ZmqTransport implements KernelIO {
       }
     });
     await new Promise<void>((resolve, reject) => {
-      thread.once('error', reject);
+      // Binding can fail (a port in use): the thread then reports an error or exits.
+      const failed = (reason: unknown): void =>
+        reject(
+          reason instanceof Error ? reason : new Error(`The I/O thread exited with code ${String(reason)}`),
+        );
+      thread.once('error', failed);
+      thread.once('exit', failed);
       thread.on('message', (message: IoThreadMessage) => {
         if (message.type === 'ready') {
-          thread.off('error', reject);
+          thread.off('error', failed);
+          thread.off('exit', failed);
           resolve();
         } else if (message.type === 'terminated') {
           // The flush microtask may have been dropped with the cell's.
