@@ -52,10 +52,11 @@ export function parseExecuteRequest(content: JsonObject): ExecuteRequest {
   };
 }
 
-/** The result of running one request: its reply content and whether it failed. */
+/** The result of running one request: its reply content, and whether it failed with stop_on_error. */
 export interface ExecuteResult {
   reply: JsonObject;
-  failed: boolean;
+  /** The cell failed and asked (stop_on_error) that cells queued behind it be aborted. */
+  abortsQueue: boolean;
 }
 
 function outcomeError(outcome: ExecutionOutcome): ErrorContent | undefined {
@@ -119,14 +120,17 @@ export class ExecuteHandler {
       history.record(count, request.code, resultText);
     }
     if (error) {
-      return { failed: true, reply: { status: 'error', execution_count: count, ...error } };
+      return {
+        abortsQueue: request.stopOnError,
+        reply: { status: 'error', execution_count: count, ...error },
+      };
     }
     const userExpressions =
       Object.keys(request.userExpressions).length > 0
         ? await this.evaluateUserExpressions(request.userExpressions)
         : {};
     return {
-      failed: false,
+      abortsQueue: false,
       reply: { status: 'ok', execution_count: count, payload: [], user_expressions: userExpressions },
     };
   }

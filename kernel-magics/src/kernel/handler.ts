@@ -8,7 +8,7 @@
 import { errorContent } from '../output/format';
 import { CommRegistry } from './comms';
 import { CodeEngine } from './engine';
-import { ExecuteHandler, parseExecuteRequest } from './execute';
+import { ExecuteHandler } from './execute';
 import { HistoryQuery, HistoryStore } from './history';
 import { completeReply, inspectReply, isCompleteReply } from './introspection';
 import { IopubOutput } from './iopub-output';
@@ -156,7 +156,7 @@ export class KernelHandler {
     }
     const reply = await this.safely('execute_request', async () => {
       const result = await this.execute.run(message);
-      if (result.failed && parseExecuteRequest(message.content).stopOnError) {
+      if (result.abortsQueue) {
         this.errorEpoch += 1;
       }
       return result.reply;

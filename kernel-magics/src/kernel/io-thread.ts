@@ -21,7 +21,7 @@ import { CellPhase, SharedCellState } from './cell-state';
 import { ConnectionInfo, endpoint } from './connection';
 import { createStderrLogger, Logger } from './log';
 import { kernelInfoReply } from './kernel-info';
-import { Channel, JsonObject, JupyterMessage, ownedFrames } from './messages';
+import { Channel, fromThreadMessage, JsonObject, JupyterMessage, toThreadMessage } from './messages';
 import { SerialSender } from './serial-sender';
 import {
   decodeMessage,
@@ -54,11 +54,6 @@ export type IoThreadMessage =
 
 /** How long after an interrupt the thread keeps watching for a cell to terminate. */
 const TERMINATE_WATCH_MS = 30_000;
-
-/** Buffers arrive from postMessage as Uint8Arrays; make them Buffers again. */
-function asBuffers(frames: Uint8Array[] | undefined): Buffer[] | undefined {
-  return frames?.map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
-}
 
 class IoThread {
   private readonly log: Logger = createStderrLogger();
@@ -99,8 +94,7 @@ class IoThread {
     await this.heartbeat.bind(endpoint(connection, connection.hb_port));
     this.port.on('message', (message: IoThreadMessage) => this.fromMain(message));
     // Published here, before anything else can be, so it is the first iopub message.
-    const starting = { msgType: 'status', content: { execution_state: 'starting' } };
-    this.senders.iopub.send(encodeMessage(starting, this.headers.create(starting.msgType), this.signer));
+    this.sendOn('iopub', { msgType: 'status', content: { execution_state: 'starting' } });
     this.post({ type: 'ready' });
     // Every loop ends when its socket is closed.
     await Promise.allSettled([
@@ -118,14 +112,7 @@ class IoThread {
   private fromMain(message: IoThreadMessage): void {
     if (message.type === 'send') {
       for (const { channel, message: sent } of message.messages) {
-        const outgoing: OutgoingMessage = {
-          ...sent,
-          identities: asBuffers(sent.identities),
-          buffers: asBuffers(sent.buffers),
-        };
-        this.senders[channel].send(
-          encodeMessage(outgoing, this.headers.create(outgoing.msgType), this.signer),
-        );
+        this.sendOn(channel, fromThreadMessage(sent));
       }
     } else if (message.type === 'pong') {
       this.answeredPing = Math.max(this.answeredPing, message.id);
@@ -172,28 +159,25 @@ class IoThread {
         this.reply(channel, message, kernelInfoReply());
         this.publish('status', { execution_state: 'idle' }, message);
       } else {
-        const owned = {
-          ...message,
-          identities: ownedFrames(message.identities),
-          buffers: ownedFrames(message.buffers),
-        };
         if (channel === 'shell' && type === 'execute_request') {
           this.cellState.executeQueued();
         }
-        this.post({ type: 'received', channel, message: owned as unknown as JupyterMessage });
+        this.post({ type: 'received', channel, message: toThreadMessage(message) });
       }
     }
   }
 
+  private sendOn(channel: Channel, outgoing: OutgoingMessage): void {
+    this.senders[channel].send(encodeMessage(outgoing, this.headers.create(outgoing.msgType), this.signer));
+  }
+
   private reply(channel: Channel, request: JupyterMessage, content: JsonObject): void {
     const msgType = request.header.msg_type.replace(/_request$/, '_reply');
-    const outgoing = { msgType, content, parent: request.header, identities: request.identities };
-    this.senders[channel].send(encodeMessage(outgoing, this.headers.create(msgType), this.signer));
+    this.sendOn(channel, { msgType, content, parent: request.header, identities: request.identities });
   }
 
   private publish(msgType: string, content: JsonObject, parent: JupyterMessage): void {
-    const outgoing = { msgType, content, parent: parent.header };
-    this.senders.iopub.send(encodeMessage(outgoing, this.headers.create(msgType), this.signer));
+    this.sendOn('iopub', { msgType, content, parent: parent.header });
   }
 
   private interruptMainThread(): void {

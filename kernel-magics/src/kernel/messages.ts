@@ -69,11 +69,27 @@ export function objectField(content: JsonObject, key: string): JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
 }
 
+/** A message part that carries binary frames (identities and buffers). */
+interface WithFrames {
+  identities?: Uint8Array[];
+  buffers?: Uint8Array[];
+}
+
 /**
- * Copies frames into Uint8Arrays that own exactly their bytes. postMessage
- * clones a view's whole backing ArrayBuffer (Node's 8 KiB pool, or a socket's
- * receive buffer), so views must not cross threads.
+ * Prepares a message to cross threads: frames copied into Uint8Arrays that
+ * own exactly their bytes. postMessage clones a view's whole backing
+ * ArrayBuffer (Node's 8 KiB pool, or a socket's receive buffer).
  */
-export function ownedFrames(frames: Uint8Array[] | undefined): Uint8Array[] {
-  return (frames ?? []).map((frame) => new Uint8Array(frame));
+export function toThreadMessage<T extends WithFrames>(message: T): T {
+  const own = (frames?: Uint8Array[]): Uint8Array[] => (frames ?? []).map((frame) => new Uint8Array(frame));
+  return { ...message, identities: own(message.identities), buffers: own(message.buffers) };
+}
+
+/** Undoes {@link toThreadMessage} on the receiving thread: frames become Buffers again. */
+export function fromThreadMessage<T extends WithFrames>(
+  message: T,
+): T & { identities: Buffer[]; buffers: Buffer[] } {
+  const buffers = (frames?: Uint8Array[]): Buffer[] =>
+    (frames ?? []).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+  return { ...message, identities: buffers(message.identities), buffers: buffers(message.buffers) };
 }

@@ -10,7 +10,7 @@ import { SharedCellState } from './cell-state';
 import { ConnectionInfo } from './connection';
 import { KernelIO } from './handler';
 import { IoThreadData, IoThreadMessage } from './io-thread';
-import { Channel, JupyterMessage, ownedFrames } from './messages';
+import { Channel, fromThreadMessage, JupyterMessage, toThreadMessage } from './messages';
 import { OutgoingMessage } from './wire';
 
 /** Receives decoded messages. */
@@ -20,10 +20,6 @@ export type MessageListener = (channel: Channel, message: JupyterMessage) => voi
 const TERMINATE_AFTER_MS = 300;
 /** How long close() waits for the I/O thread to flush and exit. */
 const CLOSE_TIMEOUT_MS = 3000;
-
-function toBuffers(frames: Uint8Array[]): Buffer[] {
-  return frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength));
-}
 
 /** The kernel's sockets, seen from the main thread. */
 export class ZmqTransport implements KernelIO {
@@ -72,12 +68,7 @@ export class ZmqTransport implements KernelIO {
         } else if (message.type === 'ping') {
           thread.postMessage({ type: 'pong', id: message.id } satisfies IoThreadMessage);
         } else if (message.type === 'received') {
-          const received = message.message;
-          listener(message.channel, {
-            ...received,
-            identities: toBuffers(received.identities),
-            buffers: toBuffers(received.buffers),
-          });
+          listener(message.channel, fromThreadMessage(message.message));
         }
       });
     });
@@ -89,12 +80,7 @@ export class ZmqTransport implements KernelIO {
     }
     // Messages sent in one turn of the event loop cross to the I/O thread in
     // one postMessage: each crossing costs 0.03-0.8 ms here (measured).
-    const owned = {
-      ...message,
-      identities: ownedFrames(message.identities),
-      buffers: ownedFrames(message.buffers),
-    };
-    this.outbox.push({ channel, message: owned as unknown as OutgoingMessage });
+    this.outbox.push({ channel, message: toThreadMessage(message) });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flushOutbox());
