@@ -132,9 +132,10 @@ export function isServerlessCell(code: string): boolean {
 
 /**
  * Parses a `%%serverless` cell. `bodyLine` is the 0-based line of the cell
- * where the body starts (to map errors back to cell lines).
+ * where the body starts (to map errors back to cell lines). `defaults` are
+ * arguments put before the cell's own (session defaults; the cell's win).
  */
-export function parseCellMagic(code: string): CellMagic {
+export function parseCellMagic(code: string, defaults: readonly string[] = []): CellMagic {
   const newline = code.indexOf('\n');
   const firstLine = (newline < 0 ? code : code.slice(0, newline)).trim();
   const match = CELL_MAGIC.exec(firstLine);
@@ -149,7 +150,7 @@ export function parseCellMagic(code: string): CellMagic {
   }
   const program = cellProgram();
   try {
-    program.parse(args, { from: 'user' });
+    program.parse([...defaults, ...args], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError && error.code === 'commander.helpDisplayed') {
       return { kind: 'help', text: program.helpInformation() };

@@ -1,0 +1,122 @@
+/**
+ * Planning a `%%serverless` run: from the parsed magic and the kernel's
+ * variables to the compiled program, the captured data and one request per
+ * invocation. Everything that can fail before invoking fails here.
+ */
+import { randomUUID } from 'node:crypto';
+import { serialize } from 'node:v8';
+
+import { InvocationRequest } from '../runtime/backend';
+import { analyzeBody } from './analyze';
+import { planCaptures, serializeCaptures } from './capture';
+import { CompiledBody, compileBody } from './compile';
+import { ServerlessCellOptions } from './options';
+import { MagicUsageError } from './parse';
+
+/** A planned run, ready to dispatch. */
+export interface RunPlan {
+  runId: string;
+  /** Short description of the run (the magic line). */
+  label: string;
+  options: ServerlessCellOptions;
+  compiled: CompiledBody;
+  /** 0-based line of the cell where the body starts. */
+  bodyLine: number;
+  captures: { hash: string; bytes: Uint8Array };
+  /** Names captured from the kernel (data and functions). */
+  capturedNames: string[];
+  /** Top-level declarations of the body (exported to the kernel after a single run). */
+  declaredNames: string[];
+  /** One request per invocation, in input order. */
+  requests: InvocationRequest[];
+  /** Whether this is a `--map` run (the value is the array of results). */
+  isMap: boolean;
+}
+
+/** The body does not parse; diagnostics are in cell lines. */
+export class BodySyntaxError extends Error {
+  override readonly name = 'BodySyntaxError';
+  constructor(readonly diagnostics: string[]) {
+    super(diagnostics[0] ?? 'The cell body does not parse');
+  }
+}
+
+/** Inputs of planning. */
+export interface PlanInput {
+  options: ServerlessCellOptions;
+  body: string;
+  bodyLine: number;
+  label: string;
+  /** The kernel's variables. */
+  kernel: Record<string, unknown>;
+  /** The elements of `--map` (already evaluated in the kernel). */
+  elements?: unknown[];
+  /** Sequence number of the run in this kernel (names the program file). */
+  sequence: number;
+  cwd: string;
+}
+
+function serializeElement(element: unknown, index: number, options: ServerlessCellOptions): Uint8Array {
+  try {
+    return serialize(element);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new MagicUsageError(
+      `%%serverless: element ${index} of --map ${options.map ?? ''} cannot be sent to an invocation (${detail}). ` +
+        `Map over plain data (numbers, strings, arrays, objects, typed arrays).`,
+    );
+  }
+}
+
+/** Plans a run; throws BodySyntaxError, CaptureError or MagicUsageError before anything is invoked. */
+export function planRun(input: PlanInput): RunPlan {
+  const { options, bodyLine } = input;
+  const analysis = analyzeBody(input.body);
+  if (analysis.syntaxErrors.length > 0) {
+    throw new BodySyntaxError(
+      analysis.syntaxErrors.map((d) => d.replace(/^(\d+)/, (line) => String(Number(line) + bodyLine))),
+    );
+  }
+  const elementName = options.map !== undefined ? options.as : undefined;
+  const exclude = new Set(elementName ? [elementName] : []);
+  const capturePlan = planCaptures(analysis.freeIdentifiers, input.kernel, exclude);
+  const captures = serializeCaptures(capturePlan.data);
+  const filename = `serverless-cell-${input.sequence}`;
+  const compiled = compileBody(analysis, {
+    captured: Object.keys(capturePlan.data),
+    functions: capturePlan.functions,
+    tensors: capturePlan.tensors,
+    elementName,
+    filename,
+  });
+  const runId = randomUUID();
+  const base = {
+    runId,
+    program: compiled.program,
+    captures,
+    memoryMb: options.memoryMb,
+    timeoutS: options.timeoutS,
+    retries: options.retries,
+    cwd: input.cwd,
+  };
+  const requests: InvocationRequest[] = input.elements
+    ? input.elements.map((element, index) => ({
+        ...base,
+        id: randomUUID(),
+        index,
+        element: serializeElement(element, index, options),
+      }))
+    : [{ ...base, id: randomUUID() }];
+  return {
+    runId,
+    label: input.label,
+    options,
+    compiled,
+    bodyLine,
+    captures,
+    capturedNames: [...Object.keys(capturePlan.data), ...capturePlan.functions.keys()],
+    declaredNames: analysis.declaredNames,
+    requests,
+    isMap: input.elements !== undefined,
+  };
+}

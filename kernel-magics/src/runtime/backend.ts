@@ -1,0 +1,162 @@
+/**
+ * The contract between the kernel (which plans a `%%serverless` cell run) and
+ * a backend that runs invocations: `local` (the embedded runtime) or `lambda`.
+ * A backend knows nothing of TypeScript or of cells: it runs a compiled
+ * program with serialized inputs and reports what happened, attempt by attempt.
+ */
+import { MimeBundle, JsonObject } from '../kernel/messages';
+
+/**
+ * The program an invocation runs. `source` is a JavaScript *script* whose
+ * completion value is an async function
+ * `(captures: Record<string, unknown>, element: unknown, require: NodeJS.Require)
+ *   => Promise<ProgramResult>`.
+ * Environments cache the compiled function by `hash`, the way a warm Lambda
+ * keeps its handler module loaded.
+ */
+export interface Program {
+  /** Content hash of `source` (hex). */
+  hash: string;
+  /** The script text. */
+  source: string;
+  /** File name used in stack traces (the kernel maps it back to cell lines). */
+  filename: string;
+}
+
+/** What a program's function resolves to (inside the worker). */
+export interface ProgramResult {
+  /** Whether the body ended with an expression. */
+  hasValue: boolean;
+  /** The last expression's value. */
+  value: unknown;
+  /** The body's top-level `const`/`let` declarations. */
+  exports: Record<string, unknown>;
+}
+
+/** One invocation to run. */
+export interface InvocationRequest {
+  /** Unique id, assigned by the kernel. */
+  id: string;
+  /** The cell run this invocation belongs to. */
+  runId: string;
+  /** Index of the element with `--map`, undefined for a single invocation. */
+  index?: number;
+  program: Program;
+  /**
+   * V8-serialized (`v8.serialize`) `Record<string, unknown>` of the captured
+   * kernel variables, shared by every invocation of a run. `hash` lets a
+   * warm environment keep them instead of receiving them again.
+   */
+  captures: { hash: string; bytes: Uint8Array };
+  /** V8-serialized element (with `--map`), else undefined. */
+  element?: Uint8Array;
+  /** Configured memory, MB: the heap limit and the price basis. */
+  memoryMb: number;
+  /** Seconds before the invocation is killed. */
+  timeoutS: number;
+  /** Retries after a crash (never after an error thrown by the program). */
+  retries: number;
+  /** Directory the program's `require` resolves modules from. */
+  cwd: string;
+}
+
+/** An error thrown by the program, as the worker saw it. */
+export interface RemoteError {
+  name: string;
+  message: string;
+  /** The stack as V8 printed it, frames naming `program.filename`. */
+  stack: string;
+}
+
+/**
+ * How one attempt ended.
+ * - `ok`: `result` is the V8-serialized ProgramResult.
+ * - `error`: the program threw (or its result could not be serialized); not retried.
+ * - `timeout`: killed after `timeoutS`; not retried.
+ * - `out-of-memory`: the environment died over its heap limit; not retried.
+ * - `crashed`: the environment died otherwise (exit, signal, lost IPC); retried.
+ * - `cancelled`: aborted by the caller (interrupt, budget).
+ */
+export type AttemptOutcome =
+  | { status: 'ok'; result: Uint8Array }
+  | { status: 'error'; error: RemoteError }
+  | { status: 'timeout'; message: string }
+  | { status: 'out-of-memory'; message: string }
+  | { status: 'crashed'; message: string }
+  | { status: 'cancelled'; message: string };
+
+/** The status of an attempt. */
+export type AttemptStatus = AttemptOutcome['status'];
+
+/** Facts about one attempt, for billing and telemetry. */
+export interface AttemptRecord {
+  /** 1-based. */
+  attempt: number;
+  /** The execution environment (worker) that ran it. */
+  environmentId: string;
+  /** Whether the environment was started for this attempt. */
+  cold: boolean;
+  /** Cold starts: ms from spawning the environment to its being ready (billed as INIT). */
+  initMs: number;
+  /** ms the program ran (from handing it the inputs to its result). */
+  durationMs: number;
+  /** Peak resident memory of the environment, MB, when known. */
+  maxMemoryUsedMb?: number;
+  /** Bytes sent to the environment for this attempt (program, captures, element). */
+  bytesIn: number;
+  /** Bytes received (result or error). */
+  bytesOut: number;
+  /** Epoch ms when the attempt started running (after any cold start). */
+  startedAt: number;
+  outcome: AttemptOutcome;
+}
+
+/** Live callbacks while an invocation runs; all optional. */
+export interface InvocationObserver {
+  /** An attempt got an environment and starts. */
+  onAttemptStart?(info: { attempt: number; environmentId: string; cold: boolean; initMs: number }): void;
+  /** An attempt ended (a crashed one may be followed by a retry). */
+  onAttemptEnd?(record: AttemptRecord): void;
+  /** Text the program wrote to stdout or stderr, as it is written. */
+  onStream?(name: 'stdout' | 'stderr', text: string): void;
+  /** A display the program made (`display` from 'serverless-kernel'). */
+  onDisplay?(data: MimeBundle, metadata: JsonObject, displayId?: string, update?: boolean): void;
+}
+
+/** The final result of an invocation: its last attempt decides. */
+export interface InvocationResult {
+  id: string;
+  attempts: AttemptRecord[];
+  outcome: AttemptOutcome;
+}
+
+/** A snapshot of a backend's environments and queue (for `%serverless status`). */
+export interface BackendStatus {
+  environments: { id: string; memoryMb: number; state: 'starting' | 'idle' | 'busy'; invocations: number }[];
+  queued: number;
+  running: number;
+  concurrencyLimit: number;
+}
+
+/** Where invocations run. */
+export interface Backend {
+  /** 'local' or 'lambda'. */
+  readonly name: string;
+  /**
+   * Runs an invocation, waiting in the backend's queue while `concurrency`
+   * invocations run. Never rejects for program failures: they are outcomes.
+   * Aborting `signal` cancels a queued invocation at once and kills a running
+   * one; the result then has status `cancelled`.
+   */
+  invoke(
+    request: InvocationRequest,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+  ): Promise<InvocationResult>;
+  /** Sets how many invocations may run at once (queued ones wait). */
+  setConcurrency(limit: number): void;
+  /** Environments and queue. */
+  status(): BackendStatus;
+  /** Stops every environment; pending invocations end `cancelled`. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,194 @@
+/**
+ * The kernel side of a `%%serverless` run, before any backend: free
+ * identifiers, capture planning and serialization, the compiled program (run
+ * here in-process through vm, exactly as an environment runs it) and the
+ * mapping of its stack frames back to cell lines.
+ */
+import * as net from 'node:net';
+import { createRequire } from 'node:module';
+import { deserialize } from 'node:v8';
+import { runInThisContext } from 'node:vm';
+
+import { analyzeBody } from '../../kernel-magics/src/magics/analyze';
+import { CaptureError, planCaptures, serializeCaptures } from '../../kernel-magics/src/magics/capture';
+import { compileBody, CompileOptions } from '../../kernel-magics/src/magics/compile';
+import { declarationCell, typeOfValue } from '../../kernel-magics/src/magics/declare';
+import { mapStackFrames } from '../../kernel-magics/src/magics/stack-map';
+import { ProgramResult } from '../../kernel-magics/src/runtime/backend';
+
+type ProgramFn = (
+  captures: Record<string, unknown>,
+  element: unknown,
+  require: NodeJS.Require,
+) => Promise<ProgramResult>;
+
+function compile(body: string, options: Partial<CompileOptions> = {}) {
+  const analysis = analyzeBody(body);
+  const compiled = compileBody(analysis, {
+    captured: [],
+    functions: new Map(),
+    tensors: [],
+    filename: 'serverless-cell-test',
+    ...options,
+  });
+  const fn = runInThisContext(compiled.program.source, { filename: compiled.program.filename }) as ProgramFn;
+  return { analysis, compiled, fn };
+}
+
+describe('free identifiers', () => {
+  it('finds reads that the body does not declare, and nothing else', () => {
+    const { freeIdentifiers } = analyzeBody(`
+      const a = b + c.d;                 // b, c free; d is a property
+      function f(x: Foo) { return x + y + arguments.length; }   // y free, Foo a type
+      const { e, g: h } = src;           // src free; e, h declared
+      lbl: for (const i of k) { if (i) break lbl; }              // k free, label not
+      const obj = { q: 1, w, [z]: 2 };   // w (shorthand) and z free; q a key
+      class C { m() { return shadow; } } // shadow free
+      let shadow2 = 1; { let shadow2 = 2; shadow2; }
+      (p: number) => p * scale;          // scale free
+      new Map<string, Bar>();            // Map free (a global), Bar a type
+    `);
+    expect(freeIdentifiers.sort()).toEqual(['Map', 'b', 'c', 'k', 'scale', 'shadow', 'src', 'w', 'y', 'z']);
+  });
+
+  it('lists top-level declarations (with destructuring) and the last expression', () => {
+    const analysis = analyzeBody(
+      'const x = 1;\nlet { y, z: [w] } = o;\nfunction inner() { const no = 1; }\nx + y',
+    );
+    expect(analysis.declaredNames).toEqual(['x', 'y', 'w']);
+    expect(analysis.lastExpression?.getText()).toBe('x + y');
+    expect(analyzeBody('const x = 1;').lastExpression).toBeUndefined();
+  });
+
+  it('reports syntax errors with body lines', () => {
+    expect(analyzeBody('const ok = 1;\nconst = 2;').syntaxErrors[0]).toMatch(/^2:\d+ - /);
+  });
+});
+
+describe('captures', () => {
+  it('ships data, typed arrays included, and closure-free functions as code', () => {
+    const kernel: Record<string, unknown> = {
+      data: new Float32Array([1, 2, 3]),
+      scale: 2,
+      double: (v: number) => v * 2,
+      unused: 'not captured',
+    };
+    const plan = planCaptures(['data', 'scale', 'double', 'Math'], kernel, new Set());
+    expect(Object.keys(plan.data)).toEqual(['data', 'scale']);
+    expect([...plan.functions.keys()]).toEqual(['double']);
+    const { bytes } = serializeCaptures(plan.data);
+    const back = deserialize(bytes) as { data: Float32Array };
+    // (jest's sandbox has its own Float32Array constructor: compare the tag)
+    expect(Object.prototype.toString.call(back.data)).toBe('[object Float32Array]');
+    expect([...back.data]).toEqual([1, 2, 3]);
+  });
+
+  it('follows functions to the kernel variables they use', () => {
+    const kernel: Record<string, unknown> = { factor: 3 };
+    // A kernel function whose source names another kernel variable.
+    kernel.times = runInThisContext('(function times(v) { return v * factor; })') as unknown;
+    const plan = planCaptures(['times'], kernel, new Set());
+    expect(plan.data).toEqual({ factor: 3 });
+  });
+
+  it('names the variable when a function uses its closure', () => {
+    const hidden = 5;
+    const kernel = { f: (v: number) => v + hidden };
+    expect(() => planCaptures(['f'], kernel, new Set())).toThrow(CaptureError);
+    expect(() => planCaptures(['f'], kernel, new Set())).toThrow(/'f'.*'hidden' from its closure/);
+  });
+
+  it('names the variable for values that cannot be serialized', () => {
+    const socket = new net.Socket();
+    try {
+      for (const [name, value, pattern] of [
+        ['weak', new WeakMap(), /'weak'.*WeakMap/],
+        ['sock', socket, /'sock'/],
+      ] as const) {
+        const plan = planCaptures([name], { [name]: value }, new Set());
+        let caught: unknown;
+        try {
+          serializeCaptures(plan.data);
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBeInstanceOf(CaptureError);
+        expect((caught as CaptureError).variable).toBe(name);
+        expect((caught as Error).message).toMatch(pattern);
+      }
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('leaves out the --map element name and names not in the kernel', () => {
+    const plan = planCaptures(['item', 'x', 'console'], { item: 1, x: 2 }, new Set(['item']));
+    expect(plan.data).toEqual({ x: 2 });
+  });
+});
+
+describe('compiled program', () => {
+  it('returns the last expression and the top-level declarations, with captures and element bound', async () => {
+    const { fn } = compile('const sq = item * item;\nlet label = `n=${item}`;\nsq + offset', {
+      captured: ['offset'],
+      elementName: 'item',
+    });
+    const result = await fn({ offset: 10 }, 4, require);
+    expect(result).toEqual({ hasValue: true, value: 26, exports: { sq: 16, label: 'n=4' } });
+  });
+
+  it('supports imports (as require), top-level await and TypeScript syntax', async () => {
+    const { fn } = compile(
+      "import * as path from 'node:path';\ninterface P { a: number }\nconst p: P = { a: await Promise.resolve(2) };\npath.join('a', String(p.a))",
+    );
+    const result = await fn({}, undefined, createRequire(__filename));
+    expect(result.value).toBe('a/2');
+  });
+
+  it('has no value when the body ends with a statement', async () => {
+    const { fn } = compile('const x = 1;');
+    expect((await fn({}, undefined, require)).hasValue).toBe(false);
+  });
+
+  it('defines shipped functions before the body', async () => {
+    const { fn } = compile('double(21)', { functions: new Map([['double', '(v) => v * 2']]) });
+    expect((await fn({}, undefined, require)).value).toBe(42);
+  });
+
+  it('maps remote stack frames to cell lines (body starts on cell line 2)', async () => {
+    const { fn, compiled } = compile(
+      "import * as os from 'node:os';\nconst a: number = 1;\nfunction boom(): never {\n  throw new Error('bad ' + a);\n}\nboom();",
+      { functions: new Map([['helper', '() => {\n  return 1;\n}']]) },
+    );
+    let stack = '';
+    try {
+      await fn({}, undefined, require);
+    } catch (error) {
+      stack = (error as Error).stack ?? '';
+    }
+    expect(stack).toContain('serverless-cell-test');
+    const frames = mapStackFrames(stack, { compiled, bodyLine: 1 });
+    // `throw` is body line 4, cell line 5; the call `boom()` body line 6, cell line 7.
+    expect(frames[0]).toMatch(/at boom \(<cell>:5:\d+\)/);
+    expect(frames[1]).toMatch(/<cell>:7:\d+/);
+    expect(frames.join('\n')).not.toContain('serverless-cell-test');
+  });
+});
+
+describe('declarations of returned values', () => {
+  it('reads TypeScript types off structured-clone values', () => {
+    expect(typeOfValue(1)).toBe('number');
+    expect(typeOfValue([1, 2])).toBe('(number)[]');
+    expect(typeOfValue({ a: 'x', 'b-c': [true] })).toBe('{ a: string; "b-c": (boolean)[] }');
+    expect(typeOfValue(new Map([['k', 1]]))).toBe('Map<string, number>');
+    expect(typeOfValue(new Float64Array(2))).toBe('Float64Array');
+    expect(typeOfValue([1, 'a', null])).toBe('(number | string | null)[]');
+  });
+
+  it('writes declarations that never embed values', () => {
+    const cell = declarationCell({ secret: 'do-not-embed', n: 1, 'bad name': 2 }, 'let');
+    expect(cell).not.toContain('do-not-embed');
+    expect(cell).not.toContain('bad name');
+    expect(cell).toMatch(/^let secret: string = .*\["secret"\] as string;$/m);
+  });
+});
