@@ -1,0 +1,173 @@
+/**
+ * Estimates of a run before it starts: from durations measured in earlier
+ * runs of the same program at the same memory, or, with no measurement, the
+ * worst case in which every invocation runs until its timeout.
+ */
+import { billedDurationMs, checkMemory, CostModelError, durationPico, picoToUsd, requestPico } from './meter';
+import { Arch, PriceTable } from './prices';
+
+/** Bounds of a {@link DurationHistory}. */
+export interface DurationHistoryOptions {
+  /** Durations kept per (program, memory), newest last. Default 200. */
+  perKey?: number;
+  /** (program, memory) keys kept; the least recently used goes first. Default 256. */
+  maxKeys?: number;
+}
+
+/** Measured invocation durations, keyed by program hash and memory. Bounded. */
+export class DurationHistory {
+  private readonly perKey: number;
+  private readonly maxKeys: number;
+  /** Insertion order is recency order: the first key is the least recently used. */
+  private readonly byKey = new Map<string, number[]>();
+
+  constructor(options: DurationHistoryOptions = {}) {
+    this.perKey = positiveInteger('perKey', options.perKey ?? 200);
+    this.maxKeys = positiveInteger('maxKeys', options.maxKeys ?? 256);
+  }
+
+  /** Records the duration (ms) of one invocation of `programHash` at `memoryMb`. */
+  record(programHash: string, memoryMb: number, durationMs: number): void {
+    if (!Number.isFinite(durationMs) || durationMs < 0) {
+      throw new CostModelError(`A duration must be a finite number of ms >= 0, got ${durationMs}`);
+    }
+    const key = keyOf(programHash, memoryMb);
+    const samples = this.byKey.get(key) ?? [];
+    this.byKey.delete(key);
+    samples.push(durationMs);
+    if (samples.length > this.perKey) {
+      samples.splice(0, samples.length - this.perKey);
+    }
+    this.byKey.set(key, samples);
+    while (this.byKey.size > this.maxKeys) {
+      const oldest = this.byKey.keys().next().value;
+      if (oldest === undefined) {
+        break;
+      }
+      this.byKey.delete(oldest);
+    }
+  }
+
+  /** The kept durations of a key, oldest first (reading counts as a use for the LRU order). */
+  samples(programHash: string, memoryMb: number): readonly number[] {
+    const key = keyOf(programHash, memoryMb);
+    const samples = this.byKey.get(key);
+    if (!samples) {
+      return [];
+    }
+    this.byKey.delete(key);
+    this.byKey.set(key, samples);
+    return [...samples];
+  }
+
+  /** The median kept duration of a key, undefined without measurements. */
+  median(programHash: string, memoryMb: number): number | undefined {
+    const sorted = [...this.samples(programHash, memoryMb)].sort((a, b) => a - b);
+    if (sorted.length === 0) {
+      return undefined;
+    }
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
+
+  /** How many keys are kept. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.byKey.clear();
+  }
+}
+
+/** What a run will do, as far as cost goes. */
+export interface RunShape {
+  programHash: string;
+  memoryMb: number;
+  timeoutS: number;
+  invocations: number;
+  concurrency: number;
+  /** Cold starts to expect, each with an INIT of `initMs`; none when absent. */
+  coldStarts?: { count: number; initMs: number };
+}
+
+/** The estimate of a run. */
+export interface CostEstimate {
+  /** `measured`: from the median of earlier runs; `worst-case`: every invocation runs to its timeout. */
+  basis: 'measured' | 'worst-case';
+  /** ms per invocation (the median, or the timeout). */
+  perInvocationMs: number;
+  /** ceil(invocations / concurrency) x perInvocationMs. */
+  wallMs: number;
+  costUsd: number;
+  invocations: number;
+  /** Measurements the estimate rests on (0 for the worst case). */
+  samples: number;
+}
+
+/**
+ * Estimates the time and cost of a run. With durations measured for the
+ * same program and memory the estimate uses their median; otherwise every
+ * invocation is assumed to run until its timeout (an upper bound: a timed-out
+ * invocation is billed its full timeout).
+ *
+ * @throws CostModelError on invalid counts, timeout or memory.
+ */
+export function estimateRun(
+  shape: RunShape,
+  history: DurationHistory,
+  prices: PriceTable,
+  arch: Arch = 'x86_64',
+): CostEstimate {
+  checkMemory(shape.memoryMb, prices);
+  const invocations = nonNegativeInteger('invocations', shape.invocations);
+  const concurrency = positiveInteger('concurrency', shape.concurrency);
+  if (!Number.isFinite(shape.timeoutS) || shape.timeoutS <= 0) {
+    throw new CostModelError(`timeoutS must be a positive number of seconds, got ${shape.timeoutS}`);
+  }
+  const samples = history.samples(shape.programHash, shape.memoryMb).length;
+  const median = history.median(shape.programHash, shape.memoryMb);
+  const basis = median === undefined ? 'worst-case' : 'measured';
+  const perInvocationMs = median ?? shape.timeoutS * 1000;
+  const perInvocation =
+    durationPico(billedDurationMs(perInvocationMs, prices), shape.memoryMb, prices, arch) +
+    requestPico(prices);
+  let pico = BigInt(perInvocation) * BigInt(invocations);
+  if (shape.coldStarts && shape.coldStarts.count > 0 && prices.lambda.initBilled) {
+    const count = nonNegativeInteger('coldStarts.count', shape.coldStarts.count);
+    const init = durationPico(
+      billedDurationMs(shape.coldStarts.initMs, prices),
+      shape.memoryMb,
+      prices,
+      arch,
+    );
+    pico += BigInt(init) * BigInt(Math.min(count, invocations));
+  }
+  return {
+    basis,
+    perInvocationMs,
+    wallMs: Math.ceil(invocations / concurrency) * perInvocationMs,
+    costUsd: picoToUsd(pico),
+    invocations,
+    samples,
+  };
+}
+
+function keyOf(programHash: string, memoryMb: number): string {
+  return `${memoryMb}:${programHash}`;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new CostModelError(`${name} must be a whole number >= 1, got ${value}`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new CostModelError(`${name} must be a whole number >= 0, got ${value}`);
+  }
+  return value;
+}

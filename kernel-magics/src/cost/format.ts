@@ -1,0 +1,157 @@
+/**
+ * Renderings of costs for `%serverless cost` (a table of runs and the kernel
+ * total) and of a run's estimate (`--dry-run`), as plain text and HTML. All
+ * text that reaches HTML is escaped.
+ */
+import type { CostEstimate } from './estimator';
+import { CostLedger, CostTotals, RunCost } from './ledger';
+import { Arch, PriceTable } from './prices';
+
+/**
+ * USD for display, never in exponent notation: three significant digits
+ * below one dollar (costs of single invocations are millionths of a dollar),
+ * cents from one dollar up.
+ */
+export function formatUsd(usd: number): string {
+  if (usd === 0 || !Number.isFinite(usd)) {
+    return usd === 0 ? '$0' : `$${usd}`;
+  }
+  const sign = usd < 0 ? '-' : '';
+  const size = Math.abs(usd);
+  if (size >= 1) {
+    return `${sign}$${size.toFixed(2)}`;
+  }
+  const decimals = Math.min(100, Math.max(0, 2 - Math.floor(Math.log10(size))));
+  const digits = size
+    .toFixed(decimals)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
+  return `${sign}$${digits}`;
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const LABEL_WIDTH = 48;
+
+/** The price basis of a report, one sentence. */
+export function priceBasis(prices: PriceTable, arch: Arch): string {
+  return (
+    `AWS Lambda prices, ${prices.region}, ${arch}: $${prices.lambda.gbSecondUsd[arch]} per GB-s, ` +
+    `$${prices.lambda.requestUsdPerMillion.toFixed(2)} per 1M requests, billed per ` +
+    `${prices.lambda.billingGranularityMs} ms` +
+    (prices.lambda.initBilled ? ', INIT of cold starts billed' : '') +
+    `; prices read ${prices.readOn}.`
+  );
+}
+
+interface Column {
+  title: string;
+  cell: (run: RunCost) => string;
+}
+
+function columns(withStorage: boolean): Column[] {
+  const all: (Column | undefined)[] = [
+    { title: 'invocations', cell: (r) => String(r.invocations) },
+    { title: 'billed ms', cell: (r) => String(r.billedMs + r.initBilledMs) },
+    { title: 'compute', cell: (r) => formatUsd(r.computeUsd) },
+    { title: 'init', cell: (r) => formatUsd(r.initUsd) },
+    { title: 'requests', cell: (r) => formatUsd(r.requestUsd) },
+    withStorage ? { title: 'storage', cell: (r) => formatUsd(r.storageUsd) } : undefined,
+    { title: 'total', cell: (r) => formatUsd(r.totalUsd) },
+  ];
+  return all.filter((column): column is Column => column !== undefined);
+}
+
+/** A one-line label: whitespace runs collapsed, cut at `width` characters. */
+function oneLine(label: string, width: number): string {
+  const flat = label.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+function totalLine(total: CostTotals): string {
+  return (
+    `Kernel total: ${formatUsd(total.totalUsd)} (compute ${formatUsd(total.computeUsd)}, ` +
+    `init ${formatUsd(total.initUsd)}, requests ${formatUsd(total.requestUsd)}, ` +
+    `storage ${formatUsd(total.storageUsd)}) over ${total.invocations} ` +
+    `invocation${total.invocations === 1 ? '' : 's'}.`
+  );
+}
+
+/** `%serverless cost` as plain text: a table of runs, the kernel total and the price basis. */
+export function costReportText(ledger: CostLedger, prices: PriceTable, arch: Arch): string {
+  const runs = ledger.runs();
+  if (runs.length === 0) {
+    return `No serverless runs yet.\n${priceBasis(prices, arch)}\n`;
+  }
+  const cols = columns(runs.some((r) => r.storageUsd > 0));
+  const rows = [
+    ['run', ...cols.map((c) => c.title)],
+    ...runs.map((run) => [oneLine(run.label, LABEL_WIDTH), ...cols.map((c) => c.cell(run))]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${lines.join('\n')}\n${totalLine(ledger.total())}\n${priceBasis(prices, arch)}\n`;
+}
+
+/** `%serverless cost` as HTML (every text escaped). */
+export function costReportHtml(ledger: CostLedger, prices: PriceTable, arch: Arch): string {
+  const runs = ledger.runs();
+  const note = `<p class="jp-serverless-Cost-basis">${escapeHtml(priceBasis(prices, arch))}</p>`;
+  if (runs.length === 0) {
+    return `<div class="jp-serverless-Cost"><p>No serverless runs yet.</p>${note}</div>`;
+  }
+  const cols = columns(runs.some((r) => r.storageUsd > 0));
+  const num = ' style="text-align:right"';
+  const head = `<tr><th style="text-align:left">run</th>${cols
+    .map((c) => `<th${num}>${escapeHtml(c.title)}</th>`)
+    .join('')}</tr>`;
+  const body = runs
+    .map(
+      (run) =>
+        `<tr><td style="text-align:left" title="${escapeHtml(run.label)}">` +
+        `${escapeHtml(oneLine(run.label, LABEL_WIDTH))}</td>` +
+        cols.map((c) => `<td${num}>${escapeHtml(c.cell(run))}</td>`).join('') +
+        '</tr>',
+    )
+    .join('');
+  return (
+    '<div class="jp-serverless-Cost">' +
+    `<table class="jp-serverless-Cost-table"><thead>${head}</thead><tbody>${body}</tbody></table>` +
+    `<p class="jp-serverless-Cost-total">${escapeHtml(totalLine(ledger.total()))}</p>${note}</div>`
+  );
+}
+
+/** The run settings an estimate line names. */
+export interface EstimateSettings {
+  memoryMb: number;
+  timeoutS: number;
+  concurrency: number;
+}
+
+/** The `--dry-run` estimate, one line of plain text. */
+export function estimateText(estimate: CostEstimate, settings: EstimateSettings): string {
+  const n = estimate.invocations;
+  const basis =
+    estimate.basis === 'measured'
+      ? `measured: median ${estimate.perInvocationMs.toFixed(1)} ms over ${estimate.samples} earlier ` +
+        `invocation${estimate.samples === 1 ? '' : 's'} of this body`
+      : `worst case: every invocation runs its full --timeout of ${settings.timeoutS} s`;
+  return (
+    `Estimate: ${n} invocation${n === 1 ? '' : 's'} x ${settings.memoryMb} MB, ` +
+    `~${(estimate.wallMs / 1000).toFixed(2)} s at concurrency ${settings.concurrency}, ` +
+    `${formatUsd(estimate.costUsd)} (${basis})`
+  );
+}
+
+/** The `--dry-run` estimate as HTML (escaped). */
+export function estimateHtml(estimate: CostEstimate, settings: EstimateSettings): string {
+  return `<p class="jp-serverless-Cost-estimate">${escapeHtml(estimateText(estimate, settings))}</p>`;
+}

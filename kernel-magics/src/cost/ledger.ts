@@ -1,0 +1,135 @@
+/**
+ * The kernel's cost ledger: billed attempts per cell run, totals per run and
+ * for the kernel, split into compute, INIT, requests and storage. Amounts are
+ * summed as integer pico-dollars (bigint), so totals do not drift.
+ */
+import { AttemptBill, picoToUsd, StorageBill } from './meter';
+
+/** Costs in USD, split the way the bill is. */
+export interface CostTotals {
+  /** Invoke-phase duration. */
+  computeUsd: number;
+  /** INIT phase of cold starts. */
+  initUsd: number;
+  /** Per-request price. */
+  requestUsd: number;
+  /** Object store requests and storage. */
+  storageUsd: number;
+  totalUsd: number;
+  /** Attempts that ran, each billed as one request (retries included). */
+  invocations: number;
+}
+
+/** The costs of one cell run. */
+export interface RunCost extends CostTotals {
+  runId: string;
+  /** What the run is called in reports (the cell's first line, its execution count). */
+  label: string;
+  /** Billed invoke-phase ms, summed over its attempts. */
+  billedMs: number;
+  /** Billed INIT ms, summed over its attempts. */
+  initBilledMs: number;
+}
+
+class Sums {
+  compute = 0n;
+  init = 0n;
+  request = 0n;
+  storage = 0n;
+  invocations = 0;
+  billedMs = 0;
+  initBilledMs = 0;
+
+  addAttempt(bill: AttemptBill): void {
+    this.compute += BigInt(bill.pico.compute);
+    this.init += BigInt(bill.pico.init);
+    this.request += BigInt(bill.pico.request);
+    this.invocations += bill.ran ? 1 : 0;
+    this.billedMs += bill.billedMs;
+    this.initBilledMs += bill.initBilledMs;
+  }
+
+  totals(): CostTotals {
+    return {
+      computeUsd: picoToUsd(this.compute),
+      initUsd: picoToUsd(this.init),
+      requestUsd: picoToUsd(this.request),
+      storageUsd: picoToUsd(this.storage),
+      totalUsd: picoToUsd(this.compute + this.init + this.request + this.storage),
+      invocations: this.invocations,
+    };
+  }
+}
+
+interface RunEntry {
+  label: string;
+  sums: Sums;
+}
+
+/** Billed attempts per run, and their totals. */
+export class CostLedger {
+  private readonly entries = new Map<string, RunEntry>();
+  private readonly kernel = new Sums();
+
+  /** Registers a run (in report order) with its label; relabels a known run. */
+  startRun(runId: string, label: string): void {
+    const entry = this.entries.get(runId);
+    if (entry) {
+      entry.label = label;
+    } else {
+      this.entries.set(runId, { label, sums: new Sums() });
+    }
+  }
+
+  /** Records a billed attempt of a run (a run not started is registered, labelled by its id). */
+  record(runId: string, bill: AttemptBill): void {
+    this.entry(runId).sums.addAttempt(bill);
+    this.kernel.addAttempt(bill);
+  }
+
+  /** Records storage costs of a run (exchanges through an object store). */
+  recordStorage(runId: string, bill: StorageBill): void {
+    this.entry(runId).sums.storage += BigInt(bill.pico);
+    this.kernel.storage += BigInt(bill.pico);
+  }
+
+  /** Whether the ledger knows a run. */
+  has(runId: string): boolean {
+    return this.entries.has(runId);
+  }
+
+  /** The costs of one run; zeros (and the id as label) for a run never recorded. */
+  runTotal(runId: string): RunCost {
+    const entry = this.entries.get(runId) ?? { label: runId, sums: new Sums() };
+    return runCost(runId, entry);
+  }
+
+  /** Every run, in the order they started. */
+  runs(): RunCost[] {
+    return [...this.entries].map(([runId, entry]) => runCost(runId, entry));
+  }
+
+  /** The kernel's totals over all runs. */
+  total(): CostTotals {
+    return this.kernel.totals();
+  }
+
+  private entry(runId: string): RunEntry {
+    let entry = this.entries.get(runId);
+    if (!entry) {
+      entry = { label: runId, sums: new Sums() };
+      this.entries.set(runId, entry);
+    }
+    return entry;
+  }
+}
+
+function runCost(runId: string, entry: RunEntry): RunCost {
+  return {
+    runId,
+    label: entry.label,
+    ...entry.sums.totals(),
+    billedMs: entry.sums.billedMs,
+    initBilledMs: entry.sums.initBilledMs,
+  };
+}

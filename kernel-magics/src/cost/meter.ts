@@ -1,0 +1,165 @@
+/**
+ * The meter: bills each attempt the way AWS Lambda bills it, and the ledger
+ * of what the kernel's runs cost.
+ *
+ * Money is computed and summed in integer pico-dollars (1e-12 USD): a Lambda
+ * price per GB-second ($0.0000166667) is a whole number of pico-dollars, so
+ * a bill is exact up to one rounding per attempt (below half a pico-dollar),
+ * and sums of millions of attempts do not drift the way float sums do. USD
+ * values are exposed as numbers derived from the integers.
+ */
+import { AttemptRecord } from '../runtime/backend';
+import { Arch, PriceTable } from './prices';
+
+/** Pico-dollars per dollar. */
+export const PICO_PER_USD = 1e12;
+
+/** An invalid input to the cost model (a negative duration, memory out of Lambda's range...). */
+export class CostModelError extends RangeError {
+  override readonly name = 'CostModelError';
+}
+
+/** USD to whole pico-dollars (rounded to the nearest). */
+export function usdToPico(usd: number): number {
+  return Math.round(usd * PICO_PER_USD);
+}
+
+/** Pico-dollars to USD. */
+export function picoToUsd(pico: number | bigint): number {
+  return Number(pico) / PICO_PER_USD;
+}
+
+/** What one attempt costs. */
+export interface AttemptBill {
+  /** Whether the attempt ran at all (and so was billed as a request). */
+  ran: boolean;
+  /** Billed duration of the invoke phase, ms (rounded up to the billing granularity). */
+  billedMs: number;
+  /** Billed INIT duration of a cold start, ms (0 for warm starts). */
+  initBilledMs: number;
+  memoryMb: number;
+  arch: Arch;
+  computeUsd: number;
+  initUsd: number;
+  requestUsd: number;
+  totalUsd: number;
+  /** The same amounts in integer pico-dollars: what the ledger sums. */
+  pico: { compute: number; init: number; request: number; total: number };
+}
+
+/**
+ * Whether an attempt ran. An invocation cancelled while it waited in the
+ * queue never got an environment: a backend reports it with no attempt at
+ * all, or with an attempt whose outcome is `cancelled` and whose
+ * `environmentId` is empty. Such an attempt costs nothing. Every other
+ * attempt is a request; a cancelled cold start that got an environment pays
+ * for its INIT.
+ */
+export function attemptRan(record: AttemptRecord): boolean {
+  return !(record.outcome.status === 'cancelled' && record.environmentId === '');
+}
+
+/** `ms` rounded up to the billing granularity (at least one unit when it ran). */
+export function billedDurationMs(ms: number, prices: PriceTable): number {
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new CostModelError(`A duration must be a finite number of ms >= 0, got ${ms}`);
+  }
+  const unit = prices.lambda.billingGranularityMs;
+  return Math.max(unit, Math.ceil(ms / unit) * unit);
+}
+
+/** Pico-dollars for `ms` billed at `memoryMb` (GB = MB / 1024). */
+export function durationPico(ms: number, memoryMb: number, prices: PriceTable, arch: Arch): number {
+  const perGbSecond = BigInt(usdToPico(prices.lambda.gbSecondUsd[arch]));
+  // MB x ms x (pico per GB-s) / (1024 MB per GB x 1000 ms per s), rounded half up.
+  return Number(divRound(BigInt(ms) * BigInt(memoryMb) * perGbSecond, 1_024_000n));
+}
+
+/** Pico-dollars for one request. */
+export function requestPico(prices: PriceTable): number {
+  return Number(divRound(BigInt(usdToPico(prices.lambda.requestUsdPerMillion)), 1_000_000n));
+}
+
+/**
+ * Bills one attempt as Lambda does: the duration rounded up to 1 ms x memory
+ * in GB x the price per GB-second of `arch`; on cold starts the INIT phase
+ * (`initMs`, rounded up) billed the same way; plus one request. An attempt
+ * that never ran (see {@link attemptRan}) costs nothing.
+ *
+ * @throws CostModelError when `memoryMb` is not a whole number of MB within Lambda's limits, or a
+ *   duration is negative or not finite.
+ */
+export function billAttempt(
+  record: AttemptRecord,
+  memoryMb: number,
+  prices: PriceTable,
+  arch: Arch = 'x86_64',
+): AttemptBill {
+  checkMemory(memoryMb, prices);
+  const ran = attemptRan(record);
+  const billedMs = ran ? billedDurationMs(record.durationMs, prices) : 0;
+  const initBilledMs =
+    ran && record.cold && prices.lambda.initBilled && record.initMs > 0
+      ? billedDurationMs(record.initMs, prices)
+      : 0;
+  const compute = durationPico(billedMs, memoryMb, prices, arch);
+  const init = durationPico(initBilledMs, memoryMb, prices, arch);
+  const request = ran ? requestPico(prices) : 0;
+  const total = compute + init + request;
+  return {
+    ran,
+    billedMs,
+    initBilledMs,
+    memoryMb,
+    arch,
+    computeUsd: picoToUsd(compute),
+    initUsd: picoToUsd(init),
+    requestUsd: picoToUsd(request),
+    totalUsd: picoToUsd(total),
+    pico: { compute, init, request, total },
+  };
+}
+
+/** Throws unless `memoryMb` is a memory size Lambda accepts. */
+export function checkMemory(memoryMb: number, prices: PriceTable): void {
+  const { min, max } = prices.lambda.memoryMb;
+  if (!Number.isInteger(memoryMb) || memoryMb < min || memoryMb > max) {
+    throw new CostModelError(`Memory must be a whole number of MB from ${min} to ${max}, got ${memoryMb}`);
+  }
+}
+
+/** Requests to (and data kept in) an object store, billed at S3 Standard prices. */
+export interface StorageUsage {
+  /** PUT, COPY, POST and LIST requests. */
+  putRequests?: number;
+  /** GET requests. */
+  getRequests?: number;
+  /** GB-months stored. */
+  gbMonths?: number;
+}
+
+/** What storage use costs. */
+export interface StorageBill {
+  usd: number;
+  pico: number;
+}
+
+/** Bills object store use at S3 Standard prices. */
+export function billStorage(usage: StorageUsage, prices: PriceTable): StorageBill {
+  const { putRequests = 0, getRequests = 0, gbMonths = 0 } = usage;
+  for (const [name, value] of Object.entries({ putRequests, getRequests, gbMonths })) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new CostModelError(`${name} must be a finite number >= 0, got ${value}`);
+    }
+  }
+  const requests =
+    divRound(BigInt(Math.round(putRequests)) * BigInt(usdToPico(prices.s3.putListUsdPer1000)), 1000n) +
+    divRound(BigInt(Math.round(getRequests)) * BigInt(usdToPico(prices.s3.getUsdPer1000)), 1000n);
+  const pico = Number(requests) + Math.round(gbMonths * usdToPico(prices.s3.storageUsdPerGbMonth));
+  return { usd: picoToUsd(pico), pico };
+}
+
+/** `a / b` rounded half up, for `a >= 0`, `b > 0`. */
+function divRound(a: bigint, b: bigint): bigint {
+  return (a + b / 2n) / b;
+}

@@ -1,0 +1,186 @@
+/**
+ * The telemetry protocol between the kernel and the side panel, over the comm
+ * target {@link TELEMETRY_TARGET}. This module has no Node imports: the
+ * JupyterLab extension imports it in the browser.
+ *
+ * Every event carries `seq` (1, 2, 3... per kernel, never reused) and `time`
+ * (epoch ms). Optional fields are absent, never `undefined` or `null`, so an
+ * event reads the same before and after JSON.
+ *
+ * Kernel -> frontend: {@link EventsMessage} batches of live events, sent to
+ * every open comm from the moment it opens; {@link ReplayMessage}, the whole
+ * kept history, sent when a comm asks. Events batched before a replay are
+ * sent before it, so a panel replaces its state with a replay and then applies
+ * only events whose `seq` is above the replay's last.
+ * Frontend -> kernel: {@link TelemetryRequest}s.
+ */
+
+/** The comm target name. */
+export const TELEMETRY_TARGET = 'jupyter.serverless.telemetry';
+
+/** Version of this protocol, carried by every kernel -> frontend message. */
+export const TELEMETRY_PROTOCOL_VERSION = 1;
+
+/** Fields every event has. */
+export type EventStamp = {
+  /** Monotonic per kernel, from 1. */
+  seq: number;
+  /** Epoch ms when the kernel emitted it. */
+  time: number;
+};
+
+/** A `%%serverless` cell run started dispatching. */
+export type RunStartedEvent = EventStamp & {
+  type: 'run-started';
+  runId: string;
+  /** What the run is called (the cell's first line). */
+  label: string;
+  /** The cell's execution count, when known. */
+  executionCount?: number;
+  /** Invocations planned. */
+  invocations: number;
+  memoryMb: number;
+  timeoutS: number;
+  concurrency: number;
+  /** `local` or `lambda`. */
+  backend: string;
+  /** The estimate made before the run, USD. */
+  estimateUsd?: number;
+  /** The run's `--budget`, USD. */
+  budgetUsd?: number;
+};
+
+/** How a run ended. */
+export type RunStatus = 'ok' | 'failed' | 'cancelled' | 'budget-stopped';
+
+/** A run ended. */
+export type RunFinishedEvent = EventStamp & {
+  type: 'run-finished';
+  runId: string;
+  status: RunStatus;
+  /** Invocations that succeeded, failed and were cancelled. */
+  done: number;
+  failed: number;
+  cancelled: number;
+  durationMs: number;
+  /** What the run cost, USD. */
+  costUsd: number;
+};
+
+/** An invocation entered the backend's queue. */
+export type InvocationQueuedEvent = EventStamp & {
+  type: 'invocation-queued';
+  id: string;
+  runId: string;
+  /** The element index with `--map`; absent for a single invocation. */
+  index?: number;
+};
+
+/** An attempt of an invocation got an environment and started. */
+export type InvocationStartedEvent = EventStamp & {
+  type: 'invocation-started';
+  id: string;
+  runId: string;
+  index?: number;
+  /** 1-based. */
+  attempt: number;
+  environmentId: string;
+  cold: boolean;
+  memoryMb: number;
+  /** INIT ms of a cold start (0 when warm). */
+  initMs: number;
+};
+
+/**
+ * How an attempt ended: the backend's attempt statuses, plus `retried` for an
+ * attempt that crashed and is followed by another attempt of the same
+ * invocation (a crash with no retry left is `crashed`).
+ */
+export type InvocationStatus =
+  'ok' | 'error' | 'timeout' | 'out-of-memory' | 'crashed' | 'cancelled' | 'retried';
+
+/** An attempt of an invocation ended (one event per attempt). */
+export type InvocationFinishedEvent = EventStamp & {
+  type: 'invocation-finished';
+  id: string;
+  runId: string;
+  index?: number;
+  attempt: number;
+  environmentId: string;
+  cold: boolean;
+  memoryMb: number;
+  /** ms the program ran. */
+  durationMs: number;
+  /** Billed invoke ms and INIT ms. */
+  billedMs: number;
+  initBilledMs: number;
+  /** What the attempt cost, USD. */
+  costUsd: number;
+  status: InvocationStatus;
+  /** Absent when the status is `ok`. */
+  error?: { name: string; message: string };
+  bytesIn: number;
+  bytesOut: number;
+};
+
+/** The kernel's cost totals so far. */
+export type CostTotalsEvent = EventStamp & {
+  type: 'cost-totals';
+  computeUsd: number;
+  initUsd: number;
+  requestUsd: number;
+  storageUsd: number;
+  totalUsd: number;
+  /** Attempts billed as requests. */
+  invocations: number;
+};
+
+/** One round of gradient or state exchange through a store. */
+export type ExchangeRoundEvent = EventStamp & {
+  type: 'exchange-round';
+  runId: string;
+  round: number;
+  /** The worker, when the round is per worker. */
+  workerId?: string;
+  /** The store: `embedded`, `redis`, `s3`... */
+  store: string;
+  bytesUp: number;
+  bytesDown: number;
+  durationMs: number;
+};
+
+/** Every telemetry event. */
+export type TelemetryEvent =
+  | RunStartedEvent
+  | RunFinishedEvent
+  | InvocationQueuedEvent
+  | InvocationStartedEvent
+  | InvocationFinishedEvent
+  | CostTotalsEvent
+  | ExchangeRoundEvent;
+
+/** The event types. */
+export type TelemetryEventType = TelemetryEvent['type'];
+
+/** An event as emitted, before the hub stamps `seq` and `time`. */
+export type TelemetryEventInput = TelemetryEvent extends infer E
+  ? E extends TelemetryEvent
+    ? Omit<E, 'seq' | 'time'>
+    : never
+  : never;
+
+/** Frontend -> kernel: send the whole history. */
+export type ReplayRequest = { type: 'replay' };
+/** Frontend -> kernel: cancel a run (the running one when `runId` is absent). */
+export type CancelRequest = { type: 'cancel'; runId?: string };
+/** What the frontend may send. */
+export type TelemetryRequest = ReplayRequest | CancelRequest;
+
+/** Kernel -> frontend: live events, in `seq` order. */
+export type EventsMessage = { type: 'events'; version: number; events: TelemetryEvent[] };
+/** Kernel -> frontend: the kept history; `truncated` older events were dropped to bound memory. */
+export type ReplayMessage = { type: 'replay'; version: number; events: TelemetryEvent[]; truncated: number };
+/** What the kernel sends. */
+export type TelemetryMessage = EventsMessage | ReplayMessage;
+
+export { isTelemetryEvent, parseTelemetryMessage, parseTelemetryRequest } from './guards';

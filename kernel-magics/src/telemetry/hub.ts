@@ -1,0 +1,257 @@
+/**
+ * The kernel's telemetry hub: stamps events, keeps a bounded history, sends
+ * them in batches to every comm open on {@link TELEMETRY_TARGET}, answers
+ * replay requests and routes cancel requests.
+ */
+import { Comm, CommRegistry } from '../kernel/comms';
+import { JsonObject } from '../kernel/messages';
+import { createStderrLogger, Logger } from '../kernel/log';
+import { AttemptStatus } from '../runtime/backend';
+import {
+  CancelRequest,
+  EventsMessage,
+  InvocationStatus,
+  isTelemetryEvent,
+  parseTelemetryRequest,
+  ReplayMessage,
+  TELEMETRY_PROTOCOL_VERSION,
+  TELEMETRY_TARGET,
+  TelemetryEvent,
+  TelemetryEventInput,
+} from './events';
+
+/** Options of a {@link TelemetryHub}. */
+export interface TelemetryHubOptions {
+  /** Events kept for replay; older ones are dropped and counted. Default 50,000. */
+  maxEvents?: number;
+  /** Longest delay before queued events are sent, ms. Default 50. */
+  flushIntervalMs?: number;
+  /** The clock for `time` (epoch ms). */
+  now?: () => number;
+  /** Where failures of comms and listeners are reported. Default: the kernel's stderr log. */
+  logger?: Logger;
+}
+
+/** Receives every event as it is emitted. */
+export type TelemetryListener = (event: TelemetryEvent) => void;
+/** Handles a cancel request from the panel. */
+export type CancelHandler = (request: CancelRequest) => void;
+
+/**
+ * The event status of an attempt: its backend status, or `retried` for a
+ * crash that another attempt follows.
+ */
+export function invocationStatus(status: AttemptStatus, willRetry: boolean): InvocationStatus {
+  return status === 'crashed' && willRetry ? 'retried' : status;
+}
+
+/** Stamps, keeps and sends telemetry events. */
+export class TelemetryHub {
+  private readonly maxEvents: number;
+  private readonly flushIntervalMs: number;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  /** A ring: once full, `start` is the oldest event. */
+  private readonly kept: TelemetryEvent[] = [];
+  private start = 0;
+  private dropped = 0;
+  private seq = 0;
+  private pending: TelemetryEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly comms = new Set<Comm>();
+  private readonly listeners = new Set<TelemetryListener>();
+  private readonly cancelHandlers = new Set<CancelHandler>();
+  private registry: CommRegistry | undefined;
+
+  constructor(options: TelemetryHubOptions = {}) {
+    this.maxEvents = options.maxEvents ?? 50_000;
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    if (!Number.isInteger(this.maxEvents) || this.maxEvents < 1) {
+      throw new RangeError(`maxEvents must be a whole number >= 1, got ${this.maxEvents}`);
+    }
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? createStderrLogger('warn');
+  }
+
+  /**
+   * Stamps an event with the next `seq` and the time, keeps it, tells the
+   * listeners and queues it for the open comms. Fields set to `undefined`
+   * are left out. Returns the stamped event.
+   */
+  emit(input: TelemetryEventInput): TelemetryEvent {
+    const event = { seq: ++this.seq, time: this.now() } as JsonObject;
+    for (const [key, value] of Object.entries(input)) {
+      if (value !== undefined) {
+        event[key] = value;
+      }
+    }
+    if (!isTelemetryEvent(event)) {
+      // Kept and sent all the same: the panel's guard skips it, the log says why.
+      this.logger.warn(`telemetry: malformed event ${safeJson(event)}`);
+    }
+    const stamped = event as TelemetryEvent;
+    this.keep(stamped);
+    for (const listener of this.listeners) {
+      try {
+        listener(stamped);
+      } catch (error) {
+        this.logger.warn(`telemetry: a listener failed on ${stamped.type}: ${describe(error)}`);
+      }
+    }
+    if (this.comms.size > 0) {
+      this.pending.push(stamped);
+      this.timer ??= setTimeout(() => this.flush(), this.flushIntervalMs).unref();
+    }
+    return stamped;
+  }
+
+  /** Sends the queued events now, in one `events` message per comm. */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.length === 0) {
+      return;
+    }
+    const message: EventsMessage = {
+      type: 'events',
+      version: TELEMETRY_PROTOCOL_VERSION,
+      events: this.pending,
+    };
+    this.pending = [];
+    for (const comm of [...this.comms]) {
+      this.send(comm, message);
+    }
+  }
+
+  /**
+   * Registers the comm target. A comm opened on it receives live events
+   * from then on, the whole history when it sends `{type: 'replay'}`, and its
+   * `{type: 'cancel'}` requests go to the {@link onCancel} handlers.
+   */
+  attach(registry: CommRegistry): void {
+    this.registry = registry;
+    registry.registerTarget(TELEMETRY_TARGET, (comm) => {
+      this.comms.add(comm);
+      comm.onMessage((message) => this.handleRequest(comm, message.data));
+      comm.onClose(() => this.comms.delete(comm));
+    });
+  }
+
+  /** Adds a handler for cancel requests; returns its removal. */
+  onCancel(handler: CancelHandler): () => void {
+    this.cancelHandlers.add(handler);
+    return () => this.cancelHandlers.delete(handler);
+  }
+
+  /** Adds an in-kernel listener of every event; returns its removal. */
+  subscribe(listener: TelemetryListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The kept events, oldest first. */
+  history(): TelemetryEvent[] {
+    return [...this.kept.slice(this.start), ...this.kept.slice(0, this.start)];
+  }
+
+  /** How many of the oldest events were dropped from the history. */
+  get truncated(): number {
+    return this.dropped;
+  }
+
+  /** The `seq` of the last event emitted (0 before any). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Comms open on the target. */
+  get openComms(): number {
+    for (const comm of this.comms) {
+      if (comm.isClosed) {
+        this.comms.delete(comm);
+      }
+    }
+    return this.comms.size;
+  }
+
+  /** Sends what is queued, stops the timer, unregisters the target and forgets comms and listeners. */
+  dispose(): void {
+    this.flush();
+    this.registry?.unregisterTarget(TELEMETRY_TARGET);
+    this.registry = undefined;
+    this.comms.clear();
+    this.listeners.clear();
+    this.cancelHandlers.clear();
+  }
+
+  private keep(event: TelemetryEvent): void {
+    if (this.kept.length < this.maxEvents) {
+      this.kept.push(event);
+      return;
+    }
+    this.kept[this.start] = event;
+    this.start = (this.start + 1) % this.maxEvents;
+    this.dropped += 1;
+  }
+
+  private handleRequest(comm: Comm, data: JsonObject): void {
+    const request = parseTelemetryRequest(data);
+    if (!request) {
+      this.logger.warn(`telemetry: ignored an unknown request ${safeJson(data)}`);
+      return;
+    }
+    if (request.type === 'replay') {
+      // Queued events go out first, so the replay that follows holds everything sent so far.
+      this.flush();
+      const replay: ReplayMessage = {
+        type: 'replay',
+        version: TELEMETRY_PROTOCOL_VERSION,
+        events: this.history(),
+        truncated: this.dropped,
+      };
+      this.send(comm, replay);
+      return;
+    }
+    if (this.cancelHandlers.size === 0) {
+      this.logger.warn('telemetry: a cancel request arrived but nothing handles it');
+    }
+    for (const handler of [...this.cancelHandlers]) {
+      try {
+        handler(request);
+      } catch (error) {
+        this.logger.warn(`telemetry: a cancel handler failed: ${describe(error)}`);
+      }
+    }
+  }
+
+  /** Sends to one comm; a closed comm is dropped, a failing one does not stop the others. */
+  private send(comm: Comm, message: EventsMessage | ReplayMessage): void {
+    if (comm.isClosed) {
+      this.comms.delete(comm);
+      return;
+    }
+    try {
+      comm.send(message);
+    } catch (error) {
+      if (comm.isClosed) {
+        this.comms.delete(comm);
+      } else {
+        this.logger.warn(`telemetry: sending to comm ${comm.commId} failed: ${describe(error)}`);
+      }
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return String(JSON.stringify(value)).slice(0, 500);
+  } catch {
+    return '(not JSON)';
+  }
+}
