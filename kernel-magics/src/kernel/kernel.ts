@@ -118,7 +118,14 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   // Loaded only now: the compiler takes ~0.4 s to load and more to warm.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load
   const { TslabEngine } = require('../tslab') as typeof import('../tslab');
-  const engine = new TslabEngine(process.cwd(), transport.cellState);
+  const { createKernelEngine } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the engine, after the sockets
+    require('../magics/kernel-engine') as typeof import('../magics/kernel-engine');
+  const { engine } = createKernelEngine({
+    inner: new TslabEngine(process.cwd(), transport.cellState),
+    comms,
+    cwd: process.cwd(),
+  });
   const handler = new KernelHandler({
     engine,
     io: transport,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { escapeHtml, formatUsd } from '../cost/format';
 import { getOutputSink } from '../output/sink';
 
 /** Counts the bar shows. */
@@ -18,18 +19,6 @@ export interface ProgressCounts {
 
 const WIDTH = 30;
 const REDRAW_MS = 100;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** `$0.000123` with enough digits to show sub-cent costs. */
-export function formatUsd(usd: number): string {
-  if (usd === 0) {
-    return '$0';
-  }
-  return usd >= 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toPrecision(3)}`;
-}
 
 /** A throttled, in-place progress display for one run. */
 export class ProgressBar {

@@ -1,0 +1,188 @@
+/**
+ * Billing and telemetry of runs: each attempt is billed as Lambda bills it
+ * and recorded in the kernel's ledger; durations feed the estimator; every
+ * step becomes a telemetry event for the side panel.
+ */
+import { billAttempt, CostLedger, DEFAULT_PRICES, DurationHistory, estimateRun, PriceTable } from '../cost';
+import { costReportHtml, costReportText } from '../cost/format';
+import { AttemptRecord, InvocationRequest } from '../runtime/backend';
+import { invocationStatus, TelemetryHub } from '../telemetry';
+import type { RunPlan } from './plan';
+
+/** An estimate of a run before it starts. */
+export interface RunEstimate {
+  basis: 'measured' | 'worst-case';
+  perInvocationMs: number;
+  wallMs: number;
+  costUsd: number;
+  invocations: number;
+}
+
+/** Counts of a run's invocations. */
+export interface RunCounts {
+  done: number;
+  failed: number;
+  cancelled: number;
+  running: number;
+}
+
+/** The accounting the runner reports to. */
+export interface RunAccounting {
+  estimate(plan: RunPlan): RunEstimate;
+  runStarted(plan: RunPlan, invocations: number, estimate: RunEstimate): void;
+  queued(plan: RunPlan, request: InvocationRequest): void;
+  attemptStarted(
+    plan: RunPlan,
+    request: InvocationRequest,
+    info: { attempt: number; environmentId: string; cold: boolean; initMs: number },
+  ): void;
+  /** Bills an attempt; returns its cost in USD. */
+  attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number;
+  runFinished(
+    plan: RunPlan,
+    counts: RunCounts,
+    durationMs: number,
+    cancelled: boolean,
+    budgetStopped: boolean,
+  ): void;
+  /** `%serverless cost`. */
+  costReport(): { text: string; html: string };
+}
+
+/** Accounting with the kernel's ledger, duration history and telemetry hub. */
+export class KernelAccounting implements RunAccounting {
+  readonly ledger = new CostLedger();
+  readonly durations = new DurationHistory();
+
+  constructor(
+    private readonly telemetry: TelemetryHub,
+    private readonly prices: PriceTable = DEFAULT_PRICES,
+    private readonly arch: 'x86_64' | 'arm64' = 'x86_64',
+  ) {}
+
+  estimate(plan: RunPlan): RunEstimate {
+    return estimateRun(
+      {
+        programHash: plan.compiled.program.hash,
+        memoryMb: plan.options.memoryMb,
+        timeoutS: plan.options.timeoutS,
+        invocations: plan.requests.length,
+        concurrency: plan.options.concurrency,
+      },
+      this.durations,
+      this.prices,
+      this.arch,
+    );
+  }
+
+  runStarted(plan: RunPlan, invocations: number, estimate: RunEstimate): void {
+    this.ledger.startRun(plan.runId, plan.label);
+    this.telemetry.emit({
+      type: 'run-started',
+      runId: plan.runId,
+      label: plan.label,
+      invocations,
+      memoryMb: plan.options.memoryMb,
+      timeoutS: plan.options.timeoutS,
+      concurrency: plan.options.concurrency,
+      backend: plan.options.backend,
+      estimateUsd: estimate.costUsd,
+      budgetUsd: plan.options.budgetUsd,
+    });
+  }
+
+  queued(plan: RunPlan, request: InvocationRequest): void {
+    this.telemetry.emit({
+      type: 'invocation-queued',
+      id: request.id,
+      runId: plan.runId,
+      index: request.index,
+    });
+  }
+
+  attemptStarted(
+    plan: RunPlan,
+    request: InvocationRequest,
+    info: { attempt: number; environmentId: string; cold: boolean; initMs: number },
+  ): void {
+    this.telemetry.emit({
+      type: 'invocation-started',
+      id: request.id,
+      runId: plan.runId,
+      index: request.index,
+      attempt: info.attempt,
+      environmentId: info.environmentId,
+      cold: info.cold,
+      memoryMb: request.memoryMb,
+      initMs: info.initMs,
+    });
+  }
+
+  attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number {
+    const bill = billAttempt(record, request.memoryMb, this.prices, this.arch);
+    this.ledger.record(plan.runId, bill);
+    if (record.outcome.status === 'ok') {
+      this.durations.record(plan.compiled.program.hash, request.memoryMb, record.durationMs);
+    }
+    const willRetry = record.outcome.status === 'crashed' && record.attempt <= request.retries;
+    const outcome = record.outcome;
+    this.telemetry.emit({
+      type: 'invocation-finished',
+      id: request.id,
+      runId: plan.runId,
+      index: request.index,
+      attempt: record.attempt,
+      environmentId: record.environmentId,
+      cold: record.cold,
+      memoryMb: request.memoryMb,
+      durationMs: record.durationMs,
+      billedMs: bill.billedMs,
+      initBilledMs: bill.initBilledMs,
+      costUsd: bill.totalUsd,
+      status: invocationStatus(outcome.status, willRetry),
+      error:
+        outcome.status === 'ok'
+          ? undefined
+          : outcome.status === 'error'
+            ? { name: outcome.error.name, message: outcome.error.message }
+            : { name: outcome.status, message: outcome.message },
+      bytesIn: record.bytesIn,
+      bytesOut: record.bytesOut,
+    });
+    return bill.totalUsd;
+  }
+
+  runFinished(
+    plan: RunPlan,
+    counts: RunCounts,
+    durationMs: number,
+    cancelled: boolean,
+    budgetStopped: boolean,
+  ): void {
+    this.telemetry.emit({
+      type: 'run-finished',
+      runId: plan.runId,
+      status: cancelled
+        ? 'cancelled'
+        : budgetStopped
+          ? 'budget-stopped'
+          : counts.failed > 0
+            ? 'failed'
+            : 'ok',
+      done: counts.done,
+      failed: counts.failed,
+      cancelled: counts.cancelled,
+      durationMs,
+      costUsd: this.ledger.runTotal(plan.runId).totalUsd,
+    });
+    const total = this.ledger.total();
+    this.telemetry.emit({ type: 'cost-totals', ...total });
+  }
+
+  costReport(): { text: string; html: string } {
+    return {
+      text: costReportText(this.ledger, this.prices, this.arch),
+      html: costReportHtml(this.ledger, this.prices, this.arch),
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Limits and defaults of the embedded runtime, named so messages, docs and
+ * tests quote the same numbers.
+ */
+
+/** Options of a LocalBackend; every field has a default in LOCAL_DEFAULTS. */
+export interface LocalBackendOptions {
+  /** Invocations running at once (the rest wait in a FIFO queue). */
+  concurrency?: number;
+  /** An idle environment is stopped after this long (Lambda keeps them ~5-15 min). */
+  idleExpiryMs?: number;
+  /** A new environment that is not ready within this long counts as crashed. */
+  readyTimeoutMs?: number;
+  /** First retry delay after a crash; doubles per retry, with jitter. */
+  retryBaseMs?: number;
+  /** Longest retry delay. */
+  retryMaxMs?: number;
+  /** The worker entry point (the compiled worker.js next to this file by default). */
+  workerPath?: string;
+}
+
+/** The defaults. */
+export const LOCAL_DEFAULTS = {
+  concurrency: 8,
+  idleExpiryMs: 10 * 60_000,
+  readyTimeoutMs: 15_000,
+  retryBaseMs: 100,
+  retryMaxMs: 2_000,
+} as const;
+
+/**
+ * What is retried: only crashes (the environment died for no reason of the
+ * program's: a signal, a lost channel). Errors thrown by the program are its
+ * answer; timeouts and out-of-memory are deterministic resource limits that a
+ * retry with the same limits would hit again, so they are reported at once.
+ */
+export const RETRIED_STATUSES = ['crashed'] as const;
+
+/** How much of an environment's stderr is kept to explain a crash. */
+export const STDERR_TAIL_BYTES = 8 * 1024;
+
+/**
+ * The environment of a worker: nothing of the kernel's (no credentials, no
+ * tokens), only what a Lambda Node.js runtime offers that makes sense here.
+ */
+export function cleanEnvironment(memoryMb: number, home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+    HOME: home,
+    NODE_ENV: 'production',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+    AWS_EXECUTION_ENV: 'serverless-kernel-local',
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * The embedded runtime: invocations run in a pool of worker processes with
+ * AWS Lambda's semantics: a FIFO queue behind a concurrency limit, warm reuse
+ * of idle environments with the same configuration, idle expiry, cold starts
+ * measured (billed as INIT), timeouts and cancellation that kill, and bounded
+ * retries with backoff for crashes only.
+ */
+import * as path from 'node:path';
+
+import {
+  AttemptRecord,
+  Backend,
+  BackendStatus,
+  InvocationObserver,
+  InvocationRequest,
+  InvocationResult,
+} from '../backend';
+import { LOCAL_DEFAULTS, LocalBackendOptions } from './config';
+import { Environment } from './environment';
+
+interface QueueEntry {
+  request: InvocationRequest;
+  observer: InvocationObserver;
+  signal: AbortSignal;
+  resolve(result: InvocationResult): void;
+  onAbort(): void;
+}
+
+function cancelledResult(request: InvocationRequest, attempts: AttemptRecord[] = []): InvocationResult {
+  return {
+    id: request.id,
+    attempts,
+    outcome: { status: 'cancelled', message: 'Cancelled before it ran.' },
+  };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The `local` backend. */
+export class LocalBackend implements Backend {
+  readonly name = 'local';
+  private limit: number;
+  private running = 0;
+  private nextEnvironment = 1;
+  private disposed = false;
+  private readonly queue: QueueEntry[] = [];
+  private readonly environments = new Set<Environment>();
+  private readonly expiryTimers = new Map<Environment, NodeJS.Timeout>();
+  private readonly options: Required<LocalBackendOptions>;
+
+  constructor(options: LocalBackendOptions = {}) {
+    this.options = {
+      ...LOCAL_DEFAULTS,
+      workerPath: path.join(__dirname, 'worker.js'),
+      ...options,
+    };
+    this.limit = this.options.concurrency;
+  }
+
+  invoke(
+    request: InvocationRequest,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+  ): Promise<InvocationResult> {
+    if (signal.aborted || this.disposed) {
+      return Promise.resolve(cancelledResult(request));
+    }
+    return new Promise((resolve) => {
+      const entry: QueueEntry = {
+        request,
+        observer,
+        signal,
+        resolve,
+        onAbort: () => {
+          const index = this.queue.indexOf(entry);
+          if (index >= 0) {
+            this.queue.splice(index, 1);
+            resolve(cancelledResult(request));
+          }
+        },
+      };
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+      this.queue.push(entry);
+      this.pump();
+    });
+  }
+
+  setConcurrency(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`concurrency must be a whole number >= 1, got ${limit}`);
+    }
+    this.limit = limit;
+    this.pump();
+  }
+
+  status(): BackendStatus {
+    return {
+      environments: [...this.environments]
+        .filter((env) => env.state !== 'dead')
+        .map((env) => ({
+          id: env.id,
+          memoryMb: env.memoryMb,
+          state: env.state === 'dead' ? 'idle' : env.state,
+          invocations: env.invocations,
+        })),
+      queued: this.queue.length,
+      running: this.running,
+      concurrencyLimit: this.limit,
+    };
+  }
+
+  /** PIDs of live environments (for tests and `%serverless status`). */
+  pids(): number[] {
+    return [...this.environments].map((env) => env.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const entry of this.queue.splice(0)) {
+      entry.signal.removeEventListener('abort', entry.onAbort);
+      entry.resolve(cancelledResult(entry.request));
+    }
+    for (const timer of this.expiryTimers.values()) {
+      clearTimeout(timer);
+    }
+    this.expiryTimers.clear();
+    const environments = [...this.environments];
+    for (const env of environments) {
+      env.kill('dispose');
+    }
+    await Promise.all(environments.map((env) => env.exited));
+    this.environments.clear();
+  }
+
+  private pump(): void {
+    while (!this.disposed && this.running < this.limit && this.queue.length > 0) {
+      const entry = this.queue.shift() as QueueEntry;
+      entry.signal.removeEventListener('abort', entry.onAbort);
+      this.running += 1;
+      void this.runWithRetries(entry)
+        .then(entry.resolve, (error: unknown) =>
+          entry.resolve({
+            id: entry.request.id,
+            attempts: [],
+            outcome: { status: 'crashed', message: `The runtime failed: ${String(error)}` },
+          }),
+        )
+        .finally(() => {
+          this.running -= 1;
+          this.pump();
+        });
+    }
+  }
+
+  private async runWithRetries(entry: QueueEntry): Promise<InvocationResult> {
+    const { request, observer, signal } = entry;
+    const attempts: AttemptRecord[] = [];
+    for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
+      if (signal.aborted || this.disposed) {
+        return cancelledResult(request, attempts);
+      }
+      const record = await this.attempt(request, observer, signal, attempt);
+      attempts.push(record);
+      observer.onAttemptEnd?.(record);
+      if (record.outcome.status !== 'crashed' || attempt > request.retries) {
+        break;
+      }
+      const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
+      await pause(delay * (0.5 + Math.random() / 2), signal);
+    }
+    const last = attempts[attempts.length - 1];
+    return { id: request.id, attempts, outcome: last.outcome };
+  }
+
+  private async attempt(
+    request: InvocationRequest,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+    attempt: number,
+  ): Promise<AttemptRecord> {
+    const { env, cold } = this.acquire(request);
+    const base = { attempt, environmentId: env.id, cold, bytesIn: 0, bytesOut: 0, durationMs: 0 };
+    if (cold) {
+      let onAbort = (): void => undefined;
+      try {
+        await Promise.race([
+          env.ready,
+          new Promise<never>((_, reject) => {
+            onAbort = () => reject(new Error('cancelled'));
+            signal.addEventListener('abort', onAbort, { once: true });
+          }),
+        ]);
+        signal.removeEventListener('abort', onAbort);
+      } catch (error) {
+        signal.removeEventListener('abort', onAbort);
+        env.kill('cancel');
+        this.forget(env);
+        const outcome = signal.aborted
+          ? ({ status: 'cancelled', message: 'Cancelled while the environment started.' } as const)
+          : ({
+              status: 'crashed',
+              message: `The environment did not start: ${(error as Error).message}`,
+            } as const);
+        return { ...base, initMs: env.initMs, startedAt: Date.now(), outcome };
+      }
+    }
+    const initMs = cold ? env.initMs : 0;
+    observer.onAttemptStart?.({ attempt, environmentId: env.id, cold, initMs });
+    const startedAt = Date.now();
+    const run = await env.run(request, observer, signal);
+    if (env.state === 'dead') {
+      this.forget(env);
+    } else {
+      this.release(env);
+    }
+    return {
+      ...base,
+      initMs,
+      startedAt,
+      durationMs: run.durationMs,
+      maxMemoryUsedMb: run.maxMemoryUsedMb,
+      bytesIn: run.bytesIn,
+      bytesOut: run.bytesOut,
+      outcome: run.outcome,
+    };
+  }
+
+  /** A warm idle environment of the same configuration, or a new one (evicting idle ones at the limit). */
+  private acquire(request: InvocationRequest): { env: Environment; cold: boolean } {
+    for (const env of this.environments) {
+      if (env.state === 'idle' && env.memoryMb === request.memoryMb && env.cwd === request.cwd) {
+        clearTimeout(this.expiryTimers.get(env));
+        this.expiryTimers.delete(env);
+        env.state = 'busy';
+        return { env, cold: false };
+      }
+    }
+    const idle = [...this.environments]
+      .filter((env) => env.state === 'idle')
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    while (this.environments.size >= this.limit && idle.length > 0) {
+      const oldest = idle.shift() as Environment;
+      oldest.kill();
+      this.forget(oldest);
+    }
+    const env = new Environment(
+      `local-${this.nextEnvironment++}`,
+      request.memoryMb,
+      request.cwd,
+      this.options.workerPath,
+      this.options.readyTimeoutMs,
+    );
+    this.environments.add(env);
+    // A worker that dies while idle leaves the pool.
+    void env.exited.then(() => this.forget(env));
+    return { env, cold: true };
+  }
+
+  private release(env: Environment): void {
+    if (this.disposed) {
+      env.kill('dispose');
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (env.state === 'idle') {
+        env.kill();
+        this.forget(env);
+      }
+    }, this.options.idleExpiryMs);
+    timer.unref();
+    this.expiryTimers.set(env, timer);
+  }
+
+  private forget(env: Environment): void {
+    clearTimeout(this.expiryTimers.get(env));
+    this.expiryTimers.delete(env);
+    this.environments.delete(env);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The entry point of an execution environment (a worker process of the
+ * embedded runtime). It loads programs once and keeps them (warm starts),
+ * runs one invocation at a time, and sends its output, displays and result
+ * back over IPC. Imports are kept few: they are part of every cold start.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { runInThisContext } from 'node:vm';
+
+import { setOutputSink } from '../../output/sink';
+import type { ProgramResult, RemoteError } from '../backend';
+import type { InvokeMessage, WorkerMessage } from './protocol';
+
+type ProgramFn = (
+  captures: Record<string, unknown>,
+  element: unknown,
+  require: NodeJS.Require,
+) => Promise<ProgramResult>;
+
+const programs = new Map<string, ProgramFn>();
+const captureBytes = new Map<string, Uint8Array>();
+const requires = new Map<string, NodeJS.Require>();
+/** The invocation output belongs to (undefined between invocations). */
+let current: number | undefined;
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+/** Output written while an invocation runs is its output; the rest goes to the process's own stream. */
+function patchStream(name: 'stdout' | 'stderr'): void {
+  const stream = process[name];
+  const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    if (current === undefined) {
+      return original(chunk, ...rest);
+    }
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    send({ type: 'stream', seq: current, name, text });
+    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    callback?.();
+    return true;
+  }) as typeof stream.write;
+}
+
+/** `require` for programs: resolves from the notebook's directory; `serverless-kernel` is this package. */
+function requireFor(cwd: string): NodeJS.Require {
+  let cached = requires.get(cwd);
+  if (!cached) {
+    const base = createRequire(path.join(cwd, 'noop.js'));
+    const wrapped = ((id: string): unknown =>
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a program's require is CommonJS
+      id === 'serverless-kernel' ? (require('../../index') as unknown) : base(id)) as NodeJS.Require;
+    cached = Object.assign(wrapped, {
+      resolve: base.resolve,
+      cache: base.cache,
+      extensions: base.extensions,
+      main: base.main,
+    });
+    requires.set(cwd, cached);
+  }
+  return cached;
+}
+
+function toRemoteError(thrown: unknown): RemoteError {
+  if (thrown instanceof Error) {
+    return {
+      name: thrown.name,
+      message: thrown.message,
+      stack: thrown.stack ?? `${thrown.name}: ${thrown.message}`,
+    };
+  }
+  const text = typeof thrown === 'string' ? thrown : String(thrown);
+  return { name: 'Error', message: text, stack: `Error: ${text}` };
+}
+
+/** Serializes the result, or says which part of it cannot travel back. */
+function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
+  try {
+    return serialize(result);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    const parts: [string, unknown][] = [
+      ["the cell's value", result.value],
+      ...Object.entries(result.exports).map(([name, value]): [string, unknown] => [`'${name}'`, value]),
+    ];
+    const culprit = parts.find(([, value]) => {
+      try {
+        serialize(value);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    const what = culprit?.[0] ?? 'the result';
+    return {
+      name: 'ResultNotSerializable',
+      message:
+        `${what} cannot be sent back to the kernel (${detail}). Return plain data (numbers, strings, ` +
+        `arrays, objects, Maps, Sets, typed arrays), not functions, class instances with methods or handles.`,
+      stack: '',
+    };
+  }
+}
+
+async function invoke(message: InvokeMessage): Promise<void> {
+  let fn = programs.get(message.programHash);
+  if (!fn) {
+    if (!message.program) {
+      throw new Error(`program ${message.programHash} was never sent to this environment`);
+    }
+    fn = runInThisContext(message.program.source, { filename: message.program.filename }) as ProgramFn;
+    programs.set(message.programHash, fn);
+  }
+  if (message.captures) {
+    captureBytes.set(message.capturesHash, message.captures);
+  }
+  const bytes = captureBytes.get(message.capturesHash);
+  // Fresh copies per invocation: one invocation's mutations never leak into the next.
+  const captures = bytes ? (deserialize(bytes) as Record<string, unknown>) : {};
+  const element = message.element ? (deserialize(message.element) as unknown) : undefined;
+  current = message.seq;
+  const started = performance.now();
+  let outcome: Uint8Array | RemoteError;
+  try {
+    outcome = serializeResult(await fn(captures, element, requireFor(message.cwd)));
+  } catch (thrown) {
+    outcome = toRemoteError(thrown);
+  }
+  const durationMs = performance.now() - started;
+  current = undefined;
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  if (outcome instanceof Uint8Array) {
+    send({ type: 'result', seq: message.seq, result: outcome, durationMs, maxRssMb });
+  } else {
+    send({ type: 'error', seq: message.seq, error: outcome, durationMs, maxRssMb });
+  }
+}
+
+function main(): void {
+  patchStream('stdout');
+  patchStream('stderr');
+  setOutputSink({
+    stream: (name, text) => {
+      if (current !== undefined) {
+        send({ type: 'stream', seq: current, name, text });
+      }
+    },
+    display: (data, metadata, displayId, update) => {
+      if (current !== undefined) {
+        send({ type: 'display', seq: current, data, metadata, displayId, update });
+      }
+    },
+    clear: () => undefined,
+  });
+  process.on('message', (message: InvokeMessage) => {
+    if (message.type === 'invoke') {
+      invoke(message).catch((error: unknown) => {
+        current = undefined;
+        send({ type: 'error', seq: message.seq, error: toRemoteError(error), durationMs: 0, maxRssMb: 0 });
+      });
+    }
+  });
+  // The kernel went away: an environment never outlives it.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
+}
+
+main();

@@ -1,0 +1,231 @@
+/**
+ * `%%serverless` cells as a user runs them: test/notebooks/serverless-cells.ipynb
+ * executed by nbclient against the installed `serverless-ts` kernel on the
+ * embedded runtime (real worker processes). Each cell is tagged; the
+ * assertions below read the executed notebook and when each output arrived.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { kernelEnvironment } from '../helpers/jupyter-server';
+import { REPO_ROOT, SYSTEM_PYTHON } from '../helpers/paths';
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[]>;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  metadata: { tags?: string[]; jsl_messages?: [string, string | null, number][] };
+  outputs?: Output[];
+}
+
+const NOTEBOOK = path.join(REPO_ROOT, 'test', 'notebooks', 'serverless-cells.ipynb');
+const DRIVER = path.join(REPO_ROOT, 'test', 'notebooks', 'execute_timed.py');
+const text = (value: string | string[] | undefined): string =>
+  Array.isArray(value) ? value.join('') : (value ?? '');
+
+let cells: Map<string, Cell>;
+let runStderr = '';
+
+function cell(tag: string): Cell {
+  const found = cells.get(tag);
+  if (!found) {
+    throw new Error(`no executed cell tagged ${tag}`);
+  }
+  return found;
+}
+const outputs = (tag: string): Output[] => cell(tag).outputs ?? [];
+const result = (tag: string): string =>
+  text(outputs(tag).find((o) => o.output_type === 'execute_result')?.data?.['text/plain']);
+const stream = (tag: string, name = 'stdout'): string =>
+  outputs(tag)
+    .filter((o) => o.output_type === 'stream' && o.name === name)
+    .map((o) => text(o.text))
+    .join('');
+const error = (tag: string): Output | undefined => outputs(tag).find((o) => o.output_type === 'error');
+
+beforeAll(() => {
+  const { env, home } = kernelEnvironment();
+  const workdir = path.join(home, 'notebooks');
+  mkdirSync(workdir, { recursive: true });
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-sl-nb-'));
+  const executed = path.join(outDir, 'executed.ipynb');
+  try {
+    const run = spawnSync(SYSTEM_PYTHON, [DRIVER, NOTEBOOK, executed, workdir], {
+      env: { ...env, JSL_TEST_SECRET: 'must-not-reach-workers' },
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    runStderr = run.stderr;
+    const notebook = JSON.parse(readFileSync(executed, 'utf8')) as { cells: Cell[] };
+    cells = new Map(
+      notebook.cells.filter((c) => c.cell_type === 'code').map((c) => [c.metadata.tags?.[0] ?? '', c]),
+    );
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
+}, 260_000);
+
+describe('a %%serverless cell', () => {
+  it('captures kernel variables and returns the last expression', () => {
+    expect(runStderr).not.toMatch(/Traceback \(most recent call last\)/);
+    expect(error('capture')).toBeUndefined();
+    expect(result('capture')).toBe('33');
+  });
+
+  it('makes top-level declarations kernel variables that later cells type-check against', () => {
+    expect(error('exports')).toBeUndefined();
+    expect(result('exports')).toBe('38');
+  });
+
+  it('streams stdout while the invocation runs', () => {
+    expect(stream('stream')).toBe('first line\nsecond line\n');
+    expect(result('stream')).toBe("'streamed'");
+    const messages = cell('stream').metadata.jsl_messages ?? [];
+    const first = messages.find(([type, name]) => type === 'stream' && name === 'stdout');
+    const end = messages.find(([type]) => type === 'execute_result');
+    expect(first).toBeDefined();
+    expect(end).toBeDefined();
+    // The body sleeps 1.5 s between the lines: the first arrives well before the end.
+    expect((end?.[2] ?? 0) - (first?.[2] ?? 0)).toBeGreaterThan(1.0);
+  });
+
+  it('brings display data back', () => {
+    const display = outputs('display').find((o) => o.output_type === 'display_data');
+    expect(text(display?.data?.['text/html'])).toBe('<b>from an invocation</b>');
+  });
+
+  it('reports a remote error at the cell line that threw', () => {
+    const failure = error('remote-error');
+    expect(failure).toMatchObject({ ename: 'RangeError', evalue: 'too big: 1' });
+    // Line 1 is the magic; `throw` is on line 5 of the cell.
+    expect(failure?.traceback?.join('\n')).toMatch(/<cell>:5:\d+/);
+  });
+});
+
+describe('--map', () => {
+  it('runs 100 elements and returns results in input order (also bound by --out)', () => {
+    expect(error('map')).toBeUndefined();
+    const shown = result('map');
+    expect(shown.startsWith('[\n  0, 1, 4, 9, 16')).toBe(true);
+    expect(shown).toContain('9801');
+    expect(result('map-check')).toBe('true');
+  });
+
+  it('shows a progress bar updated in place', () => {
+    const bar = outputs('map').find((o) => o.output_type === 'display_data');
+    expect(text(bar?.data?.['text/plain'])).toMatch(/100\/100 done, 0 running/);
+    const updates = (cell('map').metadata.jsl_messages ?? []).filter(
+      ([type]) => type === 'update_display_data',
+    );
+    expect(updates.length).toBeGreaterThan(0);
+  });
+
+  it('lists failed elements, and %serverless retry re-runs only those', () => {
+    expect(error('map-fail')).toMatchObject({ ename: 'ServerlessMapError' });
+    expect(error('map-fail')?.evalue).toMatch(/^3 of 10 elements failed \(index 1, 5, 9\)/);
+    expect(stream('map-fail', 'stderr')).toMatch(/\[5\] Error: element 5 is not ready/);
+    expect(error('retry')).toBeUndefined();
+    expect(result('retry')).toBe('[\n   0, 10, 20, 30, 40,\n  50, 60, 70, 80, 90\n]');
+    const bar = outputs('retry').find((o) => o.output_type === 'display_data');
+    expect(text(bar?.data?.['text/plain'])).toMatch(/3\/3 done/);
+    expect(result('retry-check')).toBe(result('retry'));
+  });
+
+  it('is cancelled by an interrupt within a second', () => {
+    const failure = error('interrupt');
+    expect(failure?.ename).toBe('Interrupted');
+    const messages = cell('interrupt').metadata.jsl_messages ?? [];
+    const errorAt = messages.find(([type]) => type === 'error')?.[2] ?? Infinity;
+    // nbclient interrupts after 4 s; the cell must end within ~1 s of that.
+    expect(errorAt).toBeLessThan(4 + 1.5);
+    expect(stream('status')).toMatch(/0 running, 0 queued/);
+  });
+});
+
+describe('limits', () => {
+  it('--timeout kills an endless loop', () => {
+    expect(error('timeout')).toMatchObject({ ename: 'InvocationTimeout' });
+    expect(error('timeout')?.evalue).toMatch(/timed out after 1\.00 seconds/);
+  });
+
+  it('--memory kills an allocation over the limit', () => {
+    expect(error('memory')).toMatchObject({ ename: 'OutOfMemory' });
+    expect(error('memory')?.evalue).toMatch(/128 MB/);
+  });
+});
+
+describe('bad input', () => {
+  it('--help prints every option', () => {
+    const help = stream('help');
+    for (const option of [
+      '--backend',
+      '--memory',
+      '--timeout',
+      '--concurrency',
+      '--retries',
+      '--map',
+      '--as',
+      '--out',
+      '--budget',
+      '--dry-run',
+    ]) {
+      expect(help).toContain(option);
+    }
+  });
+
+  it('a misspelled option names it and lists the valid ones', () => {
+    const failure = error('misspelled');
+    expect(failure?.ename).toBe('MagicUsageError');
+    expect(failure?.evalue).toContain("'--memroy'");
+    expect(failure?.evalue).toContain('--memory <MB>');
+  });
+
+  it('an unserializable capture names the variable before invoking', () => {
+    const failure = error('unserializable');
+    expect(failure?.ename).toBe('CaptureError');
+    expect(failure?.evalue).toMatch(/'registry'.*WeakMap/);
+  });
+
+  it('--dry-run estimates and invokes nothing', () => {
+    expect(stream('dry-run')).toMatch(/Estimate: 100 invocations x 2048 MB/);
+    expect(stream('dry-run')).toContain('Nothing was invoked');
+    expect(outputs('dry-run').some((o) => o.output_type === 'display_data')).toBe(false);
+  });
+
+  it('--budget refuses a run estimated over it', () => {
+    const failure = error('budget');
+    expect(failure?.ename).toBe('BudgetExceededError');
+    expect(failure?.evalue).toContain('Nothing was invoked');
+  });
+});
+
+describe('line magics', () => {
+  it('%serverless cost shows totals per run and for the kernel', () => {
+    const report = outputs('cost').find((o) => o.output_type === 'display_data');
+    const plain = text(report?.data?.['text/plain']);
+    expect(plain).toMatch(/us-east-1/);
+    expect(plain).toMatch(/--map ids --as n --out squares/);
+    expect(text(report?.data?.['text/html'])).toContain('<table');
+  });
+
+  it('the kernel is still alive afterwards', () => {
+    expect(result('alive')).toBe("'still alive'");
+  });
+});
+
+describe('isolation', () => {
+  it("workers do not see the kernel's environment (secrets stay in the kernel)", () => {
+    expect(result('clean-env')).toBe("'absent'");
+  });
+});
