@@ -108,8 +108,8 @@ describe('a %%serverless cell', () => {
   it('reports a remote error at the cell line that threw', () => {
     const failure = error('remote-error');
     expect(failure).toMatchObject({ ename: 'RangeError', evalue: 'too big: 1' });
-    // Line 1 is the magic; `throw` is on line 5 of the cell.
-    expect(failure?.traceback?.join('\n')).toMatch(/<cell>:5:\d+/);
+    // Line 1 is the magic; `throw` is on line 4 of the cell.
+    expect(failure?.traceback?.join('\n')).toMatch(/<cell>:4:\d+/);
   });
 });
 
@@ -117,8 +117,7 @@ describe('--map', () => {
   it('runs 100 elements and returns results in input order (also bound by --out)', () => {
     expect(error('map')).toBeUndefined();
     const shown = result('map');
-    expect(shown.startsWith('[\n  0, 1, 4, 9, 16')).toBe(true);
-    expect(shown).toContain('9801');
+    expect(shown.replace(/\s+/g, '')).toBe(`[${Array.from({ length: 100 }, (_, i) => i * i).join(',')}]`);
     expect(result('map-check')).toBe('true');
   });
 

@@ -74,7 +74,7 @@ export function typeOfValue(value: unknown, depth = 0): string {
     return 'Error';
   }
   if (Array.isArray(value)) {
-    const element = union(value.slice(0, SAMPLE).map((item) => typeOfValue(item, depth + 1)));
+    const element = union(Array.from(value.slice(0, SAMPLE), (item) => typeOfValue(item, depth + 1)));
     return element === 'never' ? 'any[]' : `(${element})[]`;
   }
   if (value instanceof Map) {

@@ -206,12 +206,13 @@ export class LocalBackend implements Backend {
         signal.removeEventListener('abort', onAbort);
         env.kill('cancel');
         this.forget(env);
-        const outcome = signal.aborted
-          ? ({ status: 'cancelled', message: 'Cancelled while the environment started.' } as const)
-          : ({
-              status: 'crashed',
-              message: `The environment did not start: ${(error as Error).message}`,
-            } as const);
+        const outcome =
+          signal.aborted || this.disposed
+            ? ({ status: 'cancelled', message: 'Cancelled while the environment started.' } as const)
+            : ({
+                status: 'crashed',
+                message: `The environment did not start: ${(error as Error).message}`,
+              } as const);
         return { ...base, initMs: env.initMs, startedAt: Date.now(), outcome };
       }
     }
