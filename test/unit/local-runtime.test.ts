@@ -230,16 +230,23 @@ describe('limits and failures', () => {
     expect(result.outcome.status).toBe('crashed');
   });
 
-  it('names the part of a result that cannot be sent back', async () => {
+  it('leaves out declarations that cannot travel (functions silently) and refuses a value that cannot', async () => {
     const local = backend();
     const result = await local.invoke(
-      request('return { hasValue: true, value: 1, exports: { handler: () => 1 } };'),
+      request('return { hasValue: true, value: 1, exports: { n: 2, f: () => 1, w: new WeakMap() } };'),
       {},
       never,
     );
-    expect(result.outcome.status).toBe('error');
-    expect(result.outcome.status === 'error' && result.outcome.error.message).toMatch(
-      /'handler' cannot be sent back/,
+    const back = deserialize((result.outcome as { result: Uint8Array }).result) as ProgramResult;
+    expect(back.exports).toEqual({ n: 2 });
+    expect(back.notReturned).toEqual(['w']);
+    const refused = await local.invoke(
+      request('return { hasValue: true, value: () => 1, exports: {} };'),
+      {},
+      never,
+    );
+    expect(refused.outcome.status === 'error' && refused.outcome.error.message).toMatch(
+      /The cell's value cannot be sent back/,
     );
   });
 });

@@ -28,6 +28,7 @@ function compile(body: string, options: Partial<CompileOptions> = {}) {
     captured: [],
     functions: new Map(),
     tensors: [],
+    collectExports: true,
     filename: 'serverless-cell-test',
     ...options,
   });

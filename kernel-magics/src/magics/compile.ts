@@ -29,6 +29,8 @@ export interface CompileOptions {
   functions: Map<string, string>;
   /** Captured tfjs tensors (shipped as `{dtype, shape, values}`), revived with the notebook's tfjs. */
   tensors: string[];
+  /** Whether top-level declarations are returned (not with `--map`, where they stay per element). */
+  collectExports: boolean;
   /** With `--map`: the name the element is bound to. */
   elementName?: string;
   /** File name in stack traces, e.g. `cell-3`. */
@@ -44,8 +46,9 @@ export interface CompiledBody {
 }
 
 /** Rewrites the body so the last expression and the declarations are recorded. */
-function instrument(analysis: BodyAnalysis): string {
-  const { sourceFile, lastExpression, declaredNames } = analysis;
+function instrument(analysis: BodyAnalysis, collectExports: boolean): string {
+  const { sourceFile, lastExpression } = analysis;
+  const declaredNames = collectExports ? analysis.declaredNames : [];
   let text = sourceFile.text;
   if (lastExpression) {
     // Same line count: the expression is wrapped where it stands.
@@ -59,7 +62,7 @@ function instrument(analysis: BodyAnalysis): string {
 
 /** Compiles an analysed body. */
 export function compileBody(analysis: BodyAnalysis, options: CompileOptions): CompiledBody {
-  const output = ts.transpileModule(instrument(analysis), {
+  const output = ts.transpileModule(instrument(analysis, options.collectExports), {
     fileName: `${options.filename}.ts`,
     compilerOptions: {
       target: ts.ScriptTarget.ES2022,

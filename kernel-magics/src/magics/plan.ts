@@ -86,6 +86,7 @@ export function planRun(input: PlanInput): RunPlan {
     captured: Object.keys(capturePlan.data),
     functions: capturePlan.functions,
     tensors: capturePlan.tensors,
+    collectExports: input.elements === undefined,
     elementName,
     filename,
   });

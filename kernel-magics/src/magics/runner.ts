@@ -246,6 +246,12 @@ export class ServerlessRunner {
       return errorOutcome(invocationError(slot, { compiled: plan.compiled, bodyLine: plan.bodyLine }));
     }
     const result = deserialize(slot.outcome.result) as ProgramResult;
+    if (result.notReturned && result.notReturned.length > 0) {
+      getOutputSink().stream(
+        'stderr',
+        `Not brought back to the kernel (cannot be serialized): ${result.notReturned.join(', ')}\n`,
+      );
+    }
     const exported: Record<string, unknown> = { ...result.exports };
     if (plan.options.out !== undefined) {
       exported[plan.options.out] = result.value;

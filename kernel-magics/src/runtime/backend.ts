@@ -31,6 +31,11 @@ export interface ProgramResult {
   value: unknown;
   /** The body's top-level `const`/`let` declarations. */
   exports: Record<string, unknown>;
+  /**
+   * Declarations left out of `exports` because they cannot be serialized
+   * (functions are left out silently: they stay in the invocation).
+   */
+  notReturned?: string[];
 }
 
 /** One invocation to run. */

@@ -76,32 +76,44 @@ function toRemoteError(thrown: unknown): RemoteError {
   return { name: 'Error', message: text, stack: `Error: ${text}` };
 }
 
-/** Serializes the result, or says which part of it cannot travel back. */
+function serializable(value: unknown): boolean {
+  try {
+    serialize(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Serializes the result. Declarations that cannot travel are left out
+ * (functions silently, others named in `notReturned`); a value that cannot
+ * travel is an error that says so.
+ */
 function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
   try {
     return serialize(result);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    const parts: [string, unknown][] = [
-      ["the cell's value", result.value],
-      ...Object.entries(result.exports).map(([name, value]): [string, unknown] => [`'${name}'`, value]),
-    ];
-    const culprit = parts.find(([, value]) => {
-      try {
-        serialize(value);
-        return false;
-      } catch {
-        return true;
+    if (!serializable(result.value)) {
+      return {
+        name: 'ResultNotSerializable',
+        message:
+          `The cell's value cannot be sent back to the kernel (${detail}). Return plain data (numbers, ` +
+          `strings, arrays, objects, Maps, Sets, typed arrays), not functions, class instances with methods or handles.`,
+        stack: '',
+      };
+    }
+    const exports: Record<string, unknown> = {};
+    const notReturned: string[] = [];
+    for (const [name, value] of Object.entries(result.exports)) {
+      if (serializable(value)) {
+        exports[name] = value;
+      } else if (typeof value !== 'function') {
+        notReturned.push(name);
       }
-    });
-    const what = culprit?.[0] ?? 'the result';
-    return {
-      name: 'ResultNotSerializable',
-      message:
-        `${what} cannot be sent back to the kernel (${detail}). Return plain data (numbers, strings, ` +
-        `arrays, objects, Maps, Sets, typed arrays), not functions, class instances with methods or handles.`,
-      stack: '',
-    };
+    }
+    return serialize({ ...result, exports, notReturned });
   }
 }
 
