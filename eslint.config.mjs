@@ -47,6 +47,8 @@ export default tseslint.config(
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
         URL: 'readonly',
+        performance: 'readonly',
+        AbortController: 'readonly',
       },
     },
   },
