@@ -3,32 +3,16 @@
  * @jupyterlab/services as JupyterLab drives it: comms both ways and
  * comm_info, interrupts of busy and pending cells, stdin prompts, restart.
  */
-import { KernelManager, KernelMessage } from '@jupyterlab/services';
-import type { IKernelConnection } from '@jupyterlab/services/lib/kernel/kernel';
+import { KernelMessage } from '@jupyterlab/services';
 
-import { JupyterServer, startJupyterServer } from '../helpers/jupyter-server';
-import { connect, execute, resultText, startKernel, withTimeout } from '../helpers/kernel-session';
+import { execute, resultText, useServerKernel, withTimeout } from '../helpers/kernel-session';
 
-let server: JupyterServer;
-let manager: KernelManager;
-let kernel: IKernelConnection;
-
-beforeAll(async () => {
-  server = await startJupyterServer();
-  manager = connect(server);
-  kernel = await startKernel(manager);
-});
-
-afterAll(async () => {
-  await kernel?.shutdown().catch(() => undefined);
-  manager?.dispose();
-  await server?.stop();
-});
+const fixture = useServerKernel();
 
 describe('comms', () => {
   it('opens a comm to a kernel-registered target, exchanges messages both ways, lists it', async () => {
     const setup = await execute(
-      kernel,
+      fixture.kernel,
       [
         "import { comms } from 'serverless-kernel';",
         "comms.registerTarget('test.echo', (comm, open) => {",
@@ -39,7 +23,7 @@ describe('comms', () => {
     );
     expect(setup.reply.content.status).toBe('ok');
 
-    const comm = kernel.createComm('test.echo');
+    const comm = fixture.kernel.createComm('test.echo');
     const received: unknown[] = [];
     const nextMessage = (): Promise<unknown> =>
       withTimeout(
@@ -60,25 +44,25 @@ describe('comms', () => {
     comm.send({ n: 42 }, undefined, [new Uint8Array([1, 2, 3]).buffer]);
     expect(await echoed).toEqual({ echo: { n: 42 }, buffers: 1 });
 
-    const info = await kernel.requestCommInfo({ target_name: 'test.echo' });
+    const info = await fixture.kernel.requestCommInfo({ target_name: 'test.echo' });
     const content = info.content as KernelMessage.ICommInfoReplyMsg['content'] & { status: 'ok' };
     expect(content.status).toBe('ok');
     expect(content.comms[comm.commId]).toEqual({ target_name: 'test.echo' });
 
     comm.close();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const after = await kernel.requestCommInfo({ target_name: 'test.echo' });
+    const after = await fixture.kernel.requestCommInfo({ target_name: 'test.echo' });
     expect(Object.keys((after.content as { comms: object }).comms)).not.toContain(comm.commId);
   });
 
   it('lets kernel code open a comm to a frontend target', async () => {
     const opened = new Promise<{ data: unknown; fromKernel: unknown }>((resolve) => {
-      kernel.registerCommTarget('test.frontend', (comm, msg) => {
+      fixture.kernel.registerCommTarget('test.frontend', (comm, msg) => {
         comm.onMsg = (m) => resolve({ data: msg.content.data, fromKernel: m.content.data });
       });
     });
     const run = await execute(
-      kernel,
+      fixture.kernel,
       "const c = comms.open('test.frontend', { hi: 1 });\nc.send({ value: 7 });\nc.targetName",
     );
     expect(run.reply.content.status).toBe('ok');
@@ -90,7 +74,7 @@ describe('comms', () => {
   });
 
   it('closes a comm opened for an unknown target', async () => {
-    const comm = kernel.createComm('test.nobody-home');
+    const comm = fixture.kernel.createComm('test.nobody-home');
     const closed = new Promise<void>((resolve) => {
       comm.onClose = () => resolve();
     });
@@ -103,11 +87,11 @@ describe('interrupt', () => {
   const interruptDuring = async (
     code: string,
   ): Promise<{ ms: number; ename: string | undefined; status: string }> => {
-    const future = kernel.requestExecute({ code });
+    const future = fixture.kernel.requestExecute({ code });
     // Let the cell start (and a busy loop spin) before interrupting.
     await new Promise((resolve) => setTimeout(resolve, 700));
     const started = Date.now();
-    await kernel.interrupt();
+    await fixture.kernel.interrupt();
     const reply = (await withTimeout(
       future.done,
       5000,
@@ -118,25 +102,25 @@ describe('interrupt', () => {
   };
 
   it('stops a synchronous busy loop within 1 s and keeps variables', async () => {
-    expect((await execute(kernel, 'let keptAcrossInterrupt = 42;')).reply.content.status).toBe('ok');
+    expect((await execute(fixture.kernel, 'let keptAcrossInterrupt = 42;')).reply.content.status).toBe('ok');
     const outcome = await interruptDuring('while (true) {}');
     expect(outcome.status).toBe('error');
     expect(outcome.ename).toBe('Interrupted');
     expect(outcome.ms).toBeLessThan(1000);
-    expect(resultText(await execute(kernel, 'keptAcrossInterrupt'))).toBe('42');
+    expect(resultText(await execute(fixture.kernel, 'keptAcrossInterrupt'))).toBe('42');
   });
 
   it('stops a never-settling await within 1 s', async () => {
     const outcome = await interruptDuring('await new Promise(() => {})');
     expect(outcome).toMatchObject({ status: 'error', ename: 'Interrupted' });
     expect(outcome.ms).toBeLessThan(1000);
-    expect(resultText(await execute(kernel, 'keptAcrossInterrupt + 1'))).toBe('43');
+    expect(resultText(await execute(fixture.kernel, 'keptAcrossInterrupt + 1'))).toBe('43');
   });
 
   it('ignores an interrupt while idle: the next cell runs normally', async () => {
-    await kernel.interrupt();
+    await fixture.kernel.interrupt();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(resultText(await execute(kernel, '20 + 22'))).toBe('42');
+    expect(resultText(await execute(fixture.kernel, '20 + 22'))).toBe('42');
   });
 
   it('keeps delivering output after terminating a loop that followed a display', async () => {
@@ -146,7 +130,7 @@ describe('interrupt', () => {
     expect(outcome).toMatchObject({ status: 'error', ename: 'Interrupted' });
     // The interrupted cell's declarations (its import) never took effect.
     const after = await execute(
-      kernel,
+      fixture.kernel,
       "import { display } from 'serverless-kernel';\ndisplay.text('after the loop');\nconsole.log('printed');",
     );
     expect(after.reply.content.status).toBe('ok');
@@ -159,7 +143,7 @@ describe('interrupt', () => {
     const outcome = await interruptDuring('await 0;\nwhile (true) {}');
     expect(outcome).toMatchObject({ status: 'error', ename: 'Interrupted' });
     expect(outcome.ms).toBeLessThan(1000);
-    const after = await execute(kernel, 'keptAcrossInterrupt * 2');
+    const after = await execute(fixture.kernel, 'keptAcrossInterrupt * 2');
     expect(after.reply.content).toMatchObject({ status: 'ok' });
     expect(resultText(after)).toBe('84');
   });
@@ -169,14 +153,14 @@ describe('stdin', () => {
   it('asks the frontend for input and returns the answer to the cell', async () => {
     const prompts: string[] = [];
     const run = await execute(
-      kernel,
+      fixture.kernel,
       "import { input } from 'serverless-kernel';\nconst answer = await input('Name? ');\n`hi ${answer}`",
       {
         allowStdin: true,
         onStdin: (msg) => {
           if (msg.header.msg_type === 'input_request') {
             prompts.push((msg.content as { prompt: string }).prompt);
-            kernel.sendInputReply(
+            fixture.kernel.sendInputReply(
               { status: 'ok', value: 'Ada' },
               msg.header as KernelMessage.IHeader<'input_request'>,
             );
@@ -189,7 +173,7 @@ describe('stdin', () => {
   });
 
   it('fails clearly when the frontend does not allow stdin', async () => {
-    const run = await execute(kernel, "await input('x')", { allowStdin: false });
+    const run = await execute(fixture.kernel, "await input('x')", { allowStdin: false });
     expect(run.reply.content.status).toBe('error');
     expect((run.reply.content as { ename: string }).ename).toBe('StdinNotAllowedError');
   });
@@ -197,12 +181,12 @@ describe('stdin', () => {
 
 describe('restart', () => {
   it('restarts into a fresh kernel without the old variables', async () => {
-    await execute(kernel, 'const beforeRestart = 1;');
-    await withTimeout(kernel.restart(), 30000, 'kernel restart');
-    await withTimeout(kernel.info, 30000, 'kernel_info after restart');
-    const run = await execute(kernel, 'beforeRestart');
+    await execute(fixture.kernel, 'const beforeRestart = 1;');
+    await withTimeout(fixture.kernel.restart(), 30000, 'kernel restart');
+    await withTimeout(fixture.kernel.info, 30000, 'kernel_info after restart');
+    const run = await execute(fixture.kernel, 'beforeRestart');
     expect(run.reply.content).toMatchObject({ status: 'error', ename: 'CompileError' });
     expect((run.reply.content as { evalue: string }).evalue).toContain("Cannot find name 'beforeRestart'");
-    expect(resultText(await execute(kernel, '2 ** 10'))).toBe('1024');
+    expect(resultText(await execute(fixture.kernel, '2 ** 10'))).toBe('1024');
   });
 });

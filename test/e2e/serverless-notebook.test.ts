@@ -11,6 +11,7 @@ import * as path from 'node:path';
 
 import { kernelEnvironment } from '../helpers/jupyter-server';
 import { REPO_ROOT, SYSTEM_PYTHON } from '../helpers/paths';
+import { CELL_MAGIC_OPTIONS } from '../helpers/magic-options';
 
 interface Output {
   output_type: string;
@@ -167,18 +168,7 @@ describe('limits', () => {
 describe('bad input', () => {
   it('--help prints every option', () => {
     const help = stream('help');
-    for (const option of [
-      '--backend',
-      '--memory',
-      '--timeout',
-      '--concurrency',
-      '--retries',
-      '--map',
-      '--as',
-      '--out',
-      '--budget',
-      '--dry-run',
-    ]) {
+    for (const option of CELL_MAGIC_OPTIONS) {
       expect(help).toContain(option);
     }
   });

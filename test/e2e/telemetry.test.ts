@@ -4,28 +4,13 @@
  * replay of the whole history to a comm opened late, the cost totals matching
  * `%serverless cost`, and a cancel request stopping a running map.
  */
-import { KernelManager, KernelMessage } from '@jupyterlab/services';
-import type { IComm, IKernelConnection } from '@jupyterlab/services/lib/kernel/kernel';
+import { KernelMessage } from '@jupyterlab/services';
+import type { IComm } from '@jupyterlab/services/lib/kernel/kernel';
 
 import { TELEMETRY_TARGET, TelemetryEvent } from '../../kernel-magics/src/telemetry/events';
-import { JupyterServer, startJupyterServer } from '../helpers/jupyter-server';
-import { connect, execute, resultText, startKernel, withTimeout } from '../helpers/kernel-session';
+import { execute, resultText, useServerKernel, withTimeout } from '../helpers/kernel-session';
 
-let server: JupyterServer;
-let manager: KernelManager;
-let kernel: IKernelConnection;
-
-beforeAll(async () => {
-  server = await startJupyterServer();
-  manager = connect(server);
-  kernel = await startKernel(manager);
-}, 60_000);
-
-afterAll(async () => {
-  await kernel?.shutdown().catch(() => undefined);
-  manager?.dispose();
-  await server?.stop();
-});
+const fixture = useServerKernel();
 
 interface Envelope {
   type: 'events' | 'replay';
@@ -34,7 +19,7 @@ interface Envelope {
 
 /** Opens a telemetry comm and collects every event it receives. */
 function openTelemetry(): { comm: IComm; events: TelemetryEvent[]; replays: Envelope[] } {
-  const comm = kernel.createComm(TELEMETRY_TARGET);
+  const comm = fixture.kernel.createComm(TELEMETRY_TARGET);
   const events: TelemetryEvent[] = [];
   const replays: Envelope[] = [];
   comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
@@ -62,8 +47,8 @@ async function until(check: () => boolean, what: string, ms = 15_000): Promise<v
 describe('telemetry comm', () => {
   it('streams the events of a map run, then replays the whole history to a late comm', async () => {
     const live = openTelemetry();
-    await execute(kernel, 'const xs = Array.from({ length: 20 }, (_, i) => i);');
-    const run = await execute(kernel, '%%serverless --map xs --as x --concurrency 4\nx + 1', {
+    await execute(fixture.kernel, 'const xs = Array.from({ length: 20 }, (_, i) => i);');
+    const run = await execute(fixture.kernel, '%%serverless --map xs --as x --concurrency 4\nx + 1', {
       timeoutMs: 60_000,
     });
     expect(run.reply.content.status).toBe('ok');
@@ -99,7 +84,7 @@ describe('telemetry comm', () => {
     // The cost totals the panel shows are the ones %serverless cost prints.
     const totals = [...live.events].reverse().find((e) => e.type === 'cost-totals');
     expect(totals).toBeDefined();
-    const cost = await execute(kernel, '%serverless cost');
+    const cost = await execute(fixture.kernel, '%serverless cost');
     const display = cost.iopub.find((m) => m.header.msg_type === 'display_data') as
       KernelMessage.IDisplayDataMsg | undefined;
     const text = String(display?.content.data['text/plain'] ?? '');
@@ -112,7 +97,7 @@ describe('telemetry comm', () => {
 
   it('a cancel request stops a running map within a second', async () => {
     const live = openTelemetry();
-    const future = kernel.requestExecute({
+    const future = fixture.kernel.requestExecute({
       code: '%%serverless --map xs --as x --concurrency 2\nawait new Promise((r) => setTimeout(r, 3000));\nx',
     });
     await until(() => live.events.some((e) => e.type === 'invocation-started'), 'an invocation to start');
@@ -128,7 +113,7 @@ describe('telemetry comm', () => {
     await until(() => live.events.some((e) => e.type === 'run-finished'), 'run-finished');
     const finishedRun = live.events.find((e) => e.type === 'run-finished');
     expect(finishedRun?.type === 'run-finished' && finishedRun.status).toBe('cancelled');
-    expect(resultText(await execute(kernel, '1 + 1'))).toBe('2');
+    expect(resultText(await execute(fixture.kernel, '1 + 1'))).toBe('2');
     live.comm.close();
   }, 60_000);
 });

@@ -78,3 +78,38 @@ export function resultText(record: ExecutionRecord): string | undefined {
   const text = result?.content.data['text/plain'];
   return typeof text === 'string' ? text : undefined;
 }
+
+/**
+ * For a test file: a jupyter_server and one serverless-ts kernel started
+ * before its tests and stopped after them. Read `fixture.kernel` in tests.
+ */
+export function useServerKernel(): { readonly kernel: IKernelConnection; readonly server: JupyterServer } {
+  let server: JupyterServer | undefined;
+  let manager: KernelManager | undefined;
+  let kernel: IKernelConnection | undefined;
+  beforeAll(async () => {
+    const { startJupyterServer } = await import('./jupyter-server');
+    server = await startJupyterServer();
+    manager = connect(server);
+    kernel = await startKernel(manager);
+  }, 60_000);
+  afterAll(async () => {
+    await kernel?.shutdown().catch(() => undefined);
+    manager?.dispose();
+    await server?.stop();
+  });
+  return {
+    get kernel(): IKernelConnection {
+      if (!kernel) {
+        throw new Error('the kernel is not started yet');
+      }
+      return kernel;
+    },
+    get server(): JupyterServer {
+      if (!server) {
+        throw new Error('the server is not started yet');
+      }
+      return server;
+    },
+  };
+}

@@ -6,6 +6,7 @@ import {
   parseLineMagic,
 } from '../../kernel-magics/src/magics/parse';
 import { tokenizeMagicLine } from '../../kernel-magics/src/magics/tokenize';
+import { CELL_MAGIC_OPTIONS } from '../helpers/magic-options';
 
 describe('tokenizeMagicLine', () => {
   it('splits on whitespace and groups quotes', () => {
@@ -71,19 +72,7 @@ describe('parseCellMagic', () => {
     const parsed = parseCellMagic('%%serverless --help\nx');
     expect(parsed.kind).toBe('help');
     const text = cellMagicHelp();
-    for (const flag of [
-      '--backend',
-      '--memory',
-      '--timeout',
-      '--concurrency',
-      '--retries',
-      '--map',
-      '--as',
-      '--out',
-      '--budget',
-      '--dry-run',
-      '--help',
-    ]) {
+    for (const flag of CELL_MAGIC_OPTIONS) {
       expect(text).toContain(flag);
     }
   });

@@ -5,20 +5,9 @@
  */
 import { AttemptBill, picoToUsd, StorageBill } from './meter';
 
-/** Costs in USD, split the way the bill is. */
-export interface CostTotals {
-  /** Invoke-phase duration. */
-  computeUsd: number;
-  /** INIT phase of cold starts. */
-  initUsd: number;
-  /** Per-request price. */
-  requestUsd: number;
-  /** Object store requests and storage. */
-  storageUsd: number;
-  totalUsd: number;
-  /** Attempts that ran, each billed as one request (retries included). */
-  invocations: number;
-}
+import type { CostTotals } from '../telemetry/events';
+
+export type { CostTotals };
 
 /** The costs of one cell run. */
 export interface RunCost extends CostTotals {

@@ -5,7 +5,7 @@
  */
 import { billAttempt, CostLedger, DEFAULT_PRICES, DurationHistory, estimateRun, PriceTable } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
-import { AttemptRecord, InvocationRequest } from '../runtime/backend';
+import { AttemptRecord, AttemptStartInfo, InvocationRequest } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from './plan';
 
@@ -26,25 +26,23 @@ export interface RunCounts {
   running: number;
 }
 
+/** How a run ended. */
+export interface RunEnding {
+  counts: RunCounts;
+  durationMs: number;
+  cancelled: boolean;
+  budgetStopped: boolean;
+}
+
 /** The accounting the runner reports to. */
 export interface RunAccounting {
   estimate(plan: RunPlan): RunEstimate;
   runStarted(plan: RunPlan, invocations: number, estimate: RunEstimate): void;
   queued(plan: RunPlan, request: InvocationRequest): void;
-  attemptStarted(
-    plan: RunPlan,
-    request: InvocationRequest,
-    info: { attempt: number; environmentId: string; cold: boolean; initMs: number },
-  ): void;
+  attemptStarted(plan: RunPlan, request: InvocationRequest, info: AttemptStartInfo): void;
   /** Bills an attempt; returns its cost in USD. */
   attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number;
-  runFinished(
-    plan: RunPlan,
-    counts: RunCounts,
-    durationMs: number,
-    cancelled: boolean,
-    budgetStopped: boolean,
-  ): void;
+  runFinished(plan: RunPlan, ending: RunEnding): void;
   /** `%serverless cost`. */
   costReport(): { text: string; html: string };
 }
@@ -100,11 +98,7 @@ export class KernelAccounting implements RunAccounting {
     });
   }
 
-  attemptStarted(
-    plan: RunPlan,
-    request: InvocationRequest,
-    info: { attempt: number; environmentId: string; cold: boolean; initMs: number },
-  ): void {
+  attemptStarted(plan: RunPlan, request: InvocationRequest, info: AttemptStartInfo): void {
     this.telemetry.emit({
       type: 'invocation-started',
       id: request.id,
@@ -152,13 +146,7 @@ export class KernelAccounting implements RunAccounting {
     return bill.totalUsd;
   }
 
-  runFinished(
-    plan: RunPlan,
-    counts: RunCounts,
-    durationMs: number,
-    cancelled: boolean,
-    budgetStopped: boolean,
-  ): void {
+  runFinished(plan: RunPlan, { counts, durationMs, cancelled, budgetStopped }: RunEnding): void {
     this.telemetry.emit({
       type: 'run-finished',
       runId: plan.runId,

@@ -216,7 +216,12 @@ export class ServerlessRunner {
     } finally {
       const status = signal.aborted ? 'cancelled' : budgetStopped ? 'budget-stopped' : 'finished';
       progress?.finish(status === 'finished' ? undefined : status);
-      accounting.runFinished(plan, counts, performance.now() - startedAt, signal.aborted, budgetStopped);
+      accounting.runFinished(plan, {
+        counts,
+        durationMs: performance.now() - startedAt,
+        cancelled: signal.aborted,
+        budgetStopped,
+      });
     }
     if (mapState) {
       this.recordMap(

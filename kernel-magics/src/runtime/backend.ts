@@ -116,10 +116,18 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
 }
 
+/** An attempt that got an environment and starts. */
+export interface AttemptStartInfo {
+  attempt: number;
+  environmentId: string;
+  cold: boolean;
+  initMs: number;
+}
+
 /** Live callbacks while an invocation runs; all optional. */
 export interface InvocationObserver {
   /** An attempt got an environment and starts. */
-  onAttemptStart?(info: { attempt: number; environmentId: string; cold: boolean; initMs: number }): void;
+  onAttemptStart?(info: AttemptStartInfo): void;
   /** An attempt ended (a crashed one may be followed by a retry). */
   onAttemptEnd?(record: AttemptRecord): void;
   /** Text the program wrote to stdout or stderr, as it is written. */

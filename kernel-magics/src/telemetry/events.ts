@@ -76,9 +76,8 @@ export type InvocationQueuedEvent = EventStamp & {
   index?: number;
 };
 
-/** An attempt of an invocation got an environment and started. */
-export type InvocationStartedEvent = EventStamp & {
-  type: 'invocation-started';
+/** What identifies an attempt of an invocation, in its started and finished events. */
+export type AttemptFields = {
   id: string;
   runId: string;
   index?: number;
@@ -87,9 +86,15 @@ export type InvocationStartedEvent = EventStamp & {
   environmentId: string;
   cold: boolean;
   memoryMb: number;
-  /** INIT ms of a cold start (0 when warm). */
-  initMs: number;
 };
+
+/** An attempt of an invocation got an environment and started. */
+export type InvocationStartedEvent = EventStamp &
+  AttemptFields & {
+    type: 'invocation-started';
+    /** INIT ms of a cold start (0 when warm). */
+    initMs: number;
+  };
 
 /**
  * How an attempt ended: the backend's attempt statuses, plus `retried` for an
@@ -100,40 +105,40 @@ export type InvocationStatus =
   'ok' | 'error' | 'timeout' | 'out-of-memory' | 'crashed' | 'cancelled' | 'retried';
 
 /** An attempt of an invocation ended (one event per attempt). */
-export type InvocationFinishedEvent = EventStamp & {
-  type: 'invocation-finished';
-  id: string;
-  runId: string;
-  index?: number;
-  attempt: number;
-  environmentId: string;
-  cold: boolean;
-  memoryMb: number;
-  /** ms the program ran. */
-  durationMs: number;
-  /** Billed invoke ms and INIT ms. */
-  billedMs: number;
-  initBilledMs: number;
-  /** What the attempt cost, USD. */
-  costUsd: number;
-  status: InvocationStatus;
-  /** Absent when the status is `ok`. */
-  error?: { name: string; message: string };
-  bytesIn: number;
-  bytesOut: number;
-};
+export type InvocationFinishedEvent = EventStamp &
+  AttemptFields & {
+    type: 'invocation-finished';
+    /** ms the program ran. */
+    durationMs: number;
+    /** Billed invoke ms and INIT ms. */
+    billedMs: number;
+    initBilledMs: number;
+    /** What the attempt cost, USD. */
+    costUsd: number;
+    status: InvocationStatus;
+    /** Absent when the status is `ok`. */
+    error?: { name: string; message: string };
+    bytesIn: number;
+    bytesOut: number;
+  };
 
-/** The kernel's cost totals so far. */
-export type CostTotalsEvent = EventStamp & {
-  type: 'cost-totals';
+/** Costs in USD, split the way the bill is (the cost ledger's totals). */
+export interface CostTotals {
+  /** Invoke-phase duration. */
   computeUsd: number;
+  /** INIT phase of cold starts. */
   initUsd: number;
+  /** Per-request price. */
   requestUsd: number;
+  /** Object store requests and storage. */
   storageUsd: number;
   totalUsd: number;
-  /** Attempts billed as requests. */
+  /** Attempts that ran, each billed as one request (retries included). */
   invocations: number;
-};
+}
+
+/** The kernel's cost totals so far. */
+export type CostTotalsEvent = EventStamp & CostTotals & { type: 'cost-totals' };
 
 /** One round of gradient or state exchange through a store. */
 export type ExchangeRoundEvent = EventStamp & {

@@ -1,0 +1,14 @@
+/** Every option of `%%serverless` (shared/DESIGN.md's contract), for tests of the help text. */
+export const CELL_MAGIC_OPTIONS = [
+  '--backend',
+  '--memory',
+  '--timeout',
+  '--concurrency',
+  '--retries',
+  '--map',
+  '--as',
+  '--out',
+  '--budget',
+  '--dry-run',
+  '--help',
+] as const;
