@@ -4,6 +4,8 @@
  * read off the value, which is plain data after the trip (structured clone).
  */
 
+import { runInThisContext } from 'node:vm';
+
 /** Where the values wait for the declaring cell to pick them up. */
 export const HANDOFF_KEY = 'serverless-kernel.handoff';
 
@@ -114,12 +116,20 @@ export function declarationCell(values: Record<string, unknown>, kind: 'const' |
     .join('\n');
 }
 
+/**
+ * The global object cells run against: the context's real global, which is
+ * not `globalThis` when this module itself runs in a sandbox (under jest).
+ */
+function cellGlobal(): Record<symbol, unknown> {
+  return runInThisContext('globalThis') as Record<symbol, unknown>;
+}
+
 /** Puts values where the declaration cell reads them (replacing earlier ones). */
 export function handOff(values: Record<string, unknown>): void {
-  (globalThis as unknown as Record<symbol, unknown>)[Symbol.for(HANDOFF_KEY)] = values;
+  cellGlobal()[Symbol.for(HANDOFF_KEY)] = values;
 }
 
 /** Drops the handed-off values so the kernel does not keep them alive twice. */
 export function clearHandOff(): void {
-  delete (globalThis as unknown as Record<symbol, unknown>)[Symbol.for(HANDOFF_KEY)];
+  delete cellGlobal()[Symbol.for(HANDOFF_KEY)];
 }

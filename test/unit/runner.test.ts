@@ -1,0 +1,147 @@
+/**
+ * The kernel's engine with `%%serverless` (real tslab engine, real embedded
+ * runtime, no sockets): budgets that stop dispatching once spent, session
+ * defaults from `%serverless config`, retry after an interrupt, estimates
+ * from measured runs, and telemetry seen by an in-kernel subscriber.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
+import { ExecutionOutcome } from '../../kernel-magics/src/kernel/engine';
+import { JsonObject, MimeBundle } from '../../kernel-magics/src/kernel/messages';
+import { createKernelEngine } from '../../kernel-magics/src/magics/kernel-engine';
+import { ServerlessEngine } from '../../kernel-magics/src/magics/serverless-engine';
+import { setOutputSink } from '../../kernel-magics/src/output/sink';
+import { LocalBackend } from '../../kernel-magics/src/runtime/local';
+import { TelemetryEvent } from '../../kernel-magics/src/telemetry/events';
+import { TelemetryHub } from '../../kernel-magics/src/telemetry';
+import { TslabEngine } from '../../kernel-magics/src/tslab';
+import { REPO_ROOT } from '../helpers/paths';
+
+const WORKER = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'runtime', 'local', 'worker.js');
+
+let dir: string;
+let engine: ServerlessEngine;
+let telemetry: TelemetryHub;
+let backend: LocalBackend;
+const events: TelemetryEvent[] = [];
+let stdout = '';
+let stderr = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'jsl-runner-'));
+  setOutputSink({
+    stream: (name, text) => {
+      if (name === 'stdout') stdout += text;
+      else stderr += text;
+    },
+    display: (_data: MimeBundle, _metadata: JsonObject) => undefined,
+    clear: () => undefined,
+  });
+  ({ engine, telemetry } = createKernelEngine({
+    inner: new TslabEngine(dir),
+    comms: new CommRegistry(),
+    cwd: dir,
+    createLocalBackend: () => (backend = new LocalBackend({ workerPath: WORKER })),
+  }));
+  telemetry.subscribe((event) => events.push(event));
+});
+
+afterAll(async () => {
+  engine.dispose();
+  await backend?.dispose();
+  setOutputSink(undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  events.length = 0;
+});
+
+async function run(code: string): Promise<ExecutionOutcome> {
+  return engine.execute(code);
+}
+
+function errorOf(outcome: ExecutionOutcome): Error {
+  expect(outcome.status).toBe('error');
+  return (outcome as { error: Error }).error;
+}
+
+describe('budgets', () => {
+  it('stops dispatching once a run has spent its budget', async () => {
+    const body = 'await new Promise((resolve) => setTimeout(resolve, ms));\nms';
+    await run('const quick = [1, 1, 1, 1];\nconst slow = Array.from({ length: 20 }, () => 400);');
+    // Measured runs of this body take ~1 ms, so the estimate for 20 is small...
+    expect((await run(`%%serverless --map quick --as ms\n${body}`)).status).toBe('ok');
+    events.length = 0;
+    // ...but each of these costs ~0.4 s x 1 GB = $6.7e-6: a $1.5e-5 budget lasts ~2 of 20.
+    const outcome = await run(`%%serverless --map slow --as ms --concurrency 1 --budget 0.000015\n${body}`);
+    const error = errorOf(outcome);
+    expect(error.name).toBe('BudgetSpentError');
+    const finished = events.filter((e) => e.type === 'invocation-finished');
+    expect(finished.length).toBeGreaterThanOrEqual(2);
+    expect(finished.length).toBeLessThan(6);
+    const runEnd = events.find((e) => e.type === 'run-finished');
+    expect(runEnd?.type === 'run-finished' && runEnd.status).toBe('budget-stopped');
+    // The elements that never ran are the ones retry would run.
+    expect(error.message).toMatch(/elements failed/);
+  }, 60_000);
+});
+
+describe('estimates', () => {
+  it('--dry-run uses measured durations of the same body, else the timeout-bounded worst case', async () => {
+    await run('%%serverless --dry-run --timeout 30\n40 + 2');
+    expect(stdout).toMatch(/worst case: every invocation runs its full --timeout 30 s/);
+    stdout = '';
+    await run('%%serverless --timeout 30\n40 + 2');
+    await run('%%serverless --dry-run --timeout 30\n40 + 2');
+    expect(stdout).toMatch(/from earlier runs of this body: [\d.]+ ms each/);
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('%serverless config', () => {
+  it('sets this kernel’s defaults, which a cell’s own options override, and rejects bad ones', async () => {
+    expect((await run('%serverless config --memory 256 --timeout 5')).status).toBe('ok');
+    expect(stdout).toMatch(/--memory 256 --timeout 5/);
+    await run('%%serverless\nprocess.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE');
+    const started = events.find((e) => e.type === 'invocation-started');
+    expect(started?.type === 'invocation-started' && started.memoryMb).toBe(256);
+    events.length = 0;
+    const own = await run('%%serverless --memory 512\nprocess.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE');
+    expect(own).toMatchObject({ status: 'ok', value: '512' });
+    expect(errorOf(await run('%serverless config --map xs')).message).toMatch(/--map cannot be a default/);
+    expect(errorOf(await run('%serverless config --memory 99')).message).toMatch(
+      /--memory must be a whole number/,
+    );
+    await run('%serverless config --reset');
+    expect(stdout).toMatch(/--memory 1024 --timeout 60/);
+  }, 30_000);
+});
+
+describe('interrupts', () => {
+  it('cancels a long map quickly and %serverless retry finishes only the unfinished elements', async () => {
+    await run('const waits = [0, 0, 0, 0, 2000, 2000];');
+    const body =
+      '%%serverless --map waits --as w --concurrency 6 --out done\nawait new Promise((r) => setTimeout(r, w));\nw';
+    const pending = run(body);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const interruptedAt = Date.now();
+    engine.interrupt();
+    const outcome = await pending;
+    expect(Date.now() - interruptedAt).toBeLessThan(1000);
+    expect(outcome.status).toBe('interrupted');
+    expect(stderr).toMatch(/2 element\(s\) did not finish/);
+    events.length = 0;
+    await run('const again = 1;');
+    const retried = await run('%serverless retry');
+    if (retried.status === 'error') throw retried.error;
+    expect(retried).toMatchObject({ status: 'ok', value: [0, 0, 0, 0, 2000, 2000] });
+    expect(events.filter((e) => e.type === 'invocation-queued')).toHaveLength(2);
+    expect(backend.status()).toMatchObject({ running: 0, queued: 0 });
+  }, 60_000);
+});
