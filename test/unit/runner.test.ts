@@ -145,3 +145,28 @@ describe('interrupts', () => {
     expect(backend.status()).toMatchObject({ running: 0, queued: 0 });
   }, 60_000);
 });
+
+describe('tfjs tensors', () => {
+  it('travel as typed arrays (no JSON) and are tensors again in the invocation', async () => {
+    // tfjs resolves from the repository (a devDependency), as from a notebook's node_modules.
+    const { engine: repoEngine } = createKernelEngine({
+      inner: new TslabEngine(REPO_ROOT),
+      comms: new CommRegistry(),
+      cwd: REPO_ROOT,
+      createLocalBackend: () => new LocalBackend({ workerPath: WORKER }),
+    });
+    try {
+      const setup = await repoEngine.execute(
+        "import * as tf from '@tensorflow/tfjs';\nconst weights = tf.tensor2d([[1, 2], [3, 4]]);",
+      );
+      expect(setup.status).toBe('ok');
+      const outcome = await repoEngine.execute(
+        '%%serverless\nconst kind = weights.constructor.name;\n[kind, weights.shape, Array.from(weights.mul(2).dataSync())]',
+      );
+      if (outcome.status === 'error') throw outcome.error;
+      expect(outcome).toMatchObject({ status: 'ok', value: ['Tensor', [2, 2], [2, 4, 6, 8]] });
+    } finally {
+      repoEngine.dispose();
+    }
+  }, 60_000);
+});
