@@ -12,6 +12,7 @@ import {
   costReportHtml,
   costReportText,
   DEFAULT_PRICES,
+  durationPico,
   DurationHistory,
   estimateHtml,
   estimateRun,
@@ -317,5 +318,26 @@ describe('reports', () => {
         '(worst case: every invocation runs its full --timeout of 30 s)',
     );
     expect(estimateHtml(estimate, settings)).toMatch(/^<p class="jp-serverless-Cost-estimate">Estimate: 3/);
+  });
+});
+
+describe('durationPico arithmetic', () => {
+  it('is exact (half up) on the fast double path and the bigint path alike', () => {
+    const perGbSecond = BigInt(Math.round(DEFAULT_PRICES.lambda.gbSecondUsd.x86_64 * 1e12));
+    const exact = (ms: number, mb: number): number => {
+      const n = BigInt(ms) * BigInt(mb) * perGbSecond;
+      return Number((n + 512_000n) / 1_024_000n);
+    };
+    // Small products take the double path; 900 s x 10,240 MB is past 2^53 and takes bigint.
+    for (const [ms, mb] of [
+      [1, 128],
+      [3, 1024],
+      [1234, 1769],
+      [59_999, 3008],
+      [900_000, 10_240],
+      [777_777, 9_999],
+    ]) {
+      expect(durationPico(ms, mb, DEFAULT_PRICES, 'x86_64')).toBe(exact(ms, mb));
+    }
   });
 });

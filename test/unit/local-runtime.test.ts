@@ -16,6 +16,7 @@ import {
   ProgramResult,
 } from '../../kernel-magics/src/runtime/backend';
 import { LocalBackend } from '../../kernel-magics/src/runtime/local';
+import { heapLimitFlags } from '../../kernel-magics/src/runtime/local/config';
 import { isAlive, waitFor } from '../helpers/processes';
 import { REPO_ROOT } from '../helpers/paths';
 
@@ -162,6 +163,12 @@ describe('invocations', () => {
 });
 
 describe('limits and failures', () => {
+  it('enforces --memory on resident memory, with a V8 heap flag only above V8’s default limit or without /proc', () => {
+    expect(heapLimitFlags(1024, 4096, true)).toEqual([]);
+    expect(heapLimitFlags(10240, 4096, true)).toEqual(['--max-old-space-size=10240']);
+    expect(heapLimitFlags(1024, 4096, false)).toEqual(['--max-old-space-size=1024']);
+  });
+
   it('fails as out of memory when the program allocates over --memory', async () => {
     const local = backend();
     const result = await local.invoke(

@@ -43,7 +43,12 @@ function setUp(options: TelemetryHubOptions = {}): void {
     }
     sent.push({ msgType, content });
   });
-  hub = new TelemetryHub({ logger: createMemoryLogger(logLines), now: () => 1_700_000_000_000, ...options });
+  hub = new TelemetryHub({
+    logger: createMemoryLogger(logLines),
+    now: () => 1_700_000_000_000,
+    validate: true,
+    ...options,
+  });
   hub.attach(registry);
 }
 

@@ -68,16 +68,28 @@ export function billedDurationMs(ms: number, prices: PriceTable): number {
   return Math.max(unit, Math.ceil(ms / unit) * unit);
 }
 
+/** `a / b` rounded half up, exactly, for safe non-negative integers (remainders of integers are exact). */
+function divRoundSafe(a: number, b: number): number {
+  const remainder = a % b;
+  return (a - remainder) / b + (remainder * 2 >= b ? 1 : 0);
+}
+
 /** Pico-dollars for `ms` billed at `memoryMb` (GB = MB / 1024). */
 export function durationPico(ms: number, memoryMb: number, prices: PriceTable, arch: Arch): number {
-  const perGbSecond = BigInt(usdToPico(prices.lambda.gbSecondUsd[arch]));
-  // MB x ms x (pico per GB-s) / (1024 MB per GB x 1000 ms per s), rounded half up.
-  return Number(divRound(BigInt(ms) * BigInt(memoryMb) * perGbSecond, 1_024_000n));
+  const perGbSecond = usdToPico(prices.lambda.gbSecondUsd[arch]);
+  // MB x ms x (pico per GB-s) / (1024 MB per GB x 1000 ms per s), rounded half up:
+  // in doubles while the product is an exact integer (the usual case, and ~20x
+  // faster), else in bigint.
+  const product = ms * memoryMb * perGbSecond;
+  if (Number.isSafeInteger(product)) {
+    return divRoundSafe(product, 1_024_000);
+  }
+  return Number(divRound(BigInt(ms) * BigInt(memoryMb) * BigInt(perGbSecond), 1_024_000n));
 }
 
 /** Pico-dollars for one request. */
 export function requestPico(prices: PriceTable): number {
-  return Number(divRound(BigInt(usdToPico(prices.lambda.requestUsdPerMillion)), 1_000_000n));
+  return divRoundSafe(usdToPico(prices.lambda.requestUsdPerMillion), 1_000_000);
 }
 
 /**

@@ -5,10 +5,12 @@
  * only their element.
  */
 import { ChildProcess, fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 
 import { AttemptOutcome, InvocationObserver, InvocationRequest } from '../backend';
-import { cleanEnvironment, STDERR_TAIL_BYTES } from './config';
+import { cleanEnvironment, heapLimitFlags, MEMORY_POLL_MS, STDERR_TAIL_BYTES } from './config';
 import { InvokeMessage, WorkerMessage } from './protocol';
 
 /** The state of an environment. */
@@ -35,6 +37,22 @@ interface Pending {
 /** Heap exhaustion as V8 reports it on stderr before aborting. */
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
 
+/** Whether resident memory can be read from /proc (Linux). */
+const CAN_READ_RSS = existsSync('/proc/self/status');
+/** V8's default heap limit in this Node.js (what a worker gets without a heap flag). */
+const DEFAULT_HEAP_LIMIT_MB = Math.floor(getHeapStatistics().heap_size_limit / 1048576);
+
+/** Resident memory of a process in MB, or undefined when it cannot be read (it exited). */
+function residentMb(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One worker process. */
 export class Environment {
   state: EnvironmentState = 'starting';
@@ -55,7 +73,9 @@ export class Environment {
   private pending?: Pending;
   private seq = 0;
   private stderrTail = '';
-  private killedFor?: 'timeout' | 'cancel' | 'dispose';
+  private killedFor?: 'timeout' | 'cancel' | 'dispose' | 'memory';
+  /** Resident memory when the memory watch killed the environment. */
+  private killedAtMb = 0;
   private exitDescription = '';
 
   constructor(
@@ -70,7 +90,7 @@ export class Environment {
     this.child = fork(workerPath, [], {
       cwd,
       env: cleanEnvironment(memoryMb, os.tmpdir()),
-      execArgv: [`--max-old-space-size=${memoryMb}`],
+      execArgv: heapLimitFlags(memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS),
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -152,6 +172,7 @@ export class Environment {
     }
     return new Promise<EnvironmentRun>((resolve) => {
       const timer = setTimeout(() => this.kill('timeout'), request.timeoutS * 1000);
+      const memoryWatch = CAN_READ_RSS ? setInterval(() => this.checkMemory(), MEMORY_POLL_MS) : undefined;
       const onAbort = (): void => this.kill('cancel');
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending = {
@@ -162,6 +183,7 @@ export class Environment {
         bytesIn,
         settle: (run) => {
           clearTimeout(timer);
+          clearInterval(memoryWatch);
           signal.removeEventListener('abort', onAbort);
           this.pending = undefined;
           resolve(run);
@@ -181,10 +203,20 @@ export class Environment {
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
-  kill(reason?: 'timeout' | 'cancel' | 'dispose'): void {
+  kill(reason?: 'timeout' | 'cancel' | 'dispose' | 'memory'): void {
     this.killedFor ??= reason;
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGKILL');
+    }
+  }
+
+  /** Kills the environment when its resident memory is over --memory (as Lambda does). */
+  private checkMemory(): void {
+    const pid = this.child.pid;
+    const used = pid === undefined ? undefined : residentMb(pid);
+    if (used !== undefined && used > this.memoryMb) {
+      this.killedAtMb = used;
+      this.kill('memory');
     }
   }
 
@@ -250,6 +282,13 @@ export class Environment {
     switch (this.killedFor) {
       case 'timeout':
         return { status: 'timeout', message: `Task timed out after ${pending.timeoutS.toFixed(2)} seconds.` };
+      case 'memory':
+        return {
+          status: 'out-of-memory',
+          message:
+            `Runtime exited: out of memory (it used ${Math.round(this.killedAtMb)} MB, over --memory ` +
+            `${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
+        };
       case 'cancel':
       case 'dispose':
         return { status: 'cancelled', message: 'Cancelled: the invocation was stopped before it finished.' };
@@ -259,7 +298,7 @@ export class Environment {
     if (OUT_OF_MEMORY.test(this.stderrTail)) {
       return {
         status: 'out-of-memory',
-        message: `Runtime exited: out of memory (the heap limit is --memory ${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
+        message: `Runtime exited: out of memory (the V8 heap reached its limit at --memory ${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
       };
     }
     const tail = this.lastStderr();

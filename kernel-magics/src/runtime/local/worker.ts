@@ -29,9 +29,8 @@ function send(message: WorkerMessage): void {
   process.send?.(message);
 }
 
-/** Output written while an invocation runs is its output; the rest goes to the process's own stream. */
-function patchStream(name: 'stdout' | 'stderr'): void {
-  const stream = process[name];
+/** Sends writes made during an invocation as its output; the rest go to the process's own stream. */
+function patchWrite(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): void {
   const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
     if (current === undefined) {
@@ -43,6 +42,31 @@ function patchStream(name: 'stdout' | 'stderr'): void {
     callback?.();
     return true;
   }) as typeof stream.write;
+}
+
+/**
+ * Patches process.stdout/stderr when first used: creating the stream objects
+ * loads Node's net machinery, which would otherwise slow every cold start.
+ */
+function patchStreamLazily(name: 'stdout' | 'stderr'): void {
+  const descriptor = Object.getOwnPropertyDescriptor(process, name);
+  const getter = descriptor?.get;
+  if (!getter) {
+    patchWrite(process[name], name);
+    return;
+  }
+  let stream: NodeJS.WriteStream | undefined;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: descriptor.enumerable,
+    get: () => {
+      if (!stream) {
+        stream = getter.call(process) as NodeJS.WriteStream;
+        patchWrite(stream, name);
+      }
+      return stream;
+    },
+  });
 }
 
 /** `require` for programs: resolves from the notebook's directory; `serverless-kernel` is this package. */
@@ -152,8 +176,8 @@ async function invoke(message: InvokeMessage): Promise<void> {
 }
 
 function main(): void {
-  patchStream('stdout');
-  patchStream('stderr');
+  patchStreamLazily('stdout');
+  patchStreamLazily('stderr');
   setOutputSink({
     stream: (name, text) => {
       if (current !== undefined) {
