@@ -153,6 +153,24 @@ describe('invocations', () => {
     expect(local.status().environments).toHaveLength(2);
   });
 
+  it('starts at most maxColdStarts environments at once; waiting invocations take warm ones first', async () => {
+    const local = backend({ concurrency: 4, maxColdStarts: 1 });
+    let peakStarting = 0;
+    const sampler = setInterval(() => {
+      const starting = local.status().environments.filter((e) => e.state === 'starting').length;
+      peakStarting = Math.max(peakStarting, starting);
+    }, 1);
+    const body = `await new Promise((r) => setTimeout(r, 30)); ${value('1')}`;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => local.invoke(request(body), {}, never)),
+    );
+    clearInterval(sampler);
+    expect(results.every((r) => r.outcome.status === 'ok')).toBe(true);
+    expect(peakStarting).toBe(1);
+    expect(results.filter((r) => !r.attempts[0].cold).length).toBeGreaterThan(0);
+    expect(local.status().environments.length).toBeLessThanOrEqual(4);
+  });
+
   it('stops an idle environment after the idle expiry', async () => {
     const local = backend({ idleExpiryMs: 200 });
     const pid = resultValue(await local.invoke(request(value('process.pid')), {}, never)) as number;

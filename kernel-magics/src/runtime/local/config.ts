@@ -1,3 +1,5 @@
+import * as os from 'node:os';
+
 /**
  * Limits and defaults of the embedded runtime, named so messages, docs and
  * tests quote the same numbers.
@@ -15,6 +17,12 @@ export interface LocalBackendOptions {
   retryBaseMs?: number;
   /** Longest retry delay. */
   retryMaxMs?: number;
+  /**
+   * Environments starting at once. A cold start is CPU-bound (~30 ms): on a
+   * small machine, starting 16 at once delays all of them, while a few at a
+   * time let the first ones serve the queue warm as the others start.
+   */
+  maxColdStarts?: number;
   /** The worker entry point (the compiled worker.js next to this file by default). */
   workerPath?: string;
 }
@@ -22,6 +30,7 @@ export interface LocalBackendOptions {
 /** The defaults. */
 export const LOCAL_DEFAULTS = {
   concurrency: 8,
+  maxColdStarts: Math.max(2, os.availableParallelism()),
   idleExpiryMs: 10 * 60_000,
   readyTimeoutMs: 15_000,
   retryBaseMs: 100,

@@ -57,6 +57,8 @@ export class LocalBackend implements Backend {
   private readonly queue: QueueEntry[] = [];
   private readonly environments = new Set<Environment>();
   private readonly expiryTimers = new Map<Environment, NodeJS.Timeout>();
+  /** Attempts waiting for an idle environment or a free cold-start slot. */
+  private waiters: (() => void)[] = [];
   private readonly options: Required<LocalBackendOptions>;
 
   constructor(options: LocalBackendOptions = {}) {
@@ -131,6 +133,7 @@ export class LocalBackend implements Backend {
       entry.signal.removeEventListener('abort', entry.onAbort);
       entry.resolve(cancelledResult(entry.request));
     }
+    this.notifyWaiters();
     for (const timer of this.expiryTimers.values()) {
       clearTimeout(timer);
     }
@@ -189,7 +192,22 @@ export class LocalBackend implements Backend {
     signal: AbortSignal,
     attempt: number,
   ): Promise<AttemptRecord> {
-    const { env, cold } = this.acquire(request);
+    const acquired = await this.acquire(request, signal);
+    if (!acquired) {
+      // Cancelled before it got an environment: it never ran (and costs nothing).
+      return {
+        attempt,
+        environmentId: '',
+        cold: false,
+        initMs: 0,
+        durationMs: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        startedAt: Date.now(),
+        outcome: { status: 'cancelled', message: 'Cancelled before it ran.' },
+      };
+    }
+    const { env, cold } = acquired;
     const base = { attempt, environmentId: env.id, cold, bytesIn: 0, bytesOut: 0, durationMs: 0 };
     if (cold) {
       let onAbort = (): void => undefined;
@@ -237,16 +255,54 @@ export class LocalBackend implements Backend {
     };
   }
 
-  /** A warm idle environment of the same configuration, or a new one (evicting idle ones at the limit). */
-  private acquire(request: InvocationRequest): { env: Environment; cold: boolean } {
-    for (const env of this.environments) {
-      if (env.state === 'idle' && env.memoryMb === request.memoryMb && env.cwd === request.cwd) {
-        clearTimeout(this.expiryTimers.get(env));
-        this.expiryTimers.delete(env);
-        env.state = 'busy';
-        return { env, cold: false };
+  /**
+   * A warm idle environment of the same configuration, or a new one
+   * (evicting idle ones at the limit) when fewer than `maxColdStarts` are
+   * starting; else waits for either. Undefined when cancelled meanwhile.
+   */
+  private async acquire(
+    request: InvocationRequest,
+    signal: AbortSignal,
+  ): Promise<{ env: Environment; cold: boolean } | undefined> {
+    for (;;) {
+      if (signal.aborted || this.disposed) {
+        return undefined;
       }
+      for (const env of this.environments) {
+        if (env.state === 'idle' && env.memoryMb === request.memoryMb && env.cwd === request.cwd) {
+          clearTimeout(this.expiryTimers.get(env));
+          this.expiryTimers.delete(env);
+          env.state = 'busy';
+          return { env, cold: false };
+        }
+      }
+      const starting = [...this.environments].filter((env) => env.state === 'starting').length;
+      if (starting < this.options.maxColdStarts) {
+        return { env: this.startEnvironment(request), cold: true };
+      }
+      await this.nextChange(signal);
     }
+  }
+
+  /** Resolves when an environment becomes idle, ready or gone, or when `signal` aborts. */
+  private nextChange(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private notifyWaiters(): void {
+    for (const waiter of this.waiters.splice(0)) {
+      waiter();
+    }
+  }
+
+  private startEnvironment(request: InvocationRequest): Environment {
     const idle = [...this.environments]
       .filter((env) => env.state === 'idle')
       .sort((a, b) => a.lastUsed - b.lastUsed);
@@ -263,9 +319,13 @@ export class LocalBackend implements Backend {
       this.options.readyTimeoutMs,
     );
     this.environments.add(env);
-    // A worker that dies while idle leaves the pool.
+    // A finished start frees a cold-start slot; a worker that dies leaves the pool.
+    void env.ready.then(
+      () => this.notifyWaiters(),
+      () => this.notifyWaiters(),
+    );
     void env.exited.then(() => this.forget(env));
-    return { env, cold: true };
+    return env;
   }
 
   private release(env: Environment): void {
@@ -273,6 +333,7 @@ export class LocalBackend implements Backend {
       env.kill('dispose');
       return;
     }
+    this.notifyWaiters();
     const timer = setTimeout(() => {
       if (env.state === 'idle') {
         env.kill();
@@ -287,5 +348,6 @@ export class LocalBackend implements Backend {
     clearTimeout(this.expiryTimers.get(env));
     this.expiryTimers.delete(env);
     this.environments.delete(env);
+    this.notifyWaiters();
   }
 }
