@@ -27,6 +27,13 @@ export interface LocalBackendOptions {
   workerPath?: string;
 }
 
+/** Throws a RangeError unless `value` is a whole number >= `min`. */
+export function checkWhole(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be a whole number >= ${min}, got ${value}`);
+  }
+}
+
 /** The defaults. */
 export const LOCAL_DEFAULTS = {
   concurrency: 8,
@@ -63,6 +70,45 @@ export function heapLimitFlags(memoryMb: number, defaultHeapLimitMb: number, can
 
 /** How much of an environment's stderr is kept to explain a crash. */
 export const STDERR_TAIL_BYTES = 8 * 1024;
+
+/**
+ * Retries after a crash, at most, whatever the request asks (`--retries` is
+ * parsed to 0-10 already; this guards other callers).
+ */
+export const MAX_RETRIES = 10;
+
+/**
+ * How long after its exit an environment's stderr may still be arriving: V8
+ * writes its out-of-memory report just before aborting, and the pipe can be
+ * read after the exit event. A grandchild holding the pipe open cannot delay
+ * the outcome longer than this.
+ */
+export const STDERR_DRAIN_MS = 200;
+
+/**
+ * How long a killed environment (SIGKILL, which cannot be caught) may take to
+ * be reported gone before `dispose` stops waiting for it.
+ */
+export const KILL_GRACE_MS = 2_000;
+
+/**
+ * The IPC channel also closes just before a worker exits normally; a worker
+ * still alive this long after its channel closed has lost it, and is killed
+ * (its invocation ends `crashed`).
+ */
+export const CHANNEL_LOST_GRACE_MS = 500;
+
+/** Programs an environment keeps compiled (least recently used dropped first). */
+export const MAX_HELD_PROGRAMS = 32;
+
+/** Capture sets an environment keeps (the current run's is always kept). */
+export const MAX_HELD_CAPTURES = 4;
+
+/**
+ * Share of --memory that capture bytes kept for later runs may take: they
+ * count against the environment's memory, so old ones go first.
+ */
+export const HELD_CAPTURES_MEMORY_FRACTION = 0.25;
 
 /**
  * The environment of a worker: nothing of the kernel's (no credentials, no

@@ -1,16 +1,23 @@
 /**
  * One execution environment of the embedded runtime: a worker process with a
- * heap limit, a clean environment, and one invocation at a time. It knows
+ * memory limit, a clean environment, and one invocation at a time. It knows
  * which programs and captures it already holds, so warm invocations carry
  * only their element.
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { getHeapStatistics } from 'node:v8';
 
 import { AttemptOutcome, InvocationObserver, InvocationRequest } from '../backend';
-import { cleanEnvironment, heapLimitFlags, MEMORY_POLL_MS, STDERR_TAIL_BYTES } from './config';
+import {
+  CHANNEL_LOST_GRACE_MS,
+  cleanEnvironment,
+  heapLimitFlags,
+  MEMORY_POLL_MS,
+  STDERR_DRAIN_MS,
+  STDERR_TAIL_BYTES,
+} from './config';
+import { HeldInputs } from './held-inputs';
+import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB, OUT_OF_MEMORY, residentMb } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
 
 /** The state of an environment. */
@@ -25,6 +32,15 @@ export interface EnvironmentRun {
   bytesOut: number;
 }
 
+/**
+ * `display.clear()` in a program: forwarded to an observer that has this
+ * callback (InvocationObserver has no clear yet).
+ */
+type ClearObserver = InvocationObserver & { onClear?(wait: boolean): void };
+
+/** Why the kernel side killed an environment. */
+type KillReason = 'timeout' | 'cancel' | 'dispose' | 'memory' | 'channel';
+
 interface Pending {
   seq: number;
   startedAt: number;
@@ -32,25 +48,6 @@ interface Pending {
   observer: InvocationObserver;
   bytesIn: number;
   settle(run: EnvironmentRun): void;
-}
-
-/** Heap exhaustion as V8 reports it on stderr before aborting. */
-const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
-
-/** Whether resident memory can be read from /proc (Linux). */
-const CAN_READ_RSS = existsSync('/proc/self/status');
-/** V8's default heap limit in this Node.js (what a worker gets without a heap flag). */
-const DEFAULT_HEAP_LIMIT_MB = Math.floor(getHeapStatistics().heap_size_limit / 1048576);
-
-/** Resident memory of a process in MB, or undefined when it cannot be read (it exited). */
-function residentMb(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** One worker process. */
@@ -68,14 +65,13 @@ export class Environment {
   readonly exited: Promise<void>;
 
   private readonly child: ChildProcess;
-  private readonly programs = new Set<string>();
-  private readonly captures = new Set<string>();
+  private readonly held: HeldInputs;
   private pending?: Pending;
   private seq = 0;
   private stderrTail = '';
-  private killedFor?: 'timeout' | 'cancel' | 'dispose' | 'memory';
-  /** Resident memory when the memory watch killed the environment. */
-  private killedAtMb = 0;
+  private killedFor?: KillReason;
+  /** Peak resident memory seen by the memory watch, MB (0: not seen). */
+  private peakRssMb = 0;
   private exitDescription = '';
 
   constructor(
@@ -87,6 +83,7 @@ export class Environment {
     readyTimeoutMs: number,
   ) {
     const spawnedAt = performance.now();
+    this.held = new HeldInputs(memoryMb);
     this.child = fork(workerPath, [], {
       cwd,
       env: cleanEnvironment(memoryMb, os.tmpdir()),
@@ -99,20 +96,38 @@ export class Environment {
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
     });
     this.exited = new Promise((resolve) => {
+      let drain: NodeJS.Timeout | undefined;
+      let finished = false;
+      const finish = (): void => {
+        if (!finished) {
+          finished = true;
+          clearTimeout(drain);
+          this.onExit();
+          resolve();
+        }
+      };
       this.child.once('exit', (code, signal) => {
         this.exitDescription = code !== null ? `code ${code}` : `signal ${signal ?? 'unknown'}`;
-        this.onExit();
-        resolve();
+        this.state = 'dead';
+        // 'close' follows once stdout/stderr are drained (V8's out-of-memory report may still be there).
+        drain = setTimeout(finish, STDERR_DRAIN_MS);
       });
+      this.child.once('close', finish);
+    });
+    this.child.once('disconnect', () => {
+      const timer = setTimeout(() => this.kill('channel'), CHANNEL_LOST_GRACE_MS);
+      void this.exited.then(() => clearTimeout(timer));
     });
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`the environment did not start within ${readyTimeoutMs} ms`));
         this.kill();
       }, readyTimeoutMs);
-      this.child.once('error', (error) => {
+      // Kept for the process's life: an 'error' without a listener would throw in the kernel.
+      this.child.on('error', (error) => {
         clearTimeout(timer);
         reject(error);
+        this.kill();
       });
       void this.exited.then(() => {
         clearTimeout(timer);
@@ -147,6 +162,18 @@ export class Environment {
     observer: InvocationObserver,
     signal: AbortSignal,
   ): Promise<EnvironmentRun> {
+    if (this.state === 'dead') {
+      // It died between being picked and being handed the invocation: no exit event is left to wait for.
+      return Promise.resolve({
+        outcome: {
+          status: 'crashed',
+          message: `Runtime exited with ${this.exitDescription} before the invocation started`,
+        },
+        durationMs: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+      });
+    }
     this.state = 'busy';
     this.invocations += 1;
     this.seq += 1;
@@ -159,17 +186,7 @@ export class Environment {
       element: request.element,
       cwd: request.cwd,
     };
-    let bytesIn = request.element?.byteLength ?? 0;
-    if (!this.programs.has(request.program.hash)) {
-      message.program = { source: request.program.source, filename: request.program.filename };
-      this.programs.add(request.program.hash);
-      bytesIn += Buffer.byteLength(request.program.source);
-    }
-    if (!this.captures.has(request.captures.hash)) {
-      message.captures = request.captures.bytes;
-      this.captures.add(request.captures.hash);
-      bytesIn += request.captures.bytes.byteLength;
-    }
+    const bytesIn = (request.element?.byteLength ?? 0) + this.held.fill(message, request);
     return new Promise<EnvironmentRun>((resolve) => {
       const timer = setTimeout(() => this.kill('timeout'), request.timeoutS * 1000);
       const memoryWatch = CAN_READ_RSS ? setInterval(() => this.checkMemory(), MEMORY_POLL_MS) : undefined;
@@ -203,7 +220,7 @@ export class Environment {
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
-  kill(reason?: 'timeout' | 'cancel' | 'dispose' | 'memory'): void {
+  kill(reason?: KillReason): void {
     this.killedFor ??= reason;
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGKILL');
@@ -214,8 +231,11 @@ export class Environment {
   private checkMemory(): void {
     const pid = this.child.pid;
     const used = pid === undefined ? undefined : residentMb(pid);
-    if (used !== undefined && used > this.memoryMb) {
-      this.killedAtMb = used;
+    if (used === undefined) {
+      return;
+    }
+    this.peakRssMb = Math.max(this.peakRssMb, used);
+    if (used > this.memoryMb) {
       this.kill('memory');
     }
   }
@@ -237,6 +257,9 @@ export class Environment {
       case 'display':
         pending.observer.onDisplay?.(message.data, message.metadata, message.displayId, message.update);
         return;
+      case 'clear':
+        (pending.observer as ClearObserver).onClear?.(message.wait);
+        return;
       case 'result':
       case 'error': {
         this.state = 'idle';
@@ -252,7 +275,7 @@ export class Environment {
         pending.settle({
           outcome,
           durationMs: message.durationMs,
-          maxMemoryUsedMb: message.maxRssMb,
+          maxMemoryUsedMb: Math.max(message.maxRssMb, this.peakRssMb),
           bytesIn: pending.bytesIn,
           bytesOut,
         });
@@ -272,6 +295,7 @@ export class Environment {
     pending.settle({
       outcome: this.deathOutcome(pending),
       durationMs,
+      maxMemoryUsedMb: this.peakRssMb > 0 ? this.peakRssMb : undefined,
       bytesIn: pending.bytesIn,
       bytesOut: 0,
     });
@@ -286,12 +310,17 @@ export class Environment {
         return {
           status: 'out-of-memory',
           message:
-            `Runtime exited: out of memory (it used ${Math.round(this.killedAtMb)} MB, over --memory ` +
+            `Runtime exited: out of memory (it used ${Math.round(this.peakRssMb)} MB, over --memory ` +
             `${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
         };
       case 'cancel':
       case 'dispose':
         return { status: 'cancelled', message: 'Cancelled: the invocation was stopped before it finished.' };
+      case 'channel':
+        return {
+          status: 'crashed',
+          message: 'The environment lost its IPC channel to the kernel before the invocation finished.',
+        };
       default:
         break;
     }

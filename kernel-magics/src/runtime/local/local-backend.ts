@@ -15,8 +15,9 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
-import { LOCAL_DEFAULTS, LocalBackendOptions } from './config';
+import { checkWhole, KILL_GRACE_MS, LOCAL_DEFAULTS, LocalBackendOptions, MAX_RETRIES } from './config';
 import { Environment } from './environment';
+import { atMost, pause } from './waits';
 
 interface QueueEntry {
   request: InvocationRequest;
@@ -34,19 +35,6 @@ function cancelledResult(request: InvocationRequest, attempts: AttemptRecord[] =
   };
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** The `local` backend. */
 export class LocalBackend implements Backend {
   readonly name = 'local';
@@ -55,7 +43,12 @@ export class LocalBackend implements Backend {
   private nextEnvironment = 1;
   private disposed = false;
   private readonly queue: QueueEntry[] = [];
+  /** The pool: environments starting, idle or busy. */
   private readonly environments = new Set<Environment>();
+  /** Every environment whose process has not exited yet (the pool, and the ones killed on the way out). */
+  private readonly live = new Set<Environment>();
+  /** Aborted by `dispose`: ends retry pauses at once. */
+  private readonly stopping = new AbortController();
   private readonly expiryTimers = new Map<Environment, NodeJS.Timeout>();
   /** Attempts waiting for an idle environment or a free cold-start slot. */
   private waiters: (() => void)[] = [];
@@ -67,7 +60,14 @@ export class LocalBackend implements Backend {
       workerPath: path.join(__dirname, 'worker.js'),
       ...options,
     };
-    this.limit = this.options.concurrency;
+    const { concurrency, maxColdStarts, idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs } =
+      this.options;
+    checkWhole('concurrency', concurrency, 1);
+    checkWhole('maxColdStarts', maxColdStarts, 1);
+    for (const [name, value] of Object.entries({ idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs })) {
+      checkWhole(name, value, 0);
+    }
+    this.limit = concurrency;
   }
 
   invoke(
@@ -99,9 +99,7 @@ export class LocalBackend implements Backend {
   }
 
   setConcurrency(limit: number): void {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(`concurrency must be a whole number >= 1, got ${limit}`);
-    }
+    checkWhole('concurrency', limit, 1);
     this.limit = limit;
     this.pump();
   }
@@ -122,13 +120,14 @@ export class LocalBackend implements Backend {
     };
   }
 
-  /** PIDs of live environments (for tests and `%serverless status`). */
+  /** PIDs of the environments' processes not yet exited (for tests and `%serverless status`). */
   pids(): number[] {
-    return [...this.environments].map((env) => env.pid).filter((pid): pid is number => pid !== undefined);
+    return [...this.live].map((env) => env.pid).filter((pid): pid is number => pid !== undefined);
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.stopping.abort();
     for (const entry of this.queue.splice(0)) {
       entry.signal.removeEventListener('abort', entry.onAbort);
       entry.resolve(cancelledResult(entry.request));
@@ -138,11 +137,12 @@ export class LocalBackend implements Backend {
       clearTimeout(timer);
     }
     this.expiryTimers.clear();
-    const environments = [...this.environments];
+    const environments = [...this.live];
     for (const env of environments) {
       env.kill('dispose');
     }
-    await Promise.all(environments.map((env) => env.exited));
+    // SIGKILL cannot be refused; the bound only guards against an exit that is never reported.
+    await atMost(Promise.all(environments.map((env) => env.exited)), KILL_GRACE_MS);
     this.environments.clear();
   }
 
@@ -169,18 +169,20 @@ export class LocalBackend implements Backend {
   private async runWithRetries(entry: QueueEntry): Promise<InvocationResult> {
     const { request, observer, signal } = entry;
     const attempts: AttemptRecord[] = [];
-    for (let attempt = 1; attempt <= request.retries + 1; attempt += 1) {
+    const retries = Math.min(MAX_RETRIES, Math.max(0, Math.floor(request.retries)));
+    for (let attempt = 1; attempt <= retries + 1; attempt += 1) {
       if (signal.aborted || this.disposed) {
         return cancelledResult(request, attempts);
       }
       const record = await this.attempt(request, observer, signal, attempt);
       attempts.push(record);
       observer.onAttemptEnd?.(record);
-      if (record.outcome.status !== 'crashed' || attempt > request.retries) {
+      if (record.outcome.status !== 'crashed' || attempt > retries) {
         break;
       }
+      // Exponential backoff with "equal jitter": half the delay fixed, half random.
       const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
-      await pause(delay * (0.5 + Math.random() / 2), signal);
+      await pause(delay * (0.5 + Math.random() / 2), [signal, this.stopping.signal]);
     }
     const last = attempts[attempts.length - 1];
     return { id: request.id, attempts, outcome: last.outcome };
@@ -319,12 +321,16 @@ export class LocalBackend implements Backend {
       this.options.readyTimeoutMs,
     );
     this.environments.add(env);
+    this.live.add(env);
     // A finished start frees a cold-start slot; a worker that dies leaves the pool.
     void env.ready.then(
       () => this.notifyWaiters(),
       () => this.notifyWaiters(),
     );
-    void env.exited.then(() => this.forget(env));
+    void env.exited.then(() => {
+      this.live.delete(env);
+      this.forget(env);
+    });
     return env;
   }
 

@@ -6,7 +6,11 @@
 import { JsonObject, MimeBundle } from '../../kernel/messages';
 import { RemoteError } from '../backend';
 
-/** Kernel -> worker: run one invocation. Program and captures are sent once per environment. */
+/**
+ * Kernel -> worker: run one invocation. Program and captures are sent once
+ * per environment: the kernel side keeps the list of what the worker holds
+ * (bounded, see config.ts) and names what the worker must drop.
+ */
 export interface InvokeMessage {
   type: 'invoke';
   seq: number;
@@ -19,9 +23,22 @@ export interface InvokeMessage {
   /** The serialized element; absent without --map. */
   element?: Uint8Array;
   cwd: string;
+  /** Programs the worker drops from its cache (the kernel side forgot them). */
+  dropPrograms?: string[];
+  /** Captures the worker drops from its cache (the kernel side forgot them). */
+  dropCaptures?: string[];
 }
 
-/** Worker -> kernel messages. */
+/** Facts the worker measures around a program run. */
+export interface RunFacts {
+  seq: number;
+  /** ms from handing the program its inputs to its serialized result. */
+  durationMs: number;
+  /** Peak resident memory of the worker so far, MB. */
+  maxRssMb: number;
+}
+
+/** Worker -> kernel messages. Output messages carry the `seq` of the invocation that wrote them. */
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'stream'; seq: number; name: 'stdout' | 'stderr'; text: string }
@@ -33,5 +50,6 @@ export type WorkerMessage =
       displayId?: string;
       update?: boolean;
     }
-  | { type: 'result'; seq: number; result: Uint8Array; durationMs: number; maxRssMb: number }
-  | { type: 'error'; seq: number; error: RemoteError; durationMs: number; maxRssMb: number };
+  | { type: 'clear'; seq: number; wait: boolean }
+  | ({ type: 'result'; result: Uint8Array } & RunFacts)
+  | ({ type: 'error'; error: RemoteError } & RunFacts);

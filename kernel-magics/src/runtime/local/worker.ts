@@ -4,6 +4,7 @@
  * runs one invocation at a time, and sends its output, displays and result
  * back over IPC. Imports are kept few: they are part of every cold start.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -11,7 +12,8 @@ import { runInThisContext } from 'node:vm';
 
 import { setOutputSink } from '../../output/sink';
 import type { ProgramResult, RemoteError } from '../backend';
-import type { InvokeMessage, WorkerMessage } from './protocol';
+import type { InvokeMessage, RunFacts, WorkerMessage } from './protocol';
+import type * as Serializable from './serializable';
 
 type ProgramFn = (
   captures: Record<string, unknown>,
@@ -20,26 +22,42 @@ type ProgramFn = (
 ) => Promise<ProgramResult>;
 
 const programs = new Map<string, ProgramFn>();
-const captureBytes = new Map<string, Uint8Array>();
+/** Capture bytes by hash; `null` when they decode to an empty object (nothing to decode per invocation). */
+const captureBytes = new Map<string, Uint8Array | null>();
 const requires = new Map<string, NodeJS.Require>();
-/** The invocation output belongs to (undefined between invocations). */
-let current: number | undefined;
+/**
+ * The invocation a piece of code runs for: output is attributed through the
+ * async context, so a timer a finished invocation left behind never writes
+ * into the output of the one running now.
+ */
+const invocation = new AsyncLocalStorage<number>();
+/** The invocation running now (undefined between invocations). */
+let running: number | undefined;
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
 }
 
-/** Sends writes made during an invocation as its output; the rest go to the process's own stream. */
+/** The invocation that owns output written now, if it is still running. */
+function owner(): number | undefined {
+  const seq = invocation.getStore();
+  return seq !== undefined && seq === running ? seq : undefined;
+}
+
+/** Sends writes made by the running invocation as its output; the rest go to the process's own stream. */
 function patchWrite(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): void {
   const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
-    if (current === undefined) {
+    const seq = owner();
+    if (seq === undefined) {
       return original(chunk, ...rest);
     }
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-    send({ type: 'stream', seq: current, name, text });
+    send({ type: 'stream', seq, name, text });
     const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-    callback?.();
+    if (callback) {
+      process.nextTick(callback);
+    }
     return true;
   }) as typeof stream.write;
 }
@@ -96,41 +114,37 @@ function toRemoteError(thrown: unknown): RemoteError {
       stack: thrown.stack ?? `${thrown.name}: ${thrown.message}`,
     };
   }
-  const text = typeof thrown === 'string' ? thrown : String(thrown);
+  const text = String(thrown);
   return { name: 'Error', message: text, stack: `Error: ${text}` };
-}
-
-function serializable(value: unknown): boolean {
-  try {
-    serialize(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
  * Serializes the result. Declarations that cannot travel are left out
  * (functions silently, others named in `notReturned`); a value that cannot
- * travel is an error that says so.
+ * travel is an error that names the part at fault and says what to do.
  */
 function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
   try {
     return serialize(result);
   } catch (error) {
+    // Loaded on this failure path only: every module loaded at start is part of every cold start.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load
+    const { describeUnserializable, serializable } = require('./serializable') as typeof Serializable;
     const detail = error instanceof Error ? error.message : String(error);
-    if (!serializable(result.value)) {
+    const culprit = describeUnserializable(result.value, "the cell's value");
+    if (culprit !== undefined) {
       return {
         name: 'ResultNotSerializable',
         message:
-          `The cell's value cannot be sent back to the kernel (${detail}). Return plain data (numbers, ` +
-          `strings, arrays, objects, Maps, Sets, typed arrays), not functions, class instances with methods or handles.`,
+          `The cell's value cannot be sent back to the kernel: ${culprit} (${detail}). Return plain data ` +
+          '(numbers, strings, arrays, objects, Maps, Sets, typed arrays), not functions, class instances ' +
+          'with methods or handles; or assign it to a variable inside the cell and return what you need.',
         stack: '',
       };
     }
     const exports: Record<string, unknown> = {};
     const notReturned: string[] = [];
-    for (const [name, value] of Object.entries(result.exports)) {
+    for (const [name, value] of Object.entries(result.exports ?? {})) {
       if (serializable(value)) {
         exports[name] = value;
       } else if (typeof value !== 'function') {
@@ -141,7 +155,7 @@ function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
   }
 }
 
-async function invoke(message: InvokeMessage): Promise<void> {
+function programFor(message: InvokeMessage): ProgramFn {
   let fn = programs.get(message.programHash);
   if (!fn) {
     if (!message.program) {
@@ -150,29 +164,54 @@ async function invoke(message: InvokeMessage): Promise<void> {
     fn = runInThisContext(message.program.source, { filename: message.program.filename }) as ProgramFn;
     programs.set(message.programHash, fn);
   }
+  return fn;
+}
+
+/** Fresh captures for each invocation: one invocation's mutations never leak into the next. */
+function capturesFor(message: InvokeMessage): Record<string, unknown> {
   if (message.captures) {
-    captureBytes.set(message.capturesHash, message.captures);
+    const decoded = deserialize(message.captures) as Record<string, unknown>;
+    const empty = Object.keys(decoded).length === 0;
+    captureBytes.set(message.capturesHash, empty ? null : message.captures);
+    return decoded;
   }
   const bytes = captureBytes.get(message.capturesHash);
-  // Fresh copies per invocation: one invocation's mutations never leak into the next.
-  const captures = bytes ? (deserialize(bytes) as Record<string, unknown>) : {};
-  const element = message.element ? (deserialize(message.element) as unknown) : undefined;
-  current = message.seq;
+  if (bytes === undefined) {
+    throw new Error(`captures ${message.capturesHash} were never sent to this environment`);
+  }
+  return bytes === null ? {} : (deserialize(bytes) as Record<string, unknown>);
+}
+
+async function invoke(message: InvokeMessage): Promise<void> {
+  for (const hash of message.dropPrograms ?? []) {
+    programs.delete(hash);
+  }
+  for (const hash of message.dropCaptures ?? []) {
+    captureBytes.delete(hash);
+  }
+  const fn = programFor(message);
+  const captures = capturesFor(message);
+  const element = message.element === undefined ? undefined : (deserialize(message.element) as unknown);
   const started = performance.now();
+  running = message.seq;
   let outcome: Uint8Array | RemoteError;
   try {
-    outcome = serializeResult(await fn(captures, element, requireFor(message.cwd)));
+    const result = await invocation.run(message.seq, fn, captures, element, requireFor(message.cwd));
+    outcome = serializeResult(result);
   } catch (thrown) {
     outcome = toRemoteError(thrown);
   }
-  const durationMs = performance.now() - started;
-  current = undefined;
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  if (outcome instanceof Uint8Array) {
-    send({ type: 'result', seq: message.seq, result: outcome, durationMs, maxRssMb });
-  } else {
-    send({ type: 'error', seq: message.seq, error: outcome, durationMs, maxRssMb });
-  }
+  running = undefined;
+  const facts: RunFacts = {
+    seq: message.seq,
+    durationMs: performance.now() - started,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  send(
+    outcome instanceof Uint8Array
+      ? { type: 'result', result: outcome, ...facts }
+      : { type: 'error', error: outcome, ...facts },
+  );
 }
 
 function main(): void {
@@ -180,28 +219,39 @@ function main(): void {
   patchStreamLazily('stderr');
   setOutputSink({
     stream: (name, text) => {
-      if (current !== undefined) {
-        send({ type: 'stream', seq: current, name, text });
+      const seq = owner();
+      if (seq !== undefined) {
+        send({ type: 'stream', seq, name, text });
       }
     },
     display: (data, metadata, displayId, update) => {
-      if (current !== undefined) {
-        send({ type: 'display', seq: current, data, metadata, displayId, update });
+      const seq = owner();
+      if (seq !== undefined) {
+        send({ type: 'display', seq, data, metadata, displayId, update });
       }
     },
-    clear: () => undefined,
+    clear: (wait) => {
+      const seq = owner();
+      if (seq !== undefined) {
+        send({ type: 'clear', seq, wait });
+      }
+    },
   });
   process.on('message', (message: InvokeMessage) => {
     if (message.type === 'invoke') {
       invoke(message).catch((error: unknown) => {
-        current = undefined;
-        send({ type: 'error', seq: message.seq, error: toRemoteError(error), durationMs: 0, maxRssMb: 0 });
+        // Compiling the program or decoding its inputs failed: the program's error, not a crash.
+        running = undefined;
+        send({ type: 'error', error: toRemoteError(error), seq: message.seq, durationMs: 0, maxRssMb: 0 });
       });
     }
   });
   // The kernel went away: an environment never outlives it.
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready' });
+  // The first run of an AsyncLocalStorage turns on async hooks (~0.5 ms): done while the
+  // kernel sends the first invocation, rather than in it.
+  void invocation.run(0, () => Promise.resolve());
 }
 
 main();

@@ -1,0 +1,698 @@
+/**
+ * The embedded runtime (`local` backend) with real worker processes, against
+ * AWS Lambda's semantics: results and captures, cold and warm starts, pool
+ * sizing, idle expiry, memory and time limits, retries of crashes only,
+ * cancellation, streamed output and displays, a clean environment, results
+ * that cannot travel back, and no process left behind. The workers run the
+ * build (`npx tsc -b` first); the backend runs from the sources.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+
+import {
+  AttemptOutcome,
+  InvocationObserver,
+  InvocationRequest,
+  InvocationResult,
+  ProgramResult,
+} from '../../kernel-magics/src/runtime/backend';
+import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
+import { heapLimitFlags, MAX_HELD_CAPTURES } from '../../kernel-magics/src/runtime/local/config';
+import { isAlive, waitFor } from '../helpers/processes';
+import { REPO_ROOT } from '../helpers/paths';
+
+const DIST_LOCAL = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'runtime', 'local');
+const WORKER = path.join(DIST_LOCAL, 'worker.js');
+const never = new AbortController().signal;
+
+let sequence = 0;
+let backends: LocalBackend[] = [];
+let tmp: string;
+
+interface RequestOptions {
+  captures?: Record<string, unknown>;
+  element?: unknown;
+  memoryMb?: number;
+  timeoutS?: number;
+  retries?: number;
+  cwd?: string;
+}
+
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** A request whose program is `body` inside `async (c, e, require) => { ... }` (c: captures, e: element). */
+function request(body: string, options: RequestOptions = {}): InvocationRequest {
+  sequence += 1;
+  const source = `(async (c, e, require) => {\n${body}\n})`;
+  const captures = serialize(options.captures ?? {});
+  return {
+    id: `inv-${sequence}`,
+    runId: 'run-test',
+    program: { hash: sha256(source), source, filename: `cell-${sha256(source).slice(0, 8)}.js` },
+    captures: { hash: sha256(captures), bytes: captures },
+    element: options.element === undefined ? undefined : serialize(options.element),
+    memoryMb: options.memoryMb ?? 256,
+    timeoutS: options.timeoutS ?? 20,
+    retries: options.retries ?? 0,
+    cwd: options.cwd ?? tmp,
+  };
+}
+
+/** A body that returns `expression` as the value. */
+const returning = (expression: string): string =>
+  `return { hasValue: true, value: (${expression}), exports: {} };`;
+const sleeping = (ms: number): string => `await new Promise((r) => setTimeout(r, ${ms}));`;
+
+function backend(options: LocalBackendOptions = {}): LocalBackend {
+  const created = new LocalBackend({ workerPath: WORKER, ...options });
+  backends.push(created);
+  return created;
+}
+
+function programResult(result: InvocationResult): ProgramResult {
+  if (result.outcome.status !== 'ok') {
+    throw new Error(`expected ok, got ${JSON.stringify(result.outcome)}`);
+  }
+  return deserialize(result.outcome.result) as ProgramResult;
+}
+
+const valueOf = (result: InvocationResult): unknown => programResult(result).value;
+
+function messageOf(outcome: AttemptOutcome): string {
+  if (outcome.status === 'ok') {
+    throw new Error('expected a failure, got ok');
+  }
+  return outcome.status === 'error' ? outcome.error.message : outcome.message;
+}
+
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'jsl-runtime-local-'));
+});
+
+afterEach(async () => {
+  const pids = backends.flatMap((b) => b.pids());
+  await Promise.all(backends.map((b) => b.dispose()));
+  backends = [];
+  expect(pids.filter(isAlive)).toEqual([]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+beforeAll(() => {
+  if (!existsSync(WORKER)) {
+    throw new Error(`${WORKER} is missing: run \`npx tsc -b\` first`);
+  }
+});
+
+describe('results, captures, cold and warm starts', () => {
+  it('round-trips values with typed arrays intact, from captures and the element; every attempt fact filled', async () => {
+    const local = backend();
+    const before = Date.now();
+    const result = await local.invoke(
+      request(
+        returning(
+          `{ scaled: new Float64Array(c.data.map((v) => v * e)), bytes: c.bytes.subarray(1), ` +
+            `map: new Map([['k', new Int32Array([e])]]) }`,
+        ),
+        { captures: { data: [1.5, 2, 3], bytes: new Uint8Array([9, 8, 7]) }, element: 10 },
+      ),
+      {},
+      never,
+    );
+    const value = valueOf(result) as {
+      scaled: Float64Array;
+      bytes: Uint8Array;
+      map: Map<string, Int32Array>;
+    };
+    // toString, not instanceof: jest's globals are another realm's.
+    const kind = (x: unknown): string => Object.prototype.toString.call(x);
+    expect(kind(value.scaled)).toBe('[object Float64Array]');
+    expect([...value.scaled]).toEqual([15, 20, 30]);
+    expect(kind(value.bytes)).toBe('[object Uint8Array]');
+    expect([...value.bytes]).toEqual([8, 7]);
+    expect(kind(value.map)).toBe('[object Map]');
+    expect(kind(value.map.get('k'))).toBe('[object Int32Array]');
+    expect([...(value.map.get('k') as Int32Array)]).toEqual([10]);
+
+    expect(result.id).toBe(`inv-${sequence}`);
+    expect(result.attempts).toHaveLength(1);
+    const [attempt] = result.attempts;
+    expect(attempt).toMatchObject({ attempt: 1, cold: true, outcome: { status: 'ok' } });
+    expect(attempt.environmentId).toMatch(/\S/);
+    expect(attempt.initMs).toBeGreaterThan(0);
+    expect(attempt.durationMs).toBeGreaterThanOrEqual(0);
+    expect(attempt.durationMs).toBeLessThan(5000);
+    expect(attempt.maxMemoryUsedMb).toBeGreaterThan(10);
+    expect(attempt.maxMemoryUsedMb).toBeLessThan(256);
+    expect(attempt.bytesIn).toBeGreaterThan(0);
+    expect(attempt.bytesOut).toBe((result.outcome as { result: Uint8Array }).result.byteLength);
+    expect(attempt.startedAt).toBeGreaterThanOrEqual(before);
+    expect(attempt.startedAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('starts cold, then reuses the environment warm, which keeps the program and the captures', async () => {
+    const local = backend();
+    const captures = { big: 'x'.repeat(20_000) };
+    const starts: unknown[] = [];
+    const observer: InvocationObserver = { onAttemptStart: (info) => starts.push(info) };
+    const cold = await local.invoke(
+      request(returning('[process.pid, c.big.length]'), { captures }),
+      observer,
+      never,
+    );
+    const warm = await local.invoke(
+      request(returning('[process.pid, c.big.length]'), { captures }),
+      observer,
+      never,
+    );
+    expect(valueOf(warm)).toEqual(valueOf(cold));
+    expect((valueOf(cold) as number[])[1]).toBe(20_000);
+    const [first, second] = [cold.attempts[0], warm.attempts[0]];
+    expect(first.cold).toBe(true);
+    expect(first.initMs).toBeGreaterThan(0);
+    expect(second).toMatchObject({ cold: false, initMs: 0, environmentId: first.environmentId });
+    expect(starts).toEqual([
+      { attempt: 1, environmentId: first.environmentId, cold: true, initMs: first.initMs },
+      { attempt: 1, environmentId: first.environmentId, cold: false, initMs: 0 },
+    ]);
+    // The program and the 20 kB of captures travel once; the warm invocation sends neither.
+    expect(first.bytesIn).toBeGreaterThan(20_000);
+    expect(second.bytesIn).toBe(0);
+    expect(local.status().environments).toEqual([
+      { id: first.environmentId, memoryMb: 256, state: 'idle', invocations: 2 },
+    ]);
+  });
+
+  it('gives every invocation fresh captures: mutations do not leak into the next', async () => {
+    const local = backend();
+    const body = `c.list.push(e); ${returning('c.list')}`;
+    const captures = { list: ['kept'] };
+    const results: InvocationResult[] = [];
+    for (const element of [1, 2, 3]) {
+      results.push(await local.invoke(request(body, { captures, element }), {}, never));
+    }
+    expect(results.map((r) => r.attempts[0].cold)).toEqual([true, false, false]);
+    expect(results.map(valueOf)).toEqual([
+      ['kept', 1],
+      ['kept', 2],
+      ['kept', 3],
+    ]);
+  });
+
+  it('keeps a bounded number of capture sets per environment, and sends one again once dropped', async () => {
+    const local = backend({ concurrency: 1 });
+    const body = returning('[process.pid, c.n]');
+    const run = (n: number): Promise<InvocationResult> =>
+      local.invoke(request(body, { captures: { n, pad: 'p'.repeat(5000) } }), {}, never);
+    const results: InvocationResult[] = [];
+    for (let n = 0; n <= MAX_HELD_CAPTURES + 1; n += 1) {
+      results.push(await run(n));
+    }
+    const again = await run(0);
+    const pids = new Set([...results, again].map((r) => (valueOf(r) as number[])[0]));
+    expect(pids.size).toBe(1);
+    expect(results.map((r) => (valueOf(r) as number[])[1])).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((valueOf(again) as number[])[1]).toBe(0);
+    // The first capture set was dropped (least recently used): it travels again.
+    expect(again.attempts[0].bytesIn).toBeGreaterThan(5000);
+    // The latest one is still held.
+    const held = await run(MAX_HELD_CAPTURES + 1);
+    expect(held.attempts[0].bytesIn).toBe(0);
+  });
+});
+
+describe('pool', () => {
+  it('starts at most maxColdStarts environments at once; waiting invocations take warm ones first', async () => {
+    const local = backend({ concurrency: 4, maxColdStarts: 1 });
+    let peakStarting = 0;
+    const sampler = setInterval(() => {
+      const starting = local.status().environments.filter((e) => e.state === 'starting').length;
+      peakStarting = Math.max(peakStarting, starting);
+    }, 1);
+    const body = `${sleeping(30)} ${returning('1')}`;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => local.invoke(request(body), {}, never)),
+    );
+    clearInterval(sampler);
+    expect(results.every((r) => r.outcome.status === 'ok')).toBe(true);
+    expect(peakStarting).toBe(1);
+    expect(results.filter((r) => !r.attempts[0].cold).length).toBeGreaterThan(0);
+    expect(local.status().environments.length).toBeLessThanOrEqual(4);
+  });
+
+  it('runs at most `concurrency` invocations at once, in at most that many environments', async () => {
+    const local = backend({ concurrency: 2 });
+    let running = 0;
+    let peak = 0;
+    const startOrder: number[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        local.invoke(
+          request(
+            `const start = Date.now(); ${sleeping(150)} ${returning('[process.pid, start, Date.now()]')}`,
+            {
+              element: i,
+            },
+          ),
+          {
+            onAttemptStart: () => {
+              startOrder.push(i);
+              running += 1;
+              peak = Math.max(peak, running);
+            },
+            onAttemptEnd: () => {
+              running -= 1;
+            },
+          },
+          never,
+        ),
+      ),
+    );
+    expect(peak).toBe(2);
+    // Every invocation started (the order of starts depends on how long each cold start takes).
+    expect([...startOrder].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const runs = results.map((r) => valueOf(r) as [number, number, number]);
+    expect(new Set(runs.map(([pid]) => pid)).size).toBe(2);
+    // Measured inside the workers: never more than two programs ran at the same moment.
+    const overlap = (t: number): number => runs.filter(([, start, end]) => start <= t && t < end).length;
+    expect(Math.max(...runs.map(([, start]) => overlap(start)))).toBeLessThanOrEqual(2);
+    expect(local.status()).toMatchObject({ running: 0, queued: 0, concurrencyLimit: 2 });
+    expect(local.status().environments).toHaveLength(2);
+  });
+
+  it('runs queued invocations first in, first out', async () => {
+    const local = backend({ concurrency: 1 });
+    const order: number[] = [];
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        local.invoke(request(returning('e'), { element: i }), { onAttemptStart: () => order.push(i) }, never),
+      ),
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(results.map(valueOf)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('reports running and queued invocations and busy environments in status()', async () => {
+    const local = backend({ concurrency: 1 });
+    const controller = new AbortController();
+    let started = false;
+    const first = local.invoke(
+      request(`${sleeping(5000)} ${returning('1')}`, { memoryMb: 192 }),
+      { onAttemptStart: () => (started = true) },
+      controller.signal,
+    );
+    const second = local.invoke(request(returning('2')), {}, controller.signal);
+    await waitFor(() => started, 10_000, 'the first invocation to start');
+    expect(local.status()).toEqual({
+      environments: [{ id: expect.any(String) as string, memoryMb: 192, state: 'busy', invocations: 1 }],
+      queued: 1,
+      running: 1,
+      concurrencyLimit: 1,
+    });
+    controller.abort();
+    await Promise.all([first, second]);
+  });
+
+  it('keeps the number of environments bounded, stopping idle ones of other configurations', async () => {
+    const local = backend({ concurrency: 2 });
+    const pid = async (memoryMb: number): Promise<number> =>
+      valueOf(await local.invoke(request(returning('process.pid'), { memoryMb }), {}, never)) as number;
+    const a = await pid(200);
+    const b = await pid(300);
+    expect(a).not.toBe(b);
+    // A third configuration at the limit of 2: the least recently used idle environment (a) goes.
+    const c = await pid(400);
+    await waitFor(() => !isAlive(a), 3000, 'the evicted environment to exit');
+    expect(isAlive(b)).toBe(true);
+    expect(
+      local
+        .status()
+        .environments.map((env) => env.memoryMb)
+        .sort(),
+    ).toEqual([300, 400]);
+    // Same configuration: warm.
+    expect(await pid(400)).toBe(c);
+  });
+
+  it('stops an idle environment after the idle expiry', async () => {
+    const local = backend({ idleExpiryMs: 200 });
+    const pid = valueOf(await local.invoke(request(returning('process.pid')), {}, never)) as number;
+    expect(isAlive(pid)).toBe(true);
+    expect(local.status().environments).toHaveLength(1);
+    await waitFor(() => !isAlive(pid), 5000, 'the idle environment to expire');
+    expect(local.status().environments).toEqual([]);
+    // The next invocation is cold again.
+    const next = await local.invoke(request(returning('process.pid')), {}, never);
+    expect(next.attempts[0].cold).toBe(true);
+  });
+
+  it('refuses a concurrency that is not a whole number >= 1', () => {
+    const local = backend();
+    expect(() => local.setConcurrency(0)).toThrow(RangeError);
+    expect(() => local.setConcurrency(1.5)).toThrow(RangeError);
+    expect(() => new LocalBackend({ concurrency: -1 })).toThrow(RangeError);
+    local.setConcurrency(3);
+    expect(local.status().concurrencyLimit).toBe(3);
+  });
+});
+
+describe('limits and failures', () => {
+  it('enforces --memory on resident memory, with a V8 heap flag only above V8’s default limit or without /proc', () => {
+    expect(heapLimitFlags(1024, 4096, true)).toEqual([]);
+    expect(heapLimitFlags(10240, 4096, true)).toEqual(['--max-old-space-size=10240']);
+    expect(heapLimitFlags(1024, 4096, false)).toEqual(['--max-old-space-size=1024']);
+  });
+
+  it('fails as out of memory (not retried) when the program allocates well over --memory 128', async () => {
+    const local = backend();
+    const result = await local.invoke(
+      request('const hog = []; for (;;) hog.push(new Array(1e6).fill(hog.length));', {
+        memoryMb: 128,
+        retries: 2,
+      }),
+      {},
+      never,
+    );
+    expect(result.outcome.status).toBe('out-of-memory');
+    expect(result.attempts).toHaveLength(1);
+    expect(messageOf(result.outcome)).toMatch(/128 MB/);
+    expect(messageOf(result.outcome)).toMatch(/Raise --memory/);
+    await waitFor(() => local.pids().length === 0, 2000, 'the environment to be gone');
+  });
+
+  it("kills an invocation at its timeout with Lambda's message (not retried), and the environment with it", async () => {
+    const local = backend();
+    let pid = 0;
+    const started = Date.now();
+    const result = await local.invoke(
+      request('while (true) {}', { timeoutS: 1, retries: 2 }),
+      { onAttemptStart: () => (pid = local.pids()[0] ?? 0) },
+      never,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.outcome.status).toBe('timeout');
+    expect(messageOf(result.outcome)).toMatch(/^Task timed out after 1\.00 seconds/);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.attempts[0].durationMs).toBeGreaterThanOrEqual(1000);
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => !isAlive(pid), 2000, 'the timed-out worker to exit');
+    expect(local.status().environments).toEqual([]);
+  });
+
+  it('does not retry an error thrown by the program; its stack names the program file', async () => {
+    const local = backend();
+    const req = request("const x = 1;\nthrow new TypeError('bad input ' + x);", { retries: 3 });
+    const result = await local.invoke(req, {}, never);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.outcome.status).toBe('error');
+    if (result.outcome.status === 'error') {
+      expect(result.outcome.error).toMatchObject({ name: 'TypeError', message: 'bad input 1' });
+      expect(result.outcome.error.stack).toContain(`${req.program.filename}:3:`);
+    }
+    // The environment survives a program error and serves the next invocation warm.
+    const next = await local.invoke(request(returning('1')), {}, never);
+    expect(next.attempts[0]).toMatchObject({ cold: false, environmentId: result.attempts[0].environmentId });
+  });
+
+  it('turns a thrown non-Error into an Error named "Error"', async () => {
+    const local = backend();
+    const result = await local.invoke(request('throw { toString: () => "plain object" };'), {}, never);
+    expect(result.outcome).toMatchObject({
+      status: 'error',
+      error: { name: 'Error', message: 'plain object' },
+    });
+    const number = await local.invoke(request('throw 42;'), {}, never);
+    expect(number.outcome).toMatchObject({ status: 'error', error: { name: 'Error', message: '42' } });
+  });
+
+  it('retries a crash on a fresh environment, with backoff', async () => {
+    const local = backend({ retryBaseMs: 50 });
+    const marker = path.join(tmp, 'crashed-once');
+    const body =
+      "const fs = require('node:fs'); if (!fs.existsSync(c.marker)) { fs.writeFileSync(c.marker, ''); process.exit(3); }\n" +
+      returning("'second time lucky'");
+    const result = await local.invoke(request(body, { retries: 2, captures: { marker } }), {}, never);
+    expect(result.attempts.map((a) => a.outcome.status)).toEqual(['crashed', 'ok']);
+    expect(valueOf(result)).toBe('second time lucky');
+    expect(messageOf(result.attempts[0].outcome)).toMatch(/code 3/);
+    expect(result.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+    expect(result.attempts[1].environmentId).not.toBe(result.attempts[0].environmentId);
+    expect(result.attempts[1].cold).toBe(true);
+    // Backoff: the retry started at least half the base delay after the crash (equal jitter).
+    expect(result.attempts[1].startedAt - result.attempts[0].startedAt).toBeGreaterThanOrEqual(25);
+  });
+
+  it('reports a crash at once with --retries 0', async () => {
+    const local = backend();
+    const result = await local.invoke(request('process.kill(process.pid, "SIGSEGV");'), {}, never);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.outcome.status).toBe('crashed');
+    expect(messageOf(result.outcome)).toMatch(/SIGSEGV/);
+  });
+
+  it('treats a worker that lost its IPC channel as crashed', async () => {
+    const local = backend();
+    const started = Date.now();
+    const result = await local.invoke(
+      request(`process.removeAllListeners('disconnect'); process.disconnect(); ${sleeping(10_000)}`),
+      {},
+      never,
+    );
+    expect(result.outcome.status).toBe('crashed');
+    expect(messageOf(result.outcome)).toMatch(/IPC channel/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('refuses a value that cannot be sent back, naming the part at fault; leaves out such declarations', async () => {
+    const local = backend();
+    const fn = await local.invoke(request(returning('() => 1')), {}, never);
+    expect(fn.outcome.status).toBe('error');
+    expect(messageOf(fn.outcome)).toMatch(
+      /The cell's value cannot be sent back to the kernel: the cell's value is a function/,
+    );
+    expect(messageOf(fn.outcome)).toMatch(/Return plain data/);
+    const nested = await local.invoke(request(returning('{ ok: [1, 2], model: { fit() {} } }')), {}, never);
+    expect(messageOf(nested.outcome)).toContain("the cell's value.model.fit is a function");
+    const exported = await local.invoke(
+      request('return { hasValue: true, value: 1, exports: { n: 2, f: () => 1, w: new WeakMap() } };'),
+      {},
+      never,
+    );
+    expect(programResult(exported)).toEqual({
+      hasValue: true,
+      value: 1,
+      exports: { n: 2 },
+      notReturned: ['w'],
+    });
+  });
+});
+
+describe('cancellation and dispose', () => {
+  it('cancels a queued invocation at once and a running one (killing its worker) well under a second', async () => {
+    const local = backend({ concurrency: 1 });
+    const runningCtl = new AbortController();
+    const queuedCtl = new AbortController();
+    let pid = 0;
+    const running = local.invoke(
+      request(`${sleeping(10_000)} ${returning('1')}`),
+      { onAttemptStart: () => (pid = local.pids()[0] ?? 0) },
+      runningCtl.signal,
+    );
+    const queued = local.invoke(request(returning('2')), {}, queuedCtl.signal);
+    await waitFor(() => pid > 0, 10_000, 'the first invocation to start');
+    expect(local.status()).toMatchObject({ running: 1, queued: 1 });
+
+    let t = Date.now();
+    queuedCtl.abort();
+    expect(await queued).toMatchObject({ attempts: [], outcome: { status: 'cancelled' } });
+    expect(Date.now() - t).toBeLessThan(100);
+    expect(isAlive(pid)).toBe(true);
+
+    t = Date.now();
+    runningCtl.abort();
+    const cancelled = await running;
+    expect(Date.now() - t).toBeLessThan(1000);
+    expect(cancelled.outcome.status).toBe('cancelled');
+    expect(cancelled.attempts).toHaveLength(1);
+    await waitFor(() => !isAlive(pid), 2000, 'the cancelled worker to exit');
+  });
+
+  it('answers an already aborted signal at once, starting no worker', async () => {
+    const local = backend();
+    const controller = new AbortController();
+    controller.abort();
+    const result = await local.invoke(request(returning('1')), {}, controller.signal);
+    expect(result).toMatchObject({ attempts: [], outcome: { status: 'cancelled' } });
+    expect(local.pids()).toEqual([]);
+  });
+
+  it('dispose ends running and queued invocations as cancelled and leaves no process alive', async () => {
+    const local = backend({ concurrency: 3 });
+    // One idle environment, two busy ones, then (limit lowered to 2) one invocation queued.
+    await local.invoke(request(returning('1'), { memoryMb: 160 }), {}, never);
+    const sleeper = request(`${sleeping(10_000)} ${returning('1')}`);
+    const pending = [0, 1].map(() => local.invoke(sleeper, {}, never));
+    await waitFor(
+      () => local.status().environments.filter((env) => env.state === 'busy').length === 2,
+      10_000,
+      'two busy environments',
+    );
+    local.setConcurrency(2);
+    pending.push(local.invoke(sleeper, {}, never));
+    expect(local.status()).toMatchObject({ running: 2, queued: 1 });
+    expect(
+      local
+        .status()
+        .environments.map((env) => env.state)
+        .sort(),
+    ).toEqual(['busy', 'busy', 'idle']);
+    const pids = local.pids();
+    expect(pids).toHaveLength(3);
+    const t = Date.now();
+    await local.dispose();
+    expect(Date.now() - t).toBeLessThan(2000);
+    expect(pids.filter((pid) => isAlive(pid))).toEqual([]);
+    expect((await Promise.all(pending)).map((r) => r.outcome.status)).toEqual([
+      'cancelled',
+      'cancelled',
+      'cancelled',
+    ]);
+    // A disposed backend runs nothing.
+    expect((await local.invoke(request(returning('1')), {}, never)).outcome.status).toBe('cancelled');
+  });
+
+  it('environments exit by themselves when the kernel process dies', async () => {
+    const parent = spawn(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'test', 'fixtures', 'runtime', 'orphaning-parent.mjs'),
+        path.join(DIST_LOCAL, 'index.js'),
+        tmp,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const pids = await new Promise<number[]>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        parent.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) {
+            resolve(JSON.parse(out) as number[]);
+          }
+        });
+        parent.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+        parent.once('exit', (code) => reject(new Error(`the parent exited (${code}): ${err}`)));
+        setTimeout(() => reject(new Error('the parent did not report its workers')), 15_000);
+      });
+      expect(pids).toHaveLength(2);
+      expect(pids.every(isAlive)).toBe(true);
+      parent.kill('SIGKILL');
+      await waitFor(() => !pids.some(isAlive), 5000, 'the orphaned workers to exit');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+});
+
+describe('output and isolation', () => {
+  it('streams output while the program runs, and forwards displays, all before the result', async () => {
+    const local = backend();
+    const go = path.join(tmp, 'go');
+    const events: string[] = [];
+    const body = [
+      "console.log('early');",
+      // Goes on only once the test has seen 'early': proof that output streams during the run.
+      "const fs = require('node:fs');",
+      'for (let i = 0; i < 500 && !fs.existsSync(c.go); i++) await new Promise((r) => setTimeout(r, 10));',
+      "if (!fs.existsSync(c.go)) throw new Error('output did not stream');",
+      "process.stderr.write('two\\n');",
+      "require('serverless-kernel').display.html('<b>x</b>');",
+      returning("'done'"),
+    ].join('\n');
+    const result = await local.invoke(
+      request(body, { captures: { go } }),
+      {
+        onStream: (name, text) => {
+          events.push(`${name}:${text}`);
+          if (text.includes('early')) {
+            writeFileSync(go, '');
+          }
+        },
+        onDisplay: (data) => events.push(`display:${String(data['text/html'])}`),
+        onAttemptEnd: () => events.push('end'),
+      },
+      never,
+    );
+    events.push('resolved');
+    expect(valueOf(result)).toBe('done');
+    expect(events).toEqual(['stdout:early\n', 'stderr:two\n', 'display:<b>x</b>', 'end', 'resolved']);
+  });
+
+  it('forwards display.clear(wait) to an observer that has onClear (not in InvocationObserver yet)', async () => {
+    const local = backend();
+    const clears: boolean[] = [];
+    const observer = { onClear: (wait: boolean) => clears.push(wait) } as InvocationObserver;
+    const body = "const { display } = require('serverless-kernel'); display.clear(true); display.clear();";
+    await local.invoke(request(`${body} ${returning('1')}`), observer, never);
+    expect(clears).toEqual([true, false]);
+  });
+
+  it("does not attribute a finished invocation's late output to the next one", async () => {
+    const local = backend({ concurrency: 1 });
+    const first: string[] = [];
+    const second: string[] = [];
+    await local.invoke(
+      request(`setTimeout(() => console.log('late'), 100); ${returning('1')}`),
+      { onStream: (_name, text) => first.push(text) },
+      never,
+    );
+    const next = await local.invoke(
+      request(`${sleeping(400)} console.log('mine'); ${returning('2')}`),
+      { onStream: (_name, text) => second.push(text) },
+      never,
+    );
+    expect(next.attempts[0].cold).toBe(false);
+    expect(first).toEqual([]);
+    expect(second).toEqual(['mine\n']);
+  });
+
+  it("starts workers with a clean environment: nothing of the kernel's", async () => {
+    const names = ['JSL_TEST_SECRET', 'AWS_SECRET_ACCESS_KEY', 'JUPYTER_TOKEN', 'NODE_OPTIONS'];
+    const saved = names.map((name) => process.env[name]);
+    process.env.JSL_TEST_SECRET = 'top-secret-value';
+    process.env.AWS_SECRET_ACCESS_KEY = 'top-secret-value';
+    process.env.JUPYTER_TOKEN = 'top-secret-value';
+    // Would stop every worker from starting if it leaked.
+    process.env.NODE_OPTIONS = '--require /nonexistent/jsl-test-preload.js';
+    try {
+      const local = backend();
+      const env = valueOf(
+        await local.invoke(request(returning('({ ...process.env })')), {}, never),
+      ) as Record<string, string>;
+      expect(Object.values(env)).not.toContain('top-secret-value');
+      for (const name of names) {
+        expect(env[name]).toBeUndefined();
+      }
+      expect(env).toMatchObject({
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        LANG: 'C.UTF-8',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      });
+      expect(env.TZ).toMatch(/UTC/);
+      expect(env.HOME).toBeTruthy();
+      expect(Object.keys(env).filter((name) => /TOKEN|SECRET|KEY|JUPYTER/.test(name))).toEqual([]);
+    } finally {
+      names.forEach((name, i) => {
+        if (saved[i] === undefined) {
+          delete process.env[name];
+        } else {
+          process.env[name] = saved[i];
+        }
+      });
+    }
+  });
+});
