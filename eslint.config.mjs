@@ -13,6 +13,8 @@ export default tseslint.config(
       'coverage/**',
       'test-results/**',
       'extension/labextension/**',
+      'lab/build/**',
+      'lab/labextensions/**',
     ],
   },
   js.configs.recommended,

@@ -1,9 +1,13 @@
 /**
- * jupyterlab-serverless: the JupyterLab side of jupyter-serverless. This
- * first plugin only announces itself; the telemetry model and the side panel
- * come with the panel issue.
+ * jupyterlab-serverless: the JupyterLab side of jupyter-serverless. The
+ * telemetry model plugin follows the current notebook's kernel; the side
+ * panel, the status bar item and the commands build on its token.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+
+import { panelPlugin } from './plugins/panel';
+import { statusPlugin } from './plugins/status';
+import { telemetryPlugin } from './plugins/telemetry';
 
 /** The extension's plugin ids share this prefix. */
 export const PLUGIN_PREFIX = 'jupyterlab-serverless';
@@ -21,6 +25,11 @@ const activationPlugin: JupyterFrontEndPlugin<void> = {
 };
 
 /** The extension's plugins. */
-const plugins: JupyterFrontEndPlugin<unknown>[] = [activationPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  activationPlugin,
+  telemetryPlugin,
+  panelPlugin,
+  statusPlugin,
+];
 
 export default plugins;

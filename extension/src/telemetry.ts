@@ -11,7 +11,19 @@ export {
 } from 'serverless-kernel/dist/src/telemetry/events';
 export type {
   TelemetryEvent,
+  TelemetryEventType,
   TelemetryMessage,
   TelemetryRequest,
   CostTotals,
+  RunStatus,
+  InvocationStatus,
+  RunStartedEvent,
+  RunFinishedEvent,
+  InvocationQueuedEvent,
+  InvocationStartedEvent,
+  InvocationFinishedEvent,
+  CostTotalsEvent,
+  ExchangeRoundEvent,
+  EventsMessage,
+  ReplayMessage,
 } from 'serverless-kernel/dist/src/telemetry/events';

@@ -1,0 +1,252 @@
+/**
+ * The pure reducer of telemetry events into a {@link TelemetryState}.
+ *
+ * A fold costs O(events) plus one copy of each container it writes to
+ * (copy on first write, per call; see `./draft`): a replay of the whole history is one call,
+ * and a live batch touches only the runs, invocations and environments its
+ * events name. Events at or below the state's `lastSeq` are skipped, so
+ * folding a replay's overlap again changes nothing.
+ */
+import type {
+  CostTotalsEvent,
+  ExchangeRoundEvent,
+  InvocationFinishedEvent,
+  InvocationQueuedEvent,
+  InvocationStartedEvent,
+  RunFinishedEvent,
+  RunStartedEvent,
+  TelemetryEvent,
+} from '../telemetry';
+import { Mutable, StateDraft } from './draft';
+import { AttemptRecord, CostSplit, emptyState, splitAttemptCost, TelemetryState } from './state';
+
+/**
+ * Folds `events` (in `seq` order) into `state`; returns a new state (or
+ * `state` itself when every event was already folded).
+ */
+export function foldEvents(state: TelemetryState, events: readonly TelemetryEvent[]): TelemetryState {
+  let draft: EventDraft | undefined;
+  for (const event of events) {
+    if (event.seq <= (draft ? draft.lastSeq : state.lastSeq)) {
+      continue;
+    }
+    draft ??= new EventDraft(state);
+    draft.apply(event);
+  }
+  return draft ? draft.finish() : state;
+}
+
+/** The state a replay describes: its events folded into an empty state. */
+export function replayState(events: readonly TelemetryEvent[], truncated = 0): TelemetryState {
+  return foldEvents(emptyState(truncated), events);
+}
+
+/** Adds `b` into `a`. */
+function addTo(a: Mutable<CostSplit>, b: CostSplit): void {
+  a.computeUsd += b.computeUsd;
+  a.initUsd += b.initUsd;
+  a.requestUsd += b.requestUsd;
+  a.storageUsd += b.storageUsd;
+  a.totalUsd += b.totalUsd;
+}
+
+/** Amounts below this (USD) are rounding, not storage. */
+const EPSILON_USD = 1e-12;
+
+/** A draft that folds events. */
+class EventDraft extends StateDraft {
+  /** Folds one event (above `lastSeq`). */
+  apply(event: TelemetryEvent): void {
+    this.lastSeq = event.seq;
+    this.firstTime ??= event.time;
+    this.lastTime = Math.max(this.lastTime ?? event.time, event.time);
+    switch (event.type) {
+      case 'run-started':
+        return this.runStarted(event);
+      case 'run-finished':
+        return this.runFinished(event);
+      case 'invocation-queued':
+        return this.queued(event);
+      case 'invocation-started':
+        return this.started(event);
+      case 'invocation-finished':
+        return this.finished(event);
+      case 'cost-totals':
+        return this.costTotals(event);
+      case 'exchange-round':
+        return this.exchange(event);
+    }
+  }
+
+  private runStarted(e: RunStartedEvent): void {
+    const run = this.run(e.runId, e.time);
+    run.label = e.label;
+    run.executionCount = e.executionCount;
+    run.backend = e.backend;
+    run.memoryMb = e.memoryMb;
+    run.timeoutS = e.timeoutS;
+    run.concurrency = e.concurrency;
+    run.planned = e.invocations;
+    run.estimateUsd = e.estimateUsd;
+    run.budgetUsd = e.budgetUsd;
+    run.started = true;
+    run.startTime = Math.min(run.startTime, e.time);
+  }
+
+  private runFinished(e: RunFinishedEvent): void {
+    const run = this.run(e.runId, e.time);
+    run.state = e.status;
+    run.endTime = e.time;
+    run.durationMs = e.durationMs;
+    // What is still open did not finish: it was cancelled (or never dispatched).
+    for (const id of run.invocationIds) {
+      const known = this.readInvocation(id);
+      if (known && (known.state === 'queued' || known.state === 'running' || known.state === 'retried')) {
+        const inv = this.invocation(id, e.runId, e.time);
+        inv.state = 'cancelled';
+        inv.endTime = e.time;
+        const attempts = this.ownArray(inv, 'attempts');
+        attempts.forEach((attempt, i) => {
+          if (attempt.state === 'running') {
+            attempts[i] = { ...attempt, state: 'cancelled', endTime: e.time };
+          }
+        });
+      }
+    }
+    run.counts = { queued: 0, running: 0, done: e.done, failed: e.failed, cancelled: e.cancelled };
+    const cost = this.ownObject(run, 'cost');
+    const attemptsUsd = cost.computeUsd + cost.initUsd + cost.requestUsd;
+    cost.storageUsd = run.started && e.costUsd - attemptsUsd > EPSILON_USD ? e.costUsd - attemptsUsd : 0;
+    cost.totalUsd = e.costUsd;
+  }
+
+  private queued(e: InvocationQueuedEvent): void {
+    const inv = this.invocation(e.id, e.runId, e.time);
+    inv.queuedTime = e.time;
+    if (e.index !== undefined) {
+      inv.index = e.index;
+    }
+  }
+
+  private started(e: InvocationStartedEvent): void {
+    const inv = this.invocation(e.id, e.runId, e.time);
+    if (e.index !== undefined) {
+      inv.index = e.index;
+    }
+    const attempt: AttemptRecord = {
+      attempt: e.attempt,
+      environmentId: e.environmentId,
+      cold: e.cold,
+      memoryMb: e.memoryMb,
+      initMs: e.initMs,
+      startTime: e.time,
+      endTime: undefined,
+      state: 'running',
+      durationMs: undefined,
+      billedMs: 0,
+      initBilledMs: 0,
+      costUsd: 0,
+      error: undefined,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    this.putAttempt(inv, attempt);
+    this.setState(inv, 'running', e.time);
+    const run = this.run(e.runId, e.time);
+    run.attempts += 1;
+    run.coldStarts += e.cold ? 1 : 0;
+  }
+
+  private finished(e: InvocationFinishedEvent): void {
+    const inv = this.invocation(e.id, e.runId, e.time);
+    if (e.index !== undefined) {
+      inv.index = e.index;
+    }
+    const seen = inv.attempts.find((a) => a.attempt === e.attempt);
+    if (!seen) {
+      // Its start was truncated away: count it as started here.
+      const run = this.run(e.runId, e.time);
+      run.attempts += 1;
+      run.coldStarts += e.cold ? 1 : 0;
+    }
+    const attempt: AttemptRecord = {
+      attempt: e.attempt,
+      environmentId: e.environmentId,
+      cold: e.cold,
+      memoryMb: e.memoryMb,
+      initMs: seen ? seen.initMs : 0,
+      startTime: seen ? seen.startTime : e.time - e.durationMs,
+      endTime: e.time,
+      state: e.status,
+      durationMs: e.durationMs,
+      billedMs: e.billedMs,
+      initBilledMs: e.initBilledMs,
+      costUsd: e.costUsd,
+      error: e.error,
+      bytesIn: e.bytesIn,
+      bytesOut: e.bytesOut,
+    };
+    const previous = seen ? seen.costUsd : 0;
+    this.putAttempt(inv, attempt);
+    inv.billedMs += e.billedMs - (seen ? seen.billedMs : 0);
+    inv.initBilledMs += e.initBilledMs - (seen ? seen.initBilledMs : 0);
+    inv.costUsd += e.costUsd - previous;
+    // A later attempt may already have started (events of one invocation are ordered, but be safe).
+    const latest = inv.attempts[inv.attempts.length - 1];
+    if (latest.attempt === e.attempt) {
+      this.setState(inv, e.status, e.time);
+      inv.endTime = e.status === 'retried' ? undefined : e.time;
+    }
+    const split = splitAttemptCost(e.costUsd, e.billedMs, e.initBilledMs, this.requestPriceUsd);
+    const run = this.run(e.runId, e.time);
+    run.billedMs += e.billedMs;
+    run.initBilledMs += e.initBilledMs;
+    addTo(this.ownObject(run, 'cost'), split);
+    if (split.totalUsd > 0) {
+      const t = this.totals;
+      this.pushCost({
+        seq: e.seq,
+        time: e.time,
+        invocations: t.invocations + 1,
+        exact: false,
+        computeUsd: t.computeUsd + split.computeUsd,
+        initUsd: t.initUsd + split.initUsd,
+        requestUsd: t.requestUsd + split.requestUsd,
+        storageUsd: t.storageUsd + split.storageUsd,
+        totalUsd: t.totalUsd + split.totalUsd,
+      });
+    }
+  }
+
+  private costTotals(e: CostTotalsEvent): void {
+    if (e.invocations > 0 && e.requestUsd > 0) {
+      this.requestPriceUsd = e.requestUsd / e.invocations;
+    }
+    this.pushCost({
+      seq: e.seq,
+      time: e.time,
+      computeUsd: e.computeUsd,
+      initUsd: e.initUsd,
+      requestUsd: e.requestUsd,
+      storageUsd: e.storageUsd,
+      totalUsd: e.totalUsd,
+      invocations: e.invocations,
+      exact: true,
+    });
+  }
+
+  private exchange(e: ExchangeRoundEvent): void {
+    this.exchanges ??= this.base.exchanges.slice();
+    this.exchanges.push({
+      seq: e.seq,
+      time: e.time,
+      runId: e.runId,
+      round: e.round,
+      workerId: e.workerId,
+      store: e.store,
+      bytesUp: e.bytesUp,
+      bytesDown: e.bytesDown,
+      durationMs: e.durationMs,
+    });
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The base of the panel's views: a widget that listens to the telemetry
+ * model and redraws only while visible, at most once per animation frame
+ * (Lumino conflates update requests and processes them in the next frame).
+ * A change while hidden only marks the view dirty; showing or resizing it
+ * draws what it missed. Plotly is loaded the first time a chart is drawn.
+ */
+import type { Message } from '@lumino/messaging';
+import type { ISignal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+import type { Data } from 'plotly.js';
+
+import type { TelemetryState } from '../model/state';
+import type { ITelemetryModel } from '../tokens';
+import { IFigureTheme, resolveTheme } from './figure-theme';
+import { IPlotly, loadPlotly, PLOT_CONFIG, PlotlyLoader } from './plotly-loader';
+import { ITrans, NO_TRANS } from './shape';
+import type { IFigure } from './timeline-figure';
+
+/** A view of the telemetry drawn with Plotly, with a text line above and an optional part below. */
+export abstract class ChartView extends Widget {
+  constructor(options: ChartView.IOptions) {
+    super();
+    this.model = options.model;
+    this.trans = options.trans ?? NO_TRANS;
+    this._loadPlotly = options.loadPlotly ?? loadPlotly;
+    this._tickMs = options.tickMs ?? ChartView.TICK_MS;
+    this.addClass('jp-serverless-View');
+    this.summaryNode = Private.div('jp-serverless-View-summary');
+    this.messageNode = Private.div('jp-serverless-View-message');
+    this.plotNode = Private.div('jp-serverless-View-plot');
+    this.node.append(this.summaryNode, this.messageNode, this.plotNode);
+    this.model.changed.connect(this._onChanged, this);
+    options.themeChanged?.connect(this._onThemeChanged, this);
+  }
+
+  /** The telemetry drawn. */
+  readonly model: ITelemetryModel;
+  /** Whether a change waits to be drawn. */
+  get isDirty(): boolean {
+    return this._dirty;
+  }
+  /** Draws done (DOM and, when there is a figure, Plotly). */
+  get draws(): number {
+    return this._draws;
+  }
+  /** Settles when the last `Plotly.react` started has finished. */
+  get plotted(): Promise<void> {
+    return this._plotted;
+  }
+
+  /** Marks the view dirty; it draws in the next animation frame if it is visible. */
+  invalidate(): void {
+    this._dirty = true;
+    this._schedule();
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._clearTick();
+    if (this._plotly && this._hasPlot) {
+      this._plotly.purge(this.plotNode);
+    }
+    super.dispose();
+  }
+
+  /**
+   * Updates the DOM parts from `state` and returns the figure to plot, or
+   * null for none (the plot is then hidden and Plotly not loaded).
+   */
+  protected abstract render(state: TelemetryState, theme: IFigureTheme, now: number): IFigure | null;
+
+  /** Whether running bars should grow with time (redraw every second while visible). */
+  protected isLive(state: TelemetryState): boolean {
+    for (const run of state.runs.values()) {
+      if (run.state === 'running') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Shows `text` instead of the plot (empty string: hides the message). */
+  protected setMessage(text: string): void {
+    this.messageNode.textContent = text;
+    this.messageNode.hidden = text === '';
+  }
+
+  protected override onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    this._schedule();
+  }
+
+  protected override onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._schedule();
+  }
+
+  protected override onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    if (this._tick !== null) {
+      // Running bars grow while hidden: draw them anew when shown.
+      this._clearTick();
+      this._dirty = true;
+    }
+  }
+
+  protected override onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this._resizePending = this._hasPlot;
+    this._schedule();
+  }
+
+  protected override onUpdateRequest(msg: Message): void {
+    super.onUpdateRequest(msg);
+    this._draw();
+  }
+
+  protected readonly trans: ITrans;
+  protected readonly summaryNode: HTMLDivElement;
+  protected readonly messageNode: HTMLDivElement;
+  protected readonly plotNode: HTMLDivElement;
+
+  private _onChanged(): void {
+    this.invalidate();
+  }
+
+  private _onThemeChanged(): void {
+    // Colors are resolved at draw time: a redraw picks up the new theme.
+    this.invalidate();
+  }
+
+  /** Asks for a draw in the next frame when visible and something is to be drawn. */
+  private _schedule(): void {
+    if (!this.isDisposed && this.isVisible && (this._dirty || this._resizePending)) {
+      this.update();
+    }
+  }
+
+  private _draw(): void {
+    if (this.isDisposed || !this.isVisible) {
+      return;
+    }
+    if (!this._dirty) {
+      if (this._resizePending && this._plotly && this._hasPlot) {
+        this._resizePending = false;
+        this._plotted = Private.settle(this._plotly.Plots.resize(this.plotNode));
+      }
+      return;
+    }
+    this._dirty = false;
+    this._resizePending = false;
+    this._clearTick();
+    const state = this.model.state;
+    const figure = this.render(state, resolveTheme(this.node), Date.now());
+    this._draws += 1;
+    if (this.isLive(state)) {
+      this._tick = setTimeout(() => {
+        this._tick = null;
+        this.invalidate();
+      }, this._tickMs);
+    }
+    if (!figure) {
+      this.plotNode.hidden = true;
+      return;
+    }
+    this.plotNode.hidden = false;
+    if (!this._plotly) {
+      this._dirty = true;
+      this._load();
+      return;
+    }
+    this._hasPlot = true;
+    this._plotted = Private.settle(
+      this._plotly.react(this.plotNode, figure.data as Data[], figure.layout, PLOT_CONFIG),
+      (reason) => this.setMessage(this.trans.__('The chart could not be drawn: %1', String(reason))),
+    );
+  }
+
+  private _load(): void {
+    if (this._loading) {
+      return;
+    }
+    this._loading = true;
+    this._loadPlotly().then(
+      (plotly) => {
+        this._loading = false;
+        this._plotly = plotly;
+        this._schedule();
+      },
+      (reason: unknown) => {
+        this._loading = false;
+        this._dirty = false;
+        this.setMessage(this.trans.__('Plotly could not be loaded: %1', String(reason)));
+      },
+    );
+  }
+
+  private _clearTick(): void {
+    if (this._tick !== null) {
+      clearTimeout(this._tick);
+      this._tick = null;
+    }
+  }
+
+  private _dirty = true;
+  private _resizePending = false;
+  private _tick: ReturnType<typeof setTimeout> | null = null;
+  private _draws = 0;
+  private _plotly: IPlotly | null = null;
+  private _loading = false;
+  private _hasPlot = false;
+  private _plotted: Promise<void> = Promise.resolve();
+  private readonly _loadPlotly: PlotlyLoader;
+  private readonly _tickMs: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace -- JupyterLab's class + namespace convention (DESIGN.md)
+export namespace ChartView {
+  /** Options of a view. */
+  export interface IOptions {
+    /** The telemetry to draw. */
+    model: ITelemetryModel;
+    /** Translates the view's text. */
+    trans?: ITrans;
+    /** Emits when the JupyterLab theme changed (e.g. `IThemeManager.themeChanged`). */
+    themeChanged?: ISignal<unknown, unknown>;
+    /** Loads Plotly (default: a dynamic import of plotly.js-dist-min). */
+    loadPlotly?: PlotlyLoader;
+    /** How often a view with running invocations redraws, ms (default {@link TICK_MS}). */
+    tickMs?: number;
+  }
+
+  /** How often running bars grow while nothing else changes, ms. */
+  export const TICK_MS = 1000;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace -- private helpers, as in JupyterLab core (DESIGN.md)
+namespace Private {
+  export function div(className: string): HTMLDivElement {
+    const node = document.createElement('div');
+    node.className = className;
+    return node;
+  }
+
+  /** A promise that settles when `p` does and never rejects (`onError` sees the reason). */
+  export function settle(p: Promise<unknown> | void, onError?: (reason: unknown) => void): Promise<void> {
+    return Promise.resolve(p).then(
+      () => undefined,
+      (reason: unknown) => onError?.(reason),
+    );
+  }
+}

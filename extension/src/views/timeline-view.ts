@@ -1,0 +1,70 @@
+/**
+ * The invocations view: a timeline with a row per execution environment, a
+ * bar per attempt (and per cold start's INIT) colored by state, grouped by
+ * cell run.
+ */
+import type { TelemetryState } from '../model/state';
+import { ChartView } from './chart-view';
+import { IFigureTheme, localShiftMs } from './figure-theme';
+import { timelineShape } from './shape';
+import { IFigure, timelineFigure } from './timeline-figure';
+
+/** The invocations timeline of the telemetry model. */
+export class TimelineView extends ChartView {
+  constructor(options: ChartView.IOptions) {
+    super(options);
+    this.addClass('jp-serverless-Timeline');
+    this.title.label = this.trans.__('Invocations');
+    this.title.caption = this.trans.__('Invocations of the serverless cell runs, per execution environment');
+  }
+
+  protected render(state: TelemetryState, theme: IFigureTheme, now: number): IFigure | null {
+    const shape = timelineShape(state, { now, trans: this.trans });
+    this.summaryNode.textContent = Private.summary(state, this.trans.__.bind(this.trans));
+    if (shape.bars === 0 && shape.bands.length === 0) {
+      this.setMessage(
+        this.trans.__('No serverless invocations yet. Run a cell that starts with %%serverless.'),
+      );
+      return null;
+    }
+    this.setMessage('');
+    return timelineFigure(shape, theme, {
+      shiftMs: localShiftMs(shape.range ? shape.range[0] : now),
+      trans: this.trans,
+    });
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace -- private helpers, as in JupyterLab core (DESIGN.md)
+namespace Private {
+  /** e.g. `50 invocations in 1 run · 2 environments · 2 cold starts · 3 running`. */
+  export function summary(state: TelemetryState, __: (msgid: string, ...args: unknown[]) => string): string {
+    if (state.runs.size === 0) {
+      return '';
+    }
+    let cold = 0;
+    let running = 0;
+    let queued = 0;
+    let failed = 0;
+    for (const run of state.runs.values()) {
+      cold += run.coldStarts;
+      failed += run.counts.failed;
+      if (run.state === 'running') {
+        running += run.counts.running;
+        queued += run.counts.queued;
+      }
+    }
+    const parts = [
+      __('%1 invocations in %2 runs', state.invocations.size, state.runs.size),
+      __('%1 environments', state.environments.size),
+      __('%1 cold starts', cold),
+    ];
+    if (running > 0 || queued > 0) {
+      parts.push(__('%1 running, %2 queued', running, queued));
+    }
+    if (failed > 0) {
+      parts.push(__('%1 failed', failed));
+    }
+    return parts.join(' · ');
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * For the extension's unit tests: telemetry events stamped as the kernel's
+ * hub stamps them (seq from 1, epoch ms times), and fakes of the kernel
+ * connection, comm, session context and notebook tracker surfaces the model
+ * and the KernelFollower use.
+ */
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import { Signal } from '@lumino/signaling';
+
+import type { INotebookLike } from '../../extension/src/model/notebook-tracking';
+import type { InvocationStatus, RunStatus, TelemetryEvent } from '../../extension/src/telemetry';
+
+/** A clock and a seq counter that build events in order. */
+export class EventScript {
+  seq = 0;
+  time: number;
+  readonly all: TelemetryEvent[] = [];
+  private taken = 0;
+
+  constructor(start = 1_700_000_000_000) {
+    this.time = start;
+  }
+
+  /** Moves the clock on. */
+  wait(ms: number): this {
+    this.time += ms;
+    return this;
+  }
+
+  /** The events built since the last take. */
+  take(): TelemetryEvent[] {
+    const out = this.all.slice(this.taken);
+    this.taken = this.all.length;
+    return out;
+  }
+
+  runStarted(runId: string, fields: Partial<Extract<TelemetryEvent, { type: 'run-started' }>> = {}): this {
+    return this.push({
+      type: 'run-started',
+      runId,
+      label: `%%serverless ${runId}`,
+      invocations: 1,
+      memoryMb: 1024,
+      timeoutS: 60,
+      concurrency: 4,
+      backend: 'local',
+      ...fields,
+    });
+  }
+
+  queued(id: string, runId: string, index?: number): this {
+    return this.push({ type: 'invocation-queued', id, runId, ...(index === undefined ? {} : { index }) });
+  }
+
+  started(
+    id: string,
+    runId: string,
+    fields: {
+      attempt?: number;
+      env?: string;
+      cold?: boolean;
+      initMs?: number;
+      index?: number;
+      memoryMb?: number;
+    } = {},
+  ): this {
+    return this.push({
+      type: 'invocation-started',
+      id,
+      runId,
+      ...(fields.index === undefined ? {} : { index: fields.index }),
+      attempt: fields.attempt ?? 1,
+      environmentId: fields.env ?? 'env-1',
+      cold: fields.cold ?? false,
+      memoryMb: fields.memoryMb ?? 1024,
+      initMs: fields.initMs ?? 0,
+    });
+  }
+
+  finished(
+    id: string,
+    runId: string,
+    fields: {
+      attempt?: number;
+      env?: string;
+      cold?: boolean;
+      index?: number;
+      status?: InvocationStatus;
+      durationMs?: number;
+      billedMs?: number;
+      initBilledMs?: number;
+      costUsd?: number;
+      error?: { name: string; message: string };
+      bytesIn?: number;
+      bytesOut?: number;
+    } = {},
+  ): this {
+    return this.push({
+      type: 'invocation-finished',
+      id,
+      runId,
+      ...(fields.index === undefined ? {} : { index: fields.index }),
+      attempt: fields.attempt ?? 1,
+      environmentId: fields.env ?? 'env-1',
+      cold: fields.cold ?? false,
+      memoryMb: 1024,
+      durationMs: fields.durationMs ?? 100,
+      billedMs: fields.billedMs ?? 100,
+      initBilledMs: fields.initBilledMs ?? 0,
+      costUsd: fields.costUsd ?? 0.0000018667,
+      status: fields.status ?? 'ok',
+      ...(fields.error ? { error: fields.error } : {}),
+      bytesIn: fields.bytesIn ?? 10,
+      bytesOut: fields.bytesOut ?? 20,
+    });
+  }
+
+  runFinished(
+    runId: string,
+    fields: {
+      status?: RunStatus;
+      done?: number;
+      failed?: number;
+      cancelled?: number;
+      durationMs?: number;
+      costUsd: number;
+    },
+  ): this {
+    return this.push({
+      type: 'run-finished',
+      runId,
+      status: fields.status ?? 'ok',
+      done: fields.done ?? 0,
+      failed: fields.failed ?? 0,
+      cancelled: fields.cancelled ?? 0,
+      durationMs: fields.durationMs ?? 1000,
+      costUsd: fields.costUsd,
+    });
+  }
+
+  costTotals(fields: {
+    computeUsd: number;
+    initUsd?: number;
+    requestUsd: number;
+    storageUsd?: number;
+    invocations: number;
+  }): this {
+    const initUsd = fields.initUsd ?? 0;
+    const storageUsd = fields.storageUsd ?? 0;
+    return this.push({
+      type: 'cost-totals',
+      computeUsd: fields.computeUsd,
+      initUsd,
+      requestUsd: fields.requestUsd,
+      storageUsd,
+      totalUsd: fields.computeUsd + initUsd + fields.requestUsd + storageUsd,
+      invocations: fields.invocations,
+    });
+  }
+
+  exchange(
+    runId: string,
+    round: number,
+    fields: {
+      workerId?: string;
+      store?: string;
+      bytesUp?: number;
+      bytesDown?: number;
+      durationMs?: number;
+    } = {},
+  ): this {
+    return this.push({
+      type: 'exchange-round',
+      runId,
+      round,
+      ...(fields.workerId === undefined ? {} : { workerId: fields.workerId }),
+      store: fields.store ?? 'embedded',
+      bytesUp: fields.bytesUp ?? 1000,
+      bytesDown: fields.bytesDown ?? 2000,
+      durationMs: fields.durationMs ?? 10,
+    });
+  }
+
+  private push(input: object): this {
+    this.seq += 1;
+    this.time += 1;
+    this.all.push({ seq: this.seq, time: this.time, ...input } as TelemetryEvent);
+    return this;
+  }
+}
+
+/**
+ * A `--map` run of `n` invocations over `envs` environments, each queued,
+ * started (the first one per environment cold) and finished ok: 3n + 3 events.
+ */
+export function mapRun(script: EventScript, runId: string, n: number, envs: number): EventScript {
+  script.runStarted(runId, { invocations: n, concurrency: envs });
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    script.queued(`${runId}-${i}`, runId, i);
+  }
+  for (let i = 0; i < n; i++) {
+    const env = `env-${i % envs}`;
+    const cold = i < envs;
+    const costUsd = cold ? 0.0000052 : 0.0000018667;
+    total += costUsd;
+    script.started(`${runId}-${i}`, runId, { index: i, env, cold, initMs: cold ? 200 : 0 });
+    script.wait(5);
+    script.finished(`${runId}-${i}`, runId, {
+      index: i,
+      env,
+      cold,
+      initBilledMs: cold ? 200 : 0,
+      costUsd,
+    });
+  }
+  script.runFinished(runId, { done: n, costUsd: total });
+  return script.costTotals({ computeUsd: total - n * 2e-7, requestUsd: n * 2e-7, invocations: n });
+}
+
+/** A comm as the model uses it; `receive` and `closeFromKernel` act as the kernel. */
+export class FakeComm {
+  readonly commId: string;
+  isDisposed = false;
+  opened: unknown[] = [];
+  sent: unknown[] = [];
+  closed = 0;
+  onMsg: (msg: KernelMessage.ICommMsgMsg) => void | PromiseLike<void> = () => undefined;
+  onClose: (msg: KernelMessage.ICommCloseMsg) => void | PromiseLike<void> = () => undefined;
+
+  constructor(
+    readonly targetName: string,
+    private readonly kernel: FakeKernel,
+  ) {
+    this.commId = `comm-${kernel.comms.length + 1}`;
+  }
+
+  open(data?: unknown): void {
+    this.check();
+    this.opened.push(data);
+  }
+
+  send(data: unknown): void {
+    this.check();
+    this.sent.push(data);
+  }
+
+  close(): void {
+    this.check();
+    this.closed += 1;
+    this.dispose();
+  }
+
+  dispose(): void {
+    this.isDisposed = true;
+  }
+
+  /** The kernel sends `data` on this comm. */
+  receive(data: unknown): void {
+    void this.onMsg({ content: { comm_id: this.commId, data } } as unknown as KernelMessage.ICommMsgMsg);
+  }
+
+  /** The kernel closes this comm. */
+  closeFromKernel(): void {
+    void this.onClose({
+      content: { comm_id: this.commId, data: {} },
+    } as unknown as KernelMessage.ICommCloseMsg);
+    this.dispose();
+  }
+
+  private check(): void {
+    if (this.isDisposed || this.kernel.isDisposed) {
+      throw new Error('Comm is closed');
+    }
+  }
+}
+
+/** The surface of `Kernel.IKernelConnection` the model uses. */
+export class FakeKernel {
+  readonly name = 'serverless-ts';
+  status: KernelMessage.Status = 'idle';
+  connectionStatus: Kernel.ConnectionStatus = 'connected';
+  isDisposed = false;
+  readonly comms: FakeComm[] = [];
+  readonly statusChanged = new Signal<this, KernelMessage.Status>(this);
+  readonly connectionStatusChanged = new Signal<this, Kernel.ConnectionStatus>(this);
+  readonly disposed = new Signal<this, void>(this);
+
+  constructor(readonly id: string) {}
+
+  createComm(targetName: string): FakeComm {
+    if (this.isDisposed) {
+      throw new Error('Kernel is disposed');
+    }
+    const comm = new FakeComm(targetName, this);
+    this.comms.push(comm);
+    return comm;
+  }
+
+  /** The last comm opened. */
+  get comm(): FakeComm {
+    return this.comms[this.comms.length - 1];
+  }
+
+  setStatus(status: KernelMessage.Status): void {
+    this.status = status;
+    // As services does on a restart: comms are disposed.
+    if (status === 'restarting' || status === 'autorestarting') {
+      this.comms.forEach((comm) => comm.dispose());
+    }
+    this.statusChanged.emit(status);
+  }
+
+  setConnection(status: Kernel.ConnectionStatus): void {
+    this.connectionStatus = status;
+    this.connectionStatusChanged.emit(status);
+  }
+
+  dispose(): void {
+    this.isDisposed = true;
+    this.disposed.emit();
+  }
+
+  get connection(): Kernel.IKernelConnection {
+    return this as unknown as Kernel.IKernelConnection;
+  }
+}
+
+/** The part of `ISessionContext` the KernelFollower reads. */
+export class FakeSessionContext {
+  isDisposed = false;
+  readonly kernelChanged = new Signal<this, unknown>(this);
+  session: { kernel: Kernel.IKernelConnection | null } | null = null;
+
+  setKernel(kernel: FakeKernel | null): void {
+    this.session = { kernel: kernel ? kernel.connection : null };
+    this.kernelChanged.emit({ name: 'kernel' });
+  }
+}
+
+/** The part of `INotebookTracker` the KernelFollower reads. */
+export class FakeTracker {
+  currentWidget: INotebookLike | null = null;
+  readonly currentChanged = new Signal<this, INotebookLike | null>(this);
+
+  setCurrent(widget: INotebookLike | null): void {
+    this.currentWidget = widget;
+    this.currentChanged.emit(widget);
+  }
+}

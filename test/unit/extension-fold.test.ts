@@ -1,0 +1,343 @@
+/**
+ * The extension's telemetry reducer: runs, invocations, attempts and
+ * environments; retries and cancellations; the cost series; replay overlap
+ * and truncated histories; structural sharing; and its speed on 30,000 events.
+ */
+import { foldEvents, replayState } from '../../extension/src/model/fold';
+import {
+  DEFAULT_REQUEST_PRICE_USD,
+  emptyState,
+  splitAttemptCost,
+  TelemetryState,
+} from '../../extension/src/model/state';
+import { EventScript, mapRun } from './extension-fixtures';
+
+/** A state as plain JSON (maps as entry lists), to compare folds. */
+function plain(state: TelemetryState): unknown {
+  return JSON.parse(
+    JSON.stringify(state, (_key, value: unknown) => (value instanceof Map ? [...value.entries()] : value)),
+  );
+}
+
+describe('foldEvents', () => {
+  it('returns the same state for no events', () => {
+    const state = emptyState();
+    expect(foldEvents(state, [])).toBe(state);
+    expect(state.lastSeq).toBe(0);
+    expect(state.totals.totalUsd).toBe(0);
+    expect(state.requestPriceUsd).toBe(DEFAULT_REQUEST_PRICE_USD);
+  });
+
+  it('folds a run: its invocations, attempts, environments, counts and cost', () => {
+    const s = new EventScript();
+    s.runStarted('r1', { invocations: 2, label: '%%serverless --map xs', executionCount: 3, budgetUsd: 0.5 });
+    s.queued('a', 'r1', 0).queued('b', 'r1', 1);
+    s.started('a', 'r1', { index: 0, env: 'e1', cold: true, initMs: 250 });
+    const startA = s.time;
+    let state = foldEvents(emptyState(), s.take());
+    let run = state.runs.get('r1')!;
+    expect(run).toMatchObject({
+      label: '%%serverless --map xs',
+      executionCount: 3,
+      planned: 2,
+      budgetUsd: 0.5,
+      state: 'running',
+      started: true,
+      counts: { queued: 1, running: 1, done: 0, failed: 0, cancelled: 0 },
+      attempts: 1,
+      coldStarts: 1,
+      invocationIds: ['a', 'b'],
+    });
+    expect(state.invocations.get('a')).toMatchObject({ state: 'running', index: 0 });
+    expect(state.invocations.get('a')!.attempts[0]).toMatchObject({
+      attempt: 1,
+      environmentId: 'e1',
+      cold: true,
+      initMs: 250,
+      startTime: startA,
+      state: 'running',
+    });
+    expect(state.invocations.get('b')).toMatchObject({ state: 'queued', attempts: [] });
+    expect(state.environments.get('e1')).toEqual({
+      id: 'e1',
+      firstTime: startA - 250,
+      attempts: [{ invocationId: 'a', attempt: 1 }],
+    });
+
+    s.wait(100).finished('a', 'r1', {
+      index: 0,
+      env: 'e1',
+      cold: true,
+      billedMs: 100,
+      initBilledMs: 300,
+      costUsd: 0.0000068667,
+    });
+    const endA = s.time;
+    s.started('b', 'r1', { index: 1, env: 'e1' });
+    s.wait(50).finished('b', 'r1', {
+      index: 1,
+      env: 'e1',
+      status: 'error',
+      error: { name: 'TypeError', message: 'x is undefined' },
+      costUsd: 0.0000018667,
+    });
+    state = foldEvents(state, s.take());
+    const a = state.invocations.get('a')!;
+    expect(a).toMatchObject({
+      state: 'ok',
+      endTime: endA,
+      billedMs: 100,
+      initBilledMs: 300,
+      costUsd: 0.0000068667,
+    });
+    expect(a.attempts[0]).toMatchObject({
+      state: 'ok',
+      endTime: endA,
+      durationMs: 100,
+      bytesIn: 10,
+      bytesOut: 20,
+    });
+    expect(state.invocations.get('b')!.attempts[0].error).toEqual({
+      name: 'TypeError',
+      message: 'x is undefined',
+    });
+    run = state.runs.get('r1')!;
+    expect(run.counts).toEqual({ queued: 0, running: 0, done: 1, failed: 1, cancelled: 0 });
+    expect(run.billedMs).toBe(200);
+    expect(run.initBilledMs).toBe(300);
+    expect(run.cost.totalUsd).toBeCloseTo(0.0000087334, 15);
+    expect(state.environments.get('e1')!.attempts).toEqual([
+      { invocationId: 'a', attempt: 1 },
+      { invocationId: 'b', attempt: 1 },
+    ]);
+
+    s.runFinished('r1', { status: 'failed', done: 1, failed: 1, durationMs: 170, costUsd: 0.0000187334 });
+    s.costTotals({
+      computeUsd: 0.0000036,
+      initUsd: 0.0000047334,
+      requestUsd: 0.0000004,
+      storageUsd: 0.00001,
+      invocations: 2,
+    });
+    state = foldEvents(state, s.take());
+    run = state.runs.get('r1')!;
+    expect(run).toMatchObject({ state: 'failed', durationMs: 170, endTime: s.time - 1 });
+    expect(run.cost.totalUsd).toBe(0.0000187334);
+    // What the attempts do not explain is the run's storage.
+    expect(run.cost.storageUsd).toBeCloseTo(0.00001, 15);
+    expect(state.totals).toMatchObject({ exact: true, invocations: 2, storageUsd: 0.00001 });
+    expect(state.requestPriceUsd).toBeCloseTo(2e-7, 15);
+    expect(state.costSeries.map((p) => p.exact)).toEqual([false, false, true]);
+    expect(state.lastSeq).toBe(s.seq);
+    expect(state.firstTime).toBe(s.all[0].time);
+    expect(state.lastTime).toBe(s.time);
+  });
+
+  it('follows a crash that is retried on another environment', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 1 }).queued('x', 'r');
+    s.started('x', 'r', { env: 'e1' }).finished('x', 'r', { env: 'e1', status: 'retried', costUsd: 1e-6 });
+    let state = foldEvents(emptyState(), s.take());
+    expect(state.invocations.get('x')).toMatchObject({ state: 'retried', endTime: undefined });
+    expect(state.runs.get('r')!.counts).toMatchObject({ queued: 1, running: 0 });
+
+    s.started('x', 'r', { attempt: 2, env: 'e2', cold: true, initMs: 100 });
+    state = foldEvents(state, s.take());
+    expect(state.invocations.get('x')!.state).toBe('running');
+    expect(state.runs.get('r')!.counts).toMatchObject({ queued: 0, running: 1 });
+
+    s.finished('x', 'r', { attempt: 2, env: 'e2', costUsd: 2e-6 });
+    state = foldEvents(state, s.take());
+    const x = state.invocations.get('x')!;
+    expect(x.state).toBe('ok');
+    expect(x.attempts.map((t) => [t.attempt, t.environmentId, t.state])).toEqual([
+      [1, 'e1', 'retried'],
+      [2, 'e2', 'ok'],
+    ]);
+    expect(x.costUsd).toBeCloseTo(3e-6, 15);
+    expect(state.runs.get('r')!).toMatchObject({ attempts: 2, coldStarts: 1 });
+    expect(state.runs.get('r')!.counts).toMatchObject({ done: 1, failed: 0, queued: 0, running: 0 });
+    expect([...state.environments.keys()]).toEqual(['e1', 'e2']);
+  });
+
+  it('marks what is still queued or running as cancelled when the run finishes', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 3 }).queued('a', 'r', 0).queued('b', 'r', 1).queued('c', 'r', 2);
+    s.started('a', 'r').started('b', 'r', { env: 'e2' }).finished('b', 'r', { env: 'e2' });
+    s.runFinished('r', { status: 'cancelled', done: 1, cancelled: 2, costUsd: 0.0000018667 });
+    const state = foldEvents(emptyState(), s.take());
+    const end = s.time;
+    expect(state.invocations.get('a')).toMatchObject({ state: 'cancelled', endTime: end });
+    expect(state.invocations.get('a')!.attempts[0]).toMatchObject({ state: 'cancelled', endTime: end });
+    expect(state.invocations.get('b')!.state).toBe('ok');
+    expect(state.invocations.get('c')).toMatchObject({ state: 'cancelled', attempts: [], endTime: end });
+    expect(state.runs.get('r')).toMatchObject({
+      state: 'cancelled',
+      counts: { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 },
+    });
+    expect(state.runs.get('r')!.cost.storageUsd).toBe(0);
+  });
+
+  it('derives the split of attempts after the last cost totals and snaps to the next totals', () => {
+    expect(splitAttemptCost(0, 100, 0, 2e-7)).toEqual({
+      computeUsd: 0,
+      initUsd: 0,
+      requestUsd: 0,
+      storageUsd: 0,
+      totalUsd: 0,
+    });
+    const split = splitAttemptCost(0.0000022, 100, 300, 2e-7);
+    expect(split.requestUsd).toBeCloseTo(2e-7, 15);
+    expect(split.initUsd).toBeCloseTo(0.0000015, 15);
+    expect(split.computeUsd).toBeCloseTo(0.0000005, 15);
+    expect(split.totalUsd).toBe(0.0000022);
+
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 2 }).queued('a', 'r').queued('b', 'r');
+    s.started('a', 'r').finished('a', 'r', { costUsd: 0.0000012, billedMs: 100 });
+    s.costTotals({ computeUsd: 0.0000009, requestUsd: 0.0000003, invocations: 1 });
+    s.started('b', 'r').finished('b', 'r', { costUsd: 0.0000012, billedMs: 100 });
+    const state = foldEvents(emptyState(), s.take());
+    expect(state.requestPriceUsd).toBeCloseTo(3e-7, 15);
+    const [p1, p2, p3] = state.costSeries;
+    expect(p1).toMatchObject({ exact: false, invocations: 1 });
+    expect(p1.requestUsd).toBeCloseTo(2e-7, 15);
+    expect(p2).toMatchObject({ exact: true, computeUsd: 0.0000009, requestUsd: 0.0000003, invocations: 1 });
+    // After totals: the learned request price splits the next attempt.
+    expect(p3).toMatchObject({ exact: false, invocations: 2 });
+    expect(p3.requestUsd).toBeCloseTo(6e-7, 15);
+    expect(p3.computeUsd).toBeCloseTo(0.0000018, 15);
+    expect(p3.totalUsd).toBeCloseTo(0.0000024, 15);
+    expect(state.totals).toBe(p3);
+  });
+
+  it('keeps exchange rounds in order, without the event type', () => {
+    const s = new EventScript();
+    s.runStarted('r').exchange('r', 1, { workerId: 'w0' }).exchange('r', 1, { workerId: 'w1', store: 's3' });
+    const state = foldEvents(emptyState(), s.take());
+    expect(state.exchanges).toEqual([
+      {
+        seq: 2,
+        time: s.all[1].time,
+        runId: 'r',
+        round: 1,
+        workerId: 'w0',
+        store: 'embedded',
+        bytesUp: 1000,
+        bytesDown: 2000,
+        durationMs: 10,
+      },
+      {
+        seq: 3,
+        time: s.all[2].time,
+        runId: 'r',
+        round: 1,
+        workerId: 'w1',
+        store: 's3',
+        bytesUp: 1000,
+        bytesDown: 2000,
+        durationMs: 10,
+      },
+    ]);
+  });
+
+  it('skips events at or below lastSeq: a replay overlap changes nothing', () => {
+    const s = mapRun(new EventScript(), 'r', 20, 3);
+    const events = s.take();
+    const once = foldEvents(emptyState(), events);
+    expect(foldEvents(once, events)).toBe(once);
+    expect(foldEvents(once, events.slice(10, 30))).toBe(once);
+    // A batch that overlaps the state and goes further applies only the new events.
+    const half = foldEvents(emptyState(), events.slice(0, 30));
+    const overlapped = foldEvents(half, events.slice(20));
+    expect(plain(overlapped)).toEqual(plain(once));
+    // Duplicates inside one batch are skipped too.
+    expect(plain(foldEvents(emptyState(), [...events.slice(0, 5), ...events]))).toEqual(plain(once));
+  });
+
+  it('gives the same state folded in batches as all at once', () => {
+    const s = new EventScript();
+    mapRun(s, 'r1', 30, 4);
+    s.started('late', 'r2', { env: 'e9' })
+      .exchange('r2', 1)
+      .finished('late', 'r2', { env: 'e9', status: 'timeout' });
+    mapRun(s, 'r3', 10, 2);
+    const events = s.take();
+    const whole = foldEvents(emptyState(), events);
+    let batched = emptyState();
+    for (let i = 0; i < events.length; i += 7) {
+      batched = foldEvents(batched, events.slice(i, i + 7));
+    }
+    expect(plain(batched)).toEqual(plain(whole));
+  });
+
+  it('never changes a state it was given, and shares what the events did not touch', () => {
+    const s = new EventScript();
+    mapRun(s, 'r1', 5, 2);
+    const before = foldEvents(emptyState(), s.take());
+    const snapshot = plain(before);
+    s.runStarted('r2', { invocations: 1 }).queued('n', 'r2').started('n', 'r2', { env: 'env-0' });
+    const after = foldEvents(before, s.take());
+    expect(plain(before)).toEqual(snapshot);
+    expect(after).not.toBe(before);
+    expect(after.runs).not.toBe(before.runs);
+    expect(after.runs.get('r1')).toBe(before.runs.get('r1'));
+    expect(after.invocations.get('r1-3')).toBe(before.invocations.get('r1-3'));
+    // Untouched containers are the same objects.
+    expect(after.costSeries).toBe(before.costSeries);
+    expect(after.exchanges).toBe(before.exchanges);
+    expect(after.environments.get('env-1')).toBe(before.environments.get('env-1'));
+    expect(after.environments.get('env-0')).not.toBe(before.environments.get('env-0'));
+    expect(before.environments.get('env-0')!.attempts).toHaveLength(3);
+    expect(after.environments.get('env-0')!.attempts).toHaveLength(4);
+  });
+
+  it('folds a truncated history: events of runs and attempts whose start was dropped', () => {
+    const s = new EventScript();
+    s.runStarted('old', { invocations: 2 }).queued('o1', 'old').started('o1', 'old', { env: 'e1' });
+    s.wait(40).finished('o1', 'old', { env: 'e1', durationMs: 30, costUsd: 1e-6 });
+    s.runFinished('old', { done: 1, costUsd: 5e-6 });
+    const all = s.take();
+    // The kernel dropped the first three events.
+    const state = replayState(all.slice(3), 3);
+    expect(state.truncated).toBe(3);
+    const run = state.runs.get('old')!;
+    expect(run).toMatchObject({ label: 'old', started: false, planned: 0, state: 'ok', attempts: 1 });
+    // Without the start, nothing is attributed to storage.
+    expect(run.cost.storageUsd).toBe(0);
+    expect(run.cost.totalUsd).toBe(5e-6);
+    const attempt = state.invocations.get('o1')!.attempts[0];
+    expect(attempt.startTime).toBe(all[3].time - 30);
+    expect(attempt.endTime).toBe(all[3].time);
+    expect(state.environments.get('e1')!.attempts).toEqual([{ invocationId: 'o1', attempt: 1 }]);
+  });
+
+  it('folds 30,000 events (10,000 invocations) well under 200 ms', () => {
+    const s = mapRun(new EventScript(), 'big', 10_000, 64);
+    const events = s.take();
+    expect(events.length).toBe(30_003);
+    foldEvents(emptyState(), events.slice(0, 3000)); // warm the JIT
+    // The best of three, so that a busy machine does not fail the test.
+    let ms = Infinity;
+    let state = emptyState();
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      state = replayState(events);
+      ms = Math.min(ms, performance.now() - t0);
+    }
+    expect(state.invocations.size).toBe(10_000);
+    expect(state.environments.size).toBe(64);
+    expect(state.runs.get('big')!.counts.done).toBe(10_000);
+    expect(ms).toBeLessThan(200);
+
+    // Live: the same events in batches of 100 (as the kernel flushes them).
+    const t1 = performance.now();
+    let live = emptyState();
+    for (let i = 0; i < events.length; i += 100) {
+      live = foldEvents(live, events.slice(i, i + 100));
+    }
+    const liveMs = performance.now() - t1;
+    expect(live.lastSeq).toBe(state.lastSeq);
+    expect(liveMs).toBeLessThan(2000);
+  });
+});

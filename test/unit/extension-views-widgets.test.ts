@@ -1,0 +1,364 @@
+/**
+ * @jest-environment jsdom
+ */
+/**
+ * The panel's widgets in a DOM: views draw only while visible, at most once
+ * per frame, load Plotly only for a chart (never for the traffic view's
+ * empty state), redraw on theme changes and while runs are live; the cost
+ * table writes cell text as text; the header and the status bar item follow
+ * the model; the export downloads a file.
+ */
+import { MessageLoop } from '@lumino/messaging';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import { foldEvents, replayState } from '../../extension/src/model/fold';
+import { emptyState, TelemetryState } from '../../extension/src/model/state';
+import type { ITelemetryModel } from '../../extension/src/tokens';
+import type { ChartView } from '../../extension/src/views/chart-view';
+import { CostView } from '../../extension/src/views/cost-view';
+import { downloadTelemetry, EXPORT_FILENAME } from '../../extension/src/views/export';
+import { PanelHeader } from '../../extension/src/views/panel-header';
+import type { IPlotly } from '../../extension/src/views/plotly-loader';
+import { TRAFFIC_EMPTY_TEXT } from '../../extension/src/views/shape';
+import { ServerlessStatus } from '../../extension/src/views/status-item';
+import { TimelineView } from '../../extension/src/views/timeline-view';
+import { TrafficView } from '../../extension/src/views/traffic-view';
+import { EventScript, mapRun } from './extension-fixtures';
+
+/** The model surface the views read, with a state the test sets. */
+class FakeModel {
+  state: TelemetryState = emptyState();
+  connection: ITelemetryModel.Connection = 'open';
+  budgetWarningUsd: number | null = null;
+  throttleMs = 0;
+  kernel = null;
+  isDisposed = false;
+  readonly changed = new Signal<this, TelemetryState>(this);
+  readonly disposed = new Signal<this, void>(this);
+  readonly cancel = jest.fn((_runId?: string) => true);
+  readonly exportJson = jest.fn(() => '{"events":[]}');
+  readonly requestReplay = jest.fn(() => true);
+  readonly connect = jest.fn();
+  dispose(): void {
+    this.isDisposed = true;
+  }
+  set(state: TelemetryState, connection: ITelemetryModel.Connection = this.connection): void {
+    this.state = state;
+    this.connection = connection;
+    this.changed.emit(state);
+  }
+  asModel(): ITelemetryModel {
+    return this as unknown as ITelemetryModel;
+  }
+}
+
+function fakePlotly() {
+  const plotly = {
+    react: jest.fn((_root: HTMLElement, _data: unknown[], _layout?: object, _config?: object) =>
+      Promise.resolve(),
+    ),
+    purge: jest.fn(),
+    Plots: { resize: jest.fn(() => Promise.resolve()) },
+  };
+  const load = jest.fn(() => Promise.resolve(plotly as unknown as IPlotly));
+  return { plotly, load };
+}
+
+/** Lets promises settle and runs the pending animation-frame messages, a few times over. */
+async function settle(view?: ChartView): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    MessageLoop.flush();
+  }
+  await view?.plotted;
+}
+
+function mapState(): TelemetryState {
+  return replayState(mapRun(new EventScript(), 'r1', 8, 2).take());
+}
+
+const attached: Widget[] = [];
+function attach<T extends Widget>(widget: T): T {
+  Widget.attach(widget, document.body);
+  attached.push(widget);
+  return widget;
+}
+
+afterEach(() => {
+  for (const w of attached.splice(0)) {
+    w.dispose();
+  }
+});
+
+describe('TimelineView', () => {
+  it('draws nothing until attached, then once per frame however many changes arrive', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = new TimelineView({ model: model.asModel(), loadPlotly: load });
+    model.set(mapState());
+    await settle();
+    expect(view.draws).toBe(0);
+    expect(load).not.toHaveBeenCalled();
+
+    attach(view);
+    await settle(view);
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    const [root, data, layout, config] = plotly.react.mock.calls[0];
+    expect(root.classList.contains('jp-serverless-View-plot')).toBe(true);
+    expect((data as { name: string }[]).map((t) => t.name)).toEqual(['cold start', 'done']);
+    expect(layout).toMatchObject({ barmode: 'overlay' });
+    expect(config).toMatchObject({ displaylogo: false, responsive: true });
+    expect(view.node.classList.contains('jp-serverless-Timeline')).toBe(true);
+    expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toBe(
+      '8 invocations in 1 runs · 2 environments · 2 cold starts',
+    );
+
+    const s = new EventScript(2_000_000_000_000);
+    for (let i = 0; i < 5; i++) {
+      s.runStarted(`x${i}`);
+      model.set(foldEvents(model.state, s.take()));
+    }
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  it('only marks itself dirty while hidden and draws what it missed when shown', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new TimelineView({ model: model.asModel(), loadPlotly: load }));
+    model.set(mapState());
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    view.hide();
+    model.set(foldEvents(model.state, new EventScript(2_000_000_000_000).runStarted('y').take()));
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    expect(view.isDirty).toBe(true);
+    view.show();
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect(view.isDirty).toBe(false);
+  });
+
+  it('shows a message and loads no Plotly before any invocation', async () => {
+    const model = new FakeModel();
+    const { load } = fakePlotly();
+    const view = attach(new TimelineView({ model: model.asModel(), loadPlotly: load }));
+    await settle(view);
+    expect(view.draws).toBe(1);
+    expect(load).not.toHaveBeenCalled();
+    const message = view.node.querySelector('.jp-serverless-View-message') as HTMLElement;
+    expect(message.textContent).toMatch(/^No serverless invocations yet/);
+    expect(message.hidden).toBe(false);
+    expect((view.node.querySelector('.jp-serverless-View-plot') as HTMLElement).hidden).toBe(true);
+  });
+
+  it('redraws on a theme change, on a timer while a run is live, and purges on dispose', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const themeChanged = new Signal<object, string>({});
+    const view = attach(
+      new TimelineView({ model: model.asModel(), loadPlotly: load, themeChanged, tickMs: 20 }),
+    );
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 1 }).queued('a', 'r', 0).started('a', 'r', { env: 'e' });
+    model.set(replayState(s.take()));
+    await settle(view);
+    const drawn = plotly.react.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await settle(view);
+    expect(plotly.react.mock.calls.length).toBeGreaterThan(drawn);
+
+    s.finished('a', 'r', { env: 'e', costUsd: 0.000001 }).runFinished('r', { done: 1, costUsd: 0.000001 });
+    model.set(foldEvents(model.state, s.take()));
+    await settle(view);
+    const finished = plotly.react.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await settle(view);
+    expect(plotly.react.mock.calls.length).toBe(finished);
+
+    themeChanged.emit('JupyterLab Dark');
+    await settle(view);
+    expect(plotly.react.mock.calls.length).toBe(finished + 1);
+
+    view.dispose();
+    expect(plotly.purge).toHaveBeenCalledTimes(1);
+  });
+
+  it('says so when Plotly cannot be loaded', async () => {
+    const model = new FakeModel();
+    const load = jest.fn(() => Promise.reject(new Error('offline')));
+    const view = attach(new TimelineView({ model: model.asModel(), loadPlotly: load }));
+    model.set(mapState());
+    await settle(view);
+    expect(view.node.querySelector('.jp-serverless-View-message')!.textContent).toBe(
+      'Plotly could not be loaded: Error: offline',
+    );
+  });
+});
+
+describe('TrafficView', () => {
+  it('shows the empty-state text without Plotly until exchange rounds exist', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new TrafficView({ model: model.asModel(), loadPlotly: load }));
+    model.set(mapState());
+    await settle(view);
+    const empty = view.node.querySelector('.jp-serverless-Traffic-empty') as HTMLElement;
+    expect(empty.textContent).toBe(TRAFFIC_EMPTY_TEXT);
+    expect(load).not.toHaveBeenCalled();
+
+    const s = new EventScript();
+    s.runStarted('t', { executionCount: 2 });
+    s.exchange('t', 1, { bytesUp: 1500, bytesDown: 2500 });
+    model.set(foldEvents(model.state, s.take()));
+    await settle(view);
+    expect(empty.hidden).toBe(true);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toBe(
+      '1 rounds · up 1.50 kB · down 2.50 kB · embedded',
+    );
+  });
+});
+
+describe('CostView', () => {
+  it('plots the cost and writes a row per run as plain text, with the budget warning state', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new CostView({ model: model.asModel(), loadPlotly: load }));
+    await settle(view);
+    expect(view.node.querySelector('.jp-serverless-View-message')!.textContent).toBe('');
+
+    const s = mapRun(new EventScript(), 'r1', 4, 2);
+    s.runStarted('r2', { executionCount: 9, label: '%%serverless <img src=x onerror="alert(1)">' });
+    model.budgetWarningUsd = 1e-9;
+    model.set(replayState(s.take()));
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    const table = view.node.querySelector('table.jp-serverless-Cost-table') as HTMLTableElement;
+    expect(Array.from(table.tHead!.rows[0].cells).map((c) => c.textContent)).toEqual([
+      'Run',
+      'State',
+      'Done',
+      'Cold',
+      'Billed',
+      'Compute',
+      'INIT',
+      'Requests',
+      'Storage',
+      'Total',
+      'Estimate',
+      'Budget',
+      'Duration',
+    ]);
+    const rows = table.tBodies[0].rows;
+    expect(rows).toHaveLength(2);
+    expect(rows[1].cells[0].textContent).toBe('[9] %%serverless <img src=x onerror="alert(1)">');
+    expect(table.querySelector('img')).toBeNull();
+    expect(rows[1].classList.contains('jp-mod-running')).toBe(true);
+    expect(rows[1].dataset.runId).toBe('r2');
+    expect(view.hasClass('jp-mod-warning')).toBe(true);
+    expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toMatch(
+      /^Total \$[\d.]+ over 4 invocations · compute .* · budget warning \$[\d.e-]+ reached$/,
+    );
+
+    model.set(foldEvents(model.state, new EventScript(2_000_000_000_000).runStarted('r3').take()));
+    await settle(view);
+    expect(table.tBodies).toHaveLength(1);
+    expect(table.tBodies[0].rows).toHaveLength(3);
+  });
+});
+
+describe('PanelHeader', () => {
+  it('shows the connection state and enables its buttons as the model allows', () => {
+    const model = new FakeModel();
+    model.connection = 'opening';
+    const onCancel = jest.fn();
+    const onExport = jest.fn();
+    const header = attach(new PanelHeader({ model: model.asModel(), onCancel, onExport }));
+    const status = header.node.querySelector('.jp-serverless-Panel-status') as HTMLElement;
+    const cancel = header.node.querySelector('.jp-serverless-Panel-cancel') as HTMLButtonElement;
+    const exportButton = header.node.querySelector('.jp-serverless-Panel-export') as HTMLButtonElement;
+    expect(status.textContent).toBe("Waiting for the kernel's history");
+    expect(status.dataset.connection).toBe('opening');
+    expect([cancel.disabled, exportButton.disabled]).toEqual([true, true]);
+
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 1 }).queued('a', 'r', 0);
+    model.set(replayState(s.take()), 'open');
+    expect(status.textContent).toBe('Live');
+    expect([cancel.disabled, exportButton.disabled]).toEqual([false, false]);
+    cancel.click();
+    exportButton.click();
+    expect(onCancel).toHaveBeenCalledTimes(1);
+    expect(onExport).toHaveBeenCalledTimes(1);
+
+    model.set(model.state, 'closed');
+    expect(status.textContent).toBe('No telemetry in this kernel');
+    expect(cancel.disabled).toBe(true);
+  });
+});
+
+describe('ServerlessStatus', () => {
+  it('shows the cost, warns over the budget, hides without telemetry and opens the panel on click', () => {
+    const model = new FakeModel();
+    model.connection = 'none';
+    const onClick = jest.fn();
+    const item = attach(new ServerlessStatus({ model: model.asModel(), onClick }));
+    const active = jest.fn();
+    item.activeStateChanged.connect(active);
+    expect(item.isActive).toBe(false);
+
+    model.set(mapState(), 'open');
+    expect(item.isActive).toBe(true);
+    expect(active).toHaveBeenCalledTimes(1);
+    expect(item.node.textContent).toMatch(/^Serverless \$/);
+    expect(item.node.title).toContain('over 8 invocations');
+    expect(item.hasClass('jp-serverless-StatusItem')).toBe(true);
+    expect(item.hasClass('jp-mod-warning')).toBe(false);
+
+    model.budgetWarningUsd = 1e-9;
+    model.set(model.state);
+    expect(item.hasClass('jp-mod-warning')).toBe(true);
+    expect(active).toHaveBeenCalledTimes(1);
+
+    item.node.click();
+    expect(onClick).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('downloadTelemetry', () => {
+  it('downloads the model JSON as serverless-telemetry.json through a Blob URL', () => {
+    const created: Blob[] = [];
+    const createObjectURL = jest.fn((blob: Blob) => {
+      created.push(blob);
+      return 'blob:telemetry';
+    });
+    const revokeObjectURL = jest.fn();
+    Object.assign(URL, { createObjectURL, revokeObjectURL });
+    const clicked: HTMLAnchorElement[] = [];
+    const click = jest
+      .spyOn(HTMLAnchorElement.prototype, 'click')
+      .mockImplementation(function (this: HTMLAnchorElement) {
+        clicked.push(this);
+      });
+    jest.useFakeTimers();
+    try {
+      downloadTelemetry({ exportJson: () => '{"events":[1]}' });
+      expect(clicked).toHaveLength(1);
+      expect(clicked[0].download).toBe(EXPORT_FILENAME);
+      expect(clicked[0].href).toBe('blob:telemetry');
+      expect(clicked[0].isConnected).toBe(false);
+      expect(created[0].type).toBe('application/json');
+      expect(revokeObjectURL).not.toHaveBeenCalled();
+      jest.runAllTimers();
+      expect(revokeObjectURL).toHaveBeenCalledWith('blob:telemetry');
+    } finally {
+      jest.useRealTimers();
+      click.mockRestore();
+    }
+  });
+});

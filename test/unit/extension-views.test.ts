@@ -1,0 +1,275 @@
+/**
+ * The panel's pure parts: Plotly figures of the timeline (run bands, local
+ * time, WebGL), the traffic and the cost (stacked parts, budget line) built
+ * from resolved theme colors; the header's text per connection state; the
+ * cost table's columns; the export file.
+ */
+import { foldEvents, replayState } from '../../extension/src/model/fold';
+import { emptyState, TelemetryState } from '../../extension/src/model/state';
+import type { ITelemetryModel } from '../../extension/src/tokens';
+import { costFigure } from '../../extension/src/views/cost-figure';
+import { costColumns, costRowClasses, costRowTitle } from '../../extension/src/views/cost-table';
+import { EXPORT_FILENAME, exportBlob } from '../../extension/src/views/export';
+import { baseLayout, figureTheme, localShiftMs } from '../../extension/src/views/figure-theme';
+import { connectionText, hasRunning, headerShape } from '../../extension/src/views/header-shape';
+import {
+  BAR_STYLES,
+  COST_PARTS,
+  costShape,
+  formatUsd,
+  timelineShape,
+  TRAFFIC_EMPTY_TEXT,
+  trafficShape,
+} from '../../extension/src/views/shape';
+import { timelineFigure, timelineHeight } from '../../extension/src/views/timeline-figure';
+import { TRAFFIC_COLORS, trafficFigure } from '../../extension/src/views/traffic-figure';
+import { EventScript, mapRun } from './extension-fixtures';
+
+/** A theme whose every color names its variable, so tests see which one was used. */
+const theme = figureTheme((cssVar) => (cssVar.startsWith('--jp-ui-font-') ? '' : `color(${cssVar})`));
+
+/** Run r1 (finished, 6 invocations on 2 environments), then r2 with one running and one queued. */
+function scenario(): { s: EventScript; state: TelemetryState } {
+  const s = new EventScript();
+  mapRun(s, 'r1', 6, 2);
+  s.wait(1000);
+  s.runStarted('r2', {
+    invocations: 2,
+    executionCount: 7,
+    label: '%%serverless <img src=x onerror=alert(1)>',
+  });
+  s.queued('r2-0', 'r2', 0).queued('r2-1', 'r2', 1);
+  s.started('r2-0', 'r2', { index: 0, env: 'env-0' });
+  return { s, state: replayState(s.take()) };
+}
+
+describe('figureTheme', () => {
+  it('resolves variables once, falls back to light-theme values and reads the font', () => {
+    const lookup = jest.fn((cssVar: string) =>
+      cssVar === '--jp-brand-color1' ? ' #123456 ' : cssVar === '--jp-ui-font-size1' ? '15px' : '',
+    );
+    const t = figureTheme(lookup);
+    expect(t.color('--jp-brand-color1')).toBe('#123456');
+    expect(t.color('--jp-brand-color1')).toBe('#123456');
+    expect(lookup.mock.calls.filter(([v]) => v === '--jp-brand-color1')).toHaveLength(1);
+    expect(t.color('--jp-error-color1')).toBe('#d32f2f');
+    expect(t.color('--jp-not-a-variable')).toBe('#808080');
+    expect(t.fontSize).toBe(15);
+    expect(t.fontFamily).toContain('sans-serif');
+  });
+
+  it('gives every chart transparent backgrounds and themed hover labels', () => {
+    const layout = baseLayout(theme, 300);
+    expect(layout.height).toBe(300);
+    expect(layout.paper_bgcolor).toBe('rgba(0,0,0,0)');
+    expect(layout.plot_bgcolor).toBe('rgba(0,0,0,0)');
+    expect(layout.hoverlabel?.bgcolor).toBe('color(--jp-layout-color0)');
+    expect(layout.font?.color).toBe('rgba(0, 0, 0, 0.87)');
+  });
+
+  it('shifts epoch ms to local time for date axes', () => {
+    const ms = Date.UTC(2026, 0, 15, 12);
+    expect(localShiftMs(ms)).toBe(-new Date(ms).getTimezoneOffset() * 60_000);
+  });
+});
+
+describe('timelineFigure', () => {
+  it('draws a bar trace per state in overlay mode, a band and a tag per run, rows top-down', () => {
+    const { s, state } = scenario();
+    const now = s.time + 100;
+    const shape = timelineShape(state, { now });
+    const { data, layout } = timelineFigure(shape, theme, { shiftMs: 0 });
+    expect(data.map((t) => t.name)).toEqual(['queued', 'cold start', 'running', 'done']);
+    expect(data.every((t) => t.type === 'bar' && t.orientation === 'h')).toBe(true);
+    const cold = BAR_STYLES.find((b) => b.state === 'cold')!;
+    expect(data[1].marker?.color).toBe(`color(${cold.colorVar})`);
+    expect(layout.barmode).toBe('overlay');
+    expect(layout.xaxis?.type).toBe('date');
+    expect(layout.xaxis?.autorange).toBe(true);
+    expect(layout.uirevision).toBe('timeline');
+    expect(layout.yaxis?.ticktext).toEqual(['queue', 'env-0', 'env-1']);
+    expect(layout.yaxis?.range).toEqual([2.5, -0.5]);
+    expect(layout.height).toBe(timelineHeight(3));
+    expect(layout.shapes).toHaveLength(2);
+    const [r1, r2] = layout.shapes!;
+    expect([r1.x0, r1.x1, r1.yref, r1.layer]).toEqual([
+      shape.bands[0].start,
+      shape.bands[0].end,
+      'paper',
+      'below',
+    ]);
+    expect(r2.x1).toBe(now);
+    expect(r2.line?.dash).toBe('dot');
+    expect(layout.annotations!.map((a) => a.text)).toEqual(['#1', '[7]']);
+    expect(layout.annotations![1].hovertext).toBe(
+      '[7] %%serverless &lt;img src=x onerror=alert(1)&gt; · running',
+    );
+  });
+
+  it('moves bars, bands and WebGL segments by the local-time shift', () => {
+    const { s, state } = scenario();
+    const shape = timelineShape(state, { now: s.time });
+    const plain = timelineFigure(shape, theme, { shiftMs: 0 });
+    const shifted = timelineFigure(shape, theme, { shiftMs: 3_600_000 });
+    expect(shifted.data[3].base).toEqual(plain.data[3].base!.map((v) => v + 3_600_000));
+    expect(shifted.data[3].x).toEqual(plain.data[3].x);
+    expect(shifted.layout.shapes![0].x0).toBe((plain.layout.shapes![0].x0 as number) + 3_600_000);
+    const gl = timelineFigure(shape, theme, { shiftMs: 1000, gl: true });
+    expect(gl.data.every((t) => t.type === 'scattergl')).toBe(true);
+    const done = shape.series.find((x) => x.state === 'done')!;
+    expect(gl.data[3].x.slice(0, 3)).toEqual([done.start[0] + 1000, done.end[0] + 1000, null]);
+  });
+
+  it('has no traces, bands or legend for an empty state, and caps its height', () => {
+    const { data, layout } = timelineFigure(timelineShape(emptyState(), { now: 0 }), theme, { shiftMs: 0 });
+    expect(data).toEqual([]);
+    expect(layout.shapes).toEqual([]);
+    expect(layout.showlegend).toBe(false);
+    expect(timelineHeight(0)).toBe(200);
+    expect(timelineHeight(10_000)).toBe(1200);
+  });
+});
+
+describe('trafficFigure', () => {
+  it('draws nothing before any exchange', () => {
+    const shape = trafficShape(emptyState());
+    expect(shape.empty).toBe(true);
+    expect(trafficFigure(shape, theme).data).toEqual([]);
+    expect(TRAFFIC_EMPTY_TEXT).toMatch(/^No gradient traffic yet/);
+  });
+
+  it('stacks bytes up and down per round with the throughput on a second axis', () => {
+    const s = new EventScript();
+    s.runStarted('r', { executionCount: 3 });
+    s.exchange('r', 1, { workerId: 'w0', bytesUp: 1000, bytesDown: 3000, durationMs: 100 });
+    s.exchange('r', 1, { workerId: 'w1', bytesUp: 1000, bytesDown: 3000, durationMs: 50 });
+    s.exchange('r', 2, { store: 's3<x>', bytesUp: 500, bytesDown: 500, durationMs: 0 });
+    const { data, layout } = trafficFigure(trafficShape(replayState(s.take())), theme);
+    expect(data.map((t) => [t.type, t.name, t.yaxis])).toEqual([
+      ['bar', 'bytes up', undefined],
+      ['bar', 'bytes down', undefined],
+      ['scatter', 'throughput', 'y2'],
+    ]);
+    expect(data[0].x).toEqual(['[3] r1', '[3] r2']);
+    expect(data[0].y).toEqual([2000, 500]);
+    expect(data[1].y).toEqual([6000, 500]);
+    expect(data[2].y).toEqual([80_000, 0]);
+    expect(data[0].marker?.color).toBe(`color(${TRAFFIC_COLORS.up})`);
+    expect((data[0].hovertext as string[])[0].split('<br>')).toEqual([
+      '<b>[3] r1</b>',
+      'up 2.00 kB · down 6.00 kB',
+      '2 workers · embedded',
+      '100 ms · 80.0 kB/s',
+    ]);
+    expect((data[0].hovertext as string[])[1]).toContain('s3&lt;x&gt;');
+    expect(layout.barmode).toBe('stack');
+    expect(layout.yaxis2?.overlaying).toBe('y');
+  });
+});
+
+describe('costFigure', () => {
+  it('stacks the cumulative parts as areas with USD hover text', () => {
+    const { state } = scenario();
+    const shape = costShape(state);
+    const { data, layout } = costFigure(shape, theme, { shiftMs: 0 });
+    expect(data.map((t) => t.name)).toEqual(['compute', 'INIT (cold starts)', 'requests', 'storage']);
+    expect(data.every((t) => t.stackgroup === 'cost' && t.line?.shape === 'hv')).toBe(true);
+    expect(data.map((t) => t.fillcolor)).toEqual(COST_PARTS.map((p) => `color(${p.colorVar})`));
+    expect(data[0].x).toBe(shape.time);
+    expect(data[0].y).toBe(shape.compute);
+    expect(data[2].text).toEqual(shape.requests.map((v) => formatUsd(v)));
+    expect(layout.hovermode).toBe('x unified');
+    expect(layout.shapes).toEqual([]);
+    const shifted = costFigure(shape, theme, { shiftMs: -60_000 });
+    expect(shifted.data[0].x).toEqual(shape.time.map((t) => t - 60_000));
+  });
+
+  it('draws the budget warning as a dashed line, red once reached', () => {
+    const { state } = scenario();
+    const below = costFigure(costShape(state, { budgetUsd: 1 }), theme, { shiftMs: 0 }).layout;
+    expect(below.shapes).toHaveLength(1);
+    expect(below.shapes![0]).toMatchObject({ type: 'line', y0: 1, y1: 1, xref: 'paper' });
+    expect(below.shapes![0].line).toMatchObject({ dash: 'dash', color: 'color(--jp-warn-color1)' });
+    expect(below.annotations![0].text).toBe(`budget warning ${formatUsd(1)}`);
+    const reached = costFigure(costShape(state, { budgetUsd: 1e-9 }), theme, { shiftMs: 0 }).layout;
+    expect(reached.shapes![0].line?.color).toBe('color(--jp-error-color1)');
+  });
+
+  it('has no traces before anything was billed', () => {
+    const shape = costShape(emptyState(), { budgetUsd: 1 });
+    const { data, layout } = costFigure(shape, theme, { shiftMs: 0 });
+    expect(data).toEqual([]);
+    expect(layout.shapes).toEqual([]);
+  });
+});
+
+describe('the panel header', () => {
+  it('names each connection state', () => {
+    const states: ITelemetryModel.Connection[] = ['none', 'opening', 'open', 'restarting', 'closed'];
+    expect(states.map((c) => connectionText(c))).toEqual([
+      'Not connected',
+      "Waiting for the kernel's history",
+      'Live',
+      'Kernel restarting',
+      'No telemetry in this kernel',
+    ]);
+  });
+
+  it('enables Cancel only while a run runs on an open comm, Export once events arrived', () => {
+    const { s, state } = scenario();
+    expect(hasRunning(state)).toBe(true);
+    expect(headerShape(state, 'open')).toMatchObject({ text: 'Live', canCancel: true, canExport: true });
+    expect(headerShape(state, 'restarting').canCancel).toBe(false);
+    expect(headerShape(emptyState(), 'open')).toMatchObject({ canCancel: false, canExport: false });
+    s.runFinished('r2', { done: 0, status: 'cancelled', costUsd: 0 });
+    const ended = foldEvents(state, s.take());
+    expect(hasRunning(ended)).toBe(false);
+    expect(headerShape(ended, 'open').canCancel).toBe(false);
+  });
+
+  it('says when the kernel dropped its oldest events', () => {
+    const shape = headerShape(emptyState(12), 'open');
+    expect(shape.text).toBe('Live · 12 oldest events dropped');
+    expect(shape.title).toContain('the 12 oldest are missing');
+  });
+});
+
+describe('the cost table', () => {
+  it('has a row per run with its tag, state, counts and amounts', () => {
+    const { state } = scenario();
+    const rows = costShape(state, { budgetUsd: null }).rows;
+    const columns = costColumns();
+    expect(columns.map((c) => c.key)).toEqual([
+      'run',
+      'state',
+      'invocations',
+      'cold',
+      'billed',
+      'compute',
+      'init',
+      'requests',
+      'storage',
+      'total',
+      'estimate',
+      'budget',
+      'duration',
+    ]);
+    const cells = rows.map((row) => columns.map((c) => c.cell(row)));
+    expect(cells[0].slice(0, 4)).toEqual(['#1 %%serverless r1', 'ok', '6/6', '2']);
+    expect(cells[0][9]).toBe(rows[0].cells.total);
+    expect(cells[1].slice(0, 3)).toEqual(['[7] %%serverless <img src=x onerror=alert(1)>', 'running', '0/2']);
+    expect(costRowClasses(rows[0])).toEqual([]);
+    expect(costRowClasses(rows[1])).toEqual(['jp-mod-running']);
+    expect(costRowTitle(rows[1])).toContain('0 done, 0 failed, 0 cancelled, 1 running, 1 queued');
+  });
+});
+
+describe('the export', () => {
+  it('is the model JSON in a JSON Blob, named serverless-telemetry.json', async () => {
+    const json = JSON.stringify({ events: [{ seq: 1 }] });
+    const blob = exportBlob({ exportJson: () => json });
+    expect(EXPORT_FILENAME).toBe('serverless-telemetry.json');
+    expect(blob.type).toBe('application/json');
+    expect(await blob.text()).toBe(json);
+  });
+});
