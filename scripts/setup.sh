@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-jupyter-client
-  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert)
+  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -36,3 +36,17 @@ fi
 
 echo "setup: building (tsc -b)"
 npx tsc -b
+
+# JupyterLab (lab/): the app bundle when missing or older than its sources,
+# the prebuilt extension when older than the compiled extension or its styles.
+newer_than() { [ -n "$(find "${@:2}" -newer "$1" -print -quit 2>/dev/null)" ]; }
+app=lab/build/static/main.js
+if [ ! -f "$app" ] || newer_than "$app" lab/src lab/rspack.config.mjs lab/package.json; then
+  echo "setup: building JupyterLab (lab/build)"
+  node lab/build.mjs
+fi
+ext=lab/labextensions/jupyterlab-serverless/package.json
+if [ ! -f "$ext" ] || newer_than "$ext" extension/lib style extension/schema extension/package.json; then
+  echo "setup: building the prebuilt extension"
+  node lab/build-extension.mjs --no-tsc
+fi

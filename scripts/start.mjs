@@ -1,10 +1,14 @@
-// npm start: serves a Jupyter server on 127.0.0.1 with the serverless-ts
-// kernel installed (project-local) and the demo notebooks, and prints the URL.
-// Options: --port N (default 8888). Token: $JUPYTER_TOKEN, else generated.
-// (scripts/setup.sh, run first by `npm start`, installed and built what was missing.)
+// npm start: serves JupyterLab on 127.0.0.1 with the jupyterlab-serverless
+// extension, the serverless-ts kernel (installed project-locally) and the demo
+// notebooks, and prints the URL. JupyterLab is this project's own build
+// (lab/: bundled from npm packages, served by Debian's jupyter_server), or a
+// real `jupyter lab` 4 when one is on PATH (with the prebuilt extension in a
+// project-local data dir). Options: --port N (default 8888). Token:
+// $JUPYTER_TOKEN, else generated. (scripts/setup.sh, run first by `npm start`,
+// installed and built what was missing.)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -61,24 +65,61 @@ const env = {
   JUPYTER_DATA_DIR: path.join(state, 'data'),
   JUPYTER_RUNTIME_DIR: path.join(state, 'runtime'),
 };
-const args = [
-  '-m',
-  'jupyter_server',
-  '--ServerApp.ip=127.0.0.1',
-  `--ServerApp.port=${port}`,
-  '--ServerApp.port_retries=0',
-  `--ServerApp.token=${token}`,
-  '--ServerApp.open_browser=False',
-  `--ServerApp.root_dir=${notebooks}`,
-  ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
-];
-const server = spawn('/usr/bin/python3', args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+/** A real JupyterLab 4 on PATH, if any (its `jupyter lab --version`). */
+function realJupyterLab() {
+  const probe = spawnSync('jupyter', ['lab', '--version'], { encoding: 'utf8', env });
+  const version = probe.status === 0 ? probe.stdout.trim() : '';
+  return /^4\./.test(version) ? version : undefined;
+}
+
+const allowRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
+const realLab = realJupyterLab();
+let server;
+if (realLab) {
+  // The prebuilt extension goes into the project-local data dir, which
+  // JupyterLab searches for labextensions.
+  const target = path.join(state, 'data', 'labextensions', 'jupyterlab-serverless');
+  rmSync(target, { recursive: true, force: true });
+  cpSync(path.join(root, 'extension', 'labextension'), target, { recursive: true });
+  server = spawn(
+    'jupyter',
+    [
+      'lab',
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      `--ServerApp.token=${token}`,
+      '--ServerApp.open_browser=False',
+      `--ServerApp.root_dir=${notebooks}`,
+      ...allowRoot,
+    ],
+    { env, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+} else {
+  server = spawn(
+    '/usr/bin/python3',
+    [
+      path.join(root, 'lab', 'server.py'),
+      '--port',
+      String(port),
+      '--ip',
+      '127.0.0.1',
+      '--notebook-dir',
+      notebooks,
+      '--state-dir',
+      path.join(state, 'lab'),
+      '--no-browser',
+    ],
+    { env: { ...env, JUPYTER_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+}
 process.stdout.write(
   [
     '',
-    `jupyter-serverless: Jupyter server on http://127.0.0.1:${port}/?token=${token}`,
+    `jupyter-serverless: JupyterLab on http://127.0.0.1:${port}/lab?token=${token}`,
+    `  ${realLab ? `jupyter lab ${realLab} from PATH` : "the project's JupyterLab 4.6 (lab/)"}, ` +
+      'with the serverless side panel (the lambda icon on the right)',
     `  kernel "serverless-ts" (TypeScript (serverless)); notebooks in ${notebooks}`,
-    '  Connect any Jupyter frontend to that URL (JupyterLab "Connect to existing server", VS Code).',
     '  Stop with Ctrl-C.',
     '',
   ].join('\n'),
