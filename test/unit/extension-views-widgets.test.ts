@@ -8,6 +8,8 @@
  * table writes cell text as text; the header and the status bar item follow
  * the model; the export downloads a file.
  */
+import './extension-views-dom';
+
 import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -74,8 +76,11 @@ async function settle(view?: ChartView): Promise<void> {
   await view?.plotted;
 }
 
-function mapState(): TelemetryState {
-  return replayState(mapRun(new EventScript(), 'r1', 8, 2).take());
+/** Events of a finished 8-invocation map run (the script goes on from there). */
+const script = (): EventScript => mapRun(new EventScript(), 'r1', 8, 2);
+
+function mapState(s: EventScript = script()): TelemetryState {
+  return replayState(s.take());
 }
 
 const attached: Widget[] = [];
@@ -96,7 +101,8 @@ describe('TimelineView', () => {
     const model = new FakeModel();
     const { plotly, load } = fakePlotly();
     const view = new TimelineView({ model: model.asModel(), loadPlotly: load });
-    model.set(mapState());
+    const s = script();
+    model.set(mapState(s));
     await settle();
     expect(view.draws).toBe(0);
     expect(load).not.toHaveBeenCalled();
@@ -111,17 +117,25 @@ describe('TimelineView', () => {
     expect(layout).toMatchObject({ barmode: 'overlay' });
     expect(config).toMatchObject({ displaylogo: false, responsive: true });
     expect(view.node.classList.contains('jp-serverless-Timeline')).toBe(true);
+    const swatches = view.node.querySelectorAll<HTMLElement>(
+      '.jp-serverless-View-legend .jp-serverless-View-swatch',
+    );
+    expect(Array.from(swatches).map((n) => n.style.getPropertyValue('--jp-serverless-swatch-color'))).toEqual(
+      ['var(--jp-info-color1)', 'var(--jp-success-color1)'],
+    );
+    expect(view.node.querySelector('.jp-serverless-View-legend')!.textContent).toBe('cold startdone');
     expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toBe(
-      '8 invocations in 1 runs · 2 environments · 2 cold starts',
+      '8 invocations · 1 run · 2 environments · 2 cold starts',
     );
 
-    const s = new EventScript(2_000_000_000_000);
     for (let i = 0; i < 5; i++) {
-      s.runStarted(`x${i}`);
+      s.runStarted(`x${i}`).queued(`x${i}-0`, `x${i}`);
       model.set(foldEvents(model.state, s.take()));
     }
     await settle(view);
     expect(plotly.react).toHaveBeenCalledTimes(2);
+    const last = plotly.react.mock.calls[1][2] as { shapes: unknown[] };
+    expect(last.shapes).toHaveLength(6);
     expect(load).toHaveBeenCalledTimes(1);
   });
 
@@ -129,11 +143,12 @@ describe('TimelineView', () => {
     const model = new FakeModel();
     const { plotly, load } = fakePlotly();
     const view = attach(new TimelineView({ model: model.asModel(), loadPlotly: load }));
-    model.set(mapState());
+    const s = script();
+    model.set(mapState(s));
     await settle(view);
     expect(plotly.react).toHaveBeenCalledTimes(1);
     view.hide();
-    model.set(foldEvents(model.state, new EventScript(2_000_000_000_000).runStarted('y').take()));
+    model.set(foldEvents(model.state, s.runStarted('y').take()));
     await settle(view);
     expect(plotly.react).toHaveBeenCalledTimes(1);
     expect(view.isDirty).toBe(true);
@@ -205,13 +220,13 @@ describe('TrafficView', () => {
     const model = new FakeModel();
     const { plotly, load } = fakePlotly();
     const view = attach(new TrafficView({ model: model.asModel(), loadPlotly: load }));
-    model.set(mapState());
+    const s = script();
+    model.set(mapState(s));
     await settle(view);
     const empty = view.node.querySelector('.jp-serverless-Traffic-empty') as HTMLElement;
     expect(empty.textContent).toBe(TRAFFIC_EMPTY_TEXT);
     expect(load).not.toHaveBeenCalled();
 
-    const s = new EventScript();
     s.runStarted('t', { executionCount: 2 });
     s.exchange('t', 1, { bytesUp: 1500, bytesDown: 2500 });
     model.set(foldEvents(model.state, s.take()));
@@ -230,7 +245,8 @@ describe('CostView', () => {
     const { plotly, load } = fakePlotly();
     const view = attach(new CostView({ model: model.asModel(), loadPlotly: load }));
     await settle(view);
-    expect(view.node.querySelector('.jp-serverless-View-message')!.textContent).toBe('');
+    expect(view.node.querySelector('.jp-serverless-View-message')!.textContent).toBe('Nothing billed yet.');
+    expect(load).not.toHaveBeenCalled();
 
     const s = mapRun(new EventScript(), 'r1', 4, 2);
     s.runStarted('r2', { executionCount: 9, label: '%%serverless <img src=x onerror="alert(1)">' });
@@ -241,6 +257,7 @@ describe('CostView', () => {
     const table = view.node.querySelector('table.jp-serverless-Cost-table') as HTMLTableElement;
     expect(Array.from(table.tHead!.rows[0].cells).map((c) => c.textContent)).toEqual([
       'Run',
+      'Total',
       'State',
       'Done',
       'Cold',
@@ -249,7 +266,6 @@ describe('CostView', () => {
       'INIT',
       'Requests',
       'Storage',
-      'Total',
       'Estimate',
       'Budget',
       'Duration',
@@ -265,7 +281,7 @@ describe('CostView', () => {
       /^Total \$[\d.]+ over 4 invocations · compute .* · budget warning \$[\d.e-]+ reached$/,
     );
 
-    model.set(foldEvents(model.state, new EventScript(2_000_000_000_000).runStarted('r3').take()));
+    model.set(foldEvents(model.state, s.runStarted('r3').take()));
     await settle(view);
     expect(table.tBodies).toHaveLength(1);
     expect(table.tBodies[0].rows).toHaveLength(3);
@@ -340,11 +356,11 @@ describe('downloadTelemetry', () => {
     const revokeObjectURL = jest.fn();
     Object.assign(URL, { createObjectURL, revokeObjectURL });
     const clicked: HTMLAnchorElement[] = [];
-    const click = jest
-      .spyOn(HTMLAnchorElement.prototype, 'click')
-      .mockImplementation(function (this: HTMLAnchorElement) {
-        clicked.push(this);
-      });
+    const click = jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (
+      this: HTMLAnchorElement,
+    ) {
+      clicked.push(this);
+    });
     jest.useFakeTimers();
     try {
       downloadTelemetry({ exportJson: () => '{"events":[1]}' });

@@ -10,7 +10,14 @@ import type { ITelemetryModel } from '../../extension/src/tokens';
 import { costFigure } from '../../extension/src/views/cost-figure';
 import { costColumns, costRowClasses, costRowTitle } from '../../extension/src/views/cost-table';
 import { EXPORT_FILENAME, exportBlob } from '../../extension/src/views/export';
-import { baseLayout, figureTheme, localShiftMs } from '../../extension/src/views/figure-theme';
+import {
+  baseLayout,
+  figureTheme,
+  hoverChars,
+  localShiftMs,
+  opaque,
+  parseColor,
+} from '../../extension/src/views/figure-theme';
 import { connectionText, hasRunning, headerShape } from '../../extension/src/views/header-shape';
 import {
   BAR_STYLES,
@@ -21,7 +28,7 @@ import {
   TRAFFIC_EMPTY_TEXT,
   trafficShape,
 } from '../../extension/src/views/shape';
-import { timelineFigure, timelineHeight } from '../../extension/src/views/timeline-figure';
+import { timelineFigure, timelineHeight, wrapHover } from '../../extension/src/views/timeline-figure';
 import { TRAFFIC_COLORS, trafficFigure } from '../../extension/src/views/traffic-figure';
 import { EventScript, mapRun } from './extension-fixtures';
 
@@ -67,6 +74,22 @@ describe('figureTheme', () => {
     expect(layout.font?.color).toBe('rgba(0, 0, 0, 0.87)');
   });
 
+  it('makes translucent colors opaque over the background, so overlapping bars do not add up', () => {
+    expect(parseColor('#abc')).toEqual([170, 187, 204, 1]);
+    expect(parseColor(' #1976D2 ')).toEqual([25, 118, 210, 1]);
+    expect(parseColor('rgba(0, 0, 0, 0.38)')).toEqual([0, 0, 0, 0.38]);
+    expect(parseColor('rgb(255 255 255 / 50%)')).toEqual([255, 255, 255, 0.5]);
+    expect(parseColor('var(--x)')).toBeNull();
+    expect(opaque('rgba(0, 0, 0, 0.38)', '#ffffff')).toBe('rgb(158, 158, 158)');
+    expect(opaque('rgba(0, 0, 0, 0.38)', 'white')).toBe('rgb(158, 158, 158)');
+    expect(opaque('rgba(255, 255, 255, 0.38)', '#111111')).toBe('rgb(107, 107, 107)');
+    expect(opaque('#1976d2', '#ffffff')).toBe('#1976d2');
+    expect(opaque('rgba(0,0,0,0.5)', 'transparent')).toBe('rgba(0,0,0,0.5)');
+    const t = figureTheme((v) => (v === '--jp-ui-font-color3' ? 'rgba(0, 0, 0, 0.38)' : ''));
+    expect(t.solid('--jp-ui-font-color3')).toBe('rgb(158, 158, 158)');
+    expect(t.color('--jp-ui-font-color3')).toBe('rgba(0, 0, 0, 0.38)');
+  });
+
   it('shifts epoch ms to local time for date axes', () => {
     const ms = Date.UTC(2026, 0, 15, 12);
     expect(localShiftMs(ms)).toBe(-new Date(ms).getTimezoneOffset() * 60_000);
@@ -78,8 +101,20 @@ describe('timelineFigure', () => {
     const { s, state } = scenario();
     const now = s.time + 100;
     const shape = timelineShape(state, { now });
-    const { data, layout } = timelineFigure(shape, theme, { shiftMs: 0 });
+    const { data, layout, legend } = timelineFigure(shape, theme, { shiftMs: 0 });
     expect(data.map((t) => t.name)).toEqual(['queued', 'cold start', 'running', 'done']);
+    expect(legend.map((l) => [l.label, l.colorVar, l.kind])).toEqual(
+      ['queued', 'cold', 'running', 'done'].map((state) => {
+        const style = BAR_STYLES.find((b) => b.state === state)!;
+        return [
+          data.find((t) => t.marker?.color === `color(${style.colorVar})`)!.name,
+          style.colorVar,
+          'fill',
+        ];
+      }),
+    );
+    expect(layout.showlegend).toBe(false);
+    expect(layout.margin?.t).toBe(44);
     expect(data.every((t) => t.type === 'bar' && t.orientation === 'h')).toBe(true);
     const cold = BAR_STYLES.find((b) => b.state === 'cold')!;
     expect(data[1].marker?.color).toBe(`color(${cold.colorVar})`);
@@ -120,12 +155,37 @@ describe('timelineFigure', () => {
     expect(gl.data[3].x.slice(0, 3)).toEqual([done.start[0] + 1000, done.end[0] + 1000, null]);
   });
 
+  it('wraps hover lines at spaces to fit a narrow panel, never inside tags or entities', () => {
+    const line = 'run: %%serverless --map Array.from({length:50},(_,i)=&gt;i) --as n';
+    expect(wrapHover(`<b>abc</b> · element 0<br>${line}`, 30).split('<br>')).toEqual([
+      '<b>abc</b> · element 0',
+      'run: %%serverless --map',
+      'Array.from({length:50},(_,i)=&gt;i)',
+      '--as n',
+    ]);
+    expect(wrapHover('short<br>lines', 10)).toBe('short<br>lines');
+    expect(hoverChars(344, 13)).toBe(42);
+    expect(hoverChars(100, 13)).toBe(24);
+    const { s, state } = scenario();
+    const shape = timelineShape(state, { now: s.time });
+    const wrapped = timelineFigure(shape, theme, { shiftMs: 0, hoverChars: 24 });
+    for (const trace of wrapped.data) {
+      for (const text of trace.hovertext) {
+        for (const line of text!.split('<br>')) {
+          const visible = line.replace(/<[^>]*>/g, '').replace(/&[a-z]+;/g, '_');
+          expect([visible, visible.length <= 24 || !visible.includes(' ')]).toEqual([visible, true]);
+        }
+      }
+    }
+  });
+
   it('has no traces, bands or legend for an empty state, and caps its height', () => {
     const { data, layout } = timelineFigure(timelineShape(emptyState(), { now: 0 }), theme, { shiftMs: 0 });
     expect(data).toEqual([]);
     expect(layout.shapes).toEqual([]);
     expect(layout.showlegend).toBe(false);
-    expect(timelineHeight(0)).toBe(200);
+    expect(timelineFigure(timelineShape(emptyState(), { now: 0 }), theme, { shiftMs: 0 }).legend).toEqual([]);
+    expect(timelineHeight(0)).toBe(220);
     expect(timelineHeight(10_000)).toBe(1200);
   });
 });
@@ -144,7 +204,12 @@ describe('trafficFigure', () => {
     s.exchange('r', 1, { workerId: 'w0', bytesUp: 1000, bytesDown: 3000, durationMs: 100 });
     s.exchange('r', 1, { workerId: 'w1', bytesUp: 1000, bytesDown: 3000, durationMs: 50 });
     s.exchange('r', 2, { store: 's3<x>', bytesUp: 500, bytesDown: 500, durationMs: 0 });
-    const { data, layout } = trafficFigure(trafficShape(replayState(s.take())), theme);
+    const { data, layout, legend } = trafficFigure(trafficShape(replayState(s.take())), theme);
+    expect(legend.map((l) => [l.label, l.kind])).toEqual([
+      ['bytes up', 'fill'],
+      ['bytes down', 'fill'],
+      ['throughput', 'line'],
+    ]);
     expect(data.map((t) => [t.type, t.name, t.yaxis])).toEqual([
       ['bar', 'bytes up', undefined],
       ['bar', 'bytes down', undefined],
@@ -191,6 +256,9 @@ describe('costFigure', () => {
     expect(below.shapes![0]).toMatchObject({ type: 'line', y0: 1, y1: 1, xref: 'paper' });
     expect(below.shapes![0].line).toMatchObject({ dash: 'dash', color: 'color(--jp-warn-color1)' });
     expect(below.annotations![0].text).toBe(`budget warning ${formatUsd(1)}`);
+    const legend = costFigure(costShape(state, { budgetUsd: 1 }), theme, { shiftMs: 0 }).legend;
+    expect(legend.map((l) => l.kind)).toEqual(['fill', 'fill', 'fill', 'fill', 'dash']);
+    expect(legend[4]).toMatchObject({ label: 'budget warning', colorVar: '--jp-warn-color1' });
     const reached = costFigure(costShape(state, { budgetUsd: 1e-9 }), theme, { shiftMs: 0 }).layout;
     expect(reached.shapes![0].line?.color).toBe('color(--jp-error-color1)');
   });
@@ -241,6 +309,7 @@ describe('the cost table', () => {
     const columns = costColumns();
     expect(columns.map((c) => c.key)).toEqual([
       'run',
+      'total',
       'state',
       'invocations',
       'cold',
@@ -249,15 +318,18 @@ describe('the cost table', () => {
       'init',
       'requests',
       'storage',
-      'total',
       'estimate',
       'budget',
       'duration',
     ]);
     const cells = rows.map((row) => columns.map((c) => c.cell(row)));
-    expect(cells[0].slice(0, 4)).toEqual(['#1 %%serverless r1', 'ok', '6/6', '2']);
-    expect(cells[0][9]).toBe(rows[0].cells.total);
-    expect(cells[1].slice(0, 3)).toEqual(['[7] %%serverless <img src=x onerror=alert(1)>', 'running', '0/2']);
+    expect(cells[0].slice(0, 5)).toEqual(['#1 %%serverless r1', rows[0].cells.total, 'ok', '6/6', '2']);
+    expect(cells[1].slice(0, 4)).toEqual([
+      '[7] %%serverless <img src=x onerror=alert(1)>',
+      rows[1].cells.total,
+      'running',
+      '0/2',
+    ]);
     expect(costRowClasses(rows[0])).toEqual([]);
     expect(costRowClasses(rows[1])).toEqual(['jp-mod-running']);
     expect(costRowTitle(rows[1])).toContain('0 done, 0 failed, 0 cancelled, 1 running, 1 queued');

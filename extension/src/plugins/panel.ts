@@ -59,7 +59,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     });
     commands.addCommand(CANCEL_COMMAND, {
       label: trans.__('Cancel the Running Serverless Cell'),
-      caption: trans.__('Ask the kernel to cancel its running %%serverless cell run'),
+      caption: trans.__('Ask the kernel to cancel its running %1 cell run', '%%serverless'),
       describedBy: {
         args: {
           type: 'object',

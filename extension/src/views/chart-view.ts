@@ -12,7 +12,7 @@ import type { Data } from 'plotly.js';
 
 import type { TelemetryState } from '../model/state';
 import type { ITelemetryModel } from '../tokens';
-import { IFigureTheme, resolveTheme } from './figure-theme';
+import { IFigureTheme, LegendItem, resolveTheme } from './figure-theme';
 import { IPlotly, loadPlotly, PLOT_CONFIG, PlotlyLoader } from './plotly-loader';
 import { ITrans, NO_TRANS } from './shape';
 import type { IFigure } from './timeline-figure';
@@ -28,8 +28,9 @@ export abstract class ChartView extends Widget {
     this.addClass('jp-serverless-View');
     this.summaryNode = Private.div('jp-serverless-View-summary');
     this.messageNode = Private.div('jp-serverless-View-message');
+    this.legendNode = Private.div('jp-serverless-View-legend');
     this.plotNode = Private.div('jp-serverless-View-plot');
-    this.node.append(this.summaryNode, this.messageNode, this.plotNode);
+    this.node.append(this.summaryNode, this.messageNode, this.legendNode, this.plotNode);
     this.model.changed.connect(this._onChanged, this);
     options.themeChanged?.connect(this._onThemeChanged, this);
   }
@@ -121,6 +122,7 @@ export abstract class ChartView extends Widget {
   protected readonly trans: ITrans;
   protected readonly summaryNode: HTMLDivElement;
   protected readonly messageNode: HTMLDivElement;
+  protected readonly legendNode: HTMLDivElement;
   protected readonly plotNode: HTMLDivElement;
 
   private _onChanged(): void {
@@ -162,11 +164,11 @@ export abstract class ChartView extends Widget {
         this.invalidate();
       }, this._tickMs);
     }
+    this.plotNode.hidden = this.legendNode.hidden = !figure;
     if (!figure) {
-      this.plotNode.hidden = true;
       return;
     }
-    this.plotNode.hidden = false;
+    Private.renderLegend(this.legendNode, figure.legend);
     if (!this._plotly) {
       this._dirty = true;
       this._load();
@@ -243,6 +245,27 @@ namespace Private {
     const node = document.createElement('div');
     node.className = className;
     return node;
+  }
+
+  /** Writes the legend's entries (colors as CSS variables: they follow the theme by themselves). */
+  export function renderLegend(node: HTMLElement, items: readonly LegendItem[]): void {
+    const key = items.map((i) => `${i.kind}:${i.colorVar}:${i.label}`).join('\n');
+    if (node.dataset.key === key) {
+      return;
+    }
+    node.dataset.key = key;
+    node.replaceChildren(
+      ...items.map((item) => {
+        const entry = div('jp-serverless-View-legendItem');
+        const swatch = document.createElement('span');
+        swatch.className = `jp-serverless-View-swatch jp-mod-${item.kind}`;
+        swatch.style.setProperty('--jp-serverless-swatch-color', `var(${item.colorVar})`);
+        const label = document.createElement('span');
+        label.textContent = item.label;
+        entry.append(swatch, label);
+        return entry;
+      }),
+    );
   }
 
   /** A promise that settles when `p` does and never rejects (`onError` sees the reason). */

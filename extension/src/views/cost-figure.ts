@@ -7,7 +7,7 @@ import type { Layout, PlotData, Shape, Annotations } from 'plotly.js';
 
 import { COST_PARTS, costPartLabel, escapePlotly, formatUsd, ITrans, NO_TRANS } from './shape';
 import type { CostPart, CostShape } from './shape';
-import { baseLayout, IFigureTheme, themedAxis } from './figure-theme';
+import { baseLayout, IFigureTheme, LegendItem, themedAxis, timeAxis } from './figure-theme';
 import type { IFigure } from './timeline-figure';
 
 /** The chart's height, px. */
@@ -55,14 +55,19 @@ export function costFigure(
           y,
           text: y.map((usd) => formatUsd(usd)),
           hovertemplate: `${escapePlotly(name)}: %{text}<extra></extra>`,
-          line: { color: theme.color(colorVar), width: 1, shape: 'hv' },
-          fillcolor: theme.color(colorVar),
+          line: { color: theme.solid(colorVar), width: 1, shape: 'hv' },
+          fillcolor: theme.solid(colorVar),
         };
       });
   const shapes: Partial<Shape>[] = [];
   const annotations: Partial<Annotations>[] = [];
+  const legend: LegendItem[] = shape.empty
+    ? []
+    : COST_PARTS.map(({ key, colorVar }) => ({ label: costPartLabel(key, trans), colorVar, kind: 'fill' }));
   if (shape.budget && !shape.empty) {
-    const color = theme.color(shape.budget.reached ? '--jp-error-color1' : '--jp-warn-color1');
+    const colorVar = shape.budget.reached ? '--jp-error-color1' : '--jp-warn-color1';
+    const color = theme.color(colorVar);
+    legend.push({ label: trans.__('budget warning'), colorVar, kind: 'dash' });
     shapes.push({
       type: 'line',
       xref: 'paper',
@@ -89,14 +94,13 @@ export function costFigure(
     ...baseLayout(theme, COST_HEIGHT_PX),
     hovermode: 'x unified',
     uirevision: 'cost',
-    xaxis: themedAxis(theme, { type: 'date' }),
+    xaxis: timeAxis(theme),
     yaxis: themedAxis(theme, {
-      title: { text: trans.__('USD (cumulative)') },
-      tickformat: '$.3~g',
+      tickformat: '$.2~g',
       rangemode: 'tozero',
     }),
     shapes,
     annotations,
   };
-  return { data, layout };
+  return { data, layout, legend };
 }

@@ -25,6 +25,7 @@ export function costColumns(trans: ITrans = NO_TRANS): CostColumn[] {
   });
   return [
     col('run', trans.__('Run'), false, (r) => `${r.tag} ${oneLine(r.label, 48)}`),
+    col('total', trans.__('Total'), true, (r) => r.cells.total),
     col('state', trans.__('State'), false, (r) => r.state),
     col('invocations', trans.__('Done'), true, (r) => r.cells.invocations),
     col('cold', trans.__('Cold'), true, (r) => String(r.coldStarts)),
@@ -33,7 +34,6 @@ export function costColumns(trans: ITrans = NO_TRANS): CostColumn[] {
     col('init', trans.__('INIT'), true, (r) => r.cells.init),
     col('requests', trans.__('Requests'), true, (r) => r.cells.requests),
     col('storage', trans.__('Storage'), true, (r) => r.cells.storage),
-    col('total', trans.__('Total'), true, (r) => r.cells.total),
     col('estimate', trans.__('Estimate'), true, (r) => r.cells.estimate),
     col('budget', trans.__('Budget'), true, (r) => r.cells.budget),
     col('duration', trans.__('Duration'), true, (r) => r.cells.duration),

@@ -10,6 +10,11 @@ import type { Layout, LayoutAxis } from 'plotly.js';
 export interface IFigureTheme {
   /** The value of a `--jp-*` color variable (a fallback when the theme lacks it). */
   color(cssVar: string): string;
+  /**
+   * The same color made opaque over the panel's background: overlapping
+   * bars of a translucent color (e.g. `--jp-ui-font-color3`) would add up.
+   */
+  solid(cssVar: string): string;
   readonly fontFamily: string;
   /** px */
   readonly fontSize: number;
@@ -49,9 +54,55 @@ export function figureTheme(lookup: (cssVar: string) => string): IFigureTheme {
   const size = parseFloat(lookup('--jp-ui-font-size1'));
   return {
     color,
+    solid: (cssVar: string) => opaque(color(cssVar), color('--jp-layout-color1')),
     fontFamily: lookup('--jp-ui-font-family').trim() || DEFAULT_FONT_FAMILY,
     fontSize: Number.isFinite(size) && size > 0 ? size : 13,
   };
+}
+
+/** The named colors JupyterLab's themes use. */
+const NAMED: Readonly<Record<string, [number, number, number, number]>> = {
+  white: [255, 255, 255, 1],
+  black: [0, 0, 0, 1],
+  transparent: [0, 0, 0, 0],
+};
+
+/** `#rgb`, `#rrggbb`, `rgb(...)`, `rgba(...)`, white or black as [r, g, b, a]; null for other syntaxes. */
+export function parseColor(color: string): [number, number, number, number] | null {
+  const text = color.trim().toLowerCase();
+  if (NAMED[text]) {
+    return [...NAMED[text]];
+  }
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/.exec(text);
+  if (hex) {
+    const h = hex[1].length === 3 ? [...hex[1]].map((c) => c + c).join('') : hex[1];
+    return [parseInt(h.slice(0, 2), 16), parseInt(h.slice(2, 4), 16), parseInt(h.slice(4, 6), 16), 1];
+  }
+  const fn = /^rgba?\(([^)]*)\)$/.exec(text);
+  if (fn) {
+    const parts = fn[1].split(/[\s,/]+/).filter((p) => p !== '');
+    if (parts.length === 3 || parts.length === 4) {
+      const values = parts.map((p, i) =>
+        p.endsWith('%') ? (parseFloat(p) / 100) * (i < 3 ? 255 : 1) : parseFloat(p),
+      );
+      if (values.every((v) => Number.isFinite(v))) {
+        return [values[0], values[1], values[2], values[3] ?? 1];
+      }
+    }
+  }
+  return null;
+}
+
+/** `color` composited over `background` when it is translucent (as is when either cannot be parsed). */
+export function opaque(color: string, background: string): string {
+  const fg = parseColor(color);
+  const bg = parseColor(background);
+  if (!fg || fg[3] >= 1 || !bg || bg[3] < 1) {
+    return color;
+  }
+  const a = Math.max(0, fg[3]);
+  const mix = (i: number) => Math.round(fg[i] * a + bg[i] * (1 - a));
+  return `rgb(${mix(0)}, ${mix(1)}, ${mix(2)})`;
 }
 
 /** The theme in force where `node` is (call it at draw time: the theme may have changed). */
@@ -91,16 +142,45 @@ export function baseLayout(theme: IFigureTheme, height: number): Partial<Layout>
       font: { family: theme.fontFamily, size: theme.fontSize - 1, color: theme.color('--jp-ui-font-color1') },
       align: 'left',
     },
-    legend: {
-      orientation: 'h',
-      x: 0,
-      xanchor: 'left',
-      y: -0.08,
-      yanchor: 'top',
+    modebar: {
       bgcolor: 'rgba(0,0,0,0)',
-      font: { color: theme.color('--jp-ui-font-color1') },
+      color: theme.color('--jp-ui-font-color3'),
+      activecolor: theme.color('--jp-brand-color1'),
     },
+    // The legend is HTML above the chart (it wraps in a narrow panel; Plotly's would cover the ticks).
+    showlegend: false,
   };
+}
+
+/** An entry of a chart's HTML legend. */
+export interface LegendItem {
+  readonly label: string;
+  /** The `--jp-*` variable of its color (used as is in CSS). */
+  readonly colorVar: string;
+  /** A filled swatch, a line, or a dashed line. */
+  readonly kind: 'fill' | 'line' | 'dash';
+}
+
+/** A local-time axis whose ticks show the time of day only (the date would take a second line). */
+export function timeAxis(theme: IFigureTheme, axis: Partial<LayoutAxis> = {}): Partial<LayoutAxis> {
+  return themedAxis(theme, {
+    type: 'date',
+    nticks: 5,
+    tickangle: 0,
+    hoverformat: '%H:%M:%S.%L',
+    tickformatstops: [
+      { dtickrange: [null, 1000], value: '%H:%M:%S.%L' },
+      { dtickrange: [1000, 86_400_000], value: '%H:%M:%S' },
+      { dtickrange: [86_400_000, null], value: '%b %e' },
+    ],
+    ...axis,
+  });
+}
+
+/** How many characters of hover text fit across a chart `widthPx` wide (at least 24). */
+export function hoverChars(widthPx: number, fontSize: number): number {
+  // Hover labels use the font a pixel smaller; an average character is ~0.6 em; 40 px of padding.
+  return Math.max(24, Math.floor((widthPx - 40) / ((fontSize - 1) * 0.6)));
 }
 
 /**

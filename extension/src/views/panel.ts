@@ -8,7 +8,7 @@ import { nullTranslator } from '@jupyterlab/translation';
 import type { ITranslator } from '@jupyterlab/translation';
 import { SidePanel } from '@jupyterlab/ui-components';
 import type { ISignal } from '@lumino/signaling';
-import { Panel, Widget } from '@lumino/widgets';
+import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
 import type { ITelemetryModel } from '../tokens';
 import type { ChartView } from './chart-view';
@@ -54,6 +54,8 @@ export class ServerlessPanel extends SidePanel {
     for (const view of this.views) {
       this.addWidget(view);
     }
+    // The traffic section is a line of text until a run exchanges gradients.
+    (this.content as AccordionPanel).setRelativeSizes([...ServerlessPanel.SECTION_SIZES]);
   }
 
   /** The telemetry shown. */
@@ -74,6 +76,9 @@ export class ServerlessPanel extends SidePanel {
 export namespace ServerlessPanel {
   /** The panel's widget id (also its name in the layout restorer). */
   export const ID = 'jupyter-serverless-panel';
+
+  /** The initial shares of the height of the invocations, traffic and cost sections. */
+  export const SECTION_SIZES: readonly number[] = [0.44, 0.16, 0.4];
 
   /** Options of the panel. */
   export interface IOptions {

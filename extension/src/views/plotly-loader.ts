@@ -44,5 +44,5 @@ export const loadPlotly: PlotlyLoader = () => {
 export const PLOT_CONFIG: Partial<Config> = {
   displaylogo: false,
   responsive: true,
-  modeBarButtonsToRemove: ['lasso2d', 'select2d'],
+  modeBarButtonsToRemove: ['lasso2d', 'select2d', 'zoomIn2d', 'zoomOut2d', 'autoScale2d'],
 };

@@ -6,29 +6,31 @@
  */
 import type { Annotations, Layout, Shape } from 'plotly.js';
 
-import { escapePlotly, ITrans, NO_TRANS, oneLine, timelineTraces } from './shape';
+import { escapePlotly, oneLine, timelineTraces } from './shape';
 import type { TimelineShape, TimelineTrace } from './shape';
-import { baseLayout, IFigureTheme, themedAxis } from './figure-theme';
+import { baseLayout, IFigureTheme, LegendItem, themedAxis, timeAxis } from './figure-theme';
 
-/** A figure: what `Plotly.react` draws. */
+/** A figure: what `Plotly.react` draws, and the legend shown above it. */
 export interface IFigure<T = object> {
   data: T[];
   layout: Partial<Layout>;
+  legend: LegendItem[];
 }
 
 /** Options of {@link timelineFigure}. */
 export interface TimelineFigureOptions {
   /** Added to every epoch ms so the date axis shows local time (see `localShiftMs`); 0 shows UTC. */
   shiftMs: number;
-  trans?: ITrans;
+  /** Wrap hover lines wider than this many characters (the panel is narrow); none by default. */
+  hoverChars?: number;
   /** Force WebGL (or not); by default above the shaping's threshold. */
   gl?: boolean;
 }
 
 /** Pixels per row of the timeline, and the height around the rows. */
 export const TIMELINE_ROW_PX = 22;
-const TIMELINE_CHROME_PX = 110;
-const TIMELINE_MIN_PX = 200;
+const TIMELINE_CHROME_PX = 120;
+const TIMELINE_MIN_PX = 220;
 const TIMELINE_MAX_PX = 1200;
 
 /** The chart's height for `rows` rows. */
@@ -38,6 +40,60 @@ export function timelineHeight(rows: number): number {
 
 function shift(values: readonly (number | null)[], by: number): (number | null)[] {
   return values.map((v) => (v === null ? null : v + by));
+}
+
+/** The characters of Plotly markup a reader sees: tags count 0, an entity 1. */
+function visibleLength(markup: string): number {
+  return markup.replace(/<[^>]*>/g, '').replace(/&(?:[a-z]+|#\d+);/gi, '_').length;
+}
+
+/**
+ * Wraps Plotly hover markup so lines stay within `width` visible characters,
+ * breaking at spaces only (never inside a tag or an entity); a longer word
+ * keeps its own line.
+ */
+export function wrapHover(markup: string, width: number): string {
+  return markup
+    .split('<br>')
+    .map((line) => {
+      if (visibleLength(line) <= width) {
+        return line;
+      }
+      const lines: string[] = [];
+      let current = '';
+      for (const word of line.split(' ')) {
+        const next = current === '' ? word : `${current} ${word}`;
+        if (current !== '' && visibleLength(next) > width) {
+          lines.push(current);
+          current = word;
+        } else {
+          current = next;
+        }
+      }
+      lines.push(current);
+      return lines.join('<br>');
+    })
+    .join('<br>');
+}
+
+/** The traces with their hover text wrapped at `width` characters. */
+function wrappedTraces(traces: TimelineTrace[], width: number | undefined): TimelineTrace[] {
+  if (width === undefined) {
+    return traces;
+  }
+  const cache = new Map<string, string>();
+  const wrap = (text: string | null): string | null => {
+    if (text === null) {
+      return null;
+    }
+    let wrapped = cache.get(text);
+    if (wrapped === undefined) {
+      wrapped = wrapHover(text, width);
+      cache.set(text, wrapped);
+    }
+    return wrapped;
+  };
+  return traces.map((t) => ({ ...t, hovertext: t.hovertext.map(wrap) }));
 }
 
 /** The traces of `shape` with their times moved by `shiftMs`. */
@@ -58,9 +114,11 @@ export function timelineFigure(
   theme: IFigureTheme,
   options: TimelineFigureOptions,
 ): IFigure<TimelineTrace> {
-  const trans = options.trans ?? NO_TRANS;
   const { shiftMs } = options;
-  const data = shiftedTraces(timelineTraces(shape, theme.color, { gl: options.gl }), shiftMs);
+  const data = wrappedTraces(
+    shiftedTraces(timelineTraces(shape, theme.solid, { gl: options.gl }), shiftMs),
+    options.hoverChars,
+  );
   for (const trace of data) {
     if (trace.type === 'bar') {
       Object.assign(trace, { width: 0.7, marker: { ...trace.marker, line: { width: 0 } } });
@@ -94,21 +152,24 @@ export function timelineFigure(
       yanchor: 'bottom',
       showarrow: false,
       text: escapePlotly(band.tag),
-      hovertext: escapePlotly(`${band.tag} ${oneLine(band.label, 100)} · ${band.state}`),
+      hovertext: wrapHover(
+        escapePlotly(`${band.tag} ${oneLine(band.label, 100)} · ${band.state}`),
+        options.hoverChars ?? Infinity,
+      ),
       font: { color: theme.color('--jp-ui-font-color2') },
     });
   });
   const rows = shape.rows.length;
   const layout: Partial<Layout> = {
     ...baseLayout(theme, timelineHeight(rows)),
+    // Room for the run tags above the plot, under Plotly's mode bar.
+    margin: { l: 8, r: 8, t: 44, b: 8, pad: 2 },
     barmode: 'overlay',
     bargap: 0.3,
     hovermode: 'closest',
-    showlegend: data.length > 0,
     // Keeps the user's zoom across redraws while events arrive.
     uirevision: 'timeline',
-    xaxis: themedAxis(theme, {
-      type: 'date',
+    xaxis: timeAxis(theme, {
       // Autorange (bars and run bands): a range set here would undo the user's zoom on every event.
       autorange: true,
     }),
@@ -119,10 +180,12 @@ export function timelineFigure(
       range: [rows - 0.5, -0.5],
       fixedrange: true,
       showgrid: false,
-      title: { text: trans.__('environment') },
     }),
     shapes,
     annotations,
   };
-  return { data, layout };
+  const legend = shape.series
+    .filter((s) => s.start.length > 0)
+    .map((s): LegendItem => ({ label: s.label, colorVar: s.colorVar, kind: 'fill' }));
+  return { data, layout, legend };
 }

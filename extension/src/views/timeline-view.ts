@@ -5,7 +5,7 @@
  */
 import type { TelemetryState } from '../model/state';
 import { ChartView } from './chart-view';
-import { IFigureTheme, localShiftMs } from './figure-theme';
+import { hoverChars, IFigureTheme, localShiftMs } from './figure-theme';
 import { timelineShape } from './shape';
 import { IFigure, timelineFigure } from './timeline-figure';
 
@@ -23,14 +23,14 @@ export class TimelineView extends ChartView {
     this.summaryNode.textContent = Private.summary(state, this.trans.__.bind(this.trans));
     if (shape.bars === 0 && shape.bands.length === 0) {
       this.setMessage(
-        this.trans.__('No serverless invocations yet. Run a cell that starts with %%serverless.'),
+        this.trans.__('No serverless invocations yet. Run a cell that starts with %1.', '%%serverless'),
       );
       return null;
     }
     this.setMessage('');
     return timelineFigure(shape, theme, {
       shiftMs: localShiftMs(shape.range ? shape.range[0] : now),
-      trans: this.trans,
+      hoverChars: hoverChars(this.node.clientWidth, theme.fontSize),
     });
   }
 }
@@ -54,10 +54,14 @@ namespace Private {
         queued += run.counts.queued;
       }
     }
+    const invocations = state.invocations.size;
+    const runs = state.runs.size;
+    const environments = state.environments.size;
     const parts = [
-      __('%1 invocations in %2 runs', state.invocations.size, state.runs.size),
-      __('%1 environments', state.environments.size),
-      __('%1 cold starts', cold),
+      invocations === 1 ? __('1 invocation') : __('%1 invocations', invocations),
+      runs === 1 ? __('1 run') : __('%1 runs', runs),
+      environments === 1 ? __('1 environment') : __('%1 environments', environments),
+      cold === 1 ? __('1 cold start') : __('%1 cold starts', cold),
     ];
     if (running > 0 || queued > 0) {
       parts.push(__('%1 running, %2 queued', running, queued));

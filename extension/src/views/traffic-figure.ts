@@ -7,7 +7,7 @@ import type { Layout, PlotData } from 'plotly.js';
 
 import { escapePlotly, formatBytes, formatMs, ITrans, NO_TRANS } from './shape';
 import type { TrafficShape } from './shape';
-import { baseLayout, IFigureTheme, themedAxis } from './figure-theme';
+import { baseLayout, IFigureTheme, LegendItem, themedAxis } from './figure-theme';
 import type { IFigure } from './timeline-figure';
 
 /** The chart's height, px. */
@@ -42,7 +42,7 @@ export function trafficFigure(
     y,
     hovertext: hover,
     hoverinfo: 'text',
-    marker: { color: theme.color(colorVar) },
+    marker: { color: theme.solid(colorVar) },
   });
   const data: Partial<PlotData>[] = shape.empty
     ? []
@@ -68,14 +68,22 @@ export function trafficFigure(
     hovermode: 'closest',
     uirevision: 'traffic',
     xaxis: themedAxis(theme, { type: 'category', tickangle: -30 }),
-    yaxis: themedAxis(theme, { title: { text: trans.__('bytes') }, rangemode: 'tozero' }),
+    yaxis: themedAxis(theme, { tickformat: '~s', ticksuffix: 'B', rangemode: 'tozero' }),
     yaxis2: themedAxis(theme, {
-      title: { text: trans.__('bytes/s') },
+      tickformat: '~s',
+      ticksuffix: 'B/s',
       overlaying: 'y',
       side: 'right',
       showgrid: false,
       rangemode: 'tozero',
     }),
   };
-  return { data, layout };
+  const legend: LegendItem[] = shape.empty
+    ? []
+    : [
+        { label: trans.__('bytes up'), colorVar: TRAFFIC_COLORS.up, kind: 'fill' },
+        { label: trans.__('bytes down'), colorVar: TRAFFIC_COLORS.down, kind: 'fill' },
+        { label: trans.__('throughput'), colorVar: TRAFFIC_COLORS.throughput, kind: 'line' },
+      ];
+  return { data, layout, legend };
 }
