@@ -3,7 +3,7 @@
  * leaks output into cells; shutdown replies and ends the process cleanly.
  */
 import { RawKernel } from '../helpers/raw-kernel';
-import { isAlive } from '../helpers/processes';
+import { isAlive, waitFor } from '../helpers/processes';
 
 describe('malformed input', () => {
   let kernel: RawKernel;
@@ -24,8 +24,13 @@ describe('malformed input', () => {
       'deadbeef',
     );
     await expect(kernel.receive(kernel.shell, 1500)).rejects.toThrow();
+    // The main thread reads shell, so the drop is logged once it is done warming up.
+    await waitFor(
+      () => kernel.stderr.includes('Dropped shell message: Invalid message signature'),
+      15000,
+      'the dropped message to be logged',
+    );
     expect(kernel.iopubFor(id)).toEqual([]);
-    expect(kernel.stderr).toContain('Dropped shell message: Invalid message signature');
 
     const ok = await kernel.send('shell', 'execute_request', { code: 'console.log("after")' });
     const reply = await kernel.receive(kernel.shell, 15000);
