@@ -6,9 +6,10 @@
  * A send is handed to zeromq at once when it can be: zeromq completes most
  * sends synchronously, and a later send only fails with EBUSY while an
  * earlier one is really pending. Only then does the sender wait, for that
- * send's promise. The wait is the one state kept in a promise job; on the
- * main thread V8 can drop it when it terminates a cell, so `recover()`
- * resumes the wait (harmless when nothing was lost).
+ * send's own promise (zeromq settles it, whatever happens to promise jobs).
+ * The wait's continuation is a promise job, which V8 drops when it
+ * terminates a cell on the main thread, so `recover()` resumes the wait
+ * (harmless when nothing was lost).
  */
 import { Logger } from './log';
 import { Frame } from './wire';
@@ -29,7 +30,7 @@ function isBusy(error: unknown): boolean {
 /** An ordered, bounded send queue for one socket. */
 export class SerialSender {
   private readonly queue: Frame[][] = [];
-  /** The last send handed to zeromq (it may still be pending). */
+  /** zeromq's promise for the last send it was handed (it may still be pending). */
   private lastSend: Promise<void> = Promise.resolve();
   /** Set while waiting for a pending send before sending the queue. */
   private waiting = false;
@@ -92,7 +93,10 @@ export class SerialSender {
         continue;
       }
       this.queue.shift();
-      this.lastSend = sent.catch((error: unknown) => {
+      // Kept as zeromq's own promise: one derived from it would settle only
+      // through a promise job, which a termination can drop.
+      this.lastSend = sent;
+      sent.catch((error: unknown) => {
         this.log.warn(`${this.name}: send failed: ${(error as Error).message}`);
       });
     }
@@ -106,11 +110,13 @@ export class SerialSender {
   private waitFor(pending: Promise<void>): void {
     this.waiting = true;
     const id = ++this.waitId;
-    void pending.then(() => {
+    const resume = (): void => {
       if (this.waitId === id && this.waiting) {
         this.waiting = false;
         this.pump();
       }
-    });
+    };
+    // A failed send was logged where it was handed over: go on either way.
+    pending.then(resume, resume);
   }
 }
