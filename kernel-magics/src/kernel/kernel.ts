@@ -6,10 +6,12 @@
  * Start-up: the sockets come up first, and the main thread answers shell
  * `kernel_info_request`s itself (control's are the I/O thread's at any
  * time) until the engine warms up. That takes seconds of compiler loading
- * and warming that block the main thread, so it starts once the kernel is
- * quiet: {@link WARM_UP_WHEN_QUIET_MS} without a request (a client that
- * retries kernel_info until answered sends a burst), or at once when a
- * request needs the engine.
+ * and warming that block the main thread, so it starts at once when a
+ * request needs the engine, else once the kernel is quiet: a client that
+ * retries kernel_info until answered sends a burst, hence
+ * {@link WARM_UP_AFTER_INFO_MS} after the last answer, or
+ * {@link WARM_UP_UNASKED_MS} after start-up when nobody asked (clients
+ * connect a little after the kernel starts; zeromq retries every 100 ms).
  */
 import { comms } from '../comms';
 import { setOutputSink } from '../output/sink';
@@ -35,8 +37,10 @@ const FORCE_EXIT_MS = 5000;
 /** How often the kernel checks that the process that started it is alive. */
 const PARENT_POLL_MS = 2000;
 
-/** The engine warms up after this long without a request (see above). */
-const WARM_UP_WHEN_QUIET_MS = 100;
+/** The engine warms up this long after the last early kernel_info answer (see above). */
+const WARM_UP_AFTER_INFO_MS = 100;
+/** The engine warms up this long after start-up if no request came (see above). */
+const WARM_UP_UNASKED_MS = 1000;
 
 /** Answers a kernel_info_request before the handler exists (as it would). */
 function answerKernelInfo(io: KernelIO, request: JupyterMessage): void {
@@ -108,7 +112,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     if (!parts.handler) {
       if (channel === 'shell' && message.header.msg_type === 'kernel_info_request') {
         answerKernelInfo(transport, message);
-        warmUpWhenQuiet();
+        warmUpAfter(WARM_UP_AFTER_INFO_MS);
       } else {
         early.push([channel, message]);
         warmUp();
@@ -142,10 +146,10 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   // messages already handed over are out; once.
   let warmUpTimer: NodeJS.Timeout | undefined;
   let warming = false;
-  function warmUpWhenQuiet(): void {
+  function warmUpAfter(ms: number): void {
     if (!warming) {
       clearTimeout(warmUpTimer);
-      warmUpTimer = setTimeout(warmUp, WARM_UP_WHEN_QUIET_MS);
+      warmUpTimer = setTimeout(warmUp, ms);
     }
   }
   function warmUp(): void {
@@ -200,6 +204,8 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   });
   watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
-  warmUpWhenQuiet();
+  if (warmUpTimer === undefined) {
+    warmUpAfter(WARM_UP_UNASKED_MS);
+  }
   return { shutdown: () => stop(0) };
 }
