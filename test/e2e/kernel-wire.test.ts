@@ -2,8 +2,9 @@
  * The kernel process at the wire level: malformed input never kills it or
  * leaks output into cells; shutdown replies and ends the process cleanly.
  */
+import { JupyterMessage } from '../../kernel-magics/src/kernel/messages';
 import { RawKernel } from '../helpers/raw-kernel';
-import { isAlive } from '../helpers/processes';
+import { isAlive, waitFor } from '../helpers/processes';
 
 describe('malformed input', () => {
   let kernel: RawKernel;
@@ -24,8 +25,13 @@ describe('malformed input', () => {
       'deadbeef',
     );
     await expect(kernel.receive(kernel.shell, 1500)).rejects.toThrow();
+    // The main thread reads shell, so the drop is logged once it is done warming up.
+    await waitFor(
+      () => kernel.stderr.includes('Dropped shell message: Invalid message signature'),
+      15000,
+      'the dropped message to be logged',
+    );
     expect(kernel.iopubFor(id)).toEqual([]);
-    expect(kernel.stderr).toContain('Dropped shell message: Invalid message signature');
 
     const ok = await kernel.send('shell', 'execute_request', { code: 'console.log("after")' });
     const reply = await kernel.receive(kernel.shell, 15000);
@@ -57,6 +63,44 @@ describe('malformed input', () => {
     expect(reply.parent_header.msg_id).toBe(next);
     const outputs = (await kernel.idleFor(next)).map((m) => m.header.msg_type);
     expect(outputs).toEqual(['status', 'execute_input', 'execute_result', 'status']);
+  });
+});
+
+describe('busy main thread', () => {
+  let kernel: RawKernel;
+
+  beforeAll(async () => {
+    kernel = await RawKernel.start();
+  });
+
+  afterAll(async () => {
+    await kernel?.dispose();
+  });
+
+  it('answers control kernel_info during a busy loop, and queued shell requests after its termination', async () => {
+    // Once the engine is warm: the main thread reads shell only then.
+    const warm = await kernel.send('shell', 'execute_request', { code: '1' });
+    expect((await kernel.receive(kernel.shell, 30000)).parent_header.msg_id).toBe(warm);
+    const busy = await kernel.send('shell', 'execute_request', { code: 'await 0;\nwhile (true) {}' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The main thread owns shell: these wait in zeromq while the loop runs.
+    const info = await kernel.send('shell', 'kernel_info_request', {});
+    const next = await kernel.send('shell', 'execute_request', { code: '6 * 7' });
+    const controlInfo = await kernel.send('control', 'kernel_info_request', {});
+    expect((await kernel.receive(kernel.control, 5000)).parent_header.msg_id).toBe(controlInfo);
+
+    await kernel.send('control', 'interrupt_request', {});
+    expect((await kernel.receive(kernel.control, 5000)).header.msg_type).toBe('interrupt_reply');
+    const replies = new Map<string, JupyterMessage>();
+    for (let i = 0; i < 3; i++) {
+      const reply = await kernel.receive(kernel.shell, 10000);
+      replies.set(reply.parent_header.msg_id, reply);
+    }
+    expect(replies.get(busy)?.content).toMatchObject({ status: 'error', ename: 'Interrupted' });
+    expect(replies.get(info)?.header.msg_type).toBe('kernel_info_reply');
+    expect(replies.get(next)?.content.status).toBe('ok');
+    const result = (await kernel.idleFor(next)).find((m) => m.header.msg_type === 'execute_result');
+    expect(result?.content.data).toEqual({ 'text/plain': '42' });
   });
 });
 

@@ -30,6 +30,17 @@ describe('wire format', () => {
     expect([...decoded.buffers[0]]).toEqual([1, 2, 3]);
   });
 
+  it('sends text frames as strings, binary buffers as they are', () => {
+    const frames = encodeMessage(
+      { msgType: 'x', content: {}, identities: [Buffer.from('id')], buffers: [Buffer.from([7])] },
+      headers.create('x'),
+      signer,
+    );
+    // zeromq copies strings; a Buffer over 128 bytes is pinned and released via the event loop.
+    expect(frames.slice(1, 7).every((frame) => typeof frame === 'string')).toBe(true);
+    expect(Buffer.isBuffer(frames[0]) && Buffer.isBuffer(frames[7])).toBe(true);
+  });
+
   it('signs with HMAC-SHA256 over the four JSON frames', () => {
     const frames = encodeMessage({ msgType: 'status', content: {} }, headers.create('status'), signer);
     const signature = frames[1].toString();

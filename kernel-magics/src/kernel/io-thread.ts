@@ -1,16 +1,18 @@
 /**
- * The I/O thread: owns all five zeromq sockets in a worker thread, so that
- * heartbeat, control and message reception keep working while the main
- * thread runs a busy cell. It verifies and decodes incoming messages
- * (bad signatures are logged and dropped), encodes and signs outgoing ones.
+ * The I/O thread: owns the control, heartbeat and stdin sockets in a worker
+ * thread, so that heartbeats and control requests (kernel_info, interrupts)
+ * are answered while the main thread runs a busy cell or warms up the
+ * compiler. It verifies and decodes incoming messages (bad signatures are
+ * logged and dropped), encodes and signs outgoing ones. Shell and iopub are
+ * the main thread's (main-sockets.ts): a cell's request, output and reply
+ * then cross no thread.
  *
  * `interrupt_request` is served here: SIGINT to our own process stops
  * synchronous top-level code (tslab runs it with breakOnSigint) and wakes
  * the main thread's handler that rejects pending awaits. If the main thread
  * stays unresponsive (a busy loop after an await), the inspector terminates
- * the running JavaScript. Keeping the sockets off the main thread matters
- * then: V8 drops the main thread's pending microtasks on termination, which
- * would silently end any socket loop living there.
+ * the running JavaScript, and the main thread is told so: V8 drops its
+ * pending promise jobs on termination, and it recovers what lived in them.
  */
 import { Session } from 'node:inspector';
 import { MessagePort, parentPort, workerData } from 'node:worker_threads';
@@ -21,7 +23,7 @@ import { CellPhase, SharedCellState } from './cell-state';
 import { ConnectionInfo, endpoint } from './connection';
 import { createStderrLogger, Logger } from './log';
 import { kernelInfoReply } from './kernel-info';
-import { Channel, fromThreadMessage, JsonObject, JupyterMessage, toThreadMessage } from './messages';
+import { fromThreadMessage, JsonObject, JupyterMessage, toThreadMessage } from './messages';
 import { SerialSender } from './serial-sender';
 import {
   decodeMessage,
@@ -35,17 +37,24 @@ import {
 /** Data the main thread passes to the I/O thread. */
 export interface IoThreadData {
   connection: ConnectionInfo;
+  /** The kernel's session id (the main thread's headers carry it too). */
+  session: string;
   /** The main thread's SharedCellState buffer. */
   cellState: SharedArrayBuffer;
   /** How long the main thread may stay unresponsive after SIGINT. */
   terminateAfterMs: number;
 }
 
+/** The channels whose sockets the I/O thread owns. */
+export type ThreadChannel = 'control' | 'stdin';
+
 /** Messages between the main thread and the I/O thread. */
 export type IoThreadMessage =
   | { type: 'ready' }
-  | { type: 'received'; channel: Channel; message: JupyterMessage }
-  | { type: 'send'; messages: { channel: Channel; message: OutgoingMessage }[] }
+  | { type: 'received'; channel: ThreadChannel; message: JupyterMessage }
+  | { type: 'send'; messages: { channel: ThreadChannel; message: OutgoingMessage }[] }
+  /** iopub messages for the main thread to publish (its socket). */
+  | { type: 'publish'; messages: OutgoingMessage[] }
   | { type: 'ping'; id: number }
   | { type: 'pong'; id: number }
   | { type: 'close' }
@@ -58,16 +67,14 @@ const TERMINATE_WATCH_MS = 30_000;
 class IoThread {
   private readonly log: Logger = createStderrLogger();
   private readonly signer: MessageSigner;
-  private readonly headers = new HeaderFactory();
+  private readonly headers: HeaderFactory;
   private readonly cellState: SharedCellState;
-  private readonly routers: Record<'shell' | 'control' | 'stdin', zmq.Router> = {
-    shell: new zmq.Router(),
+  private readonly routers: Record<'control' | 'stdin', zmq.Router> = {
     control: new zmq.Router(),
     stdin: new zmq.Router(),
   };
-  private readonly iopub = new zmq.Publisher();
   private readonly heartbeat = new zmq.Reply();
-  private readonly senders: Record<Channel, SerialSender>;
+  private readonly senders: Record<ThreadChannel, SerialSender>;
   private pingId = 0;
   private answeredPing = 0;
 
@@ -76,33 +83,23 @@ class IoThread {
     private readonly data: IoThreadData,
   ) {
     this.signer = new MessageSigner(data.connection.key, data.connection.signature_scheme);
+    this.headers = new HeaderFactory(data.session);
     this.cellState = new SharedCellState(data.cellState);
     this.senders = {
-      shell: new SerialSender(this.routers.shell, 'shell', this.log),
       control: new SerialSender(this.routers.control, 'control', this.log),
       stdin: new SerialSender(this.routers.stdin, 'stdin', this.log),
-      iopub: new SerialSender(this.iopub, 'iopub', this.log),
     };
   }
 
   async run(): Promise<void> {
     const { connection } = this.data;
-    await this.routers.shell.bind(endpoint(connection, connection.shell_port));
     await this.routers.control.bind(endpoint(connection, connection.control_port));
     await this.routers.stdin.bind(endpoint(connection, connection.stdin_port));
-    await this.iopub.bind(endpoint(connection, connection.iopub_port));
     await this.heartbeat.bind(endpoint(connection, connection.hb_port));
     this.port.on('message', (message: IoThreadMessage) => this.fromMain(message));
-    // Published here, before anything else can be, so it is the first iopub message.
-    this.sendOn('iopub', { msgType: 'status', content: { execution_state: 'starting' } });
     this.post({ type: 'ready' });
     // Every loop ends when its socket is closed.
-    await Promise.allSettled([
-      this.echoHeartbeats(),
-      this.receive('shell'),
-      this.receive('control'),
-      this.receive('stdin'),
-    ]);
+    await Promise.allSettled([this.echoHeartbeats(), this.receive('control'), this.receive('stdin')]);
   }
 
   private post(message: IoThreadMessage): void {
@@ -123,7 +120,7 @@ class IoThread {
 
   private async close(): Promise<void> {
     await Promise.all(Object.values(this.senders).map((sender) => sender.drained()));
-    for (const socket of [...Object.values(this.routers), this.iopub, this.heartbeat]) {
+    for (const socket of [...Object.values(this.routers), this.heartbeat]) {
       socket.linger = 500;
       socket.close();
     }
@@ -136,7 +133,7 @@ class IoThread {
     }
   }
 
-  private async receive(channel: 'shell' | 'control' | 'stdin'): Promise<void> {
+  private async receive(channel: 'control' | 'stdin'): Promise<void> {
     for await (const frames of this.routers[channel]) {
       let message: JupyterMessage;
       try {
@@ -152,32 +149,30 @@ class IoThread {
       if (channel === 'control' && type === 'interrupt_request') {
         this.interruptMainThread();
         this.reply(channel, message, { status: 'ok' });
-      } else if (channel !== 'stdin' && type === 'kernel_info_request') {
+      } else if (channel === 'control' && type === 'kernel_info_request') {
         // Answered here so clients see the kernel at once, even while the
-        // main thread warms the compiler or runs a busy cell.
-        this.publish('status', { execution_state: 'busy' }, message);
+        // main thread warms the compiler or runs a busy cell (which then
+        // publishes the status messages when it can).
         this.reply(channel, message, kernelInfoReply());
-        this.publish('status', { execution_state: 'idle' }, message);
+        const status = (state: string): OutgoingMessage => ({
+          msgType: 'status',
+          content: { execution_state: state },
+          parent: message.header,
+        });
+        this.post({ type: 'publish', messages: [status('busy'), status('idle')] });
       } else {
-        if (channel === 'shell' && type === 'execute_request') {
-          this.cellState.executeQueued();
-        }
         this.post({ type: 'received', channel, message: toThreadMessage(message) });
       }
     }
   }
 
-  private sendOn(channel: Channel, outgoing: OutgoingMessage): void {
+  private sendOn(channel: ThreadChannel, outgoing: OutgoingMessage): void {
     this.senders[channel].send(encodeMessage(outgoing, this.headers.create(outgoing.msgType), this.signer));
   }
 
-  private reply(channel: Channel, request: JupyterMessage, content: JsonObject): void {
+  private reply(channel: ThreadChannel, request: JupyterMessage, content: JsonObject): void {
     const msgType = request.header.msg_type.replace(/_request$/, '_reply');
     this.sendOn(channel, { msgType, content, parent: request.header, identities: request.identities });
-  }
-
-  private publish(msgType: string, content: JsonObject, parent: JupyterMessage): void {
-    this.sendOn('iopub', { msgType, content, parent: parent.header });
   }
 
   private interruptMainThread(): void {

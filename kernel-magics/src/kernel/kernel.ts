@@ -2,14 +2,26 @@
  * Assembles a running kernel: connection file -> transport -> handler ->
  * tslab engine, plus process-level concerns (SIGINT, SIGTERM, stdio capture,
  * uncaught errors from user code, clean shutdown).
+ *
+ * Start-up: the sockets come up first, and the main thread answers shell
+ * `kernel_info_request`s itself (control's are the I/O thread's at any
+ * time) until the engine warms up. That takes seconds of compiler loading
+ * and warming that block the main thread, so it starts at once when a
+ * request needs the engine, else once the kernel is quiet: a client that
+ * retries kernel_info until answered sends a burst, hence
+ * {@link WARM_UP_AFTER_INFO_MS} after the last answer, or
+ * {@link WARM_UP_UNASKED_MS} after start-up when nobody asked (clients
+ * connect a little after the kernel starts; zeromq retries every 100 ms).
  */
 import { comms } from '../comms';
 import { setOutputSink } from '../output/sink';
 import { readConnectionFile } from './connection';
 import { CodeEngine } from './engine';
-import { KernelHandler } from './handler';
+import { KernelHandler, KernelIO } from './handler';
 import { captureStdio } from './iopub-output';
+import { kernelInfoReply } from './kernel-info';
 import { Logger } from './log';
+import { JupyterMessage } from './messages';
 import { setInputBroker } from '../input';
 import { MessageListener, ZmqTransport } from './transport';
 
@@ -24,6 +36,24 @@ const FORCE_EXIT_MS = 5000;
 
 /** How often the kernel checks that the process that started it is alive. */
 const PARENT_POLL_MS = 2000;
+
+/** The engine warms up this long after the last early kernel_info answer (see above). */
+const WARM_UP_AFTER_INFO_MS = 100;
+/** The engine warms up this long after start-up if no request came (see above). */
+const WARM_UP_UNASKED_MS = 1000;
+
+/** Answers a kernel_info_request before the handler exists (as it would). */
+function answerKernelInfo(io: KernelIO, request: JupyterMessage): void {
+  const parent = request.header;
+  io.send('iopub', { msgType: 'status', content: { execution_state: 'busy' }, parent });
+  io.send('shell', {
+    msgType: 'kernel_info_reply',
+    content: kernelInfoReply(),
+    parent,
+    identities: request.identities,
+  });
+  io.send('iopub', { msgType: 'status', content: { execution_state: 'idle' }, parent });
+}
 
 /**
  * Ends the kernel when the process that started it (a Jupyter server or
@@ -55,7 +85,7 @@ function watchParent(log: Logger, onOrphaned: () => void): void {
 /** Starts the kernel described by a connection file. */
 export async function startKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
   const connection = readConnectionFile(connectionFile);
-  const transport = new ZmqTransport(connection);
+  const transport = new ZmqTransport(connection, log);
   // Created once the sockets are up (see below).
   const parts: { handler?: KernelHandler; engine?: CodeEngine } = {};
   let restoreStdio = (): void => undefined;
@@ -80,7 +110,13 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   };
   const dispatch: MessageListener = (channel, message) => {
     if (!parts.handler) {
-      early.push([channel, message]);
+      if (channel === 'shell' && message.header.msg_type === 'kernel_info_request') {
+        answerKernelInfo(transport, message);
+        warmUpAfter(WARM_UP_AFTER_INFO_MS);
+      } else {
+        early.push([channel, message]);
+        warmUp();
+      }
       return;
     }
     const isExecute = channel === 'shell' && message.header.msg_type === 'execute_request';
@@ -106,40 +142,70 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     process.stderr.write(`Unhandled promise rejection: ${String((reason as Error)?.stack ?? reason)}\n`);
   });
 
-  // Sockets first: heartbeat and kernel_info (answered by the I/O thread)
-  // work at once, while the TypeScript compiler warms up below.
+  // The engine warms up from a fresh macrotask, after the replies and
+  // messages already handed over are out; once.
+  let warmUpTimer: NodeJS.Timeout | undefined;
+  let warming = false;
+  function warmUpAfter(ms: number): void {
+    if (!warming) {
+      clearTimeout(warmUpTimer);
+      warmUpTimer = setTimeout(warmUp, ms);
+    }
+  }
+  function warmUp(): void {
+    if (warming) {
+      return;
+    }
+    warming = true;
+    clearTimeout(warmUpTimer);
+    setImmediate(() => {
+      try {
+        startEngine();
+      } catch (error) {
+        log.error(`The engine failed to start: ${String((error as Error).stack ?? error)}`);
+        void stop(1);
+      }
+    });
+  }
+
+  function startEngine(): void {
+    // Loaded only now: the compiler takes ~0.4 s to load and more to warm.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load
+    const { TslabEngine } = require('../tslab') as typeof import('../tslab');
+    const { createKernelEngine } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the engine, after the sockets
+      require('../magics/kernel-engine') as typeof import('../magics/kernel-engine');
+    const { engine } = createKernelEngine({
+      inner: new TslabEngine(process.cwd(), transport.cellState),
+      comms,
+      cwd: process.cwd(),
+    });
+    const handler = new KernelHandler({
+      engine,
+      io: transport,
+      comms,
+      log,
+      onShutdown: () => void stop(0),
+    });
+    Object.assign(parts, { engine, handler });
+    setOutputSink(handler.output);
+    setInputBroker(handler.stdin);
+    restoreStdio = captureStdio(handler.output);
+    for (const [channel, message] of early.splice(0)) {
+      dispatch(channel, message);
+    }
+    log.info('Engine ready');
+  }
+
+  // Sockets first: heartbeat and kernel_info work at once; the engine warms up later (see above).
   await transport.open(dispatch, (code) => {
     log.error(`The I/O thread exited with code ${code}; without sockets the kernel stops`);
     void stop(1);
   });
   watchParent(log, () => void stop(0));
   log.info(`Listening on ${connection.transport}://${connection.ip} (shell ${connection.shell_port})`);
-
-  // Loaded only now: the compiler takes ~0.4 s to load and more to warm.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load
-  const { TslabEngine } = require('../tslab') as typeof import('../tslab');
-  const { createKernelEngine } =
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the engine, after the sockets
-    require('../magics/kernel-engine') as typeof import('../magics/kernel-engine');
-  const { engine } = createKernelEngine({
-    inner: new TslabEngine(process.cwd(), transport.cellState),
-    comms,
-    cwd: process.cwd(),
-  });
-  const handler = new KernelHandler({
-    engine,
-    io: transport,
-    comms,
-    log,
-    onShutdown: () => void stop(0),
-  });
-  Object.assign(parts, { engine, handler });
-  setOutputSink(handler.output);
-  setInputBroker(handler.stdin);
-  restoreStdio = captureStdio(handler.output);
-  for (const [channel, message] of early.splice(0)) {
-    dispatch(channel, message);
+  if (warmUpTimer === undefined) {
+    warmUpAfter(WARM_UP_UNASKED_MS);
   }
-  log.info('Engine ready');
   return { shutdown: () => stop(0) };
 }

@@ -2,21 +2,40 @@
  * zeromq 6 allows one send in flight per socket; this queues frames and
  * sends them in order, with a bound so a runaway printer cannot exhaust
  * memory while the socket is slow.
+ *
+ * A send is handed to zeromq at once when it can be: zeromq completes most
+ * sends synchronously, and a later send only fails with EBUSY while an
+ * earlier one is really pending. Only then does the sender wait, for that
+ * send's own promise (zeromq settles it, whatever happens to promise jobs).
+ * The wait's continuation is a promise job, which V8 drops when it
+ * terminates a cell on the main thread, so `recover()` resumes the wait
+ * (harmless when nothing was lost).
  */
 import { Logger } from './log';
+import { Frame } from './wire';
 
 /** The part of a zeromq socket the sender uses. */
 export interface SendableSocket {
-  send(frames: Buffer[]): Promise<void>;
+  send(frames: Frame[]): Promise<void>;
 }
 
 /** Messages queued beyond this are dropped (and the drop is logged). */
 const MAX_QUEUED = 50_000;
 
+/** True for zeromq's "a send is already in progress" error. */
+function isBusy(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'EBUSY';
+}
+
 /** An ordered, bounded send queue for one socket. */
 export class SerialSender {
-  private readonly queue: Buffer[][] = [];
-  private sending = false;
+  private readonly queue: Frame[][] = [];
+  /** zeromq's promise for the last send it was handed (it may still be pending). */
+  private lastSend: Promise<void> = Promise.resolve();
+  /** Set while waiting for a pending send before sending the queue. */
+  private waiting = false;
+  /** Identifies the current wait: a stale or duplicate resumption does nothing. */
+  private waitId = 0;
   private dropped = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -26,8 +45,8 @@ export class SerialSender {
     private readonly log: Logger,
   ) {}
 
-  /** Queues a message; never throws. */
-  send(frames: Buffer[]): void {
+  /** Queues a message (sent at once when the socket allows); never throws. */
+  send(frames: Frame[]): void {
     if (this.queue.length >= MAX_QUEUED) {
       this.dropped += 1;
       if (this.dropped === 1 || this.dropped % 10_000 === 0) {
@@ -36,34 +55,68 @@ export class SerialSender {
       return;
     }
     this.queue.push(frames);
-    if (!this.sending) {
-      void this.pump();
+    if (!this.waiting) {
+      this.pump();
     }
   }
 
   /** Resolves once everything queued so far was handed to zeromq. */
   drained(): Promise<void> {
-    if (!this.sending && this.queue.length === 0) {
+    if (!this.waiting && this.queue.length === 0) {
       return Promise.resolve();
     }
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async pump(): Promise<void> {
-    this.sending = true;
-    while (this.queue.length > 0) {
-      const frames = this.queue.shift() as Buffer[];
-      try {
-        await this.socket.send(frames);
-      } catch (error) {
-        this.log.warn(`${this.name}: send failed: ${(error as Error).message}`);
-      }
+  /**
+   * Resumes sending after V8 terminated JavaScript on this thread: the job
+   * that would have ended a wait may have been dropped with the others.
+   */
+  recover(): void {
+    if (this.waiting) {
+      this.waitFor(this.lastSend);
     }
-    this.sending = false;
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let sent: Promise<void>;
+      try {
+        sent = this.socket.send(this.queue[0]);
+      } catch (error) {
+        if (isBusy(error)) {
+          this.waitFor(this.lastSend);
+          return;
+        }
+        this.log.warn(`${this.name}: send failed: ${(error as Error).message}`);
+        this.queue.shift();
+        continue;
+      }
+      this.queue.shift();
+      // Kept as zeromq's own promise: one derived from it would settle only
+      // through a promise job, which a termination can drop.
+      this.lastSend = sent;
+      sent.catch((error: unknown) => {
+        this.log.warn(`${this.name}: send failed: ${(error as Error).message}`);
+      });
+    }
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) {
       resolve();
     }
+  }
+
+  private waitFor(pending: Promise<void>): void {
+    this.waiting = true;
+    const id = ++this.waitId;
+    const resume = (): void => {
+      if (this.waitId === id && this.waiting) {
+        this.waiting = false;
+        this.pump();
+      }
+    };
+    // A failed send was logged where it was handed over: go on either way.
+    pending.then(resume, resume);
   }
 }

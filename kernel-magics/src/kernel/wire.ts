@@ -8,6 +8,22 @@ import { JsonObject, JupyterMessage, MessageHeader, PROTOCOL_VERSION } from './m
 
 const DELIMITER = '<IDS|MSG>';
 
+/**
+ * A frame as the kernel sends it. Text frames (delimiter, signature, JSON)
+ * are strings: zeromq copies those and frees the copy itself, while it sends
+ * a Buffer over 128 bytes in place and then has to wake the sending thread's
+ * event loop to release it, once per frame (measured on every reply).
+ */
+export type Frame = Buffer | string;
+
+function frameText(frame: Frame): string {
+  return typeof frame === 'string' ? frame : frame.toString('utf8');
+}
+
+function frameBuffer(frame: Frame): Buffer {
+  return typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
+}
+
 /** Raised when a frame list is not a valid, correctly signed message. */
 export class WireError extends Error {
   override readonly name = 'WireError';
@@ -32,7 +48,7 @@ export class MessageSigner {
   }
 
   /** The hex signature of the four JSON frames. */
-  sign(frames: Buffer[]): string {
+  sign(frames: readonly Frame[]): string {
     if (this.key.length === 0) {
       return '';
     }
@@ -44,7 +60,7 @@ export class MessageSigner {
   }
 
   /** True when `signature` matches the frames (constant-time comparison). */
-  verify(signature: string, frames: Buffer[]): boolean {
+  verify(signature: string, frames: readonly Frame[]): boolean {
     if (this.key.length === 0) {
       return true;
     }
@@ -54,10 +70,10 @@ export class MessageSigner {
   }
 }
 
-function parseJsonFrame(frame: Buffer, what: string): JsonObject {
+function parseJsonFrame(frame: Frame, what: string): JsonObject {
   let value: unknown;
   try {
-    value = JSON.parse(frame.toString('utf8'));
+    value = JSON.parse(frameText(frame));
   } catch {
     throw new WireError(`The ${what} frame is not valid JSON`);
   }
@@ -72,12 +88,12 @@ function isHeader(value: JsonObject): value is JsonObject & MessageHeader {
 }
 
 /** Decodes and verifies the frames of a message received on a ROUTER socket. */
-export function decodeMessage(frames: Buffer[], signer: MessageSigner): JupyterMessage {
-  const split = frames.findIndex((frame) => frame.toString('utf8') === DELIMITER);
+export function decodeMessage(frames: readonly Frame[], signer: MessageSigner): JupyterMessage {
+  const split = frames.findIndex((frame) => frameText(frame) === DELIMITER);
   if (split < 0 || frames.length < split + 6) {
     throw new WireError('Message has no <IDS|MSG> delimiter or too few frames');
   }
-  const signature = frames[split + 1].toString('utf8');
+  const signature = frameText(frames[split + 1]);
   const jsonFrames = frames.slice(split + 2, split + 6);
   if (!signer.verify(signature, jsonFrames)) {
     throw new WireError('Invalid message signature');
@@ -87,12 +103,12 @@ export function decodeMessage(frames: Buffer[], signer: MessageSigner): JupyterM
     throw new WireError('The header has no msg_id or msg_type');
   }
   return {
-    identities: frames.slice(0, split),
+    identities: frames.slice(0, split).map(frameBuffer),
     header,
     parent_header: parseJsonFrame(jsonFrames[1], 'parent_header') as unknown as MessageHeader,
     metadata: parseJsonFrame(jsonFrames[2], 'metadata'),
     content: parseJsonFrame(jsonFrames[3], 'content'),
-    buffers: frames.slice(split + 6),
+    buffers: frames.slice(split + 6).map(frameBuffer),
   };
 }
 
@@ -108,8 +124,8 @@ export interface OutgoingMessage {
 
 /** Builds headers for one kernel session. */
 export class HeaderFactory {
-  /** This kernel process's session id. */
-  readonly session = randomUUID();
+  /** @param session - this kernel process's session id (shared by its threads). */
+  constructor(readonly session: string = randomUUID()) {}
 
   /** A new header of the given type. */
   create(msgType: string): MessageHeader {
@@ -129,15 +145,12 @@ export function encodeMessage(
   message: OutgoingMessage,
   header: MessageHeader,
   signer: MessageSigner,
-): Buffer[] {
-  const json = [header, message.parent ?? {}, message.metadata ?? {}, message.content].map((part) =>
-    Buffer.from(JSON.stringify(part), 'utf8'),
-  );
-  return [
-    ...(message.identities ?? []),
-    Buffer.from(DELIMITER, 'utf8'),
-    Buffer.from(signer.sign(json), 'utf8'),
-    ...json,
-    ...(message.buffers ?? []),
+): Frame[] {
+  const json = [
+    JSON.stringify(header),
+    JSON.stringify(message.parent ?? {}),
+    JSON.stringify(message.metadata ?? {}),
+    JSON.stringify(message.content),
   ];
+  return [...(message.identities ?? []), DELIMITER, signer.sign(json), ...json, ...(message.buffers ?? [])];
 }

@@ -1,0 +1,90 @@
+import { createMemoryLogger } from '../../kernel-magics/src/kernel/log';
+import { SendableSocket, SerialSender } from '../../kernel-magics/src/kernel/serial-sender';
+import { Frame } from '../../kernel-magics/src/kernel/wire';
+
+/**
+ * A socket like zeromq's: a send completes at once unless `pending` is set,
+ * and while a send is pending another one throws EBUSY.
+ */
+class FakeSocket implements SendableSocket {
+  readonly sent: string[] = [];
+  pending = false;
+  private release: (() => void) | undefined;
+
+  send(frames: Frame[]): Promise<void> {
+    if (this.release) {
+      throw Object.assign(new Error('Socket is busy writing'), { code: 'EBUSY' });
+    }
+    this.sent.push(String(frames[0]));
+    if (!this.pending) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.release = () => {
+        this.release = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Completes the pending send. */
+  complete(): void {
+    this.release?.();
+  }
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('SerialSender', () => {
+  it('hands each message to the socket at once while it accepts them', () => {
+    const socket = new FakeSocket();
+    const sender = new SerialSender(socket, 'test', createMemoryLogger([]));
+    sender.send(['a']);
+    sender.send(['b']);
+    expect(socket.sent).toEqual(['a', 'b']);
+  });
+
+  it('queues behind a pending send and sends the rest in order once it completes', async () => {
+    const socket = new FakeSocket();
+    const sender = new SerialSender(socket, 'test', createMemoryLogger([]));
+    socket.pending = true;
+    sender.send(['a']);
+    socket.pending = false;
+    sender.send(['b']);
+    sender.send(['c']);
+    expect(socket.sent).toEqual(['a']);
+    const drained = sender.drained();
+    socket.complete();
+    await drained;
+    expect(socket.sent).toEqual(['a', 'b', 'c']);
+  });
+
+  it('recover() resumes a wait without sending anything twice', async () => {
+    const socket = new FakeSocket();
+    const sender = new SerialSender(socket, 'test', createMemoryLogger([]));
+    socket.pending = true;
+    sender.send(['a']);
+    socket.pending = false;
+    sender.send(['b']);
+    // As after a termination that may have dropped the wait's continuation.
+    sender.recover();
+    sender.recover();
+    socket.complete();
+    await flush();
+    sender.send(['c']);
+    expect(socket.sent).toEqual(['a', 'b', 'c']);
+  });
+
+  it('logs a failed send and goes on with the next message', async () => {
+    const lines: string[] = [];
+    const failing: SendableSocket = {
+      send: (frames) =>
+        String(frames[0]) === 'bad' ? Promise.reject(new Error('no route')) : Promise.resolve(),
+    };
+    const sender = new SerialSender(failing, 'test', createMemoryLogger(lines));
+    sender.send(['bad']);
+    sender.send(['good']);
+    await flush();
+    expect(lines).toEqual(['warn test: send failed: no route']);
+  });
+});
