@@ -172,6 +172,8 @@ export class ServerlessRunner {
     const sink = getOutputSink();
     let spentUsd = 0;
     let budgetStopped = false;
+    // Spend is compared in integer pico-dollars by the cost module's guard, as the ledger sums it.
+    const budget = plan.options.budgetUsd === undefined ? undefined : new BudgetGuard(plan.options.budgetUsd);
     const startedAt = performance.now();
     accounting.runStarted(plan, requests.length, estimate);
     let slots: SlotResult[];
@@ -192,7 +194,9 @@ export class ServerlessRunner {
             },
             onAttemptEnd: (record) => {
               counts.running -= 1;
-              spentUsd += accounting.attemptEnded(plan, request, record);
+              const costUsd = accounting.attemptEnded(plan, request, record);
+              spentUsd += costUsd;
+              budget?.add(costUsd);
               progress?.update({ running: counts.running, costUsd: spentUsd });
             },
           }),
@@ -207,7 +211,7 @@ export class ServerlessRunner {
             progress?.update({ done: counts.done, failed: counts.failed });
           },
           shouldStop: () => {
-            budgetStopped = plan.options.budgetUsd !== undefined && spentUsd >= plan.options.budgetUsd;
+            budgetStopped = budget?.reached ?? false;
             return budgetStopped;
           },
         },
