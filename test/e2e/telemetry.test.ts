@@ -53,6 +53,11 @@ describe('telemetry comm', () => {
     });
     expect(run.reply.content.status).toBe('ok');
     await until(() => live.events.some((e) => e.type === 'run-finished'), 'run-finished');
+    // The run is tagged with its cell's execution count, as the notebook shows it ([n]).
+    const runStarted = live.events.find((e) => e.type === 'run-started');
+    const count = (run.reply.content as { execution_count?: number }).execution_count;
+    expect(count).toBeGreaterThan(0);
+    expect(runStarted?.type === 'run-started' && runStarted.executionCount).toBe(count);
 
     const finished = live.events.filter((e) => e.type === 'invocation-finished');
     expect(finished).toHaveLength(20);

@@ -29,10 +29,16 @@ export interface CompletenessVerdict {
   indent?: string;
 }
 
+/** What the kernel knows of the cell it asks an engine to run. */
+export interface ExecutionContext {
+  /** The cell's execution count, when the cell is stored in history (`store_history`). */
+  executionCount?: number;
+}
+
 /** Runs and analyses cell code. */
 export interface CodeEngine {
   /** Compiles and runs a cell; the promise settles when the cell is done. */
-  execute(code: string): Promise<ExecutionOutcome>;
+  execute(code: string, context?: ExecutionContext): Promise<ExecutionOutcome>;
   /** Completion at a UTF-16 offset. */
   complete(code: string, offset: number): Completion;
   /** Documentation/type of the symbol at a UTF-16 offset. */

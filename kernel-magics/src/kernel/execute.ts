@@ -98,7 +98,9 @@ export class ExecuteHandler {
     stdin.setTarget({ request: message, allowStdin: request.allowStdin });
     let outcome: ExecutionOutcome;
     try {
-      outcome = await engine.execute(request.code);
+      outcome = await engine.execute(request.code, {
+        executionCount: request.storeHistory ? count : undefined,
+      });
     } finally {
       stdin.setTarget(undefined);
       stdin.cancel();

@@ -79,6 +79,7 @@ export class KernelAccounting implements RunAccounting {
       type: 'run-started',
       runId: plan.runId,
       label: plan.label,
+      executionCount: plan.executionCount,
       invocations,
       memoryMb: plan.options.memoryMb,
       timeoutS: plan.options.timeoutS,

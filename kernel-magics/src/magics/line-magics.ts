@@ -46,7 +46,12 @@ export class LineMagics {
   }
 
   /** Runs one line magic. */
-  async run(command: LineCommand, args: string[], signal: AbortSignal): Promise<ExecutionOutcome> {
+  async run(
+    command: LineCommand,
+    args: string[],
+    signal: AbortSignal,
+    executionCount?: number,
+  ): Promise<ExecutionOutcome> {
     const sink = getOutputSink();
     switch (command) {
       case 'help':
@@ -63,7 +68,7 @@ export class LineMagics {
         return ok();
       }
       case 'retry':
-        return this.services.runner.retry(signal);
+        return this.services.runner.retry(signal, executionCount);
     }
   }
 

@@ -18,6 +18,8 @@ export interface RunPlan {
   runId: string;
   /** Short description of the run (the magic line). */
   label: string;
+  /** The execution count of the cell that started the run, when it is stored in history. */
+  executionCount?: number;
   options: ServerlessCellOptions;
   compiled: CompiledBody;
   /** 0-based line of the cell where the body starts. */
@@ -47,6 +49,8 @@ export interface PlanInput {
   body: string;
   bodyLine: number;
   label: string;
+  /** The execution count of the cell, when known. */
+  executionCount?: number;
   /** The kernel's variables. */
   kernel: Record<string, unknown>;
   /** The elements of `--map` (already evaluated in the kernel). */
@@ -111,6 +115,7 @@ export function planRun(input: PlanInput): RunPlan {
   return {
     runId,
     label: input.label,
+    executionCount: input.executionCount,
     options,
     compiled,
     bodyLine,

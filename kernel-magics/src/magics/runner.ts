@@ -64,7 +64,7 @@ export class ServerlessRunner {
   constructor(private readonly services: RunnerServices) {}
 
   /** Runs a `%%serverless` cell. */
-  async runCell(code: string, signal: AbortSignal): Promise<ExecutionOutcome> {
+  async runCell(code: string, signal: AbortSignal, executionCount?: number): Promise<ExecutionOutcome> {
     let magic;
     try {
       magic = parseCellMagic(code, this.services.defaultArgs());
@@ -92,6 +92,7 @@ export class ServerlessRunner {
         body: magic.body,
         bodyLine: magic.bodyLine,
         label: code.split('\n', 1)[0].trim(),
+        executionCount,
         kernel: this.services.scope.locals,
         elements,
         sequence: this.sequence,
@@ -126,7 +127,7 @@ export class ServerlessRunner {
   }
 
   /** Re-runs only the failed elements of the last `--map` run. */
-  async retry(signal: AbortSignal): Promise<ExecutionOutcome> {
+  async retry(signal: AbortSignal, executionCount?: number): Promise<ExecutionOutcome> {
     const last = this.lastMap;
     if (!last || last.failed.size === 0) {
       getOutputSink().stream('stdout', 'Nothing to retry: the last --map run has no failed elements.\n');
@@ -136,7 +137,13 @@ export class ServerlessRunner {
     const requests = last.plan.requests
       .filter((r) => r.index !== undefined && last.failed.has(r.index))
       .map((r) => ({ ...r, id: randomUUID(), runId }));
-    const plan: RunPlan = { ...last.plan, runId, label: `%serverless retry (${last.plan.label})`, requests };
+    const plan: RunPlan = {
+      ...last.plan,
+      runId,
+      label: `%serverless retry (${last.plan.label})`,
+      executionCount,
+      requests,
+    };
     return this.execute(plan, this.services.accounting.estimate(plan), signal, last);
   }
 

@@ -6,7 +6,14 @@
  */
 import { setMaxListeners } from 'node:events';
 
-import { CodeEngine, Completion, CompletenessVerdict, ExecutionOutcome, Inspection } from '../kernel/engine';
+import {
+  CodeEngine,
+  Completion,
+  CompletenessVerdict,
+  ExecutionContext,
+  ExecutionOutcome,
+  Inspection,
+} from '../kernel/engine';
 import { LineMagics } from './line-magics';
 import { isServerlessCell, MagicUsageError, parseLineMagic } from './parse';
 import { ServerlessRunner } from './runner';
@@ -46,11 +53,11 @@ export class ServerlessEngine implements CodeEngine {
     return true;
   }
 
-  async execute(code: string): Promise<ExecutionOutcome> {
+  async execute(code: string, context: ExecutionContext = {}): Promise<ExecutionOutcome> {
     const serverless = isServerlessCell(code);
     const lineMagic = !serverless && LINE_MAGIC.test(code.split('\n', 1)[0]);
     if (!serverless && !lineMagic) {
-      return this.inner.execute(code);
+      return this.inner.execute(code, context);
     }
     const controller = new AbortController();
     // Every queued and running invocation of a run listens to this one signal.
@@ -58,7 +65,7 @@ export class ServerlessEngine implements CodeEngine {
     this.current = controller;
     try {
       if (serverless) {
-        return await this.runner.runCell(code, controller.signal);
+        return await this.runner.runCell(code, controller.signal, context.executionCount);
       }
       const lines = code.split('\n').filter((line) => line.trim() !== '');
       if (lines.length > 1) {
@@ -74,7 +81,12 @@ export class ServerlessEngine implements CodeEngine {
           error: new MagicUsageError(`Not a line magic: ${lines[0]}. See %serverless help.`),
         };
       }
-      return await this.lineMagics.run(parsed.command, parsed.args, controller.signal);
+      return await this.lineMagics.run(
+        parsed.command,
+        parsed.args,
+        controller.signal,
+        context.executionCount,
+      );
     } catch (error) {
       if (error instanceof MagicUsageError) {
         return { status: 'error', error };
