@@ -317,7 +317,9 @@ describe('reports', () => {
       'Estimate: 3 invocations x 512 MB, ~60.00 s at concurrency 2, $0.000751 ' +
         '(worst case: every invocation runs its full --timeout of 30 s)',
     );
-    expect(estimateHtml(estimate, settings)).toMatch(/^<p class="jp-serverless-Cost-estimate">Estimate: 3/);
+    expect(estimateHtml(estimate, settings)).toMatch(
+      /^<p class="jp-serverless-Cost-estimate mathjax_ignore tex2jax_ignore">Estimate: 3/,
+    );
   });
 });
 

@@ -29,6 +29,14 @@ export function formatUsd(usd: number): string {
   return `${sign}$${digits}`;
 }
 
+/**
+ * Classes that keep notebook frontends from typesetting an element's text as
+ * LaTeX: JupyterLab runs MathJax 3 over HTML outputs (`mathjax_ignore`), the
+ * classic notebook MathJax 2 (`tex2jax_ignore`), and two dollar amounts on a
+ * line would otherwise become inline math.
+ */
+export const NO_MATH_CLASSES = 'mathjax_ignore tex2jax_ignore';
+
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -106,7 +114,7 @@ export function costReportHtml(ledger: CostLedger, prices: PriceTable, arch: Arc
   const runs = ledger.runs();
   const note = `<p class="jp-serverless-Cost-basis">${escapeHtml(priceBasis(prices, arch))}</p>`;
   if (runs.length === 0) {
-    return `<div class="jp-serverless-Cost"><p>No serverless runs yet.</p>${note}</div>`;
+    return `<div class="jp-serverless-Cost ${NO_MATH_CLASSES}"><p>No serverless runs yet.</p>${note}</div>`;
   }
   const cols = columns(runs.some((r) => r.storageUsd > 0));
   const num = ' style="text-align:right"';
@@ -123,7 +131,7 @@ export function costReportHtml(ledger: CostLedger, prices: PriceTable, arch: Arc
     )
     .join('');
   return (
-    '<div class="jp-serverless-Cost">' +
+    `<div class="jp-serverless-Cost ${NO_MATH_CLASSES}">` +
     `<table class="jp-serverless-Cost-table"><thead>${head}</thead><tbody>${body}</tbody></table>` +
     `<p class="jp-serverless-Cost-total">${escapeHtml(totalLine(ledger.total()))}</p>${note}</div>`
   );
@@ -153,5 +161,5 @@ export function estimateText(estimate: CostEstimate, settings: EstimateSettings)
 
 /** The `--dry-run` estimate as HTML (escaped). */
 export function estimateHtml(estimate: CostEstimate, settings: EstimateSettings): string {
-  return `<p class="jp-serverless-Cost-estimate">${escapeHtml(estimateText(estimate, settings))}</p>`;
+  return `<p class="jp-serverless-Cost-estimate ${NO_MATH_CLASSES}">${escapeHtml(estimateText(estimate, settings))}</p>`;
 }

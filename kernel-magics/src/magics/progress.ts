@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { escapeHtml, formatUsd } from '../cost/format';
+import { escapeHtml, formatUsd, NO_MATH_CLASSES } from '../cost/format';
 import { getOutputSink } from '../output/sink';
 
 /** Counts the bar shows. */
@@ -68,7 +68,7 @@ export class ProgressBar {
     const percent = total > 0 ? (finished / total) * 100 : 100;
     const okPercent = total > 0 ? (done / total) * 100 : 100;
     const html =
-      `<div class="jp-serverless-Progress" style="font-family: var(--jp-code-font-family); font-size: var(--jp-code-font-size)">` +
+      `<div class="jp-serverless-Progress ${NO_MATH_CLASSES}" style="font-family: var(--jp-code-font-family); font-size: var(--jp-code-font-size)">` +
       `<span>${escapeHtml(this.label)}</span> ` +
       `<div style="display:inline-block; vertical-align:middle; width:16em; height:0.8em; background: var(--jp-layout-color3)">` +
       `<div style="display:flex; height:100%; width:${percent.toFixed(1)}%">` +
