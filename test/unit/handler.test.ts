@@ -151,6 +151,30 @@ describe('execute_request', () => {
     });
   });
 
+  it('leaves the kernel busy after a kernel_info answered beside a running cell', async () => {
+    const pending = request('execute_request', {
+      code: 'await new Promise((resolve) => setTimeout(resolve, 300))',
+    });
+    const done = handler.handle('shell', pending);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const info = request('kernel_info_request', {});
+    await handler.handle('shell', info);
+    expect(replyTo(info).status).toBe('ok');
+    // Frontends show the state of the last status message, whatever its parent.
+    const statuses = () => sent.filter((s) => s.message.msgType === 'status');
+    const last = statuses().at(-1)?.message;
+    expect(last?.content.execution_state).toBe('busy');
+    expect((last?.parent as { msg_id?: string }).msg_id).toBe(pending.header.msg_id);
+    await done;
+    expect(statuses().at(-1)?.message.content.execution_state).toBe('idle');
+    // Every request still gets its own busy ... idle pair.
+    expect(
+      sentFor(info)
+        .filter((s) => s.message.msgType === 'status')
+        .map((s) => s.message.content.execution_state),
+    ).toEqual(['busy', 'idle']);
+  });
+
   it('replaces an updatable display in place', async () => {
     const message = await run(
       'import { display } from "serverless-kernel";\nconst d = display.updatable();\nd.text("1");\nd.text("2");',

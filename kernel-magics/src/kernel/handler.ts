@@ -68,6 +68,8 @@ export class KernelHandler {
   private shuttingDown = false;
   /** The last execute request: comm messages sent by kernel code are parented to it. */
   private lastParent: MessageHeader | Record<string, never> = {};
+  /** The header of the execute request being run, if any. */
+  private executing?: MessageHeader;
 
   constructor(private readonly options: KernelHandlerOptions) {
     const { engine, io, comms } = options;
@@ -144,11 +146,26 @@ export class KernelHandler {
     } finally {
       this.output.flush();
       this.publish('status', { execution_state: 'idle' }, message.header);
+      if (this.executing && type !== 'execute_request') {
+        // A request answered beside a running cell (kernel_info, comms) must
+        // not leave frontends showing an idle kernel: they take the kernel's
+        // state from the last status message, whatever its parent.
+        this.publish('status', { execution_state: 'busy' }, this.executing);
+      }
     }
   }
 
   private async runExecute(message: JupyterMessage, epoch: number): Promise<void> {
     this.lastParent = message.header;
+    this.executing = message.header;
+    try {
+      await this.runExecuteNow(message, epoch);
+    } finally {
+      this.executing = undefined;
+    }
+  }
+
+  private async runExecuteNow(message: JupyterMessage, epoch: number): Promise<void> {
     if (epoch < this.errorEpoch || this.shuttingDown) {
       // An earlier cell failed with stop_on_error after this one was queued.
       this.reply('shell', message, this.execute.abortedReply());
