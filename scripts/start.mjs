@@ -3,7 +3,9 @@
 // notebooks, and prints the URL. JupyterLab is this project's own build
 // (lab/: bundled from npm packages, served by Debian's jupyter_server), or a
 // real `jupyter lab` 4 when one is on PATH (with the prebuilt extension in a
-// project-local data dir). Options: --port N (default 8888). Token:
+// project-local data dir). Options: --port N (default 8888), --state-dir DIR
+// (where Jupyter's config, data, runtime files and the notebooks live;
+// default .jupyter-serverless/, git-ignored). Token:
 // $JUPYTER_TOKEN, else generated. (scripts/setup.sh, run first by `npm start`,
 // installed and built what was missing.)
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,14 +19,20 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let options;
 try {
   ({ values: options } = parseArgs({
-    options: { port: { type: 'string', default: '8888' }, help: { type: 'boolean' } },
+    options: {
+      port: { type: 'string', default: '8888' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean' },
+    },
   }));
 } catch (error) {
-  process.stderr.write(`npm start: ${error.message}\nUsage: npm start -- [--port N]\n`);
+  process.stderr.write(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--state-dir DIR]\n`);
   process.exit(2);
 }
 if (options.help) {
-  process.stdout.write('Usage: npm start -- [--port N]   (token from $JUPYTER_TOKEN, else generated)\n');
+  process.stdout.write(
+    'Usage: npm start -- [--port N] [--state-dir DIR]   (token from $JUPYTER_TOKEN, else generated)\n',
+  );
   process.exit(0);
 }
 const port = Number(options.port);
@@ -33,8 +41,8 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
   process.exit(2);
 }
 
-// Everything Jupyter writes stays in .jupyter-serverless/ (git-ignored).
-const state = path.join(root, '.jupyter-serverless');
+// Everything Jupyter writes stays in the state dir (default .jupyter-serverless/, git-ignored).
+const state = path.resolve(options['state-dir'] ?? path.join(root, '.jupyter-serverless'));
 const prefix = path.join(state, 'prefix');
 const notebooks = path.join(state, 'notebooks');
 for (const dir of ['config', 'data', 'runtime', 'notebooks']) {

@@ -1,0 +1,244 @@
+/**
+ * The side panel in a real browser: the JupyterLab that `npm start` serves,
+ * Debian's chromium driven by playwright-core, a notebook on serverless-ts.
+ * A `%%serverless --map` over 50 elements (one fails) ends with its 50
+ * invocations drawn in their final states; the cost view's total is what
+ * `%serverless cost` prints; a reload while a run is going replays the
+ * kernel's history into the panel; the dark theme recolours it; the console
+ * shows no errors. Screenshots go to test-results/browser/.
+ */
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+
+import type { Locator, Page } from 'playwright-core';
+
+import { RecordedPage, SCREENSHOT_DIR, startBrowser, TestBrowser } from '../helpers/browser';
+import { LabServer, serverlessNotebook, startLab } from '../helpers/lab';
+
+const STEP_MS = 60_000;
+const NOTEBOOK = 'panel.ipynb';
+const PANEL = '#jupyter-serverless-panel';
+const CELLS = [
+  'const xs = Array.from({ length: 50 }, (_, i) => i);',
+  [
+    '%%serverless --map xs --as x --concurrency 8',
+    'await new Promise((resolve) => setTimeout(resolve, 20 + (x % 5) * 10));',
+    'if (x === 7) {',
+    "  throw new Error('element 7 fails');",
+    '}',
+    'x * 2',
+  ].join('\n'),
+  '%serverless cost',
+  'const slow = Array.from({ length: 30 }, (_, i) => i);',
+  [
+    '%%serverless --map slow --as y --concurrency 2',
+    'await new Promise((resolve) => setTimeout(resolve, 600));',
+    'y',
+  ].join('\n'),
+
+  '%serverless cost',
+];
+
+let lab: LabServer;
+let chrome: TestBrowser;
+let recorded: RecordedPage;
+let page: Page;
+
+beforeAll(async () => {
+  lab = await startLab({ [NOTEBOOK]: serverlessNotebook(CELLS) });
+  chrome = await startBrowser();
+  recorded = await chrome.newPage();
+  page = recorded.page;
+  page.setDefaultTimeout(STEP_MS);
+}, 120_000);
+
+afterAll(async () => {
+  await chrome?.stop();
+  await lab?.stop();
+});
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+}
+
+function notebook(): Locator {
+  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+}
+
+/** Waits until the app shows the notebook with its kernel connected and in `state`. */
+async function waitForKernel(state: 'Idle' | 'Busy'): Promise<void> {
+  await page.waitForSelector('body[data-jp-serverless="loaded"]', { state: 'attached' });
+  await notebook().locator('.jp-Toolbar .jp-KernelName', { hasText: 'TypeScript (serverless)' }).waitFor();
+  await page.locator('#jp-main-statusbar', { hasText: `TypeScript (serverless) | ${state}` }).waitFor();
+}
+
+/** Runs code cell `index` with Shift+Enter, as a user would; resolves once it ran. */
+async function runCell(index: number, options: { wait?: boolean } = {}): Promise<Locator> {
+  const cell = notebook().locator('.jp-CodeCell').nth(index);
+  await cell.locator('.jp-InputPrompt').click();
+  await page.keyboard.press('Shift+Enter');
+  if (options.wait !== false) {
+    await cell.locator('.jp-InputPrompt', { hasText: /\[\d+\]/ }).waitFor();
+  }
+  return cell;
+}
+
+/** Opens the side panel from its tab in the right sidebar. */
+async function openPanel(): Promise<void> {
+  const panel = page.locator(PANEL);
+  if (!(await panel.isVisible())) {
+    await page.locator(`.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="jupyter-serverless-panel"]`).click();
+  }
+  await panel.waitFor({ state: 'visible' });
+}
+
+function timelineSummary(): Locator {
+  return page.locator(`${PANEL} .jp-serverless-Timeline .jp-serverless-View-summary`);
+}
+
+function costSummary(): Locator {
+  return page.locator(`${PANEL} .jp-serverless-Cost .jp-serverless-View-summary`);
+}
+
+/** Invocation ids per bar state, as drawn in the timeline's Plotly figure. */
+async function drawnInvocations(): Promise<Record<string, string[]>> {
+  return page.evaluate((selector) => {
+    const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+      (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
+    const byState: Record<string, string[]> = {};
+    for (const trace of plot?.data ?? []) {
+      const ids = new Set((trace.customdata ?? []).filter((id): id is string => typeof id === 'string'));
+      byState[trace.name ?? '?'] = [...ids];
+    }
+    return byState;
+  }, PANEL);
+}
+
+/** A dollar amount in `text` after `label`. */
+function dollars(text: string, label: RegExp): string {
+  const match = new RegExp(`${label.source}\\s*(\\$[\\d.]+)`).exec(text);
+  if (!match) {
+    throw new Error(`No amount after ${label} in: ${text}`);
+  }
+  return match[1];
+}
+
+describe('the serverless side panel in JupyterLab', () => {
+  it('shows a 50-element map in its final states, and the cost %serverless cost prints', async () => {
+    await page.goto(lab.notebookUrl(NOTEBOOK, randomUUID()));
+    await waitForKernel('Idle');
+    await runCell(0);
+    const map = await runCell(1);
+    await map.locator('.jp-OutputArea-output', { hasText: 'element 7 fails' }).first().waitFor();
+    // The progress bar's cost is shown as text, not typeset as LaTeX between two dollar signs.
+    await map.locator('.jp-serverless-Progress', { hasText: /50\/50 done, 1 failed, .*\$[\d.]+/ }).waitFor();
+    await openPanel();
+
+    const summary = timelineSummary();
+    await summary
+      .filter({ hasText: /^50 invocations · 1 run · \d+ environments? · \d+ cold starts? · 1 failed$/ })
+      .waitFor();
+    await page.waitForFunction(
+      (selector) =>
+        document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot .barlayer`) !== null,
+      PANEL,
+    );
+    const drawn = await drawnInvocations();
+    expect(drawn.done).toHaveLength(49);
+    expect(drawn.failed).toHaveLength(1);
+    expect(new Set([...drawn.done, ...drawn.failed]).size).toBe(50);
+    for (const state of ['queued', 'running', 'retried', 'cancelled']) {
+      expect(drawn[state] ?? []).toHaveLength(0);
+    }
+    // Bars are in the SVG, not only in the figure's data.
+    const bars = await page.locator(`${PANEL} .jp-serverless-Timeline .barlayer .point path`).count();
+    expect(bars).toBeGreaterThanOrEqual(50);
+
+    const costCell = await runCell(2);
+    const kernelTotal = await costCell.locator('.jp-serverless-Cost-total').textContent();
+    expect(kernelTotal).toMatch(/over 50 invocations/);
+    const costSummaryLine = costSummary();
+    await costSummaryLine.filter({ hasText: /over 50 invocations/ }).waitFor();
+    const panelTotal = dollars((await costSummaryLine.textContent()) ?? '', /Total/);
+    expect(panelTotal).toBe(dollars(kernelTotal ?? '', /Kernel total:/));
+    expect(panelTotal).not.toBe('$0');
+    // The status bar item shows the same live total.
+    await page.locator('#jp-main-statusbar', { hasText: panelTotal }).waitFor();
+    await screenshot('panel-map-50-light');
+    expect(recorded.errors).toEqual([]);
+  }, 180_000);
+
+  it('replays the history into the panel after a reload in the middle of a run', async () => {
+    await runCell(3);
+    await runCell(4, { wait: false });
+    const summary = timelineSummary();
+    await summary.filter({ hasText: /2 runs .*[1-9]\d* running/ }).waitFor();
+    await screenshot('panel-running-before-reload');
+    // Reload the app where it is (its URL no longer asks for a workspace reset).
+    const url = page.url();
+    expect(url).not.toMatch(/[?&]reset/);
+    await page.reload();
+    // The kernel is still running the cell, and says so to the reconnected page.
+    await waitForKernel('Busy');
+    await openPanel();
+    // The first run ended before the reload: only the replay can have brought it back.
+    await summary.filter({ hasText: /^80 invocations · 2 runs/ }).waitFor();
+    await screenshot('panel-replayed-after-reload');
+    // The second run finishes live after the replay.
+    await summary
+      .filter({ hasText: /^80 invocations · 2 runs · \d+ environments? · \d+ cold starts? · 1 failed$/ })
+      .waitFor({
+        timeout: 90_000,
+      });
+    await waitForKernel('Idle');
+    const drawn = await drawnInvocations();
+    expect(drawn.done).toHaveLength(79);
+    expect(drawn.failed).toHaveLength(1);
+    // What the replayed and live events add up to is the kernel's own bill, part by part.
+    const costCell = await runCell(5);
+    const kernelTotal = (await costCell.locator('.jp-serverless-Cost-total').textContent()) ?? '';
+    const panelTotal =
+      (await costSummary()
+        .filter({ hasText: /over 80 invocations/ })
+        .textContent()) ?? '';
+    for (const [kernelLabel, panelLabel] of [
+      [/Kernel total:/, /Total/],
+      [/compute/, /compute/],
+      [/init/, /INIT/],
+      [/requests/, /requests/],
+    ]) {
+      expect(dollars(panelTotal, panelLabel)).toBe(dollars(kernelTotal, kernelLabel));
+    }
+    expect(recorded.errors).toEqual([]);
+  }, 180_000);
+
+  it('follows the dark theme', async () => {
+    const hoverBackground = (): Promise<string> =>
+      page.evaluate((selector) => {
+        const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+          (Element & { layout?: { hoverlabel?: { bgcolor?: string } } }) | null;
+        return String(plot?.layout?.hoverlabel?.bgcolor ?? '');
+      }, PANEL);
+    const light = await hoverBackground();
+    await page.locator('#jp-menu-panel .lm-MenuBar-item', { hasText: 'Settings' }).click();
+    await page.locator('.lm-Menu-item', { hasText: /^Theme$/ }).hover();
+    await page.locator('.lm-Menu-item', { hasText: /^JupyterLab Dark$/ }).click();
+    await page.waitForSelector('body[data-jp-theme-name="JupyterLab Dark"][data-jp-theme-light="false"]', {
+      state: 'attached',
+    });
+    await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
+    await openPanel();
+    // The charts redraw in the dark theme's colors (its --jp-layout-color0 is #111).
+    await page.waitForFunction(
+      ([selector, before]) => {
+        const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+          (Element & { layout?: { hoverlabel?: { bgcolor?: string } } }) | null;
+        const now = String(plot?.layout?.hoverlabel?.bgcolor ?? '');
+        return now !== before && /17, ?17, ?17|#111/.test(now);
+      },
+      [PANEL, light] as const,
+    );
+    await screenshot('panel-dark');
+    expect(recorded.errors).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,104 @@
+/**
+ * The JupyterLab that `npm start` serves (scripts/start.mjs: the project's
+ * lab/ build, or a real `jupyter lab` 4 on PATH), on a free 127.0.0.1 port
+ * with its state in a temporary directory, for browser tests. Stopped by PID.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { REPO_ROOT } from './paths';
+import { freePort, stopProcess, waitFor } from './processes';
+
+/** A running JupyterLab. */
+export interface LabServer {
+  /** e.g. `http://127.0.0.1:PORT` (no trailing slash). */
+  baseUrl: string;
+  token: string;
+  /** Where the notebooks are served from. */
+  notebookDir: string;
+  /** A URL of the app that opens `notebook` in a fresh workspace named `workspace`. */
+  notebookUrl(notebook: string, workspace: string): string;
+  /** Everything start.mjs and the server printed. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** A notebook file's JSON. */
+export type NotebookJson = Record<string, unknown>;
+
+/** A notebook on the serverless-ts kernel with `sources` as its code cells. */
+export function serverlessNotebook(sources: string[]): NotebookJson {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'serverless-ts', display_name: 'TypeScript (serverless)', language: 'typescript' },
+      language_info: { name: 'typescript' },
+    },
+    cells: sources.map((source, i) => ({
+      cell_type: 'code',
+      id: `cell-${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source,
+    })),
+  };
+}
+
+/** Runs `node scripts/start.mjs` with `notebooks` in its notebook dir; resolves once the API answers. */
+export async function startLab(notebooks: Record<string, NotebookJson>): Promise<LabServer> {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-lab-'));
+  const notebookDir = path.join(stateDir, 'notebooks');
+  mkdirSync(notebookDir, { recursive: true });
+  for (const [name, json] of Object.entries(notebooks)) {
+    writeFileSync(path.join(notebookDir, name), JSON.stringify(json, null, 1));
+  }
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  let output = '';
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--port', String(port), '--state-dir', stateDir],
+    { env: { ...process.env, JUPYTER_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    // start.mjs passes SIGTERM on to the server and exits when it has.
+    await stopProcess(child, 10_000);
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) {
+          throw new Error(`npm start's server exited early:\n${output}`);
+        }
+        try {
+          return (await fetch(`${baseUrl}/api/status?token=${token}`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      "npm start's JupyterLab to answer",
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    baseUrl,
+    token,
+    notebookDir,
+    notebookUrl: (notebook, workspace) =>
+      `${baseUrl}/lab/workspaces/${workspace}/tree/${encodeURIComponent(notebook)}?reset&token=${token}`,
+    log: () => output,
+    stop,
+  };
+}
