@@ -141,23 +141,3 @@ describe('notebook run without --allow-errors', () => {
     expect(run.stderr).toContain('bad thing');
   });
 });
-
-describe('demo notebooks in binder/', () => {
-  it('run headlessly without errors', () => {
-    const run = runNotebook(false, path.join(REPO_ROOT, 'binder', 'demo.ipynb'));
-    expect(run.stderr).not.toContain('CellExecutionError');
-    expect(run.status).toBe(0);
-    expect(run.cells.length).toBeGreaterThan(3);
-    expect(run.cells.every((c) => typeof c.execution_count === 'number')).toBe(true);
-    const outputs = run.cells.flatMap((c) => c.outputs ?? []);
-    expect(outputs.some((o) => o.output_type === 'error')).toBe(false);
-    expect(outputs.some((o) => o.data && 'image/svg+xml' in o.data)).toBe(true);
-    expect(outputs.some((o) => bundle(o.data)['text/plain'] === '0.42')).toBe(true);
-    // The serverless part: a value from an invocation, a map with its progress bar, the cost table.
-    expect(outputs.some((o) => bundle(o.data)['text/plain'] === "'Cairo'")).toBe(true);
-    const compact = (o: Output): string => String(bundle(o.data)['text/plain']).replace(/\s+/g, '');
-    expect(outputs.some((o) => compact(o) === '[2,3,5,7,11,13,17,19,23,29,31,37]')).toBe(true);
-    expect(outputs.some((o) => /40\/40 done/.test(String(bundle(o.data)['text/plain'])))).toBe(true);
-    expect(outputs.some((o) => String(bundle(o.data)['text/html'] ?? '').includes('<table'))).toBe(true);
-  });
-});

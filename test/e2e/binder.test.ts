@@ -1,0 +1,302 @@
+/**
+ * Binder: the demo notebooks in binder/ run headlessly (nbclient, the kernel
+ * installed in a temporary prefix) on the embedded runtime, and
+ * binder/postBuild installs the prebuilt extension and the kernelspec into a
+ * prefix (JSL_PREFIX, a temporary dir here) where Jupyter finds both.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { kernelEnvironment } from '../helpers/jupyter-server';
+import { KERNEL_CLI, REPO_ROOT, SYSTEM_PYTHON } from '../helpers/paths';
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[]>;
+  ename?: string;
+  evalue?: string;
+}
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+  execution_count?: number | null;
+  metadata: { jsl_messages?: [string, string | null, number][] };
+  outputs?: Output[];
+}
+interface Notebook {
+  cells: Cell[];
+  metadata: { kernelspec?: Record<string, string>; language_info?: { name?: string } };
+}
+interface Run {
+  name: string;
+  committed: Notebook;
+  executed: Notebook;
+  stderr: string;
+}
+
+const BINDER = path.join(REPO_ROOT, 'binder');
+const DRIVER = path.join(REPO_ROOT, 'test', 'notebooks', 'execute_timed.py');
+const NOTEBOOKS = readdirSync(BINDER)
+  .filter((name) => name.endsWith('.ipynb'))
+  .sort();
+
+const text = (value: string | string[] | undefined): string =>
+  Array.isArray(value) ? value.join('') : (value ?? '');
+const compact = (value: string): string => value.replace(/\s+/g, '');
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+describe('the demo notebooks in binder/', () => {
+  const runs: Run[] = [];
+
+  beforeAll(() => {
+    const { env, home } = kernelEnvironment();
+    const workdir = path.join(home, 'notebooks');
+    mkdirSync(workdir, { recursive: true });
+    try {
+      for (const name of NOTEBOOKS) {
+        const executedFile = path.join(home, `executed-${name}`);
+        const run = spawnSync(SYSTEM_PYTHON, [DRIVER, path.join(BINDER, name), executedFile, workdir], {
+          env,
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        if (!existsSync(executedFile)) {
+          throw new Error(`${name} did not run (exit ${run.status ?? run.signal}):\n${run.stderr}`);
+        }
+        runs.push({
+          name,
+          committed: readJson<Notebook>(path.join(BINDER, name)),
+          executed: readJson<Notebook>(executedFile),
+          stderr: run.stderr,
+        });
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  const codeCells = (): Cell[] =>
+    runs.flatMap((run) => run.executed.cells.filter((cell) => cell.cell_type === 'code'));
+  /** The first executed code cell whose source matches. */
+  const cell = (source: RegExp): Cell => {
+    const found = codeCells().find((c) => source.test(text(c.source)));
+    if (!found) {
+      throw new Error(`no code cell in binder/*.ipynb matches ${source}`);
+    }
+    return found;
+  };
+  const outputs = (c: Cell, type: string): Output[] =>
+    (c.outputs ?? []).filter((o) => o.output_type === type);
+  const result = (c: Cell): string => text(outputs(c, 'execute_result')[0]?.data?.['text/plain']);
+  const stdout = (c: Cell): string =>
+    outputs(c, 'stream')
+      .filter((o) => o.name === 'stdout')
+      .map((o) => text(o.text))
+      .join('');
+  const display = (c: Cell, mime: string): string => text(outputs(c, 'display_data')[0]?.data?.[mime]);
+
+  it('include demo.ipynb, on the serverless-ts kernel, with no outputs committed', () => {
+    expect(NOTEBOOKS).toContain('demo.ipynb');
+    for (const { name, committed } of runs) {
+      expect([name, committed.metadata.kernelspec]).toEqual([
+        name,
+        { name: 'serverless-ts', display_name: 'TypeScript (serverless)', language: 'typescript' },
+      ]);
+      expect([name, committed.metadata.language_info?.name]).toEqual([name, 'typescript']);
+      const dirty = committed.cells.filter(
+        (c) => c.cell_type === 'code' && ((c.outputs ?? []).length > 0 || c.execution_count != null),
+      );
+      expect([name, dirty.map((c) => text(c.source).split('\n')[0])]).toEqual([name, []]);
+    }
+  });
+
+  it('run every cell, with no error', () => {
+    expect(runs.map((run) => run.name)).toEqual(NOTEBOOKS);
+    for (const run of runs) {
+      expect(run.stderr).not.toMatch(/Traceback \(most recent call last\)/);
+      const cells = run.executed.cells.filter((c) => c.cell_type === 'code');
+      expect(cells.length).toBeGreaterThan(0);
+      expect(cells.every((c) => typeof c.execution_count === 'number')).toBe(true);
+      const errors = cells.flatMap((c) =>
+        outputs(c, 'error').map(
+          (o) => `${run.name}: ${text(c.source).split('\n')[0]}: ${o.ename}: ${o.evalue}`,
+        ),
+      );
+      expect(errors).toEqual([]);
+    }
+  });
+
+  it('a first %%serverless cell: a captured variable in, a value and a kernel variable out', () => {
+    const first = cell(/^%%serverless --memory 512\n/);
+    expect(result(first)).toBe("'Cairo'");
+    expect(stdout(first)).toMatch(/^ran in process \d+, not in the kernel \(512 MB\)\n$/);
+    expect(result(cell(/^warmest$/))).toBe("{ city: 'Cairo', celsius: 27 }");
+  });
+
+  it('a --map fan-out: the results in input order, a progress bar updated in place', () => {
+    const map = cell(/^%%serverless --map .* --out primes\n/);
+    const isPrime = (k: number): boolean => k > 1 && [...Array(k).keys()].slice(2).every((d) => k % d !== 0);
+    const expected = Array.from({ length: 40 }, (_, i) => (isPrime(i + 1) ? i + 1 : null));
+    expect(compact(result(map))).toBe(JSON.stringify(expected));
+    expect(display(map, 'text/plain')).toMatch(/40\/40 done, 0 running, .*\$\d/);
+    expect(display(map, 'text/html')).toContain('jp-serverless-Progress');
+    const updates = (map.metadata.jsl_messages ?? []).filter(([type]) => type === 'update_display_data');
+    expect(updates.length).toBeGreaterThan(0);
+    expect(compact(result(cell(/^primes\.filter/)))).toBe(JSON.stringify(expected.filter((p) => p !== null)));
+  });
+
+  it('the cost: %serverless cost with dollar amounts, a --dry-run estimate, the side panel explained', () => {
+    const cost = cell(/^%serverless cost$/);
+    expect(display(cost, 'text/plain')).toMatch(/Kernel total: \$\d+\.\d+ .* over 41 invocations\./);
+    expect(display(cost, 'text/plain')).toMatch(/AWS Lambda prices, us-east-1/);
+    expect(display(cost, 'text/html')).toContain('<table');
+    const estimate = stdout(cell(/^%%serverless --dry-run /));
+    expect(estimate).toMatch(
+      /^Estimate: 10000 invocations x 1024 MB, .* \$\d+\.\d+ \(from earlier runs of this body/,
+    );
+    expect(estimate).toContain('Nothing was invoked');
+    const markdown = runs.flatMap((run) =>
+      run.executed.cells.filter((c) => c.cell_type === 'markdown').map((c) => text(c.source)),
+    );
+    expect(
+      markdown.some(
+        (md) => /Serverless\*\* side panel/.test(md) && /lambda\) icon/.test(md) && /\*\*Cost\*\*/.test(md),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('binder/postBuild', () => {
+  let tmp = '';
+  let prefix = '';
+  let build: { status: number | null; output: string };
+  const labextension = (): string =>
+    path.join(prefix, 'share', 'jupyter', 'labextensions', 'jupyterlab-serverless');
+  const kernelspec = (): string => path.join(prefix, 'share', 'jupyter', 'kernels', 'serverless-ts');
+
+  beforeAll(() => {
+    // The test must not reinstall node_modules under other work (postBuild would run npm ci).
+    const stamp = path.join(REPO_ROOT, 'node_modules', '.package-lock.json');
+    const lock = path.join(REPO_ROOT, 'package-lock.json');
+    if (!existsSync(stamp) || statSync(lock).mtimeMs > statSync(stamp).mtimeMs) {
+      throw new Error('node_modules is older than package-lock.json: run `npm ci` (or `npm test`) first');
+    }
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'jsl-binder-'));
+    prefix = path.join(tmp, 'prefix');
+    const run = spawnSync('bash', [path.join(BINDER, 'postBuild')], {
+      cwd: os.tmpdir(), // postBuild finds the repository from its own path
+      env: { ...process.env, JSL_PREFIX: prefix },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    build = { status: run.status, output: `${run.stdout}${run.stderr}` };
+  }, 130_000);
+
+  afterAll(() => {
+    if (tmp) {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('runs, skipping npm ci because node_modules is current', () => {
+    expect([build.status, build.output]).toEqual([0, expect.stringContaining('postBuild:')]);
+    expect(build.output).toContain('node_modules is current, npm ci skipped');
+    expect(build.output).not.toContain('installing npm packages');
+  });
+
+  it('copies the prebuilt extension into <prefix>/share/jupyter/labextensions', () => {
+    expect(lstatSync(labextension()).isDirectory()).toBe(true); // a copy, not a link into the repository
+    const built = readJson<{ name: string; version: string; jupyterlab: { _build: { load: string } } }>(
+      path.join(labextension(), 'package.json'),
+    );
+    const source = readJson<{ version: string }>(path.join(REPO_ROOT, 'extension', 'package.json'));
+    expect([built.name, built.version]).toEqual(['jupyterlab-serverless', source.version]);
+    expect(built.jupyterlab._build.load).toMatch(/^static\/remoteEntry\.[0-9a-f]+\.js$/);
+    expect(statSync(path.join(labextension(), built.jupyterlab._build.load)).size).toBeGreaterThan(0);
+    expect(existsSync(path.join(labextension(), 'schemas', 'jupyterlab-serverless', 'telemetry.json'))).toBe(
+      true,
+    );
+  });
+
+  it('installs the serverless-ts kernelspec into <prefix>/share/jupyter/kernels', () => {
+    const spec = readJson<{ argv: string[]; display_name: string; language: string }>(
+      path.join(kernelspec(), 'kernel.json'),
+    );
+    expect([spec.display_name, spec.language]).toEqual(['TypeScript (serverless)', 'typescript']);
+    expect(spec.argv.slice(1, 3)).toEqual([KERNEL_CLI, 'kernel']);
+  });
+
+  it('Jupyter finds both there, and the kernel runs a %%serverless cell', () => {
+    const { env, home } = kernelEnvironment();
+    try {
+      const run = spawnSync(SYSTEM_PYTHON, ['-c', CHECK_PREFIX, path.dirname(labextension())], {
+        env: { ...env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect([run.status, run.stderr]).toEqual([0, expect.any(String)]);
+      const found = JSON.parse(run.stdout) as {
+        kernels: Record<string, { resource_dir: string; display_name: string }>;
+        extensions: Record<string, { load: string | null; ext_path: string }>;
+        result: string | null;
+      };
+      expect(found.kernels['serverless-ts']).toEqual({
+        resource_dir: kernelspec(),
+        display_name: 'TypeScript (serverless)',
+      });
+      expect(found.extensions['jupyterlab-serverless']).toEqual({
+        load: expect.stringMatching(/^static\/remoteEntry\./),
+        ext_path: labextension(),
+      });
+      expect(found.result).toBe('42');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/**
+ * Python (Debian's jupyter_client and jupyterlab_server): the kernelspecs
+ * Jupyter finds, the federated extensions JupyterLab would load from the
+ * labextensions dir given as argv[1], and the value of a %%serverless cell
+ * run on a kernel started from the found kernelspec.
+ */
+const CHECK_PREFIX = `
+import json, sys
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import start_new_kernel
+from jupyterlab_server.config import get_federated_extensions
+
+specs = KernelSpecManager().get_all_specs()
+extensions = get_federated_extensions([sys.argv[1]])
+results = []
+km, kc = start_new_kernel(kernel_name='serverless-ts', startup_timeout=30)
+try:
+    def hook(msg):
+        if msg['msg_type'] == 'execute_result':
+            results.append(msg['content']['data']['text/plain'])
+    kc.execute_interactive('%%serverless\\n6 * 7', timeout=30, output_hook=hook)
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel()
+print(json.dumps({
+    'kernels': {name: {'resource_dir': s['resource_dir'], 'display_name': s['spec']['display_name']}
+                for name, s in specs.items()},
+    'extensions': {name: {'load': e['jupyterlab'].get('_build', {}).get('load'), 'ext_path': e['ext_path']}
+                   for name, e in extensions.items()},
+    'result': results[0] if results else None,
+}))
+`;
