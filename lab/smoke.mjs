@@ -5,26 +5,18 @@
 //   extension activates, a new "TypeScript (serverless)" notebook runs `1 + 1`
 //   and shows 2, the console has no errors; screenshot in
 //   test-results/lab-smoke.png; then the dark theme through the menus,
-//   test-results/lab-smoke-dark.png. Server and browser are stopped by PID.
+//   test-results/lab-smoke-dark.png. Server and browser are stopped by PID
+//   (lab/harness.mjs starts and stops them).
 // Usage: node lab/smoke.mjs [--verbose]   (after `npm run build -w lab`)
 //   --verbose prints every browser console message and the server's output.
-/* global fetch, document, getComputedStyle -- Node 20's fetch; the page function runs in the browser */
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
+/* global document, getComputedStyle -- the page functions run in the browser */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import { checkLabBuilt, LabHarness, ROOT as root, STEP_TIMEOUT_MS, stopProcess } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.dirname(here);
-const CHROMIUM = '/usr/bin/chromium';
-const PYTHON = '/usr/bin/python3';
-const STEP_TIMEOUT_MS = 60_000;
 const verbose = process.argv.includes('--verbose');
 const screenshotPath = path.join(root, 'test-results', 'lab-smoke.png');
 const darkScreenshotPath = path.join(root, 'test-results', 'lab-smoke-dark.png');
@@ -32,139 +24,20 @@ const darkScreenshotPath = path.join(root, 'test-results', 'lab-smoke-dark.png')
 const started = performance.now();
 const timings = {};
 const mark = (name) => (timings[name] = Math.round(performance.now() - started));
-const children = [];
-let tmp = '';
+let harness = null;
 
 function fail(message) {
   throw new Error(message);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a child and remembers it, so it is stopped (by PID) whatever happens. */
-function start(command, args, options) {
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  const record = { name: path.basename(command), child, output: '' };
-  child.stdout.on('data', (chunk) => (record.output += chunk));
-  child.stderr.on('data', (chunk) => (record.output += chunk));
-  children.push(record);
-  return record;
-}
-
-/** SIGTERM to the PID, SIGKILL after a grace period; resolves once it exited. */
-async function stop({ child }, graceMs = 5000) {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return;
-  }
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function until(check, what, timeoutMs = STEP_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) {
-      return value;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-async function startServer() {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'jsl-lab-smoke-'));
-  const prefix = path.join(tmp, 'prefix');
-  const notebooks = path.join(tmp, 'notebooks');
-  for (const dir of [notebooks, 'config', 'data', 'runtime']) {
-    mkdirSync(path.resolve(tmp, dir), { recursive: true });
-  }
-  copyFileSync(path.join(root, 'binder', 'demo.ipynb'), path.join(notebooks, 'demo.ipynb'));
-  const install = spawnSync(
-    process.execPath,
-    [path.join(root, 'kernel-magics/dist/bin/serverless-kernel.js'), 'install', '--prefix', prefix],
-    { encoding: 'utf8' },
-  );
-  if (install.status !== 0) {
-    fail(`kernel install failed: ${install.stderr}`);
-  }
-  const port = await freePort();
-  const token = randomBytes(16).toString('hex');
-  const env = {
-    ...process.env,
-    JUPYTER_TOKEN: token,
-    JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'),
-    JUPYTER_CONFIG_DIR: path.join(tmp, 'config'),
-    JUPYTER_DATA_DIR: path.join(tmp, 'data'),
-    JUPYTER_RUNTIME_DIR: path.join(tmp, 'runtime'),
-  };
-  const server = start(
-    PYTHON,
-    [
-      path.join(here, 'server.py'),
-      ...['--port', String(port), '--notebook-dir', notebooks],
-      ...['--state-dir', path.join(tmp, 'state'), '--no-browser'],
-    ],
-    { env },
-  );
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await until(async () => {
-    if (server.child.exitCode !== null) {
-      fail(`lab/server.py exited early:\n${server.output}`);
-    }
-    try {
-      return (await fetch(`${baseUrl}/api/status?token=${token}`)).ok;
-    } catch {
-      return false;
-    }
-  }, 'lab/server.py to answer');
-  return { baseUrl, token, server };
-}
-
-async function startBrowser() {
-  const browser = start(CHROMIUM, [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--window-size=1366,850',
-    `--user-data-dir=${path.join(tmp, 'chromium-profile')}`,
-    '--remote-debugging-address=127.0.0.1',
-    '--remote-debugging-port=0',
-    'about:blank',
-  ]);
-  const endpoint = await until(
-    () => /DevTools listening on (ws:\/\/\S+)/.exec(browser.output)?.[1],
-    'chromium',
-  );
-  return { browser, cdp: await chromium.connectOverCDP(endpoint) };
-}
-
 async function main() {
-  for (const file of ['build/static/main.js', 'labextensions/jupyterlab-serverless/package.json']) {
-    if (!existsSync(path.join(here, file))) {
-      fail(`lab/${file} is missing: run \`npm run build -w lab\` first`);
-    }
-  }
-  const { baseUrl, token, server } = await startServer();
+  checkLabBuilt();
+  harness = new LabHarness({ tmpPrefix: 'jsl-lab-smoke-' });
+  const { baseUrl, token, server } = await harness.startServer({
+    notebooks: [{ name: 'demo.ipynb', from: path.join(root, 'binder', 'demo.ipynb') }],
+  });
   mark('server up');
-  const { cdp } = await startBrowser();
+  const { cdp } = await harness.startBrowser();
   mark('browser up');
   const consoleErrors = [];
   const context = cdp.contexts()[0];
@@ -224,7 +97,7 @@ async function main() {
   await page.screenshot({ path: darkScreenshotPath });
   mark('dark theme');
   await cdp.close();
-  await stop(server);
+  await stopProcess(server);
   if (verbose) {
     process.stdout.write(`--- server output ---\n${server.output}\n`);
   }
@@ -241,17 +114,12 @@ try {
 } catch (error) {
   exitCode = 1;
   process.stderr.write(`lab smoke: FAILED: ${error.message}\n`);
-  const server = children.find((c) => c.name === 'python3');
-  if (server) {
-    process.stderr.write(`--- server output (tail) ---\n${server.output.slice(-3000)}\n`);
+  const serverOutput = harness?.serverOutput() ?? '';
+  if (serverOutput) {
+    process.stderr.write(`--- server output (tail) ---\n${serverOutput.slice(-3000)}\n`);
   }
 } finally {
-  for (const record of children.reverse()) {
-    await stop(record);
-  }
-  if (tmp) {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  await harness?.close();
 }
 process.stdout.write(`timings (ms since start): ${JSON.stringify(timings)}\n`);
 process.exit(exitCode);

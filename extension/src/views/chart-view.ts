@@ -4,6 +4,18 @@
  * (Lumino conflates update requests and processes them in the next frame).
  * A change while hidden only marks the view dirty; showing or resizing it
  * draws what it missed. Plotly is loaded the first time a chart is drawn.
+ *
+ * The theme's colors are read (getComputedStyle) on the first draw and
+ * again only after a theme change or when the view is shown: reading them
+ * on every draw forced a style recalculation of the whole page per view
+ * (the views before it in the same frame had just changed the DOM).
+ *
+ * Each completed draw is recorded on the Performance timeline as a measure
+ * named {@link ChartView.DRAW_MEASURE_PREFIX} + the view's name (e.g.
+ * `jupyter-serverless:draw:Timeline`), so DevTools' Performance panel and
+ * `PerformanceObserver`s (bench/panel) see every redraw: what it spans is
+ * told at {@link ChartView.DRAW_MEASURE_PREFIX}, how the timeline is kept
+ * bounded at `Private.recordDraw`.
  */
 import type { Message } from '@lumino/messaging';
 import type { ISignal } from '@lumino/signaling';
@@ -96,6 +108,8 @@ export abstract class ChartView extends Widget {
 
   protected override onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
+    // Font size overrides may have changed while hidden: read the theme again.
+    this._theme = null;
     this._schedule();
   }
 
@@ -130,7 +144,8 @@ export abstract class ChartView extends Widget {
   }
 
   private _onThemeChanged(): void {
-    // Colors are resolved at draw time: a redraw picks up the new theme.
+    // The next draw reads the new theme's colors.
+    this._theme = null;
     this.invalidate();
   }
 
@@ -155,9 +170,12 @@ export abstract class ChartView extends Widget {
     this._dirty = false;
     this._resizePending = false;
     this._clearTick();
+    // From here: reading the state (which folds the events received since the last draw) included.
+    const started = performance.now();
     const state = this.model.state;
-    const figure = this.render(state, resolveTheme(this.node), Date.now());
-    this._draws += 1;
+    this._theme ??= resolveTheme(this.node);
+    const figure = this.render(state, this._theme, Date.now());
+    const draw = ++this._draws;
     if (this.isLive(state)) {
       this._tick = setTimeout(() => {
         this._tick = null;
@@ -166,19 +184,46 @@ export abstract class ChartView extends Widget {
     }
     this.plotNode.hidden = this.legendNode.hidden = !figure;
     if (!figure) {
+      this._recordDraw(started, performance.now(), null, draw);
       return;
     }
     Private.renderLegend(this.legendNode, figure.legend);
     if (!this._plotly) {
+      // Not a completed draw (not recorded): it is done again once Plotly is loaded.
       this._dirty = true;
       this._load();
       return;
     }
     this._hasPlot = true;
-    this._plotted = Private.settle(
-      this._plotly.react(this.plotNode, figure.data as Data[], figure.layout, PLOT_CONFIG),
-      (reason) => this.setMessage(this.trans.__('The chart could not be drawn: %1', String(reason))),
-    );
+    const rendered = performance.now();
+    const reacting = this._plotly.react(this.plotNode, figure.data as Data[], figure.layout, PLOT_CONFIG);
+    const returned = performance.now();
+    this._plotted = Private.settle(reacting, (reason) =>
+      this.setMessage(this.trans.__('The chart could not be drawn: %1', String(reason))),
+    ).then(() => this._recordDraw(started, rendered, returned, draw));
+  }
+
+  /**
+   * Records a completed draw (see {@link ChartView.DRAW_MEASURE_PREFIX}):
+   * `rendered` is when `Plotly.react` was called, `returned` when it
+   * returned (null: no chart; the draw ended at `rendered`).
+   */
+  private _recordDraw(start: number, rendered: number, returned: number | null, draw: number): void {
+    if (this.isDisposed || typeof performance.measure !== 'function') {
+      return;
+    }
+    this._measureName ??= ChartView.DRAW_MEASURE_PREFIX + Private.viewName(this.node);
+    const detail: ChartView.IDrawDetail = {
+      renderMs: rendered - start,
+      plotted: returned !== null,
+      settledMs: returned === null ? rendered - start : performance.now() - start,
+      draw,
+    };
+    this._measures = Private.recordDraw(this._measureName, this._measures, {
+      start,
+      end: returned ?? rendered,
+      detail,
+    });
   }
 
   private _load(): void {
@@ -217,6 +262,10 @@ export abstract class ChartView extends Widget {
   private _plotted: Promise<void> = Promise.resolve();
   private readonly _loadPlotly: PlotlyLoader;
   private readonly _tickMs: number;
+  private _theme: IFigureTheme | null = null;
+  private _measureName: string | null = null;
+  /** Draw measures of this view on the Performance timeline since the last clear. */
+  private _measures = 0;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-namespace -- JupyterLab's class + namespace convention (DESIGN.md)
@@ -237,6 +286,36 @@ export namespace ChartView {
 
   /** How often running bars grow while nothing else changes, ms. */
   export const TICK_MS = 1000;
+
+  /**
+   * The start of the name of the Performance timeline measure of a draw; the
+   * view's name follows (its CSS class without `jp-serverless-`, e.g.
+   * `Timeline`, `Traffic`, `Cost`: class names do not survive minifying).
+   * A measure spans a draw from reading the model's state (which folds the
+   * events received since the last draw) through rendering to the return of
+   * `Plotly.react`, which does its work synchronously; its promise settles
+   * in a microtask, after the other views drawing in the same animation
+   * frame have drawn: `detail.settledMs` (an {@link IDrawDetail}) is until
+   * then. The browser's rendering of the frame (style, layout, paint, WebGL
+   * rasterization: it can cost more than the draws) is in neither: the Long
+   * Animation Frames API shows it, for all views of a frame.
+   */
+  export const DRAW_MEASURE_PREFIX = 'jupyter-serverless:draw:';
+
+  /** The `detail` of a draw measure (times in ms from the draw's start). */
+  export interface IDrawDetail {
+    /** Reading the state and rendering (DOM parts and the figure), before `Plotly.react`. */
+    renderMs: number;
+    /** Whether it drew a chart (else only the DOM parts: the measure ends after rendering). */
+    plotted: boolean;
+    /** Until the `Plotly.react` promise settled (with the views drawn after it in the same frame). */
+    settledMs: number;
+    /** The view's {@link ChartView.draws} count of this draw. */
+    draw: number;
+  }
+
+  /** The most draw measures of one view name kept on the Performance timeline. */
+  export const MAX_DRAW_MEASURES = 200;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-namespace -- private helpers, as in JupyterLab core (DESIGN.md)
@@ -266,6 +345,42 @@ namespace Private {
         return entry;
       }),
     );
+  }
+
+  /** The name of a view in its measures: its first `jp-serverless-*` CSS class but the base one. */
+  export function viewName(node: HTMLElement): string {
+    for (let i = 0; i < node.classList.length; i++) {
+      const name = node.classList[i];
+      if (name.startsWith('jp-serverless-') && name !== 'jp-serverless-View') {
+        return name.slice('jp-serverless-'.length);
+      }
+    }
+    return 'View';
+  }
+
+  /**
+   * Adds a draw measure named `name` to the Performance timeline, which has
+   * `count` measures of that name; returns how many it has now. The browser
+   * keeps user timing entries until they are cleared, so the timeline is
+   * bounded here: when {@link ChartView.MAX_DRAW_MEASURES} are kept, the
+   * view's own name is cleared (`clearMeasures(name)`, nothing else) before
+   * the next one is added. `getEntriesByName(name)` then gives the recent
+   * draws; a `PerformanceObserver` of `measure` entries sees every one of
+   * them (observers are told of an entry when it is added, whether or not it
+   * is cleared later).
+   */
+  export function recordDraw(name: string, count: number, options: PerformanceMeasureOptions): number {
+    if (count >= ChartView.MAX_DRAW_MEASURES) {
+      performance.clearMeasures(name);
+      count = 0;
+    }
+    try {
+      performance.measure(name, options);
+      return count + 1;
+    } catch {
+      // A browser with User Timing Level 2 only (no options): leave it out.
+      return count;
+    }
   }
 
   /** A promise that settles when `p` does and never rejects (`onError` sees the reason). */
