@@ -56,8 +56,19 @@ export const RETRIED_STATUSES = ['crashed'] as const;
 export const MEMORY_POLL_MS = 10;
 
 /**
+ * An environment using less than this share of its --memory is checked only
+ * every MEMORY_RELAXED_POLLS polls (reaching the limit from there takes longer
+ * than that).
+ */
+export const MEMORY_RELAXED_FRACTION = 0.5;
+
+/** See MEMORY_RELAXED_FRACTION. */
+export const MEMORY_RELAXED_POLLS = 4;
+
+/**
  * How --memory is enforced. Like Lambda, on the environment's resident
- * memory (RSS, read from /proc every MEMORY_POLL_MS while it runs): over it,
+ * memory (RSS, read from /proc every MEMORY_POLL_MS while it runs, less often
+ * while far below the limit): over it,
  * the environment is killed and the invocation fails as out of memory. V8's
  * own heap limit is raised to --memory only when --memory is above V8's
  * default limit: any V8 heap flag makes Node reject its built-in code cache,

@@ -12,12 +12,11 @@ import {
   CHANNEL_LOST_GRACE_MS,
   cleanEnvironment,
   heapLimitFlags,
-  MEMORY_POLL_MS,
   STDERR_DRAIN_MS,
   STDERR_TAIL_BYTES,
 } from './config';
 import { HeldInputs } from './held-inputs';
-import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB, OUT_OF_MEMORY, residentMb } from './memory';
+import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB, OUT_OF_MEMORY, RssReader, Watched } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
 
 /** The state of an environment. */
@@ -51,7 +50,7 @@ interface Pending {
 }
 
 /** One worker process. */
-export class Environment {
+export class Environment implements Watched {
   state: EnvironmentState = 'starting';
   /** Invocations this environment ran. */
   invocations = 0;
@@ -65,6 +64,7 @@ export class Environment {
   readonly exited: Promise<void>;
 
   private readonly child: ChildProcess;
+  private readonly rss: RssReader;
   private readonly held: HeldInputs;
   private pending?: Pending;
   private seq = 0;
@@ -91,6 +91,7 @@ export class Environment {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    this.rss = new RssReader(this.child.pid);
     this.child.stdout?.resume();
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
@@ -189,7 +190,6 @@ export class Environment {
     const bytesIn = (request.element?.byteLength ?? 0) + this.held.fill(message, request);
     return new Promise<EnvironmentRun>((resolve) => {
       const timer = setTimeout(() => this.kill('timeout'), request.timeoutS * 1000);
-      const memoryWatch = CAN_READ_RSS ? setInterval(() => this.checkMemory(), MEMORY_POLL_MS) : undefined;
       const onAbort = (): void => this.kill('cancel');
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending = {
@@ -200,7 +200,6 @@ export class Environment {
         bytesIn,
         settle: (run) => {
           clearTimeout(timer);
-          clearInterval(memoryWatch);
           signal.removeEventListener('abort', onAbort);
           this.pending = undefined;
           resolve(run);
@@ -227,17 +226,25 @@ export class Environment {
     }
   }
 
-  /** Kills the environment when its resident memory is over --memory (as Lambda does). */
-  private checkMemory(): void {
-    const pid = this.child.pid;
-    const used = pid === undefined ? undefined : residentMb(pid);
+  /** Whether the memory watch checks it: while it runs an invocation. */
+  get watched(): boolean {
+    return this.pending !== undefined && this.state === 'busy';
+  }
+
+  /**
+   * Reads the resident memory, keeps the peak, and kills the environment when
+   * it is over --memory (as Lambda does). Returns the share of --memory used.
+   */
+  checkMemory(): number | undefined {
+    const used = this.rss.readMb();
     if (used === undefined) {
-      return;
+      return undefined;
     }
     this.peakRssMb = Math.max(this.peakRssMb, used);
     if (used > this.memoryMb) {
       this.kill('memory');
     }
+    return used / this.memoryMb;
   }
 
   private lastStderr(): string {
@@ -286,6 +293,7 @@ export class Environment {
 
   private onExit(): void {
     this.state = 'dead';
+    this.rss.close();
     const pending = this.pending;
     if (!pending) {
       return;

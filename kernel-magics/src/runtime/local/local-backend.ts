@@ -17,6 +17,7 @@ import {
 } from '../backend';
 import { checkWhole, KILL_GRACE_MS, LOCAL_DEFAULTS, LocalBackendOptions, MAX_RETRIES } from './config';
 import { Environment } from './environment';
+import { MemoryWatch } from './memory';
 import { atMost, pause } from './waits';
 
 interface QueueEntry {
@@ -53,6 +54,8 @@ export class LocalBackend implements Backend {
   /** Attempts waiting for an idle environment or a free cold-start slot. */
   private waiters: (() => void)[] = [];
   private readonly options: Required<LocalBackendOptions>;
+  /** One timer checks the memory of every running environment. */
+  private readonly memoryWatch = new MemoryWatch(() => this.environments);
 
   constructor(options: LocalBackendOptions = {}) {
     this.options = {
@@ -128,6 +131,7 @@ export class LocalBackend implements Backend {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.stopping.abort();
+    this.memoryWatch.stop();
     for (const entry of this.queue.splice(0)) {
       entry.signal.removeEventListener('abort', entry.onAbort);
       entry.resolve(cancelledResult(entry.request));
@@ -239,6 +243,7 @@ export class LocalBackend implements Backend {
     const initMs = cold ? env.initMs : 0;
     observer.onAttemptStart?.({ attempt, environmentId: env.id, cold, initMs });
     const startedAt = Date.now();
+    this.memoryWatch.wake();
     const run = await env.run(request, observer, signal);
     if (env.state === 'dead') {
       this.forget(env);
