@@ -5,6 +5,7 @@
  * only their element.
  */
 import { ChildProcess, fork } from 'node:child_process';
+import { Socket } from 'node:net';
 import * as os from 'node:os';
 
 import { AttemptOutcome, InvocationObserver, InvocationRequest } from '../backend';
@@ -15,6 +16,7 @@ import {
   STDERR_DRAIN_MS,
   STDERR_TAIL_BYTES,
 } from './config';
+import { encodeFrame, FrameDecoder } from './frames';
 import { HeldInputs } from './held-inputs';
 import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB, OUT_OF_MEMORY, RssReader, Watched } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
@@ -64,6 +66,9 @@ export class Environment implements Watched {
   readonly exited: Promise<void>;
 
   private readonly child: ChildProcess;
+  /** The data channel (the worker's fd 3): invocations out, output and results in. */
+  private readonly channel: Socket;
+  private corked = false;
   private readonly rss: RssReader;
   private readonly held: HeldInputs;
   private pending?: Pending;
@@ -88,9 +93,12 @@ export class Environment implements Watched {
       cwd,
       env: cleanEnvironment(memoryMb, os.tmpdir()),
       execArgv: heapLimitFlags(memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS),
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // fd 3 is the data channel; the IPC channel only tells the worker that the kernel is gone.
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
     });
+    this.channel = this.child.stdio[3] as Socket;
+    // Writes after the worker died fail with EPIPE; its exit settles what it ran.
+    this.channel.on('error', () => undefined);
     this.rss = new RssReader(this.child.pid);
     this.child.stdout?.resume();
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
@@ -115,10 +123,13 @@ export class Environment implements Watched {
       });
       this.child.once('close', finish);
     });
-    this.child.once('disconnect', () => {
+    // Either channel also closes just before a normal exit: a worker alive well after that lost it.
+    const lost = (): void => {
       const timer = setTimeout(() => this.kill('channel'), CHANNEL_LOST_GRACE_MS);
       void this.exited.then(() => clearTimeout(timer));
-    });
+    };
+    this.child.once('disconnect', lost);
+    this.channel.once('end', lost);
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`the environment did not start within ${readyTimeoutMs} ms`));
@@ -136,7 +147,8 @@ export class Environment implements Watched {
           new Error(`the environment exited while starting (${this.exitDescription}) ${this.lastStderr()}`),
         );
       });
-      this.child.on('message', (message: WorkerMessage) => {
+      const decoder = new FrameDecoder<WorkerMessage>();
+      const onMessage = (message: WorkerMessage): void => {
         if (message.type === 'ready') {
           clearTimeout(timer);
           this.initMs = performance.now() - spawnedAt;
@@ -145,6 +157,14 @@ export class Environment implements Watched {
           resolve();
         } else {
           this.onMessage(message);
+        }
+      };
+      this.channel.on('data', (chunk: Buffer) => {
+        try {
+          decoder.push(chunk, onMessage);
+        } catch {
+          // Not our framing: the program wrote to fd 3. The channel cannot be trusted any more.
+          this.kill('channel');
         }
       });
     });
@@ -209,13 +229,26 @@ export class Environment implements Watched {
         this.kill('cancel');
         return;
       }
-      this.child.send(message, (error) => {
-        if (error) {
-          // The channel is gone; the exit handler settles the invocation.
-          this.kill();
-        }
-      });
+      this.send(message);
     });
+  }
+
+  /**
+   * Writes a message to the data channel. Writes made in one tick go out
+   * together (corked): one system call, one wake-up of the worker.
+   */
+  private send(message: InvokeMessage): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.channel.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.channel.uncork();
+      });
+    }
+    for (const part of encodeFrame(message)) {
+      this.channel.write(part);
+    }
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
@@ -327,7 +360,9 @@ export class Environment implements Watched {
       case 'channel':
         return {
           status: 'crashed',
-          message: 'The environment lost its IPC channel to the kernel before the invocation finished.',
+          message:
+            'The environment lost its IPC channel to the kernel (or wrote to it what the kernel does not read) ' +
+            'before the invocation finished.',
         };
       default:
         break;

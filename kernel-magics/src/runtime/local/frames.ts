@@ -73,13 +73,16 @@ export function encodeFrame(message: FrameMessage): Uint8Array[] {
   return [head, ...payloads];
 }
 
-/** Splits the bytes read from a channel into messages. */
-export class FrameDecoder {
+/**
+ * Splits the bytes read from a channel into messages of type `T` (what the
+ * other side sends; the decoder checks the framing, not the messages).
+ */
+export class FrameDecoder<T> {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
   /** Adds bytes read; calls `onMessage` for every complete frame, in order. */
-  push(chunk: Buffer, onMessage: (message: Record<string, unknown>) => void): void {
+  push(chunk: Buffer, onMessage: (message: T) => void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (this.buffered >= 4) {
@@ -94,7 +97,7 @@ export class FrameDecoder {
       if (first.length < frameBytes) {
         first = this.merge();
       }
-      const message = decode(first, frameBytes);
+      const message = decode(first, frameBytes) as T;
       if (first.length === frameBytes) {
         this.chunks.shift();
       } else {

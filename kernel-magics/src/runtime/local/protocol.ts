@@ -1,7 +1,7 @@
 /**
  * Messages between an environment (kernel side) and its worker process, sent
- * over Node's IPC channel with advanced (structured clone) serialization, so
- * byte arrays travel without JSON.
+ * as frames (see frames.ts) on the worker's fd 3: a JSON header, and byte
+ * arrays (top-level `Uint8Array` fields) raw.
  */
 import { JsonObject, MimeBundle } from '../../kernel/messages';
 import { RemoteError } from '../backend';

@@ -2,16 +2,19 @@
  * The entry point of an execution environment (a worker process of the
  * embedded runtime). It loads programs once and keeps them (warm starts),
  * runs one invocation at a time, and sends its output, displays and result
- * back over IPC. Imports are kept few: they are part of every cold start.
+ * back over its data channel (fd 3, see frames.ts). Imports are kept few:
+ * they are part of every cold start.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 
 import { setOutputSink } from '../../output/sink';
 import type { ProgramResult, RemoteError } from '../backend';
+import { encodeFrame, FrameDecoder } from './frames';
 import type { InvokeMessage, RunFacts, WorkerMessage } from './protocol';
 import type * as Serializable from './serializable';
 
@@ -34,8 +37,20 @@ const invocation = new AsyncLocalStorage<number>();
 /** The invocation running now (undefined between invocations). */
 let running: number | undefined;
 
+/** The data channel to the kernel (fd 3, see frames.ts); opened in main(). */
+let channel: Socket | undefined;
+
 function send(message: WorkerMessage): void {
-  process.send?.(message);
+  const parts = encodeFrame(message);
+  if (parts.length === 1) {
+    channel?.write(parts[0]);
+    return;
+  }
+  channel?.cork();
+  for (const part of parts) {
+    channel?.write(part);
+  }
+  channel?.uncork();
 }
 
 /** The invocation that owns output written now, if it is still running. */
@@ -172,7 +187,13 @@ function capturesFor(message: InvokeMessage): Record<string, unknown> {
   if (message.captures) {
     const decoded = deserialize(message.captures) as Record<string, unknown>;
     const empty = Object.keys(decoded).length === 0;
-    captureBytes.set(message.capturesHash, empty ? null : message.captures);
+    // Kept: a copy unless the bytes are all of their buffer (a view would keep the whole read buffer alive).
+    const bytes = message.captures;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    captureBytes.set(
+      message.capturesHash,
+      empty ? null : own ? bytes : Uint8Array.prototype.slice.call(bytes),
+    );
     return decoded;
   }
   const bytes = captureBytes.get(message.capturesHash);
@@ -237,7 +258,9 @@ function main(): void {
       }
     },
   });
-  process.on('message', (message: InvokeMessage) => {
+  channel = new Socket({ fd: 3, readable: true, writable: true });
+  const decoder = new FrameDecoder<InvokeMessage>();
+  const onMessage = (message: InvokeMessage): void => {
     if (message.type === 'invoke') {
       invoke(message).catch((error: unknown) => {
         // Compiling the program or decoding its inputs failed: the program's error, not a crash.
@@ -245,8 +268,10 @@ function main(): void {
         send({ type: 'error', error: toRemoteError(error), seq: message.seq, durationMs: 0, maxRssMb: 0 });
       });
     }
-  });
+  };
+  channel.on('data', (chunk: Buffer) => decoder.push(chunk, onMessage));
   // The kernel went away: an environment never outlives it.
+  channel.on('end', () => process.exit(0));
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready' });
   // The first run of an AsyncLocalStorage turns on async hooks (~0.5 ms): done while the
