@@ -85,17 +85,21 @@ export interface Watched {
 /**
  * One timer for every environment: while any runs an invocation, each is
  * checked every MEMORY_POLL_MS, or every MEMORY_RELAXED_POLLS polls while it
- * uses less than MEMORY_RELAXED_FRACTION of its --memory.
+ * uses less than MEMORY_RELAXED_FRACTION of its --memory. `onPoll` runs on
+ * the same timer (the backend's other checks of running environments).
  */
 export class MemoryWatch {
   private timer: NodeJS.Timeout | undefined;
   private readonly skips = new WeakMap<Watched, number>();
 
-  constructor(private readonly environments: () => Iterable<Watched>) {}
+  constructor(
+    private readonly environments: () => Iterable<Watched>,
+    private readonly onPoll: () => void = () => undefined,
+  ) {}
 
   /** Starts polling, if it is not already (an environment started an invocation). */
   wake(): void {
-    if (CAN_READ_RSS && !this.timer) {
+    if (!this.timer) {
       this.timer = setInterval(() => this.poll(), MEMORY_POLL_MS);
       this.timer.unref();
     }
@@ -125,7 +129,9 @@ export class MemoryWatch {
         share !== undefined && share < MEMORY_RELAXED_FRACTION ? MEMORY_RELAXED_POLLS - 1 : 0,
       );
     }
-    if (!any) {
+    if (any) {
+      this.onPoll();
+    } else {
       this.stop();
     }
   }

@@ -7,7 +7,8 @@ import { JsonObject, MimeBundle } from '../../kernel/messages';
 import { RemoteError } from '../backend';
 
 /**
- * Kernel -> worker: run one invocation. Program and captures are sent once
+ * Kernel -> worker: run one invocation (after those sent before it: the
+ * worker runs them one at a time, in order). Program and captures are sent once
  * per environment: the kernel side keeps the list of what the worker holds
  * (bounded, see config.ts) and names what the worker must drop.
  */
@@ -28,6 +29,19 @@ export interface InvokeMessage {
   /** Captures the worker drops from its cache (the kernel side forgot them). */
   dropCaptures?: string[];
 }
+
+/**
+ * Kernel -> worker: give back these invocations if they have not started
+ * (the run stopped, or they wait behind one that runs long). The worker
+ * answers `withdrawn` with those it gave back; the others run.
+ */
+export interface WithdrawMessage {
+  type: 'withdraw';
+  seqs: number[];
+}
+
+/** Kernel -> worker messages. */
+export type KernelMessage = InvokeMessage | WithdrawMessage;
 
 /** Facts the worker measures around a program run. */
 export interface RunFacts {
@@ -51,5 +65,6 @@ export type WorkerMessage =
       update?: boolean;
     }
   | { type: 'clear'; seq: number; wait: boolean }
+  | { type: 'withdrawn'; seqs: number[] }
   | ({ type: 'result'; result: Uint8Array } & RunFacts)
   | ({ type: 'error'; error: RemoteError } & RunFacts);

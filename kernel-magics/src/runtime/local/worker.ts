@@ -1,7 +1,8 @@
 /**
  * The entry point of an execution environment (a worker process of the
  * embedded runtime). It loads programs once and keeps them (warm starts),
- * runs one invocation at a time, and sends its output, displays and result
+ * runs one invocation at a time (those handed while one runs wait in line),
+ * and sends its output, displays and result
  * back over its data channel (fd 3, see frames.ts). Imports are kept few:
  * they are part of every cold start.
  */
@@ -15,7 +16,7 @@ import { runInThisContext } from 'node:vm';
 import { setOutputSink } from '../../output/sink';
 import type { ProgramResult, RemoteError } from '../backend';
 import { encodeFrame, FrameDecoder } from './frames';
-import type { InvokeMessage, RunFacts, WorkerMessage } from './protocol';
+import type { InvokeMessage, KernelMessage, RunFacts, WorkerMessage } from './protocol';
 import type * as Serializable from './serializable';
 
 type ProgramFn = (
@@ -235,6 +236,41 @@ async function invoke(message: InvokeMessage): Promise<void> {
   );
 }
 
+/** Invocations handed to this environment and not started yet, in order. */
+const line: InvokeMessage[] = [];
+let draining = false;
+
+/**
+ * Runs the invocations in line one at a time, each as soon as the one
+ * before has sent its result (the kernel hands several at once to an
+ * environment that runs short ones).
+ */
+async function drain(): Promise<void> {
+  draining = true;
+  for (let message = line.shift(); message; message = line.shift()) {
+    try {
+      await invoke(message);
+    } catch (error) {
+      // Compiling the program or decoding its inputs failed: the program's error, not a crash.
+      running = undefined;
+      send({ type: 'error', error: toRemoteError(error), seq: message.seq, durationMs: 0, maxRssMb: 0 });
+    }
+  }
+  draining = false;
+}
+
+/** Gives back the invocations of `seqs` still in line (not started), and tells the kernel which. */
+function withdraw(seqs: number[]): void {
+  const given: number[] = [];
+  for (let i = line.length - 1; i >= 0; i -= 1) {
+    if (seqs.includes(line[i].seq)) {
+      given.push(line[i].seq);
+      line.splice(i, 1);
+    }
+  }
+  send({ type: 'withdrawn', seqs: given });
+}
+
 function main(): void {
   patchStreamLazily('stdout');
   patchStreamLazily('stderr');
@@ -259,20 +295,21 @@ function main(): void {
     },
   });
   channel = new Socket({ fd: 3, readable: true, writable: true });
-  const decoder = new FrameDecoder<InvokeMessage>();
-  const onMessage = (message: InvokeMessage): void => {
+  const decoder = new FrameDecoder<KernelMessage>();
+  const onMessage = (message: KernelMessage): void => {
     if (message.type === 'invoke') {
-      invoke(message).catch((error: unknown) => {
-        // Compiling the program or decoding its inputs failed: the program's error, not a crash.
-        running = undefined;
-        send({ type: 'error', error: toRemoteError(error), seq: message.seq, durationMs: 0, maxRssMb: 0 });
-      });
+      line.push(message);
+      if (!draining) {
+        void drain();
+      }
+    } else if (message.type === 'withdraw') {
+      withdraw(message.seqs);
     }
   };
   channel.on('data', (chunk: Buffer) => decoder.push(chunk, onMessage));
-  // The kernel went away: an environment never outlives it.
+  // The kernel went away (or the program closed fd 3): an environment never outlives its channel.
   channel.on('end', () => process.exit(0));
-  process.on('disconnect', () => process.exit(0));
+  channel.on('error', () => process.exit(0));
   send({ type: 'ready' });
   // The first run of an AsyncLocalStorage turns on async hooks (~0.5 ms): done while the
   // kernel sends the first invocation, rather than in it.
