@@ -25,7 +25,13 @@ type ProgramFn = (
   require: NodeJS.Require,
 ) => Promise<ProgramResult>;
 
-const programs = new Map<string, ProgramFn>();
+/**
+ * Programs by hash: compiled once first run, their source until then. What
+ * an invocation brings is kept when it arrives (not when it runs), so what
+ * this environment holds is what the kernel sent, whether or not the
+ * invocations that brought it ran (one given back never does).
+ */
+const programs = new Map<string, ProgramFn | { source: string; filename: string }>();
 /** Capture bytes by hash; `null` when they decode to an empty object (nothing to decode per invocation). */
 const captureBytes = new Map<string, Uint8Array | null>();
 const requires = new Map<string, NodeJS.Require>();
@@ -171,46 +177,55 @@ function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
   }
 }
 
-function programFor(message: InvokeMessage): ProgramFn {
-  let fn = programs.get(message.programHash);
-  if (!fn) {
-    if (!message.program) {
-      throw new Error(`program ${message.programHash} was never sent to this environment`);
-    }
-    fn = runInThisContext(message.program.source, { filename: message.program.filename }) as ProgramFn;
-    programs.set(message.programHash, fn);
-  }
-  return fn;
-}
-
-/** Fresh captures for each invocation: one invocation's mutations never leak into the next. */
-function capturesFor(message: InvokeMessage): Record<string, unknown> {
-  if (message.captures) {
-    const decoded = deserialize(message.captures) as Record<string, unknown>;
-    const empty = Object.keys(decoded).length === 0;
-    // Kept: a copy unless the bytes are all of their buffer (a view would keep the whole read buffer alive).
-    const bytes = message.captures;
-    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    captureBytes.set(
-      message.capturesHash,
-      empty ? null : own ? bytes : Uint8Array.prototype.slice.call(bytes),
-    );
-    return decoded;
-  }
-  const bytes = captureBytes.get(message.capturesHash);
-  if (bytes === undefined) {
-    throw new Error(`captures ${message.capturesHash} were never sent to this environment`);
-  }
-  return bytes === null ? {} : (deserialize(bytes) as Record<string, unknown>);
-}
-
-async function invoke(message: InvokeMessage): Promise<void> {
+/** Keeps what an invocation brings (program, captures) and drops what the kernel forgot. */
+function receive(message: InvokeMessage): void {
   for (const hash of message.dropPrograms ?? []) {
     programs.delete(hash);
   }
   for (const hash of message.dropCaptures ?? []) {
     captureBytes.delete(hash);
   }
+  if (message.program && !programs.has(message.programHash)) {
+    programs.set(message.programHash, message.program);
+  }
+  if (message.captures) {
+    // A copy unless the bytes are all of their buffer (a view would keep the whole read buffer alive).
+    const bytes = message.captures;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    captureBytes.set(message.capturesHash, own ? bytes : Uint8Array.prototype.slice.call(bytes));
+  }
+}
+
+function programFor(message: InvokeMessage): ProgramFn {
+  const held = programs.get(message.programHash);
+  if (held === undefined) {
+    throw new Error(`program ${message.programHash} was never sent to this environment`);
+  }
+  if (typeof held === 'function') {
+    return held;
+  }
+  const fn = runInThisContext(held.source, { filename: held.filename }) as ProgramFn;
+  programs.set(message.programHash, fn);
+  return fn;
+}
+
+/** Fresh captures for each invocation: one invocation's mutations never leak into the next. */
+function capturesFor(message: InvokeMessage): Record<string, unknown> {
+  const bytes = captureBytes.get(message.capturesHash);
+  if (bytes === undefined) {
+    throw new Error(`captures ${message.capturesHash} were never sent to this environment`);
+  }
+  if (bytes === null) {
+    return {};
+  }
+  const decoded = deserialize(bytes) as Record<string, unknown>;
+  if (Object.keys(decoded).length === 0) {
+    captureBytes.set(message.capturesHash, null);
+  }
+  return decoded;
+}
+
+async function invoke(message: InvokeMessage): Promise<void> {
   const fn = programFor(message);
   const captures = capturesFor(message);
   const element = message.element === undefined ? undefined : (deserialize(message.element) as unknown);
@@ -298,6 +313,7 @@ function main(): void {
   const decoder = new FrameDecoder<KernelMessage>();
   const onMessage = (message: KernelMessage): void => {
     if (message.type === 'invoke') {
+      receive(message);
       line.push(message);
       if (!draining) {
         void drain();
