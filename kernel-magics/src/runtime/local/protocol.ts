@@ -48,7 +48,7 @@ export interface RunFacts {
   seq: number;
   /** ms from handing the program its inputs to its serialized result. */
   durationMs: number;
-  /** Peak resident memory of the worker so far, MB. */
+  /** Peak resident memory of the worker so far, MB (read at most 10 ms before, see worker.ts). */
   maxRssMb: number;
 }
 
