@@ -172,7 +172,7 @@ describe('pipelining short invocations', () => {
     await waitFor(() => !isAlive(pid), 2000, 'the cancelled worker to exit');
   });
 
-  it('stops what waits in lines once the caller may start no more, as never started', async () => {
+  it('stops what waits in lines once the caller may start no more: what had not started never runs', async () => {
     const local = backend({ concurrency: 1 });
     const body = 'await new Promise((r) => setTimeout(r, 2));';
     await warmUp(local, body, 1);
@@ -189,10 +189,13 @@ describe('pipelining short invocations', () => {
       Array.from({ length: 30 }, (_, i) => local.invoke(request(body, i), observer, never)),
     );
     const ran = results.filter((r) => r.outcome.status === 'ok');
-    // The three it allowed, and at most one the worker started before it heard of the stop.
+    // The three it allowed, and those the worker had started before it heard of the stop (at most
+    // the rest of its line: usually one, more when the kernel lags behind the worker).
     expect(ran.length).toBeGreaterThanOrEqual(3);
-    expect(ran.length).toBeLessThanOrEqual(4);
-    for (const result of results.filter((r) => r.outcome.status !== 'ok')) {
+    expect(ran.length).toBeLessThanOrEqual(3 + 7);
+    // One environment, in order: what ran is the head of the queue, what did not never started.
+    expect(results.slice(0, ran.length).every((r) => r.outcome.status === 'ok')).toBe(true);
+    for (const result of results.slice(ran.length)) {
       expect(result).toMatchObject({ attempts: [], outcome: { status: 'cancelled' } });
     }
     expect(local.status()).toMatchObject({ running: 0, queued: 0 });

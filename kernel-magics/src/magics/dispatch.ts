@@ -8,8 +8,12 @@
  * knows what comes next (the local backend then runs short invocations back
  * to back in an environment); the backend's concurrency limit decides what
  * runs. An invocation handed ahead asks, through the observer, whether it may
- * still start when its turn comes: once the run is stopped it ends unstarted,
- * and counts as never dispatched, exactly as if it had not been handed yet.
+ * still start: once the run is stopped it ends unstarted, and counts as never
+ * dispatched, as if it had not been handed yet. (The local backend asks when
+ * it hands an invocation to an environment; one put in the line of a busy
+ * environment may still start after the stop if the worker takes it before
+ * being asked to give it back: only invocations that run under 5 ms, at most
+ * the rest of that line.)
  */
 import {
   AttemptRecord,

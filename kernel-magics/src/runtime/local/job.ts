@@ -18,7 +18,9 @@ import type { Environment } from './environment';
  * queue is handed to an environment (InvocationObserver has no such hook
  * yet): false ends it `cancelled` with no attempt, as if it had never been
  * invoked. A dispatcher stops this way what it queued ahead once a budget is
- * spent.
+ * spent. It is asked when the job is handed to an environment, and again
+ * (for the run) when a job of the run ends: a refusal then asks back what
+ * waits in the environments' lines, which the workers may have started.
  */
 export type QueuedObserver = InvocationObserver & { mayStart?(): boolean };
 
