@@ -203,25 +203,30 @@ describe('pipelining short invocations', () => {
   });
 
   it.each([
-    ['crashes', 'if (e === 0) process.exit(3);', 'crashed', 20],
-    ['times out', 'if (e === 0) { for (;;) {} }', 'timeout', 1],
+    ['crashes', 0, 'if (e === 0) process.exit(3);', 'crashed', 20],
+    ['times out', 0, 'if (e === 0) { for (;;) {} }', 'timeout', 1],
+    // Started from a line: its clock and its timeout run from when the worker started it.
+    ['times out after waiting in a line', 1, 'if (e === 1) { for (;;) {} }', 'timeout', 1],
   ])(
     'runs elsewhere what waited behind an invocation that %s, without counting an attempt',
-    async (_what, body, status, timeoutS) => {
+    async (_what, failing, body, status, timeoutS) => {
       const local = backend({ concurrency: 1 });
       await warmUp(local, body, 1);
       const results = await Promise.all(
         Array.from({ length: 12 }, (_, i) => local.invoke(request(body, i, 0, timeoutS), {}, never)),
       );
-      expect(results[0].outcome.status).toBe(status);
+      const failed = results[failing];
+      expect(failed.outcome.status).toBe(status);
+      if (status === 'timeout') {
+        expect(failed.attempts[0].durationMs).toBeGreaterThanOrEqual(1000);
+        expect(failed.attempts[0].durationMs).toBeLessThan(1800);
+      }
       expect(local.pipelined()).toBeGreaterThan(0);
-      const others = results.slice(1);
+      const others = results.filter((r) => r !== failed);
       expect(others.map((r) => r.outcome.status)).toEqual(others.map(() => 'ok'));
       expect(others.every((r) => r.attempts.length === 1 && r.attempts[0].attempt === 1)).toBe(true);
       // The ones that waited behind it ran in a new environment.
-      expect(others.some((r) => r.attempts[0].environmentId !== results[0].attempts[0].environmentId)).toBe(
-        true,
-      );
+      expect(others.some((r) => r.attempts[0].environmentId !== failed.attempts[0].environmentId)).toBe(true);
     },
   );
 });

@@ -32,8 +32,11 @@ export interface EnvironmentRun {
 export interface EnvironmentEvents {
   /** The running job ended: its result, or the environment's death under it. */
   ended(env: Environment, job: Job, run: EnvironmentRun): void;
-  /** A job started running: handed to an idle environment, or next in line when the one before ended. */
-  started(env: Environment, job: Job): void;
+  /**
+   * A job started running (at `startedAt`, epoch ms): handed to an idle
+   * environment, or next in line when the one before ended.
+   */
+  started(env: Environment, job: Job, startedAt: number): void;
   /** The environment is idle, or runs the next job: the backend may hand it more. */
   settled(env: Environment): void;
   /** The process is gone (after `ended` for the job it ran); `unstarted` were handed to it and never ran. */
@@ -192,16 +195,21 @@ export class Environment implements Watched {
     }
   }
 
-  /** The first job in line starts: its clock and its timeout run from now. */
-  private startHead(): void {
+  /**
+   * The first job in line starts: its clock and its timeout run from when
+   * it started in the worker, `lagMs` ago (the worker starts the next one in
+   * its line as soon as it has sent a result, however late the kernel reads it).
+   */
+  private startHead(lagMs = 0): void {
     const head = this.line[0];
     if (this.state !== 'dead') {
       this.state = 'busy';
     }
     this.invocations += 1;
-    head.startedAt = performance.now();
-    head.timer = setTimeout(() => this.kill('timeout'), head.job.request.timeoutS * 1000);
-    this.events.started(this, head.job);
+    head.startedAt = performance.now() - lagMs;
+    const timeoutMs = Math.max(0, head.job.request.timeoutS * 1000 - lagMs);
+    head.timer = setTimeout(() => this.kill('timeout'), timeoutMs);
+    this.events.started(this, head.job, Math.round(Date.now() - lagMs));
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
@@ -287,7 +295,7 @@ export class Environment implements Watched {
         });
         // The worker went on with the next one as soon as it sent this result.
         if (this.line.length > 0 && !this.killed) {
-          this.startHead();
+          this.startHead(Math.max(0, performance.timeOrigin + performance.now() - message.sentAt));
         }
         this.events.settled(this);
         return;

@@ -81,10 +81,10 @@ export class Job {
     return allowed;
   }
 
-  /** The current attempt started running in `environmentId`: noted, and told to the observer. */
-  begin(environmentId: string): void {
+  /** The current attempt started running in `environmentId` at `startedAt` (epoch ms): noted, and told to the observer. */
+  begin(environmentId: string, startedAt: number): void {
     this.state = 'running';
-    this.startedAt = Date.now();
+    this.startedAt = startedAt;
     const info = { attempt: this.attempt, environmentId, cold: this.cold, initMs: this.initMs };
     this.notify((observer) => observer.onAttemptStart?.(info));
   }

@@ -58,7 +58,7 @@ export class LocalBackend implements Backend {
   );
   private readonly events: EnvironmentEvents = {
     ended: (env, job, run) => this.ended(env, job, run),
-    started: (env, job) => this.started(env, job),
+    started: (env, job, startedAt) => this.started(env, job, startedAt),
     settled: (env) => this.settled(env),
     exited: (env, unstarted) => this.exited(env, unstarted),
     returned: (_env, jobs) => {
@@ -298,13 +298,13 @@ export class LocalBackend implements Backend {
   }
 
   /** A job began to run (the environment's clock started). */
-  private started(env: Environment, job: Job): void {
+  private started(env: Environment, job: Job, startedAt: number): void {
     if (!job.slot) {
       // It waited in the environment's line: it takes the slot of the one that just ended.
       this.take(job);
     }
     this.memoryWatch.wake();
-    job.begin(env.id);
+    job.begin(env.id, startedAt);
   }
 
   /** After a job ended: if its run may start no more (budget spent), asks back what waits in lines. */

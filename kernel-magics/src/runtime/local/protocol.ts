@@ -50,6 +50,11 @@ export interface RunFacts {
   durationMs: number;
   /** Peak resident memory of the worker so far, MB (read at most 10 ms before, see worker.ts). */
   maxRssMb: number;
+  /**
+   * When the worker sent this (epoch ms, high resolution): the invocation
+   * next in its line started then, however late the kernel reads it.
+   */
+  sentAt: number;
 }
 
 /** Worker -> kernel messages. Output messages carry the `seq` of the invocation that wrote them. */

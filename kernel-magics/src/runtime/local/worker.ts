@@ -263,6 +263,7 @@ async function invoke(message: InvokeMessage): Promise<void> {
     seq: message.seq,
     durationMs: performance.now() - started,
     maxRssMb: peakRssMb(performance.now() - started),
+    sentAt: performance.timeOrigin + performance.now(),
   };
   send(
     outcome instanceof Uint8Array
@@ -288,7 +289,15 @@ async function drain(): Promise<void> {
     } catch (error) {
       // Compiling the program or decoding its inputs failed: the program's error, not a crash.
       running = undefined;
-      send({ type: 'error', error: toRemoteError(error), seq: message.seq, durationMs: 0, maxRssMb: 0 });
+      const sentAt = performance.timeOrigin + performance.now();
+      send({
+        type: 'error',
+        error: toRemoteError(error),
+        seq: message.seq,
+        durationMs: 0,
+        maxRssMb: 0,
+        sentAt,
+      });
     }
   }
   draining = false;
