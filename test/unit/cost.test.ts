@@ -136,6 +136,19 @@ describe('CostLedger', () => {
     expect(ledger.runTotal('r1').billedMs).toBe(1_000_000);
   });
 
+  it('stays exact past 2^53 pico-dollars ($9,007), where a double sum would stop counting', () => {
+    const ledger = new CostLedger();
+    const bill = billAttempt(attempt({ durationMs: 1 }), 128, DEFAULT_PRICES);
+    const withCompute = (compute: number): typeof bill => ({ ...bill, pico: { ...bill.pico, compute } });
+    ledger.record('r', withCompute(2 ** 53 - 1));
+    for (let i = 0; i < 1000; i += 1) {
+      ledger.record('r', withCompute(1));
+    }
+    // In doubles, 2^53 + 1 rounds back to 2^53: the 1,000 ones would vanish.
+    expect(ledger.total().computeUsd).toBe(Number(2n ** 53n + 999n) / 1e12);
+    expect(ledger.total().computeUsd).not.toBe(2 ** 53 / 1e12);
+  });
+
   it('keeps totals per run, in order, with the compute/init/requests/storage split', () => {
     const ledger = new CostLedger();
     ledger.startRun('a', 'first');
@@ -215,6 +228,14 @@ describe('estimateRun', () => {
       history.record('a', 1024, ms);
     }
     expect(history.samples('a', 1024)).toEqual([3, 4, 5]);
+    for (const ms of [6, 7, 8, 9, 10, 11, 12]) {
+      history.record('a', 1024, ms);
+    }
+    expect(history.samples('a', 1024)).toEqual([10, 11, 12]);
+    expect(history.median('a', 1024)).toBe(11);
+    for (const ms of [3, 4, 5]) {
+      history.record('a', 1024, ms);
+    }
     history.record('b', 1024, 7);
     history.median('a', 1024); // a is now the most recently used
     history.record('c', 1024, 9);

@@ -453,17 +453,29 @@ describe('limits and failures', () => {
     expect(messageOf(result.outcome)).toMatch(/SIGSEGV/);
   });
 
-  it('treats a worker that lost its IPC channel as crashed', async () => {
+  it('treats a worker that lost its channel to the kernel (fd 3) as crashed', async () => {
     const local = backend();
     const started = Date.now();
     const result = await local.invoke(
-      request(`process.removeAllListeners('disconnect'); process.disconnect(); ${sleeping(10_000)}`),
+      request(`require('node:fs').closeSync(3); ${sleeping(10_000)}`),
       {},
       never,
     );
     expect(result.outcome.status).toBe('crashed');
-    expect(messageOf(result.outcome)).toMatch(/IPC channel/);
+    expect(messageOf(result.outcome)).toMatch(/lost its channel to the kernel/);
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('treats a worker that writes garbage on its channel as crashed, and goes on', async () => {
+    const local = backend();
+    const result = await local.invoke(
+      request(`require('node:fs').writeSync(3, Buffer.from([4, 0, 0, 0, 9, 9, 9, 9])); ${sleeping(10_000)}`),
+      {},
+      never,
+    );
+    expect(result.outcome.status).toBe('crashed');
+    expect(messageOf(result.outcome)).toMatch(/channel to the kernel/);
+    expect(valueOf(await local.invoke(request(returning('1')), {}, never))).toBe(1);
   });
 
   it('refuses a value that cannot be sent back, naming the part at fault; leaves out such declarations', async () => {

@@ -18,8 +18,15 @@ export interface DurationHistoryOptions {
 export class DurationHistory {
   private readonly perKey: number;
   private readonly maxKeys: number;
-  /** Insertion order is recency order: the first key is the least recently used. */
+  /**
+   * Insertion order is recency order: the first key is the least recently
+   * used. A key's array may hold up to twice `perKey` durations (trimmed to
+   * `perKey` when it reaches that, not at every record); the newest `perKey`
+   * are the kept ones.
+   */
   private readonly byKey = new Map<string, number[]>();
+  /** The most recently used key, its parts and its array (a map records one key over and over). */
+  private last?: { programHash: string; memoryMb: number; samples: number[] };
 
   constructor(options: DurationHistoryOptions = {}) {
     this.perKey = positiveInteger('perKey', options.perKey ?? 200);
@@ -31,14 +38,18 @@ export class DurationHistory {
     if (!Number.isFinite(durationMs) || durationMs < 0) {
       throw new CostModelError(`A duration must be a finite number of ms >= 0, got ${durationMs}`);
     }
+    const last = this.last;
+    if (last && last.programHash === programHash && last.memoryMb === memoryMb) {
+      // Already the most recently used key: no reordering.
+      this.push(last.samples, durationMs);
+      return;
+    }
     const key = keyOf(programHash, memoryMb);
     const samples = this.byKey.get(key) ?? [];
     this.byKey.delete(key);
-    samples.push(durationMs);
-    if (samples.length > this.perKey) {
-      samples.splice(0, samples.length - this.perKey);
-    }
+    this.push(samples, durationMs);
     this.byKey.set(key, samples);
+    this.last = { programHash, memoryMb, samples };
     while (this.byKey.size > this.maxKeys) {
       const oldest = this.byKey.keys().next().value;
       if (oldest === undefined) {
@@ -57,7 +68,15 @@ export class DurationHistory {
     }
     this.byKey.delete(key);
     this.byKey.set(key, samples);
-    return [...samples];
+    this.last = { programHash, memoryMb, samples };
+    return samples.slice(-this.perKey);
+  }
+
+  private push(samples: number[], durationMs: number): void {
+    samples.push(durationMs);
+    if (samples.length >= 2 * this.perKey) {
+      samples.splice(0, samples.length - this.perKey);
+    }
   }
 
   /** The median kept duration of a key, undefined without measurements. */
@@ -78,6 +97,7 @@ export class DurationHistory {
   /** Forgets everything. */
   clear(): void {
     this.byKey.clear();
+    this.last = undefined;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The kernel's cost ledger: billed attempts per cell run, totals per run and
  * for the kernel, split into compute, INIT, requests and storage. Amounts are
- * summed as integer pico-dollars (bigint), so totals do not drift.
+ * summed as integer pico-dollars (exactly, beyond 2^53 too), so totals do
+ * not drift.
  */
 import { AttemptBill, picoToUsd, StorageBill } from './meter';
 
@@ -20,31 +21,58 @@ export interface RunCost extends CostTotals {
   initBilledMs: number;
 }
 
+/**
+ * An exact sum of integer pico-dollars: added up in a double while that
+ * stays exact (below 2^53), carried into a bigint beyond. Adding a bill then
+ * allocates nothing (a BigInt per amount did, 6 per attempt).
+ */
+class PicoSum {
+  private small = 0;
+  private big = 0n;
+
+  add(pico: number): void {
+    const sum = this.small + pico;
+    if (Number.isSafeInteger(sum)) {
+      this.small = sum;
+    } else {
+      this.big += BigInt(this.small) + BigInt(pico);
+      this.small = 0;
+    }
+  }
+
+  get value(): bigint {
+    return this.big + BigInt(this.small);
+  }
+}
+
 class Sums {
-  compute = 0n;
-  init = 0n;
-  request = 0n;
-  storage = 0n;
+  readonly compute = new PicoSum();
+  readonly init = new PicoSum();
+  readonly request = new PicoSum();
+  readonly storage = new PicoSum();
   invocations = 0;
   billedMs = 0;
   initBilledMs = 0;
 
   addAttempt(bill: AttemptBill): void {
-    this.compute += BigInt(bill.pico.compute);
-    this.init += BigInt(bill.pico.init);
-    this.request += BigInt(bill.pico.request);
+    this.compute.add(bill.pico.compute);
+    this.init.add(bill.pico.init);
+    this.request.add(bill.pico.request);
     this.invocations += bill.ran ? 1 : 0;
     this.billedMs += bill.billedMs;
     this.initBilledMs += bill.initBilledMs;
   }
 
   totals(): CostTotals {
+    const [compute, init, request, storage] = [this.compute, this.init, this.request, this.storage].map(
+      (sum) => sum.value,
+    );
     return {
-      computeUsd: picoToUsd(this.compute),
-      initUsd: picoToUsd(this.init),
-      requestUsd: picoToUsd(this.request),
-      storageUsd: picoToUsd(this.storage),
-      totalUsd: picoToUsd(this.compute + this.init + this.request + this.storage),
+      computeUsd: picoToUsd(compute),
+      initUsd: picoToUsd(init),
+      requestUsd: picoToUsd(request),
+      storageUsd: picoToUsd(storage),
+      totalUsd: picoToUsd(compute + init + request + storage),
       invocations: this.invocations,
     };
   }
@@ -78,8 +106,8 @@ export class CostLedger {
 
   /** Records storage costs of a run (exchanges through an object store). */
   recordStorage(runId: string, bill: StorageBill): void {
-    this.entry(runId).sums.storage += BigInt(bill.pico);
-    this.kernel.storage += BigInt(bill.pico);
+    this.entry(runId).sums.storage.add(bill.pico);
+    this.kernel.storage.add(bill.pico);
   }
 
   /** Whether the ledger knows a run. */

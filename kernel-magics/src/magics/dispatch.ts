@@ -1,7 +1,19 @@
 /**
- * Dispatching the invocations of one run: at most `concurrency` in flight,
- * no new dispatch once the run is cancelled or its budget is spent, every
- * result kept in input order. Output and events are forwarded as they come.
+ * Dispatching the invocations of one run: at most `concurrency` running, no
+ * new start once the run is cancelled or its budget is spent, every result
+ * kept in input order. Output and events are forwarded as they come.
+ *
+ * Invocations are handed to the backend ahead of their turn (up to
+ * DISPATCH_AHEAD x `concurrency` outstanding), so that the backend always
+ * knows what comes next (the local backend then runs short invocations back
+ * to back in an environment); the backend's concurrency limit decides what
+ * runs. An invocation handed ahead asks, through the observer, whether it may
+ * still start: once the run is stopped it ends unstarted, and counts as never
+ * dispatched, as if it had not been handed yet. (The local backend asks when
+ * it hands an invocation to an environment; one put in the line of a busy
+ * environment may still start after the stop if the worker takes it before
+ * being asked to give it back: only invocations that run under 5 ms, at most
+ * the rest of that line.)
  */
 import {
   AttemptRecord,
@@ -10,6 +22,7 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../runtime/backend';
+import type { QueuedObserver } from '../runtime/local';
 
 /** Hooks of a dispatch (the runner bills, reports telemetry and draws progress). */
 export interface DispatchHooks {
@@ -22,6 +35,9 @@ export interface DispatchHooks {
 
 /** The result of one slot: the invocation's, or undefined when it was never dispatched. */
 export type SlotResult = InvocationResult | undefined;
+
+/** How many invocations per unit of concurrency may be outstanding at the backend. */
+export const DISPATCH_AHEAD = 16;
 
 /**
  * Runs `requests` on `backend`, `concurrency` at a time. Resolves when all
@@ -38,18 +54,33 @@ export async function dispatchAll(
   for (const request of requests) {
     hooks.onQueued(request);
   }
+  let stopped = false;
+  /** Whether the run may start another invocation (asked at dispatch and again when one handed ahead starts). */
+  const mayStart = (): boolean => {
+    stopped ||= signal.aborted || hooks.shouldStop();
+    return !stopped;
+  };
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < requests.length && !signal.aborted && !hooks.shouldStop()) {
+    while (next < requests.length && mayStart()) {
       const slot = next;
       next += 1;
       const request = requests[slot];
-      const result = await backend.invoke(request, hooks.observer(request), signal);
+      const observer: QueuedObserver = { ...hooks.observer(request), mayStart };
+      const result = await backend.invoke(request, observer, signal);
+      // Ended before it started because the run stopped: never dispatched, as far as the run goes.
+      if (
+        (stopped || signal.aborted) &&
+        result.attempts.length === 0 &&
+        result.outcome.status === 'cancelled'
+      ) {
+        continue;
+      }
       results[slot] = result;
       hooks.onFinished(request, result);
     }
   };
-  const lanes = Array.from({ length: Math.min(concurrency, requests.length) }, () => lane());
+  const lanes = Array.from({ length: Math.min(concurrency * DISPATCH_AHEAD, requests.length) }, () => lane());
   await Promise.all(lanes);
   return results;
 }

@@ -88,7 +88,10 @@ export class TelemetryHub {
    */
   emit(input: TelemetryEventInput): TelemetryEvent {
     const event = { seq: ++this.seq, time: this.now() } as JsonObject;
-    for (const [key, value] of Object.entries(input)) {
+    // for-in rather than Object.entries: no array per field (3 events per invocation in a map).
+    const fields = input as Record<string, unknown>;
+    for (const key in fields) {
+      const value = fields[key];
       if (value !== undefined) {
         event[key] = value;
       }

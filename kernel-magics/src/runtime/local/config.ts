@@ -23,6 +23,16 @@ export interface LocalBackendOptions {
    * time let the first ones serve the queue warm as the others start.
    */
   maxColdStarts?: number;
+  /**
+   * Invocations handed to one environment at a time: the one it runs and
+   * up to `pipelineDepth - 1` waiting behind it, in the worker, which starts
+   * each as soon as the one before has sent its result. Only invocations of
+   * the same run and program, queued while every concurrency slot is taken,
+   * and only behind an environment whose last invocation of that program
+   * ran under PIPELINE_SHORT_MS: for invocations that short, a kernel round
+   * trip (waking the worker) costs more than the invocation. 1 turns it off.
+   */
+  pipelineDepth?: number;
   /** The worker entry point (the compiled worker.js next to this file by default). */
   workerPath?: string;
 }
@@ -42,7 +52,25 @@ export const LOCAL_DEFAULTS = {
   readyTimeoutMs: 15_000,
   retryBaseMs: 100,
   retryMaxMs: 2_000,
+  pipelineDepth: 8,
 } as const;
+
+/** An environment's invocations are pipelined only while its last one (of the same program) ran under this (ms). */
+export const PIPELINE_SHORT_MS = 5;
+
+/**
+ * Jobs waiting behind one that has run this long (ms) are asked back from
+ * the worker and queued again: the invocation turned out long, and they could
+ * run elsewhere.
+ */
+export const PIPELINE_STUCK_MS = 2 * PIPELINE_SHORT_MS;
+
+/**
+ * An environment is handed more (up to `pipelineDepth`) once at most this
+ * many jobs are left in its line, the running one included: it is handed
+ * several at a time, in one write.
+ */
+export const PIPELINE_REFILL_AT = 1;
 
 /**
  * What is retried: only crashes (the environment died for no reason of the
@@ -56,8 +84,19 @@ export const RETRIED_STATUSES = ['crashed'] as const;
 export const MEMORY_POLL_MS = 10;
 
 /**
+ * An environment using less than this share of its --memory is checked only
+ * every MEMORY_RELAXED_POLLS polls (reaching the limit from there takes longer
+ * than that).
+ */
+export const MEMORY_RELAXED_FRACTION = 0.5;
+
+/** See MEMORY_RELAXED_FRACTION. */
+export const MEMORY_RELAXED_POLLS = 4;
+
+/**
  * How --memory is enforced. Like Lambda, on the environment's resident
- * memory (RSS, read from /proc every MEMORY_POLL_MS while it runs): over it,
+ * memory (RSS, read from /proc every MEMORY_POLL_MS while it runs, less often
+ * while far below the limit): over it,
  * the environment is killed and the invocation fails as out of memory. V8's
  * own heap limit is raised to --memory only when --memory is above V8's
  * default limit: any V8 heap flag makes Node reject its built-in code cache,
@@ -92,7 +131,7 @@ export const STDERR_DRAIN_MS = 200;
 export const KILL_GRACE_MS = 2_000;
 
 /**
- * The IPC channel also closes just before a worker exits normally; a worker
+ * The data channel also closes just before a worker exits normally; a worker
  * still alive this long after its channel closed has lost it, and is killed
  * (its invocation ends `crashed`).
  */

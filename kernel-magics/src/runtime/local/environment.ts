@@ -2,23 +2,15 @@
  * One execution environment of the embedded runtime: a worker process with a
  * memory limit, a clean environment, and one invocation at a time. It knows
  * which programs and captures it already holds, so warm invocations carry
- * only their element.
+ * only their element, and which jobs it was handed: the one it runs and
+ * those waiting behind it in the worker.
  */
-import { ChildProcess, fork } from 'node:child_process';
-import * as os from 'node:os';
-
-import { AttemptOutcome, InvocationObserver, InvocationRequest } from '../backend';
-import {
-  CHANNEL_LOST_GRACE_MS,
-  cleanEnvironment,
-  heapLimitFlags,
-  MEMORY_POLL_MS,
-  STDERR_DRAIN_MS,
-  STDERR_TAIL_BYTES,
-} from './config';
+import { AttemptOutcome, InvocationObserver } from '../backend';
 import { HeldInputs } from './held-inputs';
-import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB, OUT_OF_MEMORY, residentMb } from './memory';
+import { Job } from './job';
+import { OUT_OF_MEMORY, RssReader, Watched } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
+import { KillReason, WorkerProcess } from './worker-process';
 
 /** The state of an environment. */
 export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
@@ -33,46 +25,70 @@ export interface EnvironmentRun {
 }
 
 /**
+ * What an environment tells its backend, synchronously and in this order
+ * when an invocation ends: `ended`, `started` for the one handed behind it
+ * (if any), `settled`.
+ */
+export interface EnvironmentEvents {
+  /** The running job ended: its result, or the environment's death under it. */
+  ended(env: Environment, job: Job, run: EnvironmentRun): void;
+  /**
+   * A job started running (at `startedAt`, epoch ms): handed to an idle
+   * environment, or next in line when the one before ended.
+   */
+  started(env: Environment, job: Job, startedAt: number): void;
+  /** The environment is idle, or runs the next job: the backend may hand it more. */
+  settled(env: Environment): void;
+  /** The process is gone (after `ended` for the job it ran); `unstarted` were handed to it and never ran. */
+  exited(env: Environment, unstarted: Job[]): void;
+  /** The worker gave back jobs that waited in its line (see `withdrawLine`); they never ran. */
+  returned(env: Environment, jobs: Job[]): void;
+}
+
+/**
  * `display.clear()` in a program: forwarded to an observer that has this
  * callback (InvocationObserver has no clear yet).
  */
 type ClearObserver = InvocationObserver & { onClear?(wait: boolean): void };
 
-/** Why the kernel side killed an environment. */
-type KillReason = 'timeout' | 'cancel' | 'dispose' | 'memory' | 'channel';
-
-interface Pending {
+/** A job handed to the worker: its message's sequence number and what the kernel side measures. */
+interface Handed {
+  job: Job;
   seq: number;
-  startedAt: number;
-  timeoutS: number;
-  observer: InvocationObserver;
   bytesIn: number;
-  settle(run: EnvironmentRun): void;
+  /** performance.now() when it started running (0 while it waits behind another). */
+  startedAt: number;
+  timer?: NodeJS.Timeout;
+  /** Asked back from the worker (see `withdrawLine`). */
+  withdrawing?: boolean;
 }
 
-/** One worker process. */
-export class Environment {
+/**
+ * One worker process. It runs one invocation at a time; jobs handed to it
+ * while it runs wait in the worker, which starts the next as soon as it has
+ * sent a result (no round trip to the kernel between them).
+ */
+export class Environment implements Watched {
   state: EnvironmentState = 'starting';
-  /** Invocations this environment ran. */
+  /** Invocations this environment ran (or runs). */
   invocations = 0;
-  /** ms from spawn to ready (0 until ready). */
-  initMs = 0;
   /** When it last finished an invocation (epoch ms). */
   lastUsed = Date.now();
+  /** How long its last invocation ran (ms), and of which program: what pipelining decides on. */
+  lastRun?: { programHash: string; durationMs: number };
   /** Resolves when the worker is ready; rejects when it died or did not start in time. */
   readonly ready: Promise<void>;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
 
-  private readonly child: ChildProcess;
+  private readonly process: WorkerProcess;
+  private readonly rss: RssReader;
   private readonly held: HeldInputs;
-  private pending?: Pending;
+  /** Jobs handed to the worker, in order: the first runs (once started), the others wait behind it. */
+  private readonly line: Handed[] = [];
   private seq = 0;
-  private stderrTail = '';
-  private killedFor?: KillReason;
   /** Peak resident memory seen by the memory watch, MB (0: not seen). */
   private peakRssMb = 0;
-  private exitDescription = '';
 
   constructor(
     /** Environment id, e.g. `local-3`. */
@@ -81,189 +97,187 @@ export class Environment {
     readonly cwd: string,
     workerPath: string,
     readyTimeoutMs: number,
+    private readonly events: EnvironmentEvents,
   ) {
-    const spawnedAt = performance.now();
     this.held = new HeldInputs(memoryMb);
-    this.child = fork(workerPath, [], {
-      cwd,
-      env: cleanEnvironment(memoryMb, os.tmpdir()),
-      execArgv: heapLimitFlags(memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS),
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    this.process = new WorkerProcess(workerPath, memoryMb, cwd, readyTimeoutMs, {
+      // Every environment is started for an invocation, which takes it at once.
+      ready: () => (this.state = 'busy'),
+      message: (message) => this.onMessage(message),
+      died: () => (this.state = 'dead'),
+      exit: () => this.onExit(),
     });
-    this.child.stdout?.resume();
-    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
-    });
-    this.exited = new Promise((resolve) => {
-      let drain: NodeJS.Timeout | undefined;
-      let finished = false;
-      const finish = (): void => {
-        if (!finished) {
-          finished = true;
-          clearTimeout(drain);
-          this.onExit();
-          resolve();
-        }
-      };
-      this.child.once('exit', (code, signal) => {
-        this.exitDescription = code !== null ? `code ${code}` : `signal ${signal ?? 'unknown'}`;
-        this.state = 'dead';
-        // 'close' follows once stdout/stderr are drained (V8's out-of-memory report may still be there).
-        drain = setTimeout(finish, STDERR_DRAIN_MS);
-      });
-      this.child.once('close', finish);
-    });
-    this.child.once('disconnect', () => {
-      const timer = setTimeout(() => this.kill('channel'), CHANNEL_LOST_GRACE_MS);
-      void this.exited.then(() => clearTimeout(timer));
-    });
-    this.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`the environment did not start within ${readyTimeoutMs} ms`));
-        this.kill();
-      }, readyTimeoutMs);
-      // Kept for the process's life: an 'error' without a listener would throw in the kernel.
-      this.child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-        this.kill();
-      });
-      void this.exited.then(() => {
-        clearTimeout(timer);
-        reject(
-          new Error(`the environment exited while starting (${this.exitDescription}) ${this.lastStderr()}`),
-        );
-      });
-      this.child.on('message', (message: WorkerMessage) => {
-        if (message.type === 'ready') {
-          clearTimeout(timer);
-          this.initMs = performance.now() - spawnedAt;
-          // Every environment is started for an invocation, which takes it at once.
-          this.state = 'busy';
-          resolve();
-        } else {
-          this.onMessage(message);
-        }
-      });
-    });
-    // Nobody may be waiting for readiness (an idle environment expiring): never an unhandled rejection.
-    this.ready.catch(() => undefined);
+    this.rss = new RssReader(this.process.pid);
+    this.ready = this.process.ready;
+    this.exited = this.process.exited;
+  }
+
+  /** ms from spawn to ready (0 until ready). */
+  get initMs(): number {
+    return this.process.initMs;
   }
 
   /** The worker's PID (tests check that none is left). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.process.pid;
   }
 
-  /** Runs one invocation; settles on its result, its timeout, a cancel or the worker's death. */
-  run(
-    request: InvocationRequest,
-    observer: InvocationObserver,
-    signal: AbortSignal,
-  ): Promise<EnvironmentRun> {
-    if (this.state === 'dead') {
-      // It died between being picked and being handed the invocation: no exit event is left to wait for.
-      return Promise.resolve({
-        outcome: {
-          status: 'crashed',
-          message: `Runtime exited with ${this.exitDescription} before the invocation started`,
-        },
-        durationMs: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-      });
+  /** Jobs handed to it and not ended: the running one and those waiting behind it. */
+  get handed(): number {
+    return this.line.length;
+  }
+
+  /** The job it runs (or, while it starts, will run first). */
+  get head(): Job | undefined {
+    return this.line[0]?.job;
+  }
+
+  /** Jobs in its line that have not started (waiting behind the running one). */
+  get notStarted(): number {
+    return this.line.filter((handed) => handed.startedAt === 0).length;
+  }
+
+  /** How long the running job has run, ms (0 when none runs). */
+  get headRunningMs(): number {
+    const head = this.line[0];
+    return head && head.startedAt > 0 ? performance.now() - head.startedAt : 0;
+  }
+
+  /** Whether jobs wait behind the running one that have not been asked back. */
+  get lineWaiting(): boolean {
+    return this.line.length > 1 && this.line.some((handed, i) => i > 0 && !handed.withdrawing);
+  }
+
+  /**
+   * Asks the worker to give back the jobs waiting behind the running one;
+   * those it has not started yet come back through `returned` (the others
+   * run, and end as usual).
+   */
+  withdrawLine(): void {
+    const seqs: number[] = [];
+    for (let i = 1; i < this.line.length; i += 1) {
+      if (!this.line[i].withdrawing) {
+        this.line[i].withdrawing = true;
+        seqs.push(this.line[i].seq);
+      }
     }
-    this.state = 'busy';
-    this.invocations += 1;
+    if (seqs.length > 0) {
+      this.process.send({ type: 'withdraw', seqs });
+    }
+  }
+
+  /** Whether it was killed (it is on its way out: hand it nothing). */
+  get killed(): boolean {
+    return this.process.killedFor !== undefined;
+  }
+
+  /**
+   * Hands a job to the worker (ready, not dead): it runs at once when the
+   * environment is idle (`started` is called before this returns), else after
+   * the jobs handed before it.
+   */
+  hand(job: Job): void {
     this.seq += 1;
-    const seq = this.seq;
+    const { request } = job;
     const message: InvokeMessage = {
       type: 'invoke',
-      seq,
+      seq: this.seq,
       programHash: request.program.hash,
       capturesHash: request.captures.hash,
       element: request.element,
       cwd: request.cwd,
     };
     const bytesIn = (request.element?.byteLength ?? 0) + this.held.fill(message, request);
-    return new Promise<EnvironmentRun>((resolve) => {
-      const timer = setTimeout(() => this.kill('timeout'), request.timeoutS * 1000);
-      const memoryWatch = CAN_READ_RSS ? setInterval(() => this.checkMemory(), MEMORY_POLL_MS) : undefined;
-      const onAbort = (): void => this.kill('cancel');
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.pending = {
-        seq,
-        startedAt: performance.now(),
-        timeoutS: request.timeoutS,
-        observer,
-        bytesIn,
-        settle: (run) => {
-          clearTimeout(timer);
-          clearInterval(memoryWatch);
-          signal.removeEventListener('abort', onAbort);
-          this.pending = undefined;
-          resolve(run);
-        },
-      };
-      if (signal.aborted) {
-        this.kill('cancel');
-        return;
-      }
-      this.child.send(message, (error) => {
-        if (error) {
-          // The channel is gone; the exit handler settles the invocation.
-          this.kill();
-        }
-      });
-    });
+    this.line.push({ job, seq: this.seq, bytesIn, startedAt: 0 });
+    this.process.send(message);
+    if (this.line.length === 1) {
+      this.startHead();
+    }
+  }
+
+  /**
+   * The first job in line starts: its clock and its timeout run from when
+   * it started in the worker, `lagMs` ago (the worker starts the next one in
+   * its line as soon as it has sent a result, however late the kernel reads it).
+   */
+  private startHead(lagMs = 0): void {
+    const head = this.line[0];
+    if (this.state !== 'dead') {
+      this.state = 'busy';
+    }
+    this.invocations += 1;
+    head.startedAt = performance.now() - lagMs;
+    const timeoutMs = Math.max(0, head.job.request.timeoutS * 1000 - lagMs);
+    head.timer = setTimeout(() => this.kill('timeout'), timeoutMs);
+    this.events.started(this, head.job, Math.round(Date.now() - lagMs));
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
   kill(reason?: KillReason): void {
-    this.killedFor ??= reason;
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGKILL');
-    }
+    this.process.kill(reason);
   }
 
-  /** Kills the environment when its resident memory is over --memory (as Lambda does). */
-  private checkMemory(): void {
-    const pid = this.child.pid;
-    const used = pid === undefined ? undefined : residentMb(pid);
+  /** Whether the memory watch checks it: while it runs an invocation. */
+  get watched(): boolean {
+    return this.state === 'busy' && this.line.length > 0 && this.line[0].startedAt > 0;
+  }
+
+  /**
+   * Reads the resident memory, keeps the peak, and kills the environment when
+   * it is over --memory (as Lambda does). Returns the share of --memory used.
+   */
+  checkMemory(): number | undefined {
+    const used = this.rss.readMb();
     if (used === undefined) {
-      return;
+      return undefined;
     }
     this.peakRssMb = Math.max(this.peakRssMb, used);
     if (used > this.memoryMb) {
       this.kill('memory');
     }
-  }
-
-  private lastStderr(): string {
-    const lines = this.stderrTail.trim().split('\n').filter(Boolean);
-    return lines.slice(-3).join(' | ');
+    return used / this.memoryMb;
   }
 
   private onMessage(message: WorkerMessage): void {
-    const pending = this.pending;
-    if (!pending || message.type === 'ready' || message.seq !== pending.seq) {
+    if (message.type === 'withdrawn') {
+      const given = this.line.filter((handed, i) => i > 0 && message.seqs.includes(handed.seq));
+      if (given.length > 0) {
+        for (const handed of given) {
+          this.line.splice(this.line.indexOf(handed), 1);
+        }
+        this.events.returned(
+          this,
+          given.map((handed) => handed.job),
+        );
+      }
       return;
     }
+    const head = this.line[0];
+    if (!head || message.type === 'ready' || message.seq !== head.seq) {
+      return;
+    }
+    const { observer } = head.job;
     switch (message.type) {
       case 'stream':
-        pending.observer.onStream?.(message.name, message.text);
+        head.job.notify(() => observer.onStream?.(message.name, message.text));
         return;
       case 'display':
-        pending.observer.onDisplay?.(message.data, message.metadata, message.displayId, message.update);
+        head.job.notify(() =>
+          observer.onDisplay?.(message.data, message.metadata, message.displayId, message.update),
+        );
         return;
       case 'clear':
-        (pending.observer as ClearObserver).onClear?.(message.wait);
+        head.job.notify(() => (observer as ClearObserver).onClear?.(message.wait));
         return;
       case 'result':
       case 'error': {
-        this.state = 'idle';
+        clearTimeout(head.timer);
+        this.line.shift();
         this.lastUsed = Date.now();
+        this.lastRun = { programHash: head.job.request.program.hash, durationMs: message.durationMs };
+        if (this.line.length === 0 && this.state !== 'dead') {
+          this.state = 'idle';
+        }
         const outcome: AttemptOutcome =
           message.type === 'result'
             ? { status: 'ok', result: message.result }
@@ -272,13 +286,18 @@ export class Environment {
           message.type === 'result'
             ? message.result.byteLength
             : Buffer.byteLength(JSON.stringify(message.error));
-        pending.settle({
+        this.events.ended(this, head.job, {
           outcome,
           durationMs: message.durationMs,
           maxMemoryUsedMb: Math.max(message.maxRssMb, this.peakRssMb),
-          bytesIn: pending.bytesIn,
+          bytesIn: head.bytesIn,
           bytesOut,
         });
+        // The worker went on with the next one as soon as it sent this result.
+        if (this.line.length > 0 && !this.killed) {
+          this.startHead(Math.max(0, performance.timeOrigin + performance.now() - message.sentAt));
+        }
+        this.events.settled(this);
         return;
       }
     }
@@ -286,26 +305,32 @@ export class Environment {
 
   private onExit(): void {
     this.state = 'dead';
-    const pending = this.pending;
-    if (!pending) {
-      return;
+    this.rss.close();
+    const line = this.line.splice(0);
+    const head = line[0];
+    if (head && head.startedAt > 0) {
+      line.shift();
+      clearTimeout(head.timer);
+      // Lambda bills a killed invocation for the time it ran.
+      this.events.ended(this, head.job, {
+        outcome: this.deathOutcome(head.job.request.timeoutS),
+        durationMs: performance.now() - head.startedAt,
+        maxMemoryUsedMb: this.peakRssMb > 0 ? this.peakRssMb : undefined,
+        bytesIn: head.bytesIn,
+        bytesOut: 0,
+      });
     }
-    // Lambda bills a killed invocation for the time it ran.
-    const durationMs = performance.now() - pending.startedAt;
-    pending.settle({
-      outcome: this.deathOutcome(pending),
-      durationMs,
-      maxMemoryUsedMb: this.peakRssMb > 0 ? this.peakRssMb : undefined,
-      bytesIn: pending.bytesIn,
-      bytesOut: 0,
-    });
+    this.events.exited(
+      this,
+      line.map((handed) => handed.job),
+    );
   }
 
   /** Why the worker died under an invocation. */
-  private deathOutcome(pending: Pending): AttemptOutcome {
-    switch (this.killedFor) {
+  private deathOutcome(timeoutS: number): AttemptOutcome {
+    switch (this.process.killedFor) {
       case 'timeout':
-        return { status: 'timeout', message: `Task timed out after ${pending.timeoutS.toFixed(2)} seconds.` };
+        return { status: 'timeout', message: `Task timed out after ${timeoutS.toFixed(2)} seconds.` };
       case 'memory':
         return {
           status: 'out-of-memory',
@@ -319,21 +344,23 @@ export class Environment {
       case 'channel':
         return {
           status: 'crashed',
-          message: 'The environment lost its IPC channel to the kernel before the invocation finished.',
+          message:
+            'The environment lost its channel to the kernel (or wrote to it what the kernel does not read) ' +
+            'before the invocation finished.',
         };
       default:
         break;
     }
-    if (OUT_OF_MEMORY.test(this.stderrTail)) {
+    if (this.process.stderrMatches(OUT_OF_MEMORY)) {
       return {
         status: 'out-of-memory',
         message: `Runtime exited: out of memory (the V8 heap reached its limit at --memory ${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
       };
     }
-    const tail = this.lastStderr();
+    const tail = this.process.lastStderr();
     return {
       status: 'crashed',
-      message: `Runtime exited with ${this.exitDescription} before the invocation finished${tail ? `: ${tail}` : ''}`,
+      message: `Runtime exited with ${this.process.exitDescription} before the invocation finished${tail ? `: ${tail}` : ''}`,
     };
   }
 }

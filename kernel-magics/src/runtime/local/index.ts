@@ -4,3 +4,4 @@
  */
 export { LocalBackend } from './local-backend';
 export { LOCAL_DEFAULTS, LocalBackendOptions, RETRIED_STATUSES } from './config';
+export type { QueuedObserver } from './job';

@@ -3,11 +3,18 @@
  * AWS Lambda's semantics: a FIFO queue behind a concurrency limit, warm reuse
  * of idle environments with the same configuration, idle expiry, cold starts
  * measured (billed as INIT), timeouts and cancellation that kill, and bounded
- * retries with backoff for crashes only.
+ * retries with backoff for crashes only. Short invocations queued behind a
+ * full pool are pipelined: handed to a busy environment to run next (see
+ * `pipelineDepth`).
+ *
+ * The bookkeeping is synchronous: environments report results, starts and
+ * deaths through callbacks, so an invocation costs no promise chain beyond
+ * the one `invoke` returns.
  */
 import * as path from 'node:path';
 
 import {
+  AttemptOutcome,
   AttemptRecord,
   Backend,
   BackendStatus,
@@ -15,44 +22,50 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
-import { checkWhole, KILL_GRACE_MS, LOCAL_DEFAULTS, LocalBackendOptions, MAX_RETRIES } from './config';
-import { Environment } from './environment';
-import { atMost, pause } from './waits';
-
-interface QueueEntry {
-  request: InvocationRequest;
-  observer: InvocationObserver;
-  signal: AbortSignal;
-  resolve(result: InvocationResult): void;
-  onAbort(): void;
-}
-
-function cancelledResult(request: InvocationRequest, attempts: AttemptRecord[] = []): InvocationResult {
-  return {
-    id: request.id,
-    attempts,
-    outcome: { status: 'cancelled', message: 'Cancelled before it ran.' },
-  };
-}
+import { checkWhole, LOCAL_DEFAULTS, LocalBackendOptions } from './config';
+import { Environment, EnvironmentEvents, EnvironmentRun } from './environment';
+import { Job, JobQueue, neverRan, SignalGroups } from './job';
+import { MemoryWatch } from './memory';
+import { fitsLine, lineRoom, unblockLines, withdrawRun } from './pipeline';
+import { EnvironmentPool } from './pool';
 
 /** The `local` backend. */
 export class LocalBackend implements Backend {
   readonly name = 'local';
   private limit: number;
+  /** Jobs holding a concurrency slot (running, starting or waiting for an environment, pausing to retry). */
   private running = 0;
-  private nextEnvironment = 1;
+  /** Jobs handed to an environment behind another, so far. */
+  private pipelinedCount = 0;
   private disposed = false;
-  private readonly queue: QueueEntry[] = [];
-  /** The pool: environments starting, idle or busy. */
-  private readonly environments = new Set<Environment>();
-  /** Every environment whose process has not exited yet (the pool, and the ones killed on the way out). */
-  private readonly live = new Set<Environment>();
-  /** Aborted by `dispose`: ends retry pauses at once. */
-  private readonly stopping = new AbortController();
-  private readonly expiryTimers = new Map<Environment, NodeJS.Timeout>();
-  /** Attempts waiting for an idle environment or a free cold-start slot. */
-  private waiters: (() => void)[] = [];
+  private readonly queue = new JobQueue();
+  /** Jobs holding a slot that wait for an environment, first come first served. */
+  private waiting: Job[] = [];
+  private readonly pool: EnvironmentPool;
+  private readonly groups = new SignalGroups((jobs) => {
+    for (const job of jobs) {
+      this.cancel(job, 'cancel');
+    }
+    this.queue.compact();
+    this.serveWaiting();
+    this.pump();
+  });
   private readonly options: Required<LocalBackendOptions>;
+  /** One timer checks the memory of every running environment, and unblocks stuck lines. */
+  private readonly memoryWatch = new MemoryWatch(
+    () => this.pool.environments,
+    () => unblockLines(this.pool.environments),
+  );
+  private readonly events: EnvironmentEvents = {
+    ended: (env, job, run) => this.ended(env, job, run),
+    started: (env, job, startedAt) => this.started(env, job, startedAt),
+    settled: (env) => this.settled(env),
+    exited: (env, unstarted) => this.exited(env, unstarted),
+    returned: (_env, jobs) => {
+      this.requeue(jobs);
+      this.pump();
+    },
+  };
 
   constructor(options: LocalBackendOptions = {}) {
     this.options = {
@@ -64,10 +77,12 @@ export class LocalBackend implements Backend {
       this.options;
     checkWhole('concurrency', concurrency, 1);
     checkWhole('maxColdStarts', maxColdStarts, 1);
+    checkWhole('pipelineDepth', this.options.pipelineDepth, 1);
     for (const [name, value] of Object.entries({ idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs })) {
       checkWhole(name, value, 0);
     }
     this.limit = concurrency;
+    this.pool = new EnvironmentPool(this.options, this.events);
   }
 
   invoke(
@@ -76,24 +91,12 @@ export class LocalBackend implements Backend {
     signal: AbortSignal,
   ): Promise<InvocationResult> {
     if (signal.aborted || this.disposed) {
-      return Promise.resolve(cancelledResult(request));
+      return Promise.resolve({ id: request.id, attempts: [], outcome: neverRan() });
     }
     return new Promise((resolve) => {
-      const entry: QueueEntry = {
-        request,
-        observer,
-        signal,
-        resolve,
-        onAbort: () => {
-          const index = this.queue.indexOf(entry);
-          if (index >= 0) {
-            this.queue.splice(index, 1);
-            resolve(cancelledResult(request));
-          }
-        },
-      };
-      signal.addEventListener('abort', entry.onAbort, { once: true });
-      this.queue.push(entry);
+      const job = new Job(request, observer, signal, resolve);
+      this.groups.track(job);
+      this.queue.add(job);
       this.pump();
     });
   }
@@ -106,254 +109,319 @@ export class LocalBackend implements Backend {
 
   status(): BackendStatus {
     return {
-      environments: [...this.environments]
-        .filter((env) => env.state !== 'dead')
-        .map((env) => ({
-          id: env.id,
-          memoryMb: env.memoryMb,
-          state: env.state === 'dead' ? 'idle' : env.state,
-          invocations: env.invocations,
-        })),
-      queued: this.queue.length,
+      environments: this.pool.status(),
+      // Queued, or waiting in an environment's line: not started.
+      queued: this.queue.count() + [...this.pool.environments].reduce((sum, env) => sum + env.notStarted, 0),
       running: this.running,
       concurrencyLimit: this.limit,
     };
   }
 
+  /** How many invocations were handed to a busy environment to run next, so far (for tests and benchmarks). */
+  pipelined(): number {
+    return this.pipelinedCount;
+  }
+
   /** PIDs of the environments' processes not yet exited (for tests and `%serverless status`). */
   pids(): number[] {
-    return [...this.live].map((env) => env.pid).filter((pid): pid is number => pid !== undefined);
+    return this.pool.pids();
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
-    this.stopping.abort();
-    for (const entry of this.queue.splice(0)) {
-      entry.signal.removeEventListener('abort', entry.onAbort);
-      entry.resolve(cancelledResult(entry.request));
+    this.memoryWatch.stop();
+    for (const job of this.groups.all()) {
+      this.cancel(job, 'dispose');
     }
-    this.notifyWaiters();
-    for (const timer of this.expiryTimers.values()) {
-      clearTimeout(timer);
-    }
-    this.expiryTimers.clear();
-    const environments = [...this.live];
-    for (const env of environments) {
-      env.kill('dispose');
-    }
-    // SIGKILL cannot be refused; the bound only guards against an exit that is never reported.
-    await atMost(Promise.all(environments.map((env) => env.exited)), KILL_GRACE_MS);
-    this.environments.clear();
+    await this.pool.dispose();
   }
 
+  /** Gives free slots to queued jobs, then pipelines what is left behind busy environments. */
   private pump(): void {
-    while (!this.disposed && this.running < this.limit && this.queue.length > 0) {
-      const entry = this.queue.shift() as QueueEntry;
-      entry.signal.removeEventListener('abort', entry.onAbort);
-      this.running += 1;
-      void this.runWithRetries(entry)
-        .then(entry.resolve, (error: unknown) =>
-          entry.resolve({
-            id: entry.request.id,
-            attempts: [],
-            outcome: { status: 'crashed', message: `The runtime failed: ${String(error)}` },
-          }),
-        )
-        .finally(() => {
-          this.running -= 1;
-          this.pump();
-        });
+    if (this.disposed) {
+      return;
+    }
+    while (this.running < this.limit) {
+      const job = this.dequeue();
+      if (!job) {
+        return;
+      }
+      this.take(job);
+      this.place(job);
+    }
+    if (this.queue.length > 0 && this.options.pipelineDepth > 1 && this.waiting.length === 0) {
+      for (const env of this.pool.environments) {
+        this.refill(env);
+      }
     }
   }
 
-  private async runWithRetries(entry: QueueEntry): Promise<InvocationResult> {
-    const { request, observer, signal } = entry;
-    const attempts: AttemptRecord[] = [];
-    const retries = Math.min(MAX_RETRIES, Math.max(0, Math.floor(request.retries)));
-    for (let attempt = 1; attempt <= retries + 1; attempt += 1) {
-      if (signal.aborted || this.disposed) {
-        return cancelledResult(request, attempts);
+  /** The first job of the queue that may start (the others end here), taken from the queue. */
+  private dequeue(): Job | undefined {
+    for (let job = this.queue.take(); job; job = this.queue.take()) {
+      if (this.mayStart(job)) {
+        return job;
       }
-      const record = await this.attempt(request, observer, signal, attempt);
-      attempts.push(record);
-      observer.onAttemptEnd?.(record);
-      if (record.outcome.status !== 'crashed' || attempt > retries) {
-        break;
-      }
-      // Exponential backoff with "equal jitter": half the delay fixed, half random.
-      const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** (attempt - 1));
-      await pause(delay * (0.5 + Math.random() / 2), [signal, this.stopping.signal]);
     }
-    const last = attempts[attempts.length - 1];
-    return { id: request.id, attempts, outcome: last.outcome };
+    return undefined;
   }
 
-  private async attempt(
-    request: InvocationRequest,
-    observer: InvocationObserver,
-    signal: AbortSignal,
-    attempt: number,
-  ): Promise<AttemptRecord> {
-    const acquired = await this.acquire(request, signal);
-    if (!acquired) {
-      // Cancelled before it got an environment: it never ran (and costs nothing).
-      return {
-        attempt,
-        environmentId: '',
-        cold: false,
-        initMs: 0,
-        durationMs: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        startedAt: Date.now(),
-        outcome: { status: 'cancelled', message: 'Cancelled before it ran.' },
-      };
+  /** Asks the caller whether a queued job may start; a job that may not ends cancelled, never run. */
+  private mayStart(job: Job): boolean {
+    const allowed = job.mayStart();
+    if (!allowed) {
+      this.finish(job, neverRan());
     }
-    const { env, cold } = acquired;
-    const base = { attempt, environmentId: env.id, cold, bytesIn: 0, bytesOut: 0, durationMs: 0 };
-    if (cold) {
-      let onAbort = (): void => undefined;
-      try {
-        await Promise.race([
-          env.ready,
-          new Promise<never>((_, reject) => {
-            onAbort = () => reject(new Error('cancelled'));
-            signal.addEventListener('abort', onAbort, { once: true });
-          }),
-        ]);
-        signal.removeEventListener('abort', onAbort);
-      } catch (error) {
-        signal.removeEventListener('abort', onAbort);
-        env.kill('cancel');
-        this.forget(env);
-        const outcome =
-          signal.aborted || this.disposed
-            ? ({ status: 'cancelled', message: 'Cancelled while the environment started.' } as const)
-            : ({
-                status: 'crashed',
-                message: `The environment did not start: ${(error as Error).message}`,
-              } as const);
-        return { ...base, initMs: env.initMs, startedAt: Date.now(), outcome };
-      }
+    return allowed;
+  }
+
+  private take(job: Job): void {
+    job.slot = true;
+    this.running += 1;
+  }
+
+  /**
+   * Starts the next attempt of a job that holds a slot: in a warm idle
+   * environment of the same configuration, else in a new one when fewer than
+   * `maxColdStarts` are starting, else once either is possible.
+   */
+  private place(job: Job): void {
+    job.attempt += 1;
+    if (!this.placeNow(job)) {
+      job.state = 'waiting';
+      this.waiting.push(job);
     }
-    const initMs = cold ? env.initMs : 0;
-    observer.onAttemptStart?.({ attempt, environmentId: env.id, cold, initMs });
-    const startedAt = Date.now();
-    const run = await env.run(request, observer, signal);
-    if (env.state === 'dead') {
-      this.forget(env);
+  }
+
+  /** Hands a job holding a slot to a warm environment, or starts one for it, if either is possible now. */
+  private placeNow(job: Job): boolean {
+    const env = this.pool.takeIdle(job.request);
+    if (env) {
+      this.handTo(env, job, false);
+    } else if (this.pool.starting() < this.options.maxColdStarts) {
+      this.startCold(job);
     } else {
-      this.release(env);
+      return false;
     }
-    return {
-      ...base,
-      initMs,
-      startedAt,
+    return true;
+  }
+
+  /** Places the waiting jobs that can be placed now, in order. */
+  private serveWaiting(): void {
+    if (this.waiting.length === 0 || this.disposed) {
+      return;
+    }
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const job of waiting) {
+      if (job.state === 'waiting' && !this.placeNow(job)) {
+        this.waiting.push(job);
+      }
+    }
+  }
+
+  /** Starts an environment for a job; it runs there once the environment is ready. */
+  private startCold(job: Job): void {
+    const env = this.pool.start(job.request, this.limit);
+    job.state = 'starting';
+    job.env = env;
+    env.ready.then(
+      () => {
+        if (job.state === 'starting' && job.env === env) {
+          this.handTo(env, job, true);
+        }
+        // A cold-start slot is free.
+        this.serveWaiting();
+        this.pump();
+      },
+      (error: unknown) => {
+        if (job.state === 'starting' && job.env === env) {
+          env.kill();
+          this.pool.forget(env);
+          const message = `The environment did not start: ${(error as Error).message}`;
+          this.endAttempt(job, this.neverStarted(job, env, message));
+        }
+        this.serveWaiting();
+        this.pump();
+      },
+    );
+  }
+
+  /** An attempt that ended before its environment was ready. */
+  private neverStarted(job: Job, env: Environment, crash?: string): AttemptRecord {
+    const outcome: AttemptOutcome =
+      crash === undefined
+        ? { status: 'cancelled', message: 'Cancelled while the environment started.' }
+        : { status: 'crashed', message: crash };
+    return job.unran(env.id, true, env.initMs, outcome);
+  }
+
+  private handTo(env: Environment, job: Job, cold: boolean): void {
+    if (env.state === 'dead') {
+      // It died between being picked and being handed the job: no exit event is left to report it.
+      this.endAttempt(
+        job,
+        job.unran(env.id, cold, cold ? env.initMs : 0, {
+          status: 'crashed',
+          message: 'The runtime exited before the invocation started.',
+        }),
+      );
+      return;
+    }
+    job.state = 'handed';
+    job.env = env;
+    job.cold = cold;
+    job.initMs = cold ? env.initMs : 0;
+    env.hand(job);
+  }
+
+  /**
+   * Hands a busy environment more of the queue, to run back to back (see
+   * pipeline.ts), from the head of the queue only (FIFO).
+   */
+  private refill(env: Environment): void {
+    const room = lineRoom(env, this.options.pipelineDepth, this.queue.length, this.limit);
+    for (let handed = 0; handed < room;) {
+      const next = this.queue.first();
+      if (!next || !fitsLine(env, next)) {
+        return;
+      }
+      const job = this.queue.take() as Job;
+      if (!this.mayStart(job)) {
+        continue;
+      }
+      job.attempt = 1;
+      this.pipelinedCount += 1;
+      handed += 1;
+      this.handTo(env, job, false);
+    }
+  }
+
+  /** A job began to run (the environment's clock started). */
+  private started(env: Environment, job: Job, startedAt: number): void {
+    if (!job.slot) {
+      // It waited in the environment's line: it takes the slot of the one that just ended.
+      this.take(job);
+    }
+    this.memoryWatch.wake();
+    job.begin(env.id, startedAt);
+  }
+
+  /** After a job ended: if its run may start no more (budget spent), asks back what waits in lines. */
+  private stopIfRefused(job: Job): void {
+    if (job.observer.mayStart !== undefined && !job.mayStart()) {
+      withdrawRun(this.pool.environments, job.signal);
+    }
+  }
+
+  /** The running job of an environment ended. */
+  private ended(env: Environment, job: Job, run: EnvironmentRun): void {
+    this.endAttempt(job, {
+      attempt: job.attempt,
+      environmentId: env.id,
+      cold: job.cold,
+      initMs: job.initMs,
       durationMs: run.durationMs,
       maxMemoryUsedMb: run.maxMemoryUsedMb,
       bytesIn: run.bytesIn,
       bytesOut: run.bytesOut,
+      startedAt: job.startedAt,
       outcome: run.outcome,
-    };
+    });
+    this.stopIfRefused(job);
+  }
+
+  /** Records an attempt; the job ends, or (after a crash, with retries left) pauses and tries again. */
+  private endAttempt(job: Job, record: AttemptRecord): void {
+    job.end(record);
+    const delay = job.retryDelay(record, this.options.retryBaseMs, this.options.retryMaxMs);
+    if (delay === undefined || job.signal.aborted || this.disposed) {
+      this.finish(job, delay === undefined ? record.outcome : neverRan());
+      return;
+    }
+    // The slot is kept through the pause.
+    job.state = 'backoff';
+    job.env = undefined;
+    job.pause = setTimeout(() => {
+      job.pause = undefined;
+      this.place(job);
+    }, delay);
+  }
+
+  /** Ends a job: resolves it, frees its slot. */
+  private finish(job: Job, outcome: AttemptOutcome): void {
+    if (job.slot) {
+      job.slot = false;
+      this.running -= 1;
+    }
+    job.settle(outcome);
+    this.groups.untrack(job);
+  }
+
+  /** An environment ran what it had (idle), or started the next in its line. */
+  private settled(env: Environment): void {
+    if (env.state === 'idle' && !env.killed) {
+      if (this.disposed) {
+        env.kill('dispose');
+      } else {
+        this.pool.release(env);
+      }
+    }
+    this.serveWaiting();
+    this.pump();
+  }
+
+  /** An environment's process exited: jobs it never started go back to the head of the queue. */
+  private exited(env: Environment, unstarted: Job[]): void {
+    this.pool.exited(env);
+    this.requeue(unstarted);
+    this.serveWaiting();
+    this.pump();
+  }
+
+  /** Jobs handed to an environment that never started them go back to the head of the queue, in order. */
+  private requeue(jobs: Job[]): void {
+    for (const job of jobs) {
+      job.attempt -= 1;
+      job.env = undefined;
+      if (job.signal.aborted || this.disposed) {
+        this.finish(job, neverRan());
+      }
+    }
+    this.queue.putBack(jobs.filter((job) => job.state !== 'done'));
   }
 
   /**
-   * A warm idle environment of the same configuration, or a new one
-   * (evicting idle ones at the limit) when fewer than `maxColdStarts` are
-   * starting; else waits for either. Undefined when cancelled meanwhile.
+   * Cancels a job wherever it is: queued ones end at once; a running one (and
+   * one handed behind it, of the same run) end when its environment, killed,
+   * has exited; one starting an environment ends at once, with that
+   * environment killed.
    */
-  private async acquire(
-    request: InvocationRequest,
-    signal: AbortSignal,
-  ): Promise<{ env: Environment; cold: boolean } | undefined> {
-    for (;;) {
-      if (signal.aborted || this.disposed) {
-        return undefined;
+  private cancel(job: Job, reason: 'cancel' | 'dispose'): void {
+    switch (job.state) {
+      case 'queued':
+        this.finish(job, neverRan());
+        return;
+      case 'waiting':
+        this.waiting = this.waiting.filter((other) => other !== job);
+        this.endAttempt(job, job.unran('', false, 0, neverRan()));
+        return;
+      case 'starting': {
+        const env = job.env as Environment;
+        env.kill(reason);
+        this.pool.forget(env);
+        this.endAttempt(job, this.neverStarted(job, env));
+        return;
       }
-      for (const env of this.environments) {
-        if (env.state === 'idle' && env.memoryMb === request.memoryMb && env.cwd === request.cwd) {
-          clearTimeout(this.expiryTimers.get(env));
-          this.expiryTimers.delete(env);
-          env.state = 'busy';
-          return { env, cold: false };
-        }
-      }
-      const starting = [...this.environments].filter((env) => env.state === 'starting').length;
-      if (starting < this.options.maxColdStarts) {
-        return { env: this.startEnvironment(request), cold: true };
-      }
-      await this.nextChange(signal);
+      case 'handed':
+      case 'running':
+        job.env?.kill(reason);
+        return;
+      case 'backoff':
+        this.finish(job, neverRan());
+        return;
+      case 'done':
+        return;
     }
-  }
-
-  /** Resolves when an environment becomes idle, ready or gone, or when `signal` aborts. */
-  private nextChange(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.push(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  private notifyWaiters(): void {
-    for (const waiter of this.waiters.splice(0)) {
-      waiter();
-    }
-  }
-
-  private startEnvironment(request: InvocationRequest): Environment {
-    const idle = [...this.environments]
-      .filter((env) => env.state === 'idle')
-      .sort((a, b) => a.lastUsed - b.lastUsed);
-    while (this.environments.size >= this.limit && idle.length > 0) {
-      const oldest = idle.shift() as Environment;
-      oldest.kill();
-      this.forget(oldest);
-    }
-    const env = new Environment(
-      `local-${this.nextEnvironment++}`,
-      request.memoryMb,
-      request.cwd,
-      this.options.workerPath,
-      this.options.readyTimeoutMs,
-    );
-    this.environments.add(env);
-    this.live.add(env);
-    // A finished start frees a cold-start slot; a worker that dies leaves the pool.
-    void env.ready.then(
-      () => this.notifyWaiters(),
-      () => this.notifyWaiters(),
-    );
-    void env.exited.then(() => {
-      this.live.delete(env);
-      this.forget(env);
-    });
-    return env;
-  }
-
-  private release(env: Environment): void {
-    if (this.disposed) {
-      env.kill('dispose');
-      return;
-    }
-    this.notifyWaiters();
-    const timer = setTimeout(() => {
-      if (env.state === 'idle') {
-        env.kill();
-        this.forget(env);
-      }
-    }, this.options.idleExpiryMs);
-    timer.unref();
-    this.expiryTimers.set(env, timer);
-  }
-
-  private forget(env: Environment): void {
-    clearTimeout(this.expiryTimers.get(env));
-    this.expiryTimers.delete(env);
-    this.environments.delete(env);
-    this.notifyWaiters();
   }
 }

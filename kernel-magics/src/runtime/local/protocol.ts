@@ -1,13 +1,14 @@
 /**
  * Messages between an environment (kernel side) and its worker process, sent
- * over Node's IPC channel with advanced (structured clone) serialization, so
- * byte arrays travel without JSON.
+ * as frames (see frames.ts) on the worker's fd 3: a JSON header, and byte
+ * arrays (top-level `Uint8Array` fields) raw.
  */
 import { JsonObject, MimeBundle } from '../../kernel/messages';
 import { RemoteError } from '../backend';
 
 /**
- * Kernel -> worker: run one invocation. Program and captures are sent once
+ * Kernel -> worker: run one invocation (after those sent before it: the
+ * worker runs them one at a time, in order). Program and captures are sent once
  * per environment: the kernel side keeps the list of what the worker holds
  * (bounded, see config.ts) and names what the worker must drop.
  */
@@ -29,13 +30,31 @@ export interface InvokeMessage {
   dropCaptures?: string[];
 }
 
+/**
+ * Kernel -> worker: give back these invocations if they have not started
+ * (the run stopped, or they wait behind one that runs long). The worker
+ * answers `withdrawn` with those it gave back; the others run.
+ */
+export interface WithdrawMessage {
+  type: 'withdraw';
+  seqs: number[];
+}
+
+/** Kernel -> worker messages. */
+export type KernelMessage = InvokeMessage | WithdrawMessage;
+
 /** Facts the worker measures around a program run. */
 export interface RunFacts {
   seq: number;
   /** ms from handing the program its inputs to its serialized result. */
   durationMs: number;
-  /** Peak resident memory of the worker so far, MB. */
+  /** Peak resident memory of the worker so far, MB (read at most 10 ms before, see worker.ts). */
   maxRssMb: number;
+  /**
+   * When the worker sent this (epoch ms, high resolution): the invocation
+   * next in its line started then, however late the kernel reads it.
+   */
+  sentAt: number;
 }
 
 /** Worker -> kernel messages. Output messages carry the `seq` of the invocation that wrote them. */
@@ -51,5 +70,6 @@ export type WorkerMessage =
       update?: boolean;
     }
   | { type: 'clear'; seq: number; wait: boolean }
+  | { type: 'withdrawn'; seqs: number[] }
   | ({ type: 'result'; result: Uint8Array } & RunFacts)
   | ({ type: 'error'; error: RemoteError } & RunFacts);

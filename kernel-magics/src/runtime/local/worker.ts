@@ -1,18 +1,22 @@
 /**
  * The entry point of an execution environment (a worker process of the
  * embedded runtime). It loads programs once and keeps them (warm starts),
- * runs one invocation at a time, and sends its output, displays and result
- * back over IPC. Imports are kept few: they are part of every cold start.
+ * runs one invocation at a time (those handed while one runs wait in line),
+ * and sends its output, displays and result
+ * back over its data channel (fd 3, see frames.ts). Imports are kept few:
+ * they are part of every cold start.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 
 import { setOutputSink } from '../../output/sink';
 import type { ProgramResult, RemoteError } from '../backend';
-import type { InvokeMessage, RunFacts, WorkerMessage } from './protocol';
+import { encodeFrame, FrameDecoder } from './frames';
+import type { InvokeMessage, KernelMessage, RunFacts, WorkerMessage } from './protocol';
 import type * as Serializable from './serializable';
 
 type ProgramFn = (
@@ -21,7 +25,16 @@ type ProgramFn = (
   require: NodeJS.Require,
 ) => Promise<ProgramResult>;
 
-const programs = new Map<string, ProgramFn>();
+/**
+ * Programs by hash: compiled once first run, their source until then. What
+ * an invocation brings is kept when it arrives (not when it runs), so what
+ * this environment holds is what the kernel sent, whether or not the
+ * invocations that brought it ran (one given back never does).
+ */
+/** How old a reading of the peak resident memory an invocation may report (see peakRssMb). */
+const PEAK_RSS_REUSE_MS = 10;
+
+const programs = new Map<string, ProgramFn | { source: string; filename: string }>();
 /** Capture bytes by hash; `null` when they decode to an empty object (nothing to decode per invocation). */
 const captureBytes = new Map<string, Uint8Array | null>();
 const requires = new Map<string, NodeJS.Require>();
@@ -34,8 +47,20 @@ const invocation = new AsyncLocalStorage<number>();
 /** The invocation running now (undefined between invocations). */
 let running: number | undefined;
 
+/** The data channel to the kernel (fd 3, see frames.ts); opened in main(). */
+let channel: Socket | undefined;
+
 function send(message: WorkerMessage): void {
-  process.send?.(message);
+  const parts = encodeFrame(message);
+  if (parts.length === 1) {
+    channel?.write(parts[0]);
+    return;
+  }
+  channel?.cork();
+  for (const part of parts) {
+    channel?.write(part);
+  }
+  channel?.uncork();
 }
 
 /** The invocation that owns output written now, if it is still running. */
@@ -155,40 +180,72 @@ function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
   }
 }
 
-function programFor(message: InvokeMessage): ProgramFn {
-  let fn = programs.get(message.programHash);
-  if (!fn) {
-    if (!message.program) {
-      throw new Error(`program ${message.programHash} was never sent to this environment`);
-    }
-    fn = runInThisContext(message.program.source, { filename: message.program.filename }) as ProgramFn;
-    programs.set(message.programHash, fn);
+/** The peak resident memory last read (MB), and when (performance.now()). */
+let peakRss = { mb: 0, at: Number.NEGATIVE_INFINITY };
+
+/**
+ * The process's peak resident memory so far, MB. Reading it (getrusage) costs
+ * ~9 us here, more than a trivial invocation: a burst of short invocations
+ * reuses a reading up to PEAK_RSS_REUSE_MS old; one that ran that long reads
+ * it afresh. (The kernel side also samples the environment's memory.)
+ */
+function peakRssMb(durationMs: number): number {
+  const now = performance.now();
+  if (durationMs >= PEAK_RSS_REUSE_MS || now - peakRss.at >= PEAK_RSS_REUSE_MS) {
+    peakRss = { mb: process.resourceUsage().maxRSS / 1024, at: now };
   }
-  return fn;
+  return peakRss.mb;
 }
 
-/** Fresh captures for each invocation: one invocation's mutations never leak into the next. */
-function capturesFor(message: InvokeMessage): Record<string, unknown> {
-  if (message.captures) {
-    const decoded = deserialize(message.captures) as Record<string, unknown>;
-    const empty = Object.keys(decoded).length === 0;
-    captureBytes.set(message.capturesHash, empty ? null : message.captures);
-    return decoded;
-  }
-  const bytes = captureBytes.get(message.capturesHash);
-  if (bytes === undefined) {
-    throw new Error(`captures ${message.capturesHash} were never sent to this environment`);
-  }
-  return bytes === null ? {} : (deserialize(bytes) as Record<string, unknown>);
-}
-
-async function invoke(message: InvokeMessage): Promise<void> {
+/** Keeps what an invocation brings (program, captures) and drops what the kernel forgot. */
+function receive(message: InvokeMessage): void {
   for (const hash of message.dropPrograms ?? []) {
     programs.delete(hash);
   }
   for (const hash of message.dropCaptures ?? []) {
     captureBytes.delete(hash);
   }
+  if (message.program && !programs.has(message.programHash)) {
+    programs.set(message.programHash, message.program);
+  }
+  if (message.captures) {
+    // A copy unless the bytes are all of their buffer (a view would keep the whole read buffer alive).
+    const bytes = message.captures;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    captureBytes.set(message.capturesHash, own ? bytes : Uint8Array.prototype.slice.call(bytes));
+  }
+}
+
+function programFor(message: InvokeMessage): ProgramFn {
+  const held = programs.get(message.programHash);
+  if (held === undefined) {
+    throw new Error(`program ${message.programHash} was never sent to this environment`);
+  }
+  if (typeof held === 'function') {
+    return held;
+  }
+  const fn = runInThisContext(held.source, { filename: held.filename }) as ProgramFn;
+  programs.set(message.programHash, fn);
+  return fn;
+}
+
+/** Fresh captures for each invocation: one invocation's mutations never leak into the next. */
+function capturesFor(message: InvokeMessage): Record<string, unknown> {
+  const bytes = captureBytes.get(message.capturesHash);
+  if (bytes === undefined) {
+    throw new Error(`captures ${message.capturesHash} were never sent to this environment`);
+  }
+  if (bytes === null) {
+    return {};
+  }
+  const decoded = deserialize(bytes) as Record<string, unknown>;
+  if (Object.keys(decoded).length === 0) {
+    captureBytes.set(message.capturesHash, null);
+  }
+  return decoded;
+}
+
+async function invoke(message: InvokeMessage): Promise<void> {
   const fn = programFor(message);
   const captures = capturesFor(message);
   const element = message.element === undefined ? undefined : (deserialize(message.element) as unknown);
@@ -205,13 +262,57 @@ async function invoke(message: InvokeMessage): Promise<void> {
   const facts: RunFacts = {
     seq: message.seq,
     durationMs: performance.now() - started,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(performance.now() - started),
+    sentAt: performance.timeOrigin + performance.now(),
   };
   send(
     outcome instanceof Uint8Array
       ? { type: 'result', result: outcome, ...facts }
       : { type: 'error', error: outcome, ...facts },
   );
+}
+
+/** Invocations handed to this environment and not started yet, in order. */
+const line: InvokeMessage[] = [];
+let draining = false;
+
+/**
+ * Runs the invocations in line one at a time, each as soon as the one
+ * before has sent its result (the kernel hands several at once to an
+ * environment that runs short ones).
+ */
+async function drain(): Promise<void> {
+  draining = true;
+  for (let message = line.shift(); message; message = line.shift()) {
+    try {
+      await invoke(message);
+    } catch (error) {
+      // Compiling the program or decoding its inputs failed: the program's error, not a crash.
+      running = undefined;
+      const sentAt = performance.timeOrigin + performance.now();
+      send({
+        type: 'error',
+        error: toRemoteError(error),
+        seq: message.seq,
+        durationMs: 0,
+        maxRssMb: 0,
+        sentAt,
+      });
+    }
+  }
+  draining = false;
+}
+
+/** Gives back the invocations of `seqs` still in line (not started), and tells the kernel which. */
+function withdraw(seqs: number[]): void {
+  const given: number[] = [];
+  for (let i = line.length - 1; i >= 0; i -= 1) {
+    if (seqs.includes(line[i].seq)) {
+      given.push(line[i].seq);
+      line.splice(i, 1);
+    }
+  }
+  send({ type: 'withdrawn', seqs: given });
 }
 
 function main(): void {
@@ -237,17 +338,23 @@ function main(): void {
       }
     },
   });
-  process.on('message', (message: InvokeMessage) => {
+  channel = new Socket({ fd: 3, readable: true, writable: true });
+  const decoder = new FrameDecoder<KernelMessage>();
+  const onMessage = (message: KernelMessage): void => {
     if (message.type === 'invoke') {
-      invoke(message).catch((error: unknown) => {
-        // Compiling the program or decoding its inputs failed: the program's error, not a crash.
-        running = undefined;
-        send({ type: 'error', error: toRemoteError(error), seq: message.seq, durationMs: 0, maxRssMb: 0 });
-      });
+      receive(message);
+      line.push(message);
+      if (!draining) {
+        void drain();
+      }
+    } else if (message.type === 'withdraw') {
+      withdraw(message.seqs);
     }
-  });
-  // The kernel went away: an environment never outlives it.
-  process.on('disconnect', () => process.exit(0));
+  };
+  channel.on('data', (chunk: Buffer) => decoder.push(chunk, onMessage));
+  // The kernel went away (or the program closed fd 3): an environment never outlives its channel.
+  channel.on('end', () => process.exit(0));
+  channel.on('error', () => process.exit(0));
   send({ type: 'ready' });
   // The first run of an AsyncLocalStorage turns on async hooks (~0.5 ms): done while the
   // kernel sends the first invocation, rather than in it.

@@ -1,0 +1,184 @@
+/**
+ * The process under an execution environment: spawned with a clean
+ * environment and its memory flags, its data channel (fd 3, framed), the
+ * tail of its stderr, readiness, and an exit reported once its output has
+ * been read.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { Socket } from 'node:net';
+import * as os from 'node:os';
+
+import {
+  CHANNEL_LOST_GRACE_MS,
+  cleanEnvironment,
+  heapLimitFlags,
+  STDERR_DRAIN_MS,
+  STDERR_TAIL_BYTES,
+} from './config';
+import { encodeFrame, FrameDecoder } from './frames';
+import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB } from './memory';
+import { KernelMessage, WorkerMessage } from './protocol';
+
+/** Why the kernel side killed a worker. */
+export type KillReason = 'timeout' | 'cancel' | 'dispose' | 'memory' | 'channel';
+
+/** What the process tells its environment, synchronously. */
+export interface WorkerProcessEvents {
+  /** The worker is ready for invocations. */
+  ready(): void;
+  /** A message other than `ready`. */
+  message(message: WorkerMessage): void;
+  /** The process exited (what it wrote may still be arriving; `exit` follows). */
+  died(): void;
+  /** The process exited and what it wrote has been read (or STDERR_DRAIN_MS passed). */
+  exit(): void;
+}
+
+/** One worker process and its data channel. */
+export class WorkerProcess {
+  /** ms from spawn to ready (0 until ready). */
+  initMs = 0;
+  /** Why the kernel side killed it, if it did (the first reason given). */
+  killedFor?: KillReason;
+  /** How it exited (`code 3`, `signal SIGKILL`), once it has. */
+  exitDescription = '';
+  /** Resolves when the worker is ready; rejects when it died or did not start in time. */
+  readonly ready: Promise<void>;
+  /** Resolves when the process has exited (after `exit` was reported). */
+  readonly exited: Promise<void>;
+
+  private readonly child: ChildProcess;
+  /** The data channel (the worker's fd 3): invocations out, output and results in. */
+  private readonly channel: Socket;
+  private corked = false;
+  private stderrTail = '';
+
+  constructor(
+    workerPath: string,
+    memoryMb: number,
+    cwd: string,
+    readyTimeoutMs: number,
+    events: WorkerProcessEvents,
+  ) {
+    const spawnedAt = performance.now();
+    // No IPC channel (setting one up costs a cold start ~5 ms): fd 3 is the data channel.
+    this.child = spawn(
+      process.execPath,
+      [...heapLimitFlags(memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS), workerPath],
+      { cwd, env: cleanEnvironment(memoryMb, os.tmpdir()), stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
+    );
+    this.channel = this.child.stdio[3] as Socket;
+    // Writes after the worker died fail with EPIPE; its exit settles what it ran.
+    this.channel.on('error', () => undefined);
+    this.child.stdout?.resume();
+    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
+    });
+    this.exited = new Promise((resolve) => {
+      let drain: NodeJS.Timeout | undefined;
+      let finished = false;
+      const finish = (): void => {
+        if (!finished) {
+          finished = true;
+          clearTimeout(drain);
+          events.exit();
+          resolve();
+        }
+      };
+      this.child.once('exit', (code, signal) => {
+        this.exitDescription = code !== null ? `code ${code}` : `signal ${signal ?? 'unknown'}`;
+        events.died();
+        // 'close' follows once stdout/stderr and the data channel are drained (V8's out-of-memory
+        // report, a last result may still be there).
+        drain = setTimeout(finish, STDERR_DRAIN_MS);
+      });
+      this.child.once('close', finish);
+    });
+    // The channel also closes just before a normal exit: a worker alive well after that lost it.
+    this.channel.once('end', () => {
+      const timer = setTimeout(() => this.kill('channel'), CHANNEL_LOST_GRACE_MS);
+      void this.exited.then(() => clearTimeout(timer));
+    });
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`the environment did not start within ${readyTimeoutMs} ms`));
+        this.kill();
+      }, readyTimeoutMs);
+      // Kept for the process's life: an 'error' without a listener would throw in the kernel.
+      this.child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+        this.kill();
+      });
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        reject(
+          new Error(`the environment exited while starting (${this.exitDescription}) ${this.lastStderr()}`),
+        );
+      });
+      const decoder = new FrameDecoder<WorkerMessage>();
+      const onMessage = (message: WorkerMessage): void => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          this.initMs = performance.now() - spawnedAt;
+          events.ready();
+          resolve();
+        } else {
+          events.message(message);
+        }
+      };
+      this.channel.on('data', (chunk: Buffer) => {
+        try {
+          decoder.push(chunk, onMessage);
+        } catch {
+          // Not our framing: the program wrote to fd 3. The channel cannot be trusted any more.
+          this.kill('channel');
+        }
+      });
+    });
+    // Nobody may be waiting for readiness (an idle environment expiring): never an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  /** The worker's PID. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /**
+   * Writes a message to the data channel. Writes made in one tick go out
+   * together (corked): one system call, one wake-up of the worker.
+   */
+  send(message: KernelMessage): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.channel.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.channel.uncork();
+      });
+    }
+    for (const part of encodeFrame(message)) {
+      this.channel.write(part);
+    }
+  }
+
+  /** Stops the worker (SIGKILL: a busy loop ignores anything gentler); the first reason is kept. */
+  kill(reason?: KillReason): void {
+    this.killedFor ??= reason;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  /** Whether stderr's tail matches (V8's out-of-memory report). */
+  stderrMatches(pattern: RegExp): boolean {
+    return pattern.test(this.stderrTail);
+  }
+
+  /** The last lines of stderr, joined, to explain a crash. */
+  lastStderr(): string {
+    const lines = this.stderrTail.trim().split('\n').filter(Boolean);
+    return lines.slice(-3).join(' | ');
+  }
+}
