@@ -8,6 +8,7 @@ import { foldEvents, replayState } from '../../extension/src/model/fold';
 import { emptyState, TelemetryState } from '../../extension/src/model/state';
 import {
   BAR_STYLES,
+  barHover,
   barLabel,
   COST_PARTS,
   costPartLabel,
@@ -15,10 +16,11 @@ import {
   formatBytes,
   formatMs,
   formatUsd,
-  GL_THRESHOLD,
+  MAX_DRAWN_BARS,
   NO_TRANS,
   QUEUE_ROW,
   statusShape,
+  thinned,
   timelineShape,
   timelineTraces,
   TimelineSeries,
@@ -30,6 +32,11 @@ import { EventScript, mapRun } from './extension-fixtures';
 
 function series(shape: TimelineShape, state: string): TimelineSeries {
   return shape.series.find((s) => s.state === state)!;
+}
+
+/** The hover markup of bar `i` of a state's series. */
+function hover(shape: TimelineShape, state: string, i: number): string {
+  return barHover(series(shape, state).source[i], shape.now);
 }
 
 /**
@@ -93,8 +100,11 @@ describe('timelineShape', () => {
       ['e2', 'environment'],
     ]);
     expect(shape.series.map((x) => x.state)).toEqual(BAR_STYLES.map((x) => x.state));
-    expect(series(shape, 'queued').invocationId).toEqual(['e']);
+    // One bar for the run's queued invocations, standing for no single one.
+    expect(series(shape, 'queued').invocationId).toEqual([null]);
+    expect(series(shape, 'queued').runId).toEqual(['r1']);
     expect(series(shape, 'queued').row).toEqual([0]);
+    expect(series(shape, 'queued').start).toEqual([state.invocations.get('e')!.queuedTime]);
     expect(series(shape, 'queued').end).toEqual([now]);
     expect(series(shape, 'cold').invocationId).toEqual(['a']);
     const a = state.invocations.get('a')!.attempts[0];
@@ -123,8 +133,8 @@ describe('timelineShape', () => {
   it('writes hover details: id, element, attempt, environment, memory, billed ms, cost, escaped error', () => {
     const { s, state } = scenario();
     const shape = timelineShape(state, { now: s.time + 50 });
-    const [cold] = series(shape, 'cold').hover;
-    expect(cold).toBe(series(shape, 'done').hover[1]);
+    const cold = hover(shape, 'cold', 0);
+    expect(cold).toBe(hover(shape, 'done', 1));
     expect(cold.split('<br>')).toEqual([
       '<b>a</b> · element 0',
       'run: %%serverless --map xs',
@@ -132,13 +142,13 @@ describe('timelineShape', () => {
       `1024 MB · billed 100 ms + INIT 300 ms · ${formatUsd(0.000007)}`,
       'state: ok',
     ]);
-    expect(series(shape, 'retried').hover[0]).toContain('attempt 1');
-    expect(series(shape, 'retried').hover[0]).toContain('state: retried · crashed: exit 1');
-    expect(series(shape, 'failed').hover[0]).toContain(
+    expect(hover(shape, 'retried', 0)).toContain('attempt 1');
+    expect(hover(shape, 'retried', 0)).toContain('state: retried · crashed: exit 1');
+    expect(hover(shape, 'failed', 0)).toContain(
       'state: error · Error: bad &lt;b&gt;input&lt;/b&gt; &amp; more',
     );
-    expect(series(shape, 'running').hover[0]).toContain('1024 MB · running for 50 ms');
-    expect(series(shape, 'queued').hover[0]).toContain('queued for');
+    expect(hover(shape, 'running', 0)).toContain('1024 MB · running for 50 ms');
+    expect(hover(shape, 'queued', 0)).toBe('1 queued (run [5])');
   });
 
   it('shows one run on its own, and queued invocations its run cancelled', () => {
@@ -150,7 +160,7 @@ describe('timelineShape', () => {
     expect(shape.bands.map((b) => b.runId)).toEqual(['r1']);
     expect(series(shape, 'cancelled').invocationId).toEqual(['e', 'd']);
     expect(series(shape, 'cancelled').end).toEqual([s.time, s.time]);
-    expect(series(shape, 'cancelled').hover[0]).toContain('cancelled after');
+    expect(hover(shape, 'cancelled', 0)).toContain('cancelled after');
     expect(series(shape, 'done').invocationId).toEqual(['a', 'b']);
     expect(timelineShape(emptyState(), { now: 0 })).toMatchObject({
       rows: [],
@@ -192,22 +202,105 @@ describe('timelineShape', () => {
     expect(ms).toBeLessThan(200);
 
     const color = (v: string) => `color(${v})`;
-    const traces = timelineTraces(shape, color);
-    expect(shape.bars).toBeGreaterThan(GL_THRESHOLD);
+    const traces = timelineTraces(shape, color, { widthPx: 400 });
     expect(traces.map((t) => [t.type, t.name])).toEqual([
-      ['scattergl', 'cold start'],
-      ['scattergl', 'done'],
+      ['bar', 'cold start'],
+      ['bar', 'done'],
     ]);
+    const drawn = traces.reduce((n, t) => n + t.x.length, 0);
+    expect(drawn).toBeLessThanOrEqual(MAX_DRAWN_BARS);
+    expect(drawn).toBeGreaterThanOrEqual(64);
     const done = traces[1];
-    expect(done.x).toHaveLength(30_000);
-    expect(done.x.slice(0, 3)).toEqual([series(shape, 'done').start[0], series(shape, 'done').end[0], null]);
-    expect(done.y.slice(0, 3)).toEqual([0, 0, null]);
-    expect(done.line).toEqual({ color: 'color(--jp-success-color1)', width: 8 });
+    expect(done.marker.color).toBe('color(--jp-success-color1)');
+    // Merged bars stand for several invocations: no id, a count and the elements.
+    const merged = done.hovertext.findIndex((t) => / invocations, elements \d+-\d+, done$/.test(t));
+    expect(merged).toBeGreaterThanOrEqual(0);
+    expect(done.customdata[merged]).toBeNull();
+    const count = (text: string) => Number(/^(\d+) invocations, /.exec(text)?.[1] ?? 1);
+    expect(done.hovertext.reduce((sum, text) => sum + count(text), 0)).toBe(10_000);
+    // Bars keep their place: every merged bar covers only its row's bars of its state.
+    const doneSeries = series(shape, 'done');
+    const first = Math.min(...doneSeries.start);
+    expect(Math.min(...done.base)).toBe(first);
+    const last = Math.max(...doneSeries.end);
+    expect(Math.max(...done.base.map((b, i) => b + done.x[i]))).toBe(last);
+  });
+});
 
-    const bars = timelineTraces(shape, color, { gl: false });
-    expect(bars[1]).toMatchObject({ type: 'bar', orientation: 'h', hoverinfo: 'text' });
-    expect(bars[1].base).toBe(series(shape, 'done').start);
-    expect(bars[1].x).toBe(series(shape, 'done').duration);
+describe('timelineTraces', () => {
+  const color = (v: string) => `color(${v})`;
+
+  it('draws every bar on its own, with its hover and id, where they fit', () => {
+    const s = mapRun(new EventScript(), 'r', 50, 2);
+    const shape = timelineShape(replayState(s.take()), { now: s.time });
+    const traces = timelineTraces(shape, color, { widthPx: 200 });
+    const done = traces.find((t) => t.name === 'done')!;
+    expect(done.base).toBe(series(shape, 'done').start);
+    expect(done.x).toBe(series(shape, 'done').duration);
+    expect(done.customdata).toBe(series(shape, 'done').invocationId);
+    expect(new Set(done.customdata).size).toBe(50);
+    expect(done.hovertext[0]).toBe(hover(shape, 'done', 0));
+    expect(done.hovertext.every((t) => !/ invocations, /.test(t))).toBe(true);
+  });
+
+  it('merges only the crowded row, bars of one state closer than a pixel', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 12 });
+    for (let i = 0; i < 12; i++) {
+      s.queued(`i${i}`, 'r', i);
+    }
+    // e1: ten 10 ms bars back to back; e2: two bars far apart.
+    for (let i = 0; i < 10; i++) {
+      s.started(`i${i}`, 'r', { index: i, env: 'e1' });
+      s.wait(10).finished(`i${i}`, 'r', { index: i, env: 'e1', status: i === 4 ? 'error' : 'ok' });
+    }
+    s.started('i10', 'r', { index: 10, env: 'e2' }).wait(10).finished('i10', 'r', { index: 10, env: 'e2' });
+    s.wait(500);
+    s.started('i11', 'r', { index: 11, env: 'e2' }).wait(10).finished('i11', 'r', { index: 11, env: 'e2' });
+    const shape = timelineShape(replayState(s.take()), { now: s.time });
+    // 600 ms over 5 px: 120 ms a pixel; e1 has 10 bars (> 5 px), e2 has 2.
+    const traces = timelineTraces(shape, color, { widthPx: 5, maxBars: 100 });
+    const done = traces.find((t) => t.name === 'done')!;
+    const failed = traces.find((t) => t.name === 'failed')!;
+    const e1 = shape.rows.findIndex((r) => r.id === 'e1');
+    const e2 = shape.rows.findIndex((r) => r.id === 'e2');
+    // e1: the done bars merge (one state at a time: across the failed one, drawn over them, with its id).
+    expect(failed.customdata).toEqual(['i4']);
+    const onE1 = done.y.map((row, i) => (row === e1 ? done.hovertext[i] : null)).filter((t) => t !== null);
+    expect(onE1).toEqual(['9 invocations, elements 0-9, done']);
+    // e2 keeps its two bars as they are.
+    const onE2 = done.y
+      .map((row, i) => (row === e2 ? done.customdata[i] : undefined))
+      .filter((x) => x !== undefined);
+    expect(onE2).toEqual(['i10', 'i11']);
+  });
+
+  it('caps the bars drawn, merging every row with a growing gap', () => {
+    const s = mapRun(new EventScript(), 'r', 300, 30);
+    const shape = timelineShape(replayState(s.take()), { now: s.time });
+    const traces = timelineTraces(shape, color, { widthPx: 1000, maxBars: 80 });
+    const drawn = traces.reduce((n, t) => n + t.x.length, 0);
+    expect(drawn).toBeLessThanOrEqual(80); // 30 rows x (cold start + done) at least
+    expect(shape.bars).toBeGreaterThan(300);
+    const uncapped = timelineTraces(shape, color, { widthPx: 1000, maxBars: 10_000 });
+    expect(uncapped.reduce((n, t) => n + t.x.length, 0)).toBe(shape.bars);
+  });
+
+  it('draws all queued invocations of a run as one bar', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 1000, executionCount: 3 });
+    for (let i = 0; i < 1000; i++) {
+      s.queued(`q${i}`, 'r', i);
+      s.wait(1);
+    }
+    const state = replayState(s.take());
+    const shape = timelineShape(state, { now: s.time + 5 });
+    const traces = timelineTraces(shape, color);
+    expect(traces.map((t) => [t.name, t.x.length])).toEqual([['queued', 1]]);
+    expect(traces[0].hovertext).toEqual(['1000 queued (run [3])']);
+    expect(traces[0].customdata).toEqual([null]);
+    expect(traces[0].base).toEqual([state.invocations.get('q0')!.queuedTime]);
+    expect(traces[0].base[0] + traces[0].x[0]).toBe(s.time + 5);
   });
 });
 
@@ -302,6 +395,38 @@ describe('costShape', () => {
     expect(r1.cells.invocations).toBe('2/5');
     expect(r1.cells.budget).toBe('');
     expect(r1.cost.initUsd).toBeGreaterThan(0);
+  });
+
+  it('keeps about one exact point per pixel column of a long series', () => {
+    const s = mapRun(new EventScript(), 'r', 2000, 4);
+    const state = replayState(s.take());
+    const full = costShape(state, { now: s.time + 10 });
+    const thin = costShape(state, { now: s.time + 10, columns: 100 });
+    expect(full.time.length).toBeGreaterThan(2000);
+    expect(thin.time.length).toBeLessThanOrEqual(102);
+    expect(thin.time.length).toBeGreaterThan(50);
+    expect([thin.time[0], thin.total[0]]).toEqual([full.time[0], 0]);
+    expect(thin.time[thin.time.length - 1]).toBe(s.time + 10);
+    expect(thin.total[thin.total.length - 1]).toBe(full.total[full.total.length - 1]);
+    // Every point kept is one of the series, with all its parts.
+    for (let i = 0; i < thin.time.length; i++) {
+      const j = full.time.indexOf(thin.time[i]);
+      expect(j).toBeGreaterThanOrEqual(0);
+      expect(thin.compute[i]).toBe(full.compute[j]);
+      expect(thin.storage[i]).toBe(full.storage[j]);
+    }
+    // Every column that has points keeps its last one.
+    const width = (full.time[full.time.length - 1] - full.time[0]) / 100;
+    const columnOf = (t: number) => Math.floor((t - full.time[0]) / width);
+    const columns = new Set(full.time.map(columnOf));
+    expect(new Set(thin.time.map(columnOf))).toEqual(columns);
+    for (const c of columns) {
+      const last = Math.max(...full.time.filter((t) => columnOf(t) === c));
+      expect(thin.time).toContain(last);
+    }
+    expect(costShape(state, { columns: 100_000 }).time).toEqual(costShape(state).time);
+    expect(thinned([1, 1, 1, 1], 2)).toEqual([0, 3]);
+    expect(thinned([1, 2], 1)).toBeNull();
   });
 
   it('is empty before anything is billed, and starts late for a truncated history', () => {

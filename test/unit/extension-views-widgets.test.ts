@@ -158,6 +158,35 @@ describe('TimelineView', () => {
     expect(view.isDirty).toBe(false);
   });
 
+  it('reads its width once per resize and merges bars to it', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new TimelineView({ model: model.asModel(), loadPlotly: load }));
+    let width = 400;
+    const reads = jest.fn(() => width);
+    Object.defineProperty(view.node, 'clientWidth', { get: reads, configurable: true });
+    const s = mapRun(new EventScript(), 'big', 1000, 2);
+    model.set(mapState(s));
+    await settle(view);
+    const drawn = (call: number) =>
+      (plotly.react.mock.calls[call][1] as { x: number[] }[]).reduce((n, t) => n + t.x.length, 0);
+    // 500 bars in each of 2 rows, a plot of 320 px: merged.
+    expect(drawn(0)).toBeLessThan(100);
+    const readsAfterFirst = reads.mock.calls.length;
+    expect(readsAfterFirst).toBeGreaterThan(0);
+    model.set(foldEvents(model.state, s.runStarted('y').take()));
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect(reads.mock.calls.length).toBe(readsAfterFirst);
+    // Wide enough for every bar: a resize draws them one by one.
+    width = 5000;
+    MessageLoop.sendMessage(view, Widget.ResizeMessage.UnknownSize);
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(3);
+    expect(reads.mock.calls.length).toBeGreaterThan(readsAfterFirst);
+    expect(drawn(2)).toBe(1002); // 1,000 attempts + 2 cold starts
+  });
+
   it('shows a message and loads no Plotly before any invocation', async () => {
     const model = new FakeModel();
     const { load } = fakePlotly();

@@ -1,8 +1,8 @@
 /**
  * The panel's pure parts: Plotly figures of the timeline (run bands, local
- * time, WebGL), the traffic and the cost (stacked parts, budget line) built
- * from resolved theme colors; the header's text per connection state; the
- * cost table's columns; the export file.
+ * time, merged bars, cached hover text), the traffic and the cost (stacked
+ * parts, budget line) built from resolved theme colors; the header's text
+ * per connection state; the cost table's columns; the export file.
  */
 import { foldEvents, replayState } from '../../extension/src/model/fold';
 import { emptyState, TelemetryState } from '../../extension/src/model/state';
@@ -28,7 +28,12 @@ import {
   TRAFFIC_EMPTY_TEXT,
   trafficShape,
 } from '../../extension/src/views/shape';
-import { timelineFigure, timelineHeight, wrapHover } from '../../extension/src/views/timeline-figure';
+import {
+  HoverCache,
+  timelineFigure,
+  timelineHeight,
+  wrapHover,
+} from '../../extension/src/views/timeline-figure';
 import { TRAFFIC_COLORS, trafficFigure } from '../../extension/src/views/traffic-figure';
 import { EventScript, mapRun } from './extension-fixtures';
 
@@ -141,7 +146,7 @@ describe('timelineFigure', () => {
     );
   });
 
-  it('moves bars, bands and WebGL segments by the local-time shift', () => {
+  it('moves bars and bands by the local-time shift', () => {
     const { s, state } = scenario();
     const shape = timelineShape(state, { now: s.time });
     const plain = timelineFigure(shape, theme, { shiftMs: 0 });
@@ -149,10 +154,12 @@ describe('timelineFigure', () => {
     expect(shifted.data[3].base).toEqual(plain.data[3].base!.map((v) => v + 3_600_000));
     expect(shifted.data[3].x).toEqual(plain.data[3].x);
     expect(shifted.layout.shapes![0].x0).toBe((plain.layout.shapes![0].x0 as number) + 3_600_000);
-    const gl = timelineFigure(shape, theme, { shiftMs: 1000, gl: true });
-    expect(gl.data.every((t) => t.type === 'scattergl')).toBe(true);
+    // Merged bars (a narrow plot) move too, and stay SVG bars.
+    const narrow = timelineFigure(shape, theme, { shiftMs: 1000, widthPx: 1, maxBars: 1 });
+    expect(narrow.data.every((t) => t.type === 'bar' && t.orientation === 'h')).toBe(true);
     const done = shape.series.find((x) => x.state === 'done')!;
-    expect(gl.data[3].x.slice(0, 3)).toEqual([done.start[0] + 1000, done.end[0] + 1000, null]);
+    const drawn = narrow.data.find((t) => t.name === 'done')!;
+    expect(Math.min(...drawn.base)).toBe(Math.min(...done.start) + 1000);
   });
 
   it('wraps hover lines at spaces to fit a narrow panel, never inside tags or entities', () => {
@@ -177,6 +184,40 @@ describe('timelineFigure', () => {
         }
       }
     }
+  });
+
+  it('keeps hover text across redraws per invocation and state, written once', () => {
+    const { s, state } = scenario();
+    const cache = new HoverCache();
+    const first = timelineFigure(timelineShape(state, { now: s.time }), theme, {
+      shiftMs: 0,
+      hoverChars: 30,
+      hoverCache: cache,
+    });
+    const held = cache.size;
+    expect(held).toBeGreaterThan(0);
+    const later = timelineFigure(timelineShape(state, { now: s.time + 2000 }), theme, {
+      shiftMs: 0,
+      hoverChars: 30,
+      hoverCache: cache,
+    });
+    expect(cache.size).toBe(held);
+    const done = (f: typeof first) => f.data.find((t) => t.name === 'done')!.hovertext;
+    expect(done(later)).toEqual(done(first));
+    // The same string objects: not written or wrapped again.
+    done(later).forEach((text, i) => expect(Object.is(text, done(first)[i])).toBe(true));
+    // Running bars follow the time; the queue bar counts.
+    const running = (f: typeof first) => f.data.find((t) => t.name === 'running')!.hovertext[0];
+    expect(running(later)).not.toBe(running(first));
+    expect(first.data.find((t) => t.name === 'queued')!.hovertext).toEqual(['1 queued (run [7])']);
+    // Another width: written anew, wrapped to it.
+    timelineFigure(timelineShape(state, { now: s.time }), theme, { shiftMs: 0, hoverCache: cache });
+    expect(cache.size).toBe(held);
+    const wide = timelineFigure(timelineShape(state, { now: s.time }), theme, {
+      shiftMs: 0,
+      hoverCache: cache,
+    });
+    expect(done(wide).some((text, i) => text !== done(first)[i])).toBe(true);
   });
 
   it('has no traces, bands or legend for an empty state, and caps its height', () => {

@@ -3,6 +3,8 @@
  * (stacked areas), the budget warning as a dashed line, and a table of what
  * each cell run cost.
  */
+import type { Widget } from '@lumino/widgets';
+
 import type { TelemetryState } from '../model/state';
 import { ChartView } from './chart-view';
 import { costFigure } from './cost-figure';
@@ -30,7 +32,13 @@ export class CostView extends ChartView {
 
   protected render(state: TelemetryState, theme: IFigureTheme, now: number): IFigure | null {
     const live = this.isLive(state);
-    const shape = costShape(state, { budgetUsd: this.model.budgetWarningUsd, now: live ? now : undefined });
+    // The width is read once per resize (reading it forces a layout), not per draw.
+    this._widthPx ??= this.node.clientWidth;
+    const shape = costShape(state, {
+      budgetUsd: this.model.budgetWarningUsd,
+      now: live ? now : undefined,
+      columns: this._widthPx > 0 ? this._widthPx : undefined,
+    });
     this.summaryNode.textContent = this._summary(shape);
     this.toggleClass('jp-mod-warning', shape.budget?.reached === true);
     this._wrapper.hidden = shape.rows.length === 0;
@@ -46,6 +54,11 @@ export class CostView extends ChartView {
       shiftMs: localShiftMs(shape.time[0] ?? now),
       trans: this.trans,
     });
+  }
+
+  protected override onResize(msg: Widget.ResizeMessage): void {
+    this._widthPx = null;
+    super.onResize(msg);
   }
 
   private _summary(shape: CostShape): string {
@@ -76,6 +89,7 @@ export class CostView extends ChartView {
     return parts.join(' · ');
   }
 
+  private _widthPx: number | null = null;
   private readonly _table: HTMLTableElement;
   private readonly _wrapper: HTMLDivElement;
 }

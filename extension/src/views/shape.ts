@@ -5,8 +5,9 @@
  */
 export { escapePlotly, formatBytes, formatMs, formatUsd, NO_TRANS, oneLine } from './shaping/common';
 export type { ITrans } from './shaping/common';
-export { BAR_STYLES, barLabel, QUEUE_ROW, timelineShape } from './shaping/timeline';
+export { BAR_STYLES, barHover, barLabel, hoverKey, QUEUE_ROW, timelineShape } from './shaping/timeline';
 export type {
+  BarSource,
   BarState,
   BarStyle,
   RunBand,
@@ -15,11 +16,11 @@ export type {
   TimelineSeries,
   TimelineShape,
 } from './shaping/timeline';
-export { GL_THRESHOLD, timelineTraces } from './shaping/plotly';
-export type { TimelineTrace } from './shaping/plotly';
+export { DEFAULT_PLOT_WIDTH_PX, MAX_DRAWN_BARS, timelineTraces } from './shaping/plotly';
+export type { TimelineTrace, TimelineTraceOptions } from './shaping/plotly';
 export { TRAFFIC_EMPTY_TEXT, trafficShape } from './shaping/traffic';
 export type { TrafficRound, TrafficShape, TrafficTotal } from './shaping/traffic';
-export { COST_PARTS, costPartLabel, costShape, runCostRows } from './shaping/cost';
+export { COST_PARTS, costPartLabel, costShape, runCostRows, thinned } from './shaping/cost';
 export type { CostOptions, CostPart, CostShape, RunCostRow } from './shaping/cost';
 export { statusShape } from './shaping/status';
 export type { StatusOptions, StatusShape } from './shaping/status';

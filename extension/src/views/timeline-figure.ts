@@ -1,13 +1,14 @@
 /**
- * The timeline chart as a Plotly figure: the shaping's traces (one per bar
- * state, WebGL above a few thousand bars) on a local-time axis, a row per
- * execution environment, and a band per cell run drawn as layout shapes
- * with the run's tag above it.
+ * The timeline chart as a Plotly figure: the shaping's traces (one SVG bar
+ * trace per bar state, merged to what the plot's width can show) on a
+ * local-time axis, a row per execution environment, and a band per cell run
+ * drawn as layout shapes with the run's tag above it. Hover text is written
+ * only for the bars drawn, and kept across redraws in a {@link HoverCache}.
  */
 import type { Annotations, Layout, Shape } from 'plotly.js';
 
-import { escapePlotly, oneLine, timelineTraces } from './shape';
-import type { TimelineShape, TimelineTrace } from './shape';
+import { barHover, escapePlotly, hoverKey, oneLine, timelineTraces } from './shape';
+import type { BarSource, TimelineShape, TimelineTrace } from './shape';
 import { baseLayout, IFigureTheme, LegendItem, themedAxis, timeAxis } from './figure-theme';
 
 /** A figure: what `Plotly.react` draws, and the legend shown above it. */
@@ -23,8 +24,56 @@ export interface TimelineFigureOptions {
   shiftMs: number;
   /** Wrap hover lines wider than this many characters (the panel is narrow); none by default. */
   hoverChars?: number;
-  /** Force WebGL (or not); by default above the shaping's threshold. */
-  gl?: boolean;
+  /** The plot's width, px: bars beyond one per pixel in a row are merged (see `timelineTraces`). */
+  widthPx?: number;
+  /** The most bars drawn (default `MAX_DRAWN_BARS`). */
+  maxBars?: number;
+  /** Keeps hover text across redraws (a view keeps one); none: written anew. */
+  hoverCache?: HoverCache;
+}
+
+/**
+ * Wrapped hover text of bars, per bar key (`hoverKey`: invocation, attempt
+ * and state) and wrap width, kept across redraws: a redraw writes and wraps
+ * only the text of bars that changed. Bounded: emptied when it holds more
+ * than {@link HoverCache.MAX_ENTRIES} texts or the width changes.
+ */
+export class HoverCache {
+  /** The markup of `source` at `now`, wrapped at `width` characters (undefined: not wrapped). */
+  get(source: BarSource, now: number, width: number | undefined): string {
+    if (width !== this._width) {
+      this._texts.clear();
+      this._width = width;
+    }
+    const key = hoverKey(source);
+    if (key === null) {
+      return wrapTo(barHover(source, now), width);
+    }
+    let text = this._texts.get(key);
+    if (text === undefined) {
+      if (this._texts.size >= HoverCache.MAX_ENTRIES) {
+        this._texts.clear();
+      }
+      text = wrapTo(barHover(source, now), width);
+      this._texts.set(key, text);
+    }
+    return text;
+  }
+
+  /** Texts held. */
+  get size(): number {
+    return this._texts.size;
+  }
+
+  /** The most texts held before the cache is emptied. */
+  static readonly MAX_ENTRIES = 50_000;
+
+  private readonly _texts = new Map<string, string>();
+  private _width: number | undefined = undefined;
+}
+
+function wrapTo(markup: string, width: number | undefined): string {
+  return width === undefined ? markup : wrapHover(markup, width);
 }
 
 /** Pixels per row of the timeline, and the height around the rows. */
@@ -36,10 +85,6 @@ const TIMELINE_MAX_PX = 1200;
 /** The chart's height for `rows` rows. */
 export function timelineHeight(rows: number): number {
   return Math.min(TIMELINE_MAX_PX, Math.max(TIMELINE_MIN_PX, TIMELINE_CHROME_PX + rows * TIMELINE_ROW_PX));
-}
-
-function shift(values: readonly (number | null)[], by: number): (number | null)[] {
-  return values.map((v) => (v === null ? null : v + by));
 }
 
 /** The characters of Plotly markup a reader sees: tags count 0, an entity 1. */
@@ -76,36 +121,12 @@ export function wrapHover(markup: string, width: number): string {
     .join('<br>');
 }
 
-/** The traces with their hover text wrapped at `width` characters. */
-function wrappedTraces(traces: TimelineTrace[], width: number | undefined): TimelineTrace[] {
-  if (width === undefined) {
-    return traces;
-  }
-  const cache = new Map<string, string>();
-  const wrap = (text: string | null): string | null => {
-    if (text === null) {
-      return null;
-    }
-    let wrapped = cache.get(text);
-    if (wrapped === undefined) {
-      wrapped = wrapHover(text, width);
-      cache.set(text, wrapped);
-    }
-    return wrapped;
-  };
-  return traces.map((t) => ({ ...t, hovertext: t.hovertext.map(wrap) }));
-}
-
 /** The traces of `shape` with their times moved by `shiftMs`. */
 function shiftedTraces(traces: TimelineTrace[], shiftMs: number): TimelineTrace[] {
   if (shiftMs === 0) {
     return traces;
   }
-  return traces.map((t) =>
-    t.type === 'bar'
-      ? { ...t, base: (t.base ?? []).map((v) => v + shiftMs) }
-      : { ...t, x: shift(t.x, shiftMs) },
-  );
+  return traces.map((t) => ({ ...t, base: t.base.map((v) => v + shiftMs) }));
 }
 
 /** The timeline of `shape` as a Plotly figure. */
@@ -114,15 +135,20 @@ export function timelineFigure(
   theme: IFigureTheme,
   options: TimelineFigureOptions,
 ): IFigure<TimelineTrace> {
-  const { shiftMs } = options;
-  const data = wrappedTraces(
-    shiftedTraces(timelineTraces(shape, theme.solid, { gl: options.gl }), shiftMs),
-    options.hoverChars,
+  const { shiftMs, hoverChars } = options;
+  const cache = options.hoverCache ?? new HoverCache();
+  const data = shiftedTraces(
+    timelineTraces(shape, theme.solid, {
+      widthPx: options.widthPx,
+      maxBars: options.maxBars,
+      hover: (source) => cache.get(source, shape.now, hoverChars),
+      mergedHover: (markup) => wrapTo(markup, hoverChars),
+    }),
+    shiftMs,
   );
   for (const trace of data) {
-    if (trace.type === 'bar') {
-      Object.assign(trace, { width: 0.7, marker: { ...trace.marker, line: { width: 0 } } });
-    }
+    trace.width = 0.7;
+    trace.marker = { ...trace.marker, line: { width: 0 } };
   }
   const shapes: Partial<Shape>[] = [];
   const annotations: Partial<Annotations>[] = [];

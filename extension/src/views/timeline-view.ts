@@ -3,11 +3,13 @@
  * bar per attempt (and per cold start's INIT) colored by state, grouped by
  * cell run.
  */
+import type { Widget } from '@lumino/widgets';
+
 import type { TelemetryState } from '../model/state';
 import { ChartView } from './chart-view';
 import { hoverChars, IFigureTheme, localShiftMs } from './figure-theme';
 import { timelineShape } from './shape';
-import { IFigure, timelineFigure } from './timeline-figure';
+import { HoverCache, IFigure, timelineFigure } from './timeline-figure';
 
 /** The invocations timeline of the telemetry model. */
 export class TimelineView extends ChartView {
@@ -28,11 +30,34 @@ export class TimelineView extends ChartView {
       return null;
     }
     this.setMessage('');
+    this._widthPx ??= this.node.clientWidth;
     return timelineFigure(shape, theme, {
       shiftMs: localShiftMs(shape.range ? shape.range[0] : now),
-      hoverChars: hoverChars(this.node.clientWidth, theme.fontSize),
+      hoverChars: hoverChars(this._widthPx, theme.fontSize),
+      // Not laid out (0): the shaping's default width.
+      widthPx: this._widthPx > 0 ? Math.max(1, this._widthPx - TimelineView.PLOT_CHROME_PX) : undefined,
+      hoverCache: this._hoverCache,
     });
   }
+
+  protected override onResize(msg: Widget.ResizeMessage): void {
+    // The width is read again at the next draw (once per resize, not per draw: it forces a layout).
+    this._widthPx = null;
+    if (!this.isDirty) {
+      // The bars merged depend on the width: draw anew, not only resize.
+      this.invalidate();
+    }
+    super.onResize(msg);
+  }
+
+  private _widthPx: number | null = null;
+  private readonly _hoverCache = new HoverCache();
+}
+
+// eslint-disable-next-line @typescript-eslint/no-namespace -- JupyterLab's class + namespace convention (DESIGN.md)
+export namespace TimelineView {
+  /** The view's width not drawn on (margins, row names), px: the rest is the plot's. */
+  export const PLOT_CHROME_PX = 80;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-namespace -- private helpers, as in JupyterLab core (DESIGN.md)

@@ -92,6 +92,13 @@ export interface CostOptions {
   budgetUsd?: number | null;
   /** Epoch ms to extend the series to (the last totals held until now). */
   now?: number;
+  /**
+   * The plot's pixel columns: a longer series keeps about one point per
+   * column (the last of each, so every point kept is exact: a step drawn
+   * from it is off by less than a pixel), the first and the last. None by
+   * default: every point.
+   */
+  columns?: number;
 }
 
 /** Shapes the cost of `state`. */
@@ -125,14 +132,16 @@ export function costShape(state: TelemetryState, options: CostOptions = {}): Cos
   }
   const totals = state.totals;
   const budgetUsd = options.budgetUsd;
+  const keep = thinned(time, options.columns);
+  const pick = (column: number[]) => (keep ? keep.map((i) => column[i]) : column);
   return {
     empty: points.length === 0,
-    time,
-    compute,
-    init,
-    requests,
-    storage,
-    total,
+    time: pick(time),
+    compute: pick(compute),
+    init: pick(init),
+    requests: pick(requests),
+    storage: pick(storage),
+    total: pick(total),
     totals: {
       computeUsd: totals.computeUsd,
       initUsd: totals.initUsd,
@@ -148,6 +157,32 @@ export function costShape(state: TelemetryState, options: CostOptions = {}): Cos
     truncated: state.truncated > 0,
     rows: runCostRows(state),
   };
+}
+
+/**
+ * The indexes of `time` (ascending) to keep for about one point per column
+ * of `columns`: the first, the last, and the last of each column; null when
+ * all fit.
+ */
+export function thinned(time: readonly number[], columns: number | undefined): number[] | null {
+  const n = time.length;
+  if (columns === undefined || n <= Math.max(2, columns)) {
+    return null;
+  }
+  const start = time[0];
+  const width = (time[n - 1] - start) / Math.max(1, columns);
+  if (!(width > 0)) {
+    return [0, n - 1];
+  }
+  const column = (i: number) => Math.floor((time[i] - start) / width);
+  const keep = [0];
+  for (let i = 1; i < n - 1; i++) {
+    if (column(i) !== column(i + 1)) {
+      keep.push(i);
+    }
+  }
+  keep.push(n - 1);
+  return keep;
 }
 
 const ZERO: CostSplit = { computeUsd: 0, initUsd: 0, requestUsd: 0, storageUsd: 0, totalUsd: 0 };

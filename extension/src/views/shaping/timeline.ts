@@ -1,9 +1,12 @@
 /**
  * The invocations timeline as data: one row per execution environment (and
- * a queue row for invocations that wait for their first attempt), a bar per
- * attempt (and one for the INIT of a cold start), colored by state, and a
- * band per cell run. Bars come as one columnar series per state, so Plotly
- * draws 10,000 invocations as seven traces, not 10,000.
+ * a queue row: one bar per cell run for its invocations that wait for their
+ * first attempt, one per invocation its run cancelled in the queue), a bar
+ * per attempt (and one for the INIT of a cold start), colored by state, and
+ * a band per cell run. Bars come as one columnar series per state, so Plotly
+ * draws 10,000 invocations as seven traces, not 10,000. Hover text is not
+ * built here: each bar keeps its {@link BarSource}, and {@link barHover}
+ * writes the text of the bars actually drawn (the figure caches it).
  */
 import type { AttemptRecord, InvocationRecord, RunRecord, TelemetryState } from '../../model/state';
 import { escapePlotly, formatMs, formatUsd, ITrans, NO_TRANS, oneLine, runTag } from './common';
@@ -77,10 +80,63 @@ export interface TimelineSeries extends BarStyle {
   readonly duration: number[];
   /** Index into {@link TimelineShape.rows}. */
   readonly row: number[];
-  /** Plotly hover markup (escaped; lines joined with `<br>`). */
-  readonly hover: string[];
-  readonly invocationId: string[];
+  /** What each bar shows (its hover text: {@link barHover}). */
+  readonly source: BarSource[];
+  /** The invocation of each bar; null for a run's bar of queued invocations. */
+  readonly invocationId: (string | null)[];
   readonly runId: string[];
+  /** The element index of each bar's invocation (`--map`), or -1. */
+  readonly element: number[];
+}
+
+/**
+ * What a bar stands for: an attempt (and the INIT of its cold start), an
+ * invocation cancelled in the queue, or a run's invocations still queued.
+ */
+export type BarSource =
+  | {
+      readonly kind: 'attempt';
+      readonly inv: InvocationRecord;
+      readonly attempt: AttemptRecord;
+      readonly run: RunRecord | undefined;
+    }
+  | {
+      readonly kind: 'cancelled';
+      readonly inv: InvocationRecord;
+      readonly run: RunRecord | undefined;
+      readonly start: number;
+      readonly end: number;
+    }
+  | { readonly kind: 'queued'; readonly count: number; readonly tag: string };
+
+/**
+ * A key of a bar's hover text that changes when the text does, or null when
+ * it changes with `now` (a running attempt): a cache of the text per key
+ * stays right across redraws.
+ */
+export function hoverKey(source: BarSource): string | null {
+  switch (source.kind) {
+    case 'attempt':
+      return source.attempt.state === 'running'
+        ? null
+        : `a\u0000${source.inv.id}\u0000${source.attempt.attempt}\u0000${source.attempt.state}`;
+    case 'cancelled':
+      return `c\u0000${source.inv.id}`;
+    case 'queued':
+      return null;
+  }
+}
+
+/** The hover markup of a bar at time `now` (escaped; lines joined with `<br>`). */
+export function barHover(source: BarSource, now: number): string {
+  switch (source.kind) {
+    case 'attempt':
+      return attemptHover(source.inv, source.attempt, source.run, now);
+    case 'cancelled':
+      return queueHover(source.inv, source.run, source.start, source.end);
+    case 'queued':
+      return `${source.count} queued (run ${escapePlotly(source.tag)})`;
+  }
 }
 
 /** The time span of a cell run. */
@@ -105,6 +161,8 @@ export interface TimelineShape {
   readonly bars: number;
   /** The time span of the bars and bands, or null when there are none. */
   readonly range: [number, number] | null;
+  /** The time it was shaped at (running and queued bars end there). */
+  readonly now: number;
 }
 
 /** Options of {@link timelineShape}. */
@@ -170,11 +228,7 @@ function attemptHover(
 
 function queueHover(inv: InvocationRecord, run: RunRecord | undefined, start: number, end: number): string {
   const lines = head(inv, run);
-  lines.push(
-    inv.state === 'cancelled'
-      ? `cancelled after ${formatMs(end - start)} in the queue`
-      : `queued for ${formatMs(end - start)}`,
-  );
+  lines.push(`cancelled after ${formatMs(end - start)} in the queue`);
   return lines.join('<br>');
 }
 
@@ -189,9 +243,10 @@ export function timelineShape(state: TelemetryState, options: TimelineOptions): 
     end: [],
     duration: [],
     row: [],
-    hover: [],
+    source: [],
     invocationId: [],
     runId: [],
+    element: [],
   }));
   const byState = new Map(series.map((s) => [s.state, s]));
   const rows: TimelineRow[] = [];
@@ -214,7 +269,7 @@ export function timelineShape(state: TelemetryState, options: TimelineOptions): 
     row: number,
     start: number,
     end: number,
-    hover: string,
+    source: BarSource,
     inv: InvocationRecord,
   ) => {
     const s = byState.get(bar) as TimelineSeries;
@@ -223,9 +278,10 @@ export function timelineShape(state: TelemetryState, options: TimelineOptions): 
     s.end.push(stop);
     s.duration.push(stop - start);
     s.row.push(row);
-    s.hover.push(hover);
-    s.invocationId.push(inv.id);
+    s.source.push(source);
+    s.invocationId.push(source.kind === 'queued' ? null : inv.id);
     s.runId.push(inv.runId);
+    s.element.push(inv.index ?? -1);
     min = Math.min(min, start);
     max = Math.max(max, stop);
     bars += 1;
@@ -244,11 +300,36 @@ export function timelineShape(state: TelemetryState, options: TimelineOptions): 
     }
   }
 
+  // Still queued: one bar per run, from its earliest queued invocation to now (its first one stands for it).
+  const queuedByRun = new Map<string, { first: InvocationRecord; start: number; count: number }>();
   for (const inv of waiting) {
     const start = inv.queuedTime as number;
-    const end = inv.endTime ?? now;
-    const bar: BarState = inv.state === 'cancelled' ? 'cancelled' : 'queued';
-    add(bar, 0, start, end, queueHover(inv, state.runs.get(inv.runId), start, end), inv);
+    if (inv.state === 'cancelled') {
+      const end = inv.endTime ?? now;
+      add(
+        'cancelled',
+        0,
+        start,
+        end,
+        { kind: 'cancelled', inv, run: state.runs.get(inv.runId), start, end },
+        inv,
+      );
+      continue;
+    }
+    const group = queuedByRun.get(inv.runId);
+    if (!group) {
+      queuedByRun.set(inv.runId, { first: inv, start, count: 1 });
+    } else {
+      group.count += 1;
+      group.start = Math.min(group.start, start);
+    }
+  }
+  if (queuedByRun.size > 0) {
+    const places = runPlaces(state);
+    for (const [id, group] of queuedByRun) {
+      const tag = runTag(state.runs.get(id), places.get(id) ?? 0);
+      add('queued', 0, group.start, now, { kind: 'queued', count: group.count, tag }, group.first);
+    }
   }
   for (const inv of state.invocations.values()) {
     if (inv.attempts.length === 0 || (runId && inv.runId !== runId)) {
@@ -257,11 +338,11 @@ export function timelineShape(state: TelemetryState, options: TimelineOptions): 
     const run = state.runs.get(inv.runId);
     for (const attempt of inv.attempts) {
       const row = rowIndex(attempt.environmentId, 'environment');
-      const hover = attemptHover(inv, attempt, run, now);
+      const source: BarSource = { kind: 'attempt', inv, attempt, run };
       if (attempt.cold && attempt.initMs > 0) {
-        add('cold', row, attempt.startTime - attempt.initMs, attempt.startTime, hover, inv);
+        add('cold', row, attempt.startTime - attempt.initMs, attempt.startTime, source, inv);
       }
-      add(attemptBar(attempt), row, attempt.startTime, attempt.endTime ?? now, hover, inv);
+      add(attemptBar(attempt), row, attempt.startTime, attempt.endTime ?? now, source, inv);
     }
   }
 
@@ -284,5 +365,14 @@ export function timelineShape(state: TelemetryState, options: TimelineOptions): 
     min = Math.min(min, run.startTime);
     max = Math.max(max, end);
   }
-  return { rows, series, bands, bars, range: min <= max ? [min, max] : null };
+  return { rows, series, bands, bars, range: min <= max ? [min, max] : null, now };
+}
+
+/** The place (1-based, in start order) of each run, for its `#n` tag. */
+function runPlaces(state: TelemetryState): Map<string, number> {
+  const places = new Map<string, number>();
+  for (const run of state.runs.values()) {
+    places.set(run.runId, places.size + 1);
+  }
+  return places;
 }
