@@ -111,6 +111,7 @@ export class StateDraft {
           endTime: undefined,
           durationMs: undefined,
           invocationIds: this.fresh<string>(),
+          prunedInvocations: 0,
           counts: ZERO_COUNTS,
           attempts: 0,
           coldStarts: 0,

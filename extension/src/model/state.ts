@@ -115,8 +115,10 @@ export interface RunRecord {
   readonly endTime?: number;
   /** As the kernel measured it, once finished. */
   readonly durationMs?: number;
-  /** Ids of its invocations, in the order first seen. */
+  /** Ids of its invocations, in the order first seen (none once pruned, see `./prune`). */
   readonly invocationIds: readonly string[];
+  /** Invocations whose records were dropped to keep the state bounded (their run's counts and cost stay). */
+  readonly prunedInvocations: number;
   readonly counts: RunCounts;
   /** Attempts started, and how many of them were cold starts. */
   readonly attempts: number;

@@ -20,6 +20,7 @@ import {
 } from '../telemetry';
 import type { ITelemetryModel } from '../tokens';
 import { foldEvents, replayState } from './fold';
+import { pruneState } from './prune';
 import { emptyState, TelemetryState } from './state';
 
 /** The telemetry of one kernel at a time; see {@link ITelemetryModel}. */
@@ -31,7 +32,7 @@ export class TelemetryModel implements ITelemetryModel {
 
   get state(): TelemetryState {
     if (this._unfolded.length > 0) {
-      this._state = foldEvents(this._state, this._unfolded);
+      this._state = pruneState(foldEvents(this._state, this._unfolded));
       this._unfolded = [];
     }
     return this._state;
@@ -177,7 +178,7 @@ export class TelemetryModel implements ITelemetryModel {
       return;
     }
     if (message.type === 'replay') {
-      this._state = replayState(message.events, message.truncated);
+      this._state = pruneState(replayState(message.events, message.truncated));
       this._unfolded = [];
       this._events = message.events.slice();
       this._dropped = 0;

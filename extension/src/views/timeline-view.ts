@@ -79,7 +79,10 @@ namespace Private {
         queued += run.counts.queued;
       }
     }
-    const invocations = state.invocations.size;
+    let invocations = state.invocations.size;
+    for (const run of state.runs.values()) {
+      invocations += run.prunedInvocations;
+    }
     const runs = state.runs.size;
     const environments = state.environments.size;
     const parts = [
