@@ -96,6 +96,15 @@ function timelineSummary(): Locator {
   return page.locator(`${PANEL} .jp-serverless-Timeline .jp-serverless-View-summary`);
 }
 
+/** Waits until the timeline's chart has drawn its bars (Plotly is loaded lazily). */
+async function waitForTimelineBars(): Promise<void> {
+  await page.waitForFunction(
+    (selector) =>
+      document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot .barlayer .point`) !== null,
+    PANEL,
+  );
+}
+
 function costSummary(): Locator {
   return page.locator(`${PANEL} .jp-serverless-Cost .jp-serverless-View-summary`);
 }
@@ -138,11 +147,7 @@ describe('the serverless side panel in JupyterLab', () => {
     await summary
       .filter({ hasText: /^50 invocations · 1 run · \d+ environments? · \d+ cold starts? · 1 failed$/ })
       .waitFor();
-    await page.waitForFunction(
-      (selector) =>
-        document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot .barlayer`) !== null,
-      PANEL,
-    );
+    await waitForTimelineBars();
     const drawn = await drawnInvocations();
     expect(drawn.done).toHaveLength(49);
     expect(drawn.failed).toHaveLength(1);
@@ -183,6 +188,7 @@ describe('the serverless side panel in JupyterLab', () => {
     await openPanel();
     // The first run ended before the reload: only the replay can have brought it back.
     await summary.filter({ hasText: /^80 invocations · 2 runs/ }).waitFor();
+    await waitForTimelineBars();
     await screenshot('panel-replayed-after-reload');
     // The second run finishes live after the replay.
     await summary
