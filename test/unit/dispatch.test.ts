@@ -13,7 +13,6 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../../kernel-magics/src/runtime/backend';
-import { QueuedObserver } from '../../kernel-magics/src/runtime/local';
 
 /** Runs `concurrency` at a time, in order; asks `mayStart` before each start, like the local backend. */
 class StandIn implements Backend {
@@ -43,7 +42,7 @@ class StandIn implements Backend {
         outcome: { status: 'cancelled', message: 'Cancelled before it ran.' },
       });
       const start = (): void => {
-        if (signal.aborted || (observer as QueuedObserver).mayStart?.() === false) {
+        if (signal.aborted || observer.mayStart?.() === false) {
           done(cancelled([]));
           this.next();
           return;

@@ -20,7 +20,7 @@ import {
   InvocationResult,
   ProgramResult,
 } from '../../kernel-magics/src/runtime/backend';
-import { LocalBackend, LocalBackendOptions, QueuedObserver } from '../../kernel-magics/src/runtime/local';
+import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
 import { isAlive, waitFor } from '../helpers/processes';
 import { REPO_ROOT } from '../helpers/paths';
 
@@ -178,7 +178,7 @@ describe('pipelining short invocations', () => {
     await warmUp(local, body, 1);
     let allowed = true;
     let ended = 0;
-    const observer: QueuedObserver = {
+    const observer: InvocationObserver = {
       mayStart: () => allowed,
       onAttemptEnd: () => {
         ended += 1;

@@ -22,7 +22,6 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../runtime/backend';
-import type { QueuedObserver } from '../runtime/local';
 
 /** Hooks of a dispatch (the runner bills, reports telemetry and draws progress). */
 export interface DispatchHooks {
@@ -66,7 +65,7 @@ export async function dispatchAll(
       const slot = next;
       next += 1;
       const request = requests[slot];
-      const observer: QueuedObserver = { ...hooks.observer(request), mayStart };
+      const observer: InvocationObserver = { ...hooks.observer(request), mayStart };
       const result = await backend.invoke(request, observer, signal);
       // Ended before it started because the run stopped: never dispatched, as far as the run goes.
       if (

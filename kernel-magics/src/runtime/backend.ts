@@ -134,6 +134,13 @@ export interface InvocationObserver {
   onStream?(name: 'stdout' | 'stderr', text: string): void;
   /** A display the program made (`display` from 'serverless-kernel'). */
   onDisplay?(data: MimeBundle, metadata: JsonObject, displayId?: string, update?: boolean): void;
+  /**
+   * Asked before an invocation that waited (queued or handed ahead to a busy
+   * environment) starts: false ends it `cancelled` with no attempt, as if it
+   * had never been invoked (a dispatcher stops a spent budget this way).
+   * Absent: it may start.
+   */
+  mayStart?(): boolean;
 }
 
 /** The final result of an invocation: its last attempt decides. */

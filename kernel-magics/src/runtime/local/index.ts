@@ -4,4 +4,3 @@
  */
 export { LocalBackend } from './local-backend';
 export { LOCAL_DEFAULTS, LocalBackendOptions, RETRIED_STATUSES } from './config';
-export type { QueuedObserver } from './job';

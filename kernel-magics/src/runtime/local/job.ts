@@ -14,17 +14,6 @@ import { MAX_RETRIES } from './config';
 import type { Environment } from './environment';
 
 /**
- * An observer the local backend asks before an invocation that waited in its
- * queue is handed to an environment (InvocationObserver has no such hook
- * yet): false ends it `cancelled` with no attempt, as if it had never been
- * invoked. A dispatcher stops this way what it queued ahead once a budget is
- * spent. It is asked when the job is handed to an environment, and again
- * (for the run) when a job of the run ends: a refusal then asks back what
- * waits in the environments' lines, which the workers may have started.
- */
-export type QueuedObserver = InvocationObserver & { mayStart?(): boolean };
-
-/**
  * Where a job is.
  * - `queued`: in the backend's queue;
  * - `waiting`: holds a concurrency slot, waits for an environment (all are busy, and as many as may
@@ -60,13 +49,13 @@ export class Job {
 
   constructor(
     readonly request: InvocationRequest,
-    readonly observer: QueuedObserver,
+    readonly observer: InvocationObserver,
     readonly signal: AbortSignal,
     private readonly resolve: (result: InvocationResult) => void,
   ) {}
 
   /** Calls an observer callback; an exception is kept, never thrown into the runtime. */
-  notify(call: (observer: QueuedObserver) => void): void {
+  notify(call: (observer: InvocationObserver) => void): void {
     try {
       call(this.observer);
     } catch (error) {
@@ -74,7 +63,7 @@ export class Job {
     }
   }
 
-  /** Whether the caller still lets it start (see QueuedObserver); yes when it does not say. */
+  /** Whether the caller still lets it start (see InvocationObserver.mayStart); yes when it does not say. */
   mayStart(): boolean {
     let allowed = true;
     this.notify((observer) => (allowed = observer.mayStart?.() ?? true));
