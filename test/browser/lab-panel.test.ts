@@ -53,9 +53,9 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await chrome?.stop();
-  await lab?.stop();
-});
+  // Both, whatever happens to the other.
+  await Promise.allSettled([chrome?.stop(), lab?.stop()]);
+}, 60_000);
 
 async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });

@@ -63,14 +63,30 @@ export async function startLab(notebooks: Record<string, NotebookJson>): Promise
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--port', String(port), '--state-dir', stateDir],
-    { env: { ...process.env, JUPYTER_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own process group: stop() can then end the server and kernels it started even if
+    // start.mjs itself has to be killed.
+    { env: { ...process.env, JUPYTER_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
+  const group = child.pid;
+  const killGroup = (signal: NodeJS.Signals): void => {
+    try {
+      if (group !== undefined) process.kill(-group, signal);
+    } catch {
+      // The group has ended.
+    }
+  };
+  // If the test process exits without stop() (a hook timed out, jest force-exits), end the group too.
+  const onExit = (): void => killGroup('SIGKILL');
+  process.once('exit', onExit);
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    // start.mjs passes SIGTERM on to the server and exits when it has.
+    // start.mjs passes SIGTERM on to the server and exits when it has; then whatever of the
+    // group is left (a server or kernel that did not stop) is killed.
     await stopProcess(child, 10_000);
+    killGroup('SIGKILL');
+    process.off('exit', onExit);
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
