@@ -7,31 +7,27 @@
  * build (`npx tsc -b` first); the backend runs from the sources.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 
 import {
   AttemptOutcome,
   InvocationObserver,
   InvocationRequest,
   InvocationResult,
-  ProgramResult,
 } from '../../kernel-magics/src/runtime/backend';
 import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
 import { heapLimitFlags, MAX_HELD_CAPTURES } from '../../kernel-magics/src/runtime/local/config';
+import { DIST_LOCAL, programResult, sha256, useLocalRuntime } from '../helpers/local-runtime';
 import { isAlive, waitFor } from '../helpers/processes';
 import { REPO_ROOT } from '../helpers/paths';
 
-const DIST_LOCAL = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'runtime', 'local');
-const WORKER = path.join(DIST_LOCAL, 'worker.js');
 const never = new AbortController().signal;
 
 let sequence = 0;
-let backends: LocalBackend[] = [];
-let tmp: string;
+const runtime = useLocalRuntime('jsl-runtime-local-');
+const backend = (options?: LocalBackendOptions): LocalBackend => runtime.backend(options);
 
 interface RequestOptions {
   captures?: Record<string, unknown>;
@@ -41,8 +37,6 @@ interface RequestOptions {
   retries?: number;
   cwd?: string;
 }
-
-const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** A request whose program is `body` inside `async (c, e, require) => { ... }` (c: captures, e: element). */
 function request(body: string, options: RequestOptions = {}): InvocationRequest {
@@ -58,7 +52,7 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
     memoryMb: options.memoryMb ?? 256,
     timeoutS: options.timeoutS ?? 20,
     retries: options.retries ?? 0,
-    cwd: options.cwd ?? tmp,
+    cwd: options.cwd ?? runtime.tmp,
   };
 }
 
@@ -66,19 +60,6 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
 const returning = (expression: string): string =>
   `return { hasValue: true, value: (${expression}), exports: {} };`;
 const sleeping = (ms: number): string => `await new Promise((r) => setTimeout(r, ${ms}));`;
-
-function backend(options: LocalBackendOptions = {}): LocalBackend {
-  const created = new LocalBackend({ workerPath: WORKER, ...options });
-  backends.push(created);
-  return created;
-}
-
-function programResult(result: InvocationResult): ProgramResult {
-  if (result.outcome.status !== 'ok') {
-    throw new Error(`expected ok, got ${JSON.stringify(result.outcome)}`);
-  }
-  return deserialize(result.outcome.result) as ProgramResult;
-}
 
 const valueOf = (result: InvocationResult): unknown => programResult(result).value;
 
@@ -88,24 +69,6 @@ function messageOf(outcome: AttemptOutcome): string {
   }
   return outcome.status === 'error' ? outcome.error.message : outcome.message;
 }
-
-beforeEach(() => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'jsl-runtime-local-'));
-});
-
-afterEach(async () => {
-  const pids = backends.flatMap((b) => b.pids());
-  await Promise.all(backends.map((b) => b.dispose()));
-  backends = [];
-  expect(pids.filter(isAlive)).toEqual([]);
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-beforeAll(() => {
-  if (!existsSync(WORKER)) {
-    throw new Error(`${WORKER} is missing: run \`npx tsc -b\` first`);
-  }
-});
 
 describe('results, captures, cold and warm starts', () => {
   it('round-trips values with typed arrays intact, from captures and the element; every attempt fact filled', async () => {
@@ -430,7 +393,7 @@ describe('limits and failures', () => {
 
   it('retries a crash on a fresh environment, with backoff', async () => {
     const local = backend({ retryBaseMs: 50 });
-    const marker = path.join(tmp, 'crashed-once');
+    const marker = path.join(runtime.tmp, 'crashed-once');
     const body =
       "const fs = require('node:fs'); if (!fs.existsSync(c.marker)) { fs.writeFileSync(c.marker, ''); process.exit(3); }\n" +
       returning("'second time lucky'");
@@ -582,7 +545,7 @@ describe('cancellation and dispose', () => {
       [
         path.join(REPO_ROOT, 'test', 'fixtures', 'runtime', 'orphaning-parent.mjs'),
         path.join(DIST_LOCAL, 'index.js'),
-        tmp,
+        runtime.tmp,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -613,7 +576,7 @@ describe('cancellation and dispose', () => {
 describe('output and isolation', () => {
   it('streams output while the program runs, and forwards displays, all before the result', async () => {
     const local = backend();
-    const go = path.join(tmp, 'go');
+    const go = path.join(runtime.tmp, 'go');
     const events: string[] = [];
     const body = [
       "console.log('early');",

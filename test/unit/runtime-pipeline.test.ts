@@ -8,30 +8,22 @@
  * no more, and runs elsewhere when the one before it crashes or times out.
  * The workers run the build (`npx tsc -b` first).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 
 import {
   InvocationObserver,
   InvocationRequest,
   InvocationResult,
-  ProgramResult,
 } from '../../kernel-magics/src/runtime/backend';
 import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
+import { programResult, sha256, useLocalRuntime } from '../helpers/local-runtime';
 import { isAlive, waitFor } from '../helpers/processes';
-import { REPO_ROOT } from '../helpers/paths';
 
-const WORKER = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'runtime', 'local', 'worker.js');
 const never = new AbortController().signal;
 
 let sequence = 0;
-let backends: LocalBackend[] = [];
-let tmp: string;
-
-const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+const runtime = useLocalRuntime('jsl-runtime-pipeline-');
+const backend = (options?: LocalBackendOptions): LocalBackend => runtime.backend(options);
 
 /**
  * One program for every invocation of a test (pipelining needs the same
@@ -54,23 +46,14 @@ function request(body: string, element: number, retries = 0, timeoutS = 20): Inv
     memoryMb: 256,
     timeoutS,
     retries,
-    cwd: tmp,
+    cwd: runtime.tmp,
   };
 }
 
 type Run = [pid: number, element: number, start: number, end: number];
 
 function runOf(result: InvocationResult): Run {
-  if (result.outcome.status !== 'ok') {
-    throw new Error(`expected ok, got ${JSON.stringify(result.outcome)}`);
-  }
-  return (deserialize(result.outcome.result) as ProgramResult).value as Run;
-}
-
-function backend(options: LocalBackendOptions = {}): LocalBackend {
-  const created = new LocalBackend({ workerPath: WORKER, ...options });
-  backends.push(created);
-  return created;
+  return programResult(result).value as Run;
 }
 
 /** Runs a few quick invocations of the program so that every environment has run it short. */
@@ -80,24 +63,6 @@ async function warmUp(local: LocalBackend, body: string, count: number): Promise
   );
   results.forEach(runOf);
 }
-
-beforeEach(() => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'jsl-runtime-pipeline-'));
-});
-
-afterEach(async () => {
-  const pids = backends.flatMap((b) => b.pids());
-  await Promise.all(backends.map((b) => b.dispose()));
-  backends = [];
-  expect(pids.filter(isAlive)).toEqual([]);
-  rmSync(tmp, { recursive: true, force: true });
-});
-
-beforeAll(() => {
-  if (!existsSync(WORKER)) {
-    throw new Error(`${WORKER} is missing: run \`npx tsc -b\` first`);
-  }
-});
 
 describe('pipelining short invocations', () => {
   it('runs a burst one at a time per environment, FIFO per environment, never over the concurrency', async () => {
