@@ -55,6 +55,26 @@ export const LOCAL_DEFAULTS = {
   pipelineDepth: 8,
 } as const;
 
+/**
+ * `options` over the defaults (`defaultWorkerPath` unless given), checked:
+ * a RangeError names the first option that is not a whole number in range.
+ */
+export function resolveLocalOptions(
+  options: LocalBackendOptions,
+  defaultWorkerPath: string,
+): Required<LocalBackendOptions> {
+  const resolved = { ...LOCAL_DEFAULTS, workerPath: defaultWorkerPath, ...options };
+  const { concurrency, maxColdStarts, pipelineDepth, idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs } =
+    resolved;
+  checkWhole('concurrency', concurrency, 1);
+  checkWhole('maxColdStarts', maxColdStarts, 1);
+  checkWhole('pipelineDepth', pipelineDepth, 1);
+  for (const [name, value] of Object.entries({ idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs })) {
+    checkWhole(name, value, 0);
+  }
+  return resolved;
+}
+
 /** An environment's invocations are pipelined only while its last one (of the same program) ran under this (ms). */
 export const PIPELINE_SHORT_MS = 5;
 

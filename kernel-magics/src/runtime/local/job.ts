@@ -11,7 +11,7 @@ import type {
   InvocationResult,
 } from '../backend';
 import { MAX_RETRIES } from './config';
-import type { Environment } from './environment';
+import type { Environment, EnvironmentRun } from './environment';
 
 /**
  * Where a job is.
@@ -82,6 +82,22 @@ export class Job {
   end(record: AttemptRecord): void {
     this.attempts.push(record);
     this.notify((observer) => observer.onAttemptEnd?.(record));
+  }
+
+  /** The record of the attempt this job ran in environment `environmentId`, as measured there. */
+  ran(environmentId: string, run: EnvironmentRun): AttemptRecord {
+    return {
+      attempt: this.attempt,
+      environmentId,
+      cold: this.cold,
+      initMs: this.initMs,
+      durationMs: run.durationMs,
+      maxMemoryUsedMb: run.maxMemoryUsedMb,
+      bytesIn: run.bytesIn,
+      bytesOut: run.bytesOut,
+      startedAt: this.startedAt,
+      outcome: run.outcome,
+    };
   }
 
   /** The record of an attempt of this job that ended before it ran (nothing measured). */

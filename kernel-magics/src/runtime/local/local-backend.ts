@@ -22,7 +22,7 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
-import { checkWhole, LOCAL_DEFAULTS, LocalBackendOptions } from './config';
+import { checkWhole, LocalBackendOptions, resolveLocalOptions } from './config';
 import { Environment, EnvironmentEvents, EnvironmentRun } from './environment';
 import { Job, JobQueue, neverRan, SignalGroups } from './job';
 import { MemoryWatch } from './memory';
@@ -68,20 +68,8 @@ export class LocalBackend implements Backend {
   };
 
   constructor(options: LocalBackendOptions = {}) {
-    this.options = {
-      ...LOCAL_DEFAULTS,
-      workerPath: path.join(__dirname, 'worker.js'),
-      ...options,
-    };
-    const { concurrency, maxColdStarts, idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs } =
-      this.options;
-    checkWhole('concurrency', concurrency, 1);
-    checkWhole('maxColdStarts', maxColdStarts, 1);
-    checkWhole('pipelineDepth', this.options.pipelineDepth, 1);
-    for (const [name, value] of Object.entries({ idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs })) {
-      checkWhole(name, value, 0);
-    }
-    this.limit = concurrency;
+    this.options = resolveLocalOptions(options, path.join(__dirname, 'worker.js'));
+    this.limit = this.options.concurrency;
     this.pool = new EnvironmentPool(this.options, this.events);
   }
 
@@ -316,18 +304,7 @@ export class LocalBackend implements Backend {
 
   /** The running job of an environment ended. */
   private ended(env: Environment, job: Job, run: EnvironmentRun): void {
-    this.endAttempt(job, {
-      attempt: job.attempt,
-      environmentId: env.id,
-      cold: job.cold,
-      initMs: job.initMs,
-      durationMs: run.durationMs,
-      maxMemoryUsedMb: run.maxMemoryUsedMb,
-      bytesIn: run.bytesIn,
-      bytesOut: run.bytesOut,
-      startedAt: job.startedAt,
-      outcome: run.outcome,
-    });
+    this.endAttempt(job, job.ran(env.id, run));
     this.stopIfRefused(job);
   }
 
