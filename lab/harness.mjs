@@ -10,7 +10,15 @@
 /* global fetch -- Node 20's fetch */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,16 +35,11 @@ export const PYTHON = '/usr/bin/python3';
 /** The default timeout of a step, ms. */
 export const STEP_TIMEOUT_MS = 60_000;
 
-/** The launch arguments of chromium (shared/ENVIRONMENT.md), besides the profile and DevTools ones. */
+/** The launch arguments of chromium (lab/chromium-args.json, shared with the browser tests), besides the profile and DevTools ones. */
 export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  ...JSON.parse(
+    readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'chromium-args.json'), 'utf8'),
+  ).args,
   '--window-size=1366,850',
 ];
 

@@ -5,7 +5,7 @@
  * errors and uncaught exceptions so a test can assert there were none.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -16,6 +16,10 @@ import { stopProcess, waitFor } from './processes';
 
 /** Debian's chromium (scripts/setup.sh installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
+/** Chromium's launch arguments, shared with lab/harness.mjs (no throttling of background pages). */
+const CHROMIUM_ARGS = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'lab', 'chromium-args.json'), 'utf8')) as { args: string[] }
+).args;
 /** Where browser tests save their screenshots. */
 export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-results', 'browser');
 
@@ -40,17 +44,7 @@ export async function startBrowser(): Promise<TestBrowser> {
   const child: ChildProcess = spawn(
     CHROMIUM,
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // Background tabs must not be throttled: the page keeps drawing while it waits.
-      '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding',
+      ...CHROMIUM_ARGS,
       `--user-data-dir=${profile}`,
       '--remote-debugging-address=127.0.0.1',
       '--remote-debugging-port=0',
