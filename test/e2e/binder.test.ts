@@ -20,22 +20,8 @@ import * as path from 'node:path';
 
 import { kernelEnvironment } from '../helpers/jupyter-server';
 import { KERNEL_CLI, REPO_ROOT, SYSTEM_PYTHON } from '../helpers/paths';
+import { joinText as text, NotebookCell as Cell, NotebookOutput as Output } from '../helpers/nbformat';
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, string | string[]>;
-  ename?: string;
-  evalue?: string;
-}
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  execution_count?: number | null;
-  metadata: { jsl_messages?: [string, string | null, number][] };
-  outputs?: Output[];
-}
 interface Notebook {
   cells: Cell[];
   metadata: { kernelspec?: Record<string, string>; language_info?: { name?: string } };
@@ -53,8 +39,6 @@ const NOTEBOOKS = readdirSync(BINDER)
   .filter((name) => name.endsWith('.ipynb'))
   .sort();
 
-const text = (value: string | string[] | undefined): string =>
-  Array.isArray(value) ? value.join('') : (value ?? '');
 const compact = (value: string): string => value.replace(/\s+/g, '');
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 

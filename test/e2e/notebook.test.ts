@@ -10,26 +10,9 @@ import * as path from 'node:path';
 
 import { kernelEnvironment } from '../helpers/jupyter-server';
 import { REPO_ROOT } from '../helpers/paths';
-
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-  execution_count?: number;
-}
-interface Cell {
-  cell_type: string;
-  execution_count?: number | null;
-  outputs?: Output[];
-}
+import { joinText as join, NotebookCell as Cell } from '../helpers/nbformat';
 
 const NOTEBOOK = path.join(REPO_ROOT, 'test', 'notebooks', 'kernel-basics.ipynb');
-const join = (text: string | string[] | undefined): string =>
-  Array.isArray(text) ? text.join('') : (text ?? '');
 /** nbformat may store a MIME value as a list of lines; join them back. */
 const bundle = (data: Record<string, unknown> | undefined): Record<string, unknown> =>
   Object.fromEntries(

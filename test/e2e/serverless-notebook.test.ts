@@ -11,23 +11,8 @@ import * as path from 'node:path';
 
 import { kernelEnvironment } from '../helpers/jupyter-server';
 import { REPO_ROOT, SYSTEM_PYTHON } from '../helpers/paths';
+import { NotebookCell as Cell, NotebookOutput as Output } from '../helpers/nbformat';
 import { CELL_MAGIC_OPTIONS } from '../helpers/magic-options';
-
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, string | string[]>;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-}
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  metadata: { tags?: string[]; jsl_messages?: [string, string | null, number][] };
-  outputs?: Output[];
-}
 
 const NOTEBOOK = path.join(REPO_ROOT, 'test', 'notebooks', 'serverless-cells.ipynb');
 const DRIVER = path.join(REPO_ROOT, 'test', 'notebooks', 'execute_timed.py');
