@@ -220,7 +220,7 @@ describe('binder/postBuild', () => {
       path.join(kernelspec(), 'kernel.json'),
     );
     expect([spec.display_name, spec.language]).toEqual(['TypeScript (serverless)', 'typescript']);
-    expect(spec.argv.slice(1, 3)).toEqual([KERNEL_CLI, 'kernel']);
+    expect(spec.argv.slice(2, 4)).toEqual([KERNEL_CLI, 'kernel']);
   });
 
   it('Jupyter finds both there, and the kernel runs a %%serverless cell', () => {

@@ -43,8 +43,10 @@ describe('serverless-kernel install', () => {
     });
     const argv = spec.argv as string[];
     expect(argv[0]).toBe(process.execPath);
-    expect(existsSync(argv[1])).toBe(true);
-    expect(argv.slice(2)).toEqual(['kernel', '--connection-file', '{connection_file}']);
+    // Node's options, then the CLI (see KERNEL_NODE_OPTIONS).
+    expect(argv[1]).toBe('--v8-pool-size=1');
+    expect(existsSync(argv[2])).toBe(true);
+    expect(argv.slice(3)).toEqual(['kernel', '--connection-file', '{connection_file}']);
     for (const logo of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']) {
       expect(existsSync(path.join(kernelDir, logo))).toBe(true);
     }
