@@ -3,14 +3,15 @@
 // STARTS times: start both kernels one after the other (order alternating),
 // measuring start -> kernel_info_reply (the frontend sees the kernel) and
 // start -> first cell `1 + 1` answered (the kernel can do work); then ROUNDS
-// warm round trips of a trivial cell (execute_request -> execute_reply),
-// the two kernels taking turns. Medians and ratios (ours / tslab; < 1 is faster).
+// warm round trips of a trivial cell (execute_request -> execute_reply, and
+// -> its idle status on iopub, when a frontend shows it done), the two
+// kernels taking turns. Medians and ratios (ours / tslab; < 1 is faster).
 // Writes bench/kernel/results/latest.json. Usage: node bench/kernel/run.mjs [starts] [rounds]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { KernelTimeoutError, median, ms, ourKernel, root, startKernel } from '../lib/kernel-client.mjs';
+import { KernelTimeoutError, median, ourKernel, root, startKernel } from '../lib/kernel-client.mjs';
 
 const STARTS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 40);
@@ -30,6 +31,8 @@ const KERNELS = {
 // twice; the failed starts are listed in the results.
 const START_ATTEMPTS = 3;
 const failedStarts = Object.fromEntries(Object.keys(KERNELS).map((k) => [k, []]));
+// Cells whose idle status never came (tslab 1.0.22 drops iopub messages).
+const lostIdle = Object.fromEntries(Object.keys(KERNELS).map((k) => [k, 0]));
 async function start(name) {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -43,22 +46,15 @@ async function start(name) {
 }
 
 async function roundTrip(kernel, i) {
-  const t = process.hrtime.bigint();
-  const reply = await kernel.request('execute_request', {
-    code: `${i} + 1`,
-    silent: false,
-    store_history: true,
-    user_expressions: {},
-    allow_stdin: false,
-  });
+  const { reply, replyMs, idleMs } = await kernel.execute(`${i} + 1`);
   if (reply.content.status !== 'ok') throw new Error('cell failed');
-  return ms(t);
+  return { replyMs, idleMs };
 }
 
 // Both kernels live at once and take turns cell by cell, so machine noise
 // hits them alike; start order alternates between runs.
 const samples = Object.fromEntries(
-  Object.keys(KERNELS).map((k) => [k, { info: [], firstCell: [], roundTrip: [] }]),
+  Object.keys(KERNELS).map((k) => [k, { info: [], firstCell: [], roundTrip: [], toIdle: [] }]),
 );
 for (let run = 0; run < STARTS; run++) {
   const order = run % 2 ? Object.keys(KERNELS).reverse() : Object.keys(KERNELS);
@@ -70,9 +66,13 @@ for (let run = 0; run < STARTS; run++) {
   }
   for (let i = 0; i < ROUNDS; i++) {
     for (const name of i % 2 ? [...order].reverse() : order) {
-      const time = await roundTrip(kernels[name], i);
+      const { replyMs, idleMs } = await roundTrip(kernels[name], i);
       // The first few cells include JIT warm-up of the compiler.
-      if (i >= 5) samples[name].roundTrip.push(time);
+      if (i >= 5) {
+        samples[name].roundTrip.push(replyMs);
+        if (idleMs === undefined) lostIdle[name] += 1;
+        else samples[name].toIdle.push(idleMs);
+      }
     }
   }
   for (const name of order) await kernels[name].stop();
@@ -88,6 +88,7 @@ const table = [
   row('start -> kernel_info_reply (ms, median)', 'info'),
   row('start -> first cell done (ms, median)', 'firstCell'),
   row('trivial cell round trip (ms, median)', 'roundTrip'),
+  row('trivial cell to idle on iopub (ms, median)', 'toIdle'),
 ];
 const result = {
   date: new Date().toISOString(),
@@ -97,9 +98,11 @@ const result = {
   rounds: ROUNDS,
   table,
   failedStarts,
+  lostIdle,
   samples,
 };
 mkdirSync(path.join(root, 'bench/kernel/results'), { recursive: true });
 writeFileSync(path.join(root, 'bench/kernel/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
 console.table(table);
+console.log('idle status lost (cells):', lostIdle, 'failed starts:', failedStarts);
 process.exit(0);

@@ -53,6 +53,8 @@ export const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const START_TIMEOUT_MS = 30_000;
 /** How long any later request may take. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How long after a cell's reply its idle status may come before it counts as lost. */
+const IDLE_GRACE_MS = 2_000;
 
 /** A kernel did not answer in time. */
 export class KernelTimeoutError extends Error {
@@ -103,32 +105,84 @@ export async function startKernel(name, argv) {
       // closed
     }
   })();
-  // zeromq allows one send in flight per socket: chain them.
-  let sending = Promise.resolve();
+  // What the kernel publishes: a cell's idle status ends its outputs.
+  const iopub = new zmq.Subscriber();
+  iopub.connect(`tcp://127.0.0.1:${ports.iopub_port}`);
+  iopub.subscribe();
+  const idleWaiters = new Map();
+  (async () => {
+    try {
+      for await (const frames of iopub) {
+        const msg = wire.decodeMessage(frames, signer);
+        if (msg.header.msg_type === 'status' && msg.content.execution_state === 'idle')
+          idleWaiters.get(msg.parent_header.msg_id)?.(true);
+      }
+    } catch {
+      // closed
+    }
+  })();
+  // Every wait has a deadline: a kernel that stops answering (tslab 1.0.22
+  // was seen to stop reading its shell socket at start) fails the benchmark
+  // with a KernelTimeoutError instead of hanging it.
   const timers = new Set();
-  // Every request has a deadline: a kernel that stops answering (tslab
-  // 1.0.22 was seen to stop reading its shell socket at start) fails the
-  // benchmark with a KernelTimeoutError instead of hanging it.
-  const request = (msgType, content, timeoutMs = REQUEST_TIMEOUT_MS) => {
-    const header = headers.create(msgType);
+  // `lost`: on timeout resolve with undefined instead of failing.
+  const waitFor = (waiters, id, timeoutMs, what, lost = false) => {
     let timer;
-    const replied = new Promise((resolve, reject) => {
-      pending.set(header.msg_id, resolve);
+    return new Promise((resolve, reject) => {
+      waiters.set(id, resolve);
       timer = setTimeout(() => {
-        pending.delete(header.msg_id);
-        reject(new KernelTimeoutError(`${name}: no ${msgType} reply within ${timeoutMs} ms`));
+        if (lost) resolve(undefined);
+        else reject(new KernelTimeoutError(`${name}: no ${what} within ${timeoutMs} ms`));
       }, timeoutMs);
       timers.add(timer);
     }).finally(() => {
       clearTimeout(timer);
       timers.delete(timer);
+      waiters.delete(id);
     });
-    sending = sending.then(() => shell.send(wire.encodeMessage({ msgType, content }, header, signer)));
+  };
+  // zeromq allows one send in flight per socket: chain them.
+  let sending = Promise.resolve();
+  const send = (header, content, timeoutMs) => {
+    const replied = waitFor(pending, header.msg_id, timeoutMs, `${header.msg_type} reply`);
+    sending = sending.then(() =>
+      shell.send(wire.encodeMessage({ msgType: header.msg_type, content }, header, signer)),
+    );
     return sending.then(() => replied);
+  };
+  const request = (msgType, content, timeoutMs = REQUEST_TIMEOUT_MS) =>
+    send(headers.create(msgType), content, timeoutMs);
+  /**
+   * Runs a cell; resolves with its reply and the times from sending it to
+   * its execute_reply (shell) and to its idle status (iopub: every output
+   * is out, which is when a frontend shows the cell as done). `idleMs` is
+   * undefined when no idle status came within IDLE_GRACE_MS of the reply:
+   * tslab 1.0.22 drops iopub messages (it sends without waiting for the
+   * previous send, which zeromq 6 refuses while one is in flight).
+   */
+  const execute = async (code, timeoutMs = REQUEST_TIMEOUT_MS) => {
+    const header = headers.create('execute_request');
+    const t = process.hrtime.bigint();
+    // The idle status may come before the reply: wait for it from the start.
+    const idle = waitFor(idleWaiters, header.msg_id, timeoutMs, 'idle status', true).then((seen) =>
+      seen ? ms(t) : undefined,
+    );
+    const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false };
+    const reply = await send(header, content, timeoutMs);
+    const replyMs = ms(t);
+    let grace;
+    const idleMs = await Promise.race([
+      idle,
+      new Promise((resolve) => (grace = setTimeout(resolve, IDLE_GRACE_MS, undefined))),
+    ]);
+    clearTimeout(grace);
+    idleWaiters.get(header.msg_id)?.(false); // stops waiting for a lost one
+    return { reply, replyMs, idleMs };
   };
   const stop = async () => {
     for (const timer of timers) clearTimeout(timer);
     shell.close();
+    iopub.close();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
@@ -164,7 +218,7 @@ export async function startKernel(name, argv) {
     );
     if (first.content.status !== 'ok')
       throw new Error(`${name}: first cell failed: ${JSON.stringify(first.content)}`);
-    return { infoMs, firstCellMs: ms(started), request, stop };
+    return { infoMs, firstCellMs: ms(started), request, execute, stop };
   } catch (error) {
     await stop();
     throw error;
