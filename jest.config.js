@@ -10,5 +10,6 @@ module.exports = {
   testTimeout: 60000,
   // End-to-end suites share one Jupyter server; run files one at a time on 2 cores.
   maxWorkers: 1,
-  forceExit: true,
+  // No forceExit: every suite closes what it opened, and test/run-all.mjs
+  // fails the run if jest does not exit soon after its report.
 };
