@@ -9,7 +9,7 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       '**/dist/**',
-      '**/lib/**',
+      'extension/lib/**',
       'coverage/**',
       'test-results/**',
       'extension/labextension/**',

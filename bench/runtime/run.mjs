@@ -21,22 +21,15 @@
 // Medians (p50), p90 and ratios; raw samples in bench/runtime/results/latest.json;
 // a markdown table on stdout. Every process started here is stopped by PID,
 // also on errors and on SIGINT/SIGTERM.
-import { fork, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deserialize, serialize } from 'node:v8';
 
-import { children, freePort, median, ourKernel, root, startKernel } from '../lib/kernel-client.mjs';
-
-// The SDK warns once per process that releases after early 2027 need Node 22 (pinned in the lock file).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const require = createRequire(path.join(root, 'package.json'));
-const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
-const { LocalBackend } = require(path.join(root, 'kernel-magics/dist/src/runtime/local/index.js'));
-const { cleanEnvironment } = require(path.join(root, 'kernel-magics/dist/src/runtime/local/config.js'));
+import { startKernel, ourKernel } from '../lib/kernel-client.mjs';
+import { forkReadyTime, spawnTime, startEcho, timeBatch, writeFloorScripts } from './floors.mjs';
+import { cleanEnvironment, disposeBackend, invokeLocal, MEMORY_MB, newBackend } from './local.mjs';
+import { offlineMap, startOffline } from './offline.mjs';
+import { report } from './report.mjs';
 
 const ROUNDS = Number(process.argv[2] ?? 400);
 const COLDS = Number(process.argv[3] ?? 15);
@@ -44,247 +37,19 @@ const MAPS = Number(process.argv[4] ?? 6);
 const BATCH = 50;
 const ELEMENTS = 1000;
 const MAP_CONCURRENCY = 16;
-const MEMORY_MB = 1024;
 
-// A Ctrl-C ends the process through process.exit, so the exit handlers below
-// (and kernel-client's) kill what is still running.
+// A Ctrl-C ends the process through process.exit, so the exit handlers
+// (here, in local.mjs and in kernel-client) kill what is still running.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(130));
-const backends = new Set();
-process.on('exit', () => {
-  for (const backend of backends)
-    for (const pid of backend.pids()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-});
 
-const quantile = (values, q) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-};
-const never = new AbortController().signal;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const rotate = (items, by) => items.map((_, i) => items[(i + by) % items.length]);
 
-// --- serverless-offline: its own process group, stopped by PID (the group).
-async function startOffline() {
-  const [lambdaPort, httpPort, wsPort] = [await freePort(), await freePort(), await freePort()];
-  // Its per-invocation log lines go to a file: reading them here would load this process's event loop.
-  const logDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-offline-'));
-  const logFile = path.join(logDir, 'offline.log');
-  process.on('exit', () => rmSync(logDir, { recursive: true, force: true }));
-  const log = openSync(logFile, 'w');
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start'],
-    {
-      cwd: path.join(root, 'bench/runtime/offline'),
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        JSL_LAMBDA_PORT: String(lambdaPort),
-        JSL_HTTP_PORT: String(httpPort),
-        JSL_WS_PORT: String(wsPort),
-      },
-    },
-  );
-  closeSync(log);
-  const group = {
-    kill: (signal = 'SIGKILL') => {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // Already gone.
-      }
-    },
-  };
-  children.add(group);
-  let exited = false;
-  const exit = new Promise((resolve) => child.once('exit', resolve)).then(() => (exited = true));
-  const client = new LambdaClient({
-    endpoint: `http://127.0.0.1:${lambdaPort}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-  });
-  const invoke = async (element) => {
-    const reply = await client.send(
-      new InvokeCommand({
-        FunctionName: 'jsl-bench-dev-double',
-        InvocationType: 'RequestResponse',
-        Payload: JSON.stringify({ element }),
-      }),
-    );
-    const { value } = JSON.parse(Buffer.from(reply.Payload).toString());
-    if (reply.FunctionError || value !== element * 2)
-      throw new Error(`serverless-offline answered ${Buffer.from(reply.Payload).toString()}`);
-    return value;
-  };
-  const stop = async () => {
-    client.destroy();
-    group.kill('SIGTERM');
-    await Promise.race([exit, sleep(3000)]);
-    group.kill('SIGKILL'); // whatever is left of the group
-    children.delete(group);
-  };
-  // Ready once it answers an invocation (that first one is its cold start).
-  const started = performance.now();
-  for (;;) {
-    if (exited || performance.now() - started > 60_000) {
-      const tail = readFileSync(logFile, 'utf8').slice(-2000);
-      await stop();
-      throw new Error(`serverless-offline did not start:\n${tail}`);
-    }
-    try {
-      const t = performance.now();
-      await invoke(0);
-      return { invoke, stop, readyMs: performance.now() - started, firstInvokeMs: performance.now() - t };
-    } catch {
-      await sleep(100);
-    }
-  }
-}
-
-// --- the embedded runtime, invoked directly.
-const source = '(async (captures, element) => ({ hasValue: true, value: element * 2, exports: {} }))';
-const program = { hash: createHash('sha256').update(source).digest('hex'), source, filename: 'bench-double' };
-const noCaptures = serialize({});
-const capturesHash = createHash('sha256').update(noCaptures).digest('hex');
-let invocation = 0;
-const request = (element) => ({
-  id: `bench-${invocation++}`,
-  runId: 'bench',
-  index: element,
-  program,
-  captures: { hash: capturesHash, bytes: noCaptures },
-  element: serialize(element),
-  memoryMb: MEMORY_MB,
-  timeoutS: 30,
-  retries: 0,
-  cwd: root,
-});
-function newBackend(options) {
-  const backend = new LocalBackend(options);
-  backends.add(backend);
-  return backend;
-}
-async function disposeBackend(backend) {
-  await backend.dispose();
-  backends.delete(backend);
-}
-async function invokeLocal(backend, element) {
-  const result = await backend.invoke(request(element), {}, never);
-  if (result.outcome.status !== 'ok')
-    throw new Error(`the local runtime answered ${JSON.stringify(result.outcome)}`);
-  const { value } = deserialize(result.outcome.result);
-  if (value !== element * 2) throw new Error(`the local runtime gave ${value} for ${element}`);
-  return result;
-}
-
-// --- the IPC floor: a forked child echoing each message as it came.
-async function startEcho() {
-  const file = path.join(scratch, 'echo.cjs');
-  const child = fork(file, [], { serialization: 'advanced', stdio: 'ignore' });
-  children.add(child);
-  let seq = 0;
-  // What an environment receives for a warm invocation (program and captures already there).
-  const echo = (element) =>
-    new Promise((resolve) => {
-      child.once('message', resolve);
-      child.send({
-        type: 'invoke',
-        seq: seq++,
-        programHash: program.hash,
-        capturesHash,
-        element: serialize(element),
-        cwd: root,
-      });
-    });
-  await echo(0);
-  return {
-    echo,
-    stop: async () => {
-      const exit = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exit;
-      children.delete(child);
-    },
-  };
-}
-
-async function timeBatch(fn) {
-  const times = [];
-  for (let i = 0; i < BATCH; i++) {
-    const t = performance.now();
-    await fn(i);
-    times.push(performance.now() - t);
-  }
-  return times;
-}
-
-// fork -> first IPC message from an empty module, as the runtime forks its
-// workers (clean env, heap limit, piped stdio, advanced serialization).
-function forkReadyTime(env) {
-  const file = path.join(scratch, 'ready.cjs');
-  const t = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = fork(file, [], {
-      env,
-      execArgv: [`--max-old-space-size=${MEMORY_MB}`],
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    children.add(child);
-    child.once('error', reject);
-    child.once('message', () => {
-      const elapsed = performance.now() - t;
-      child.once('exit', () => {
-        children.delete(child);
-        resolve(elapsed);
-      });
-      child.kill('SIGKILL');
-    });
-  });
-}
-
-function spawnTime(args, env) {
-  const t = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: 'ignore', env });
-    children.add(child);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code === 0) resolve(performance.now() - t);
-      else reject(new Error(`node ${args.join(' ')} exited with ${code}`));
-    });
-  });
-}
-
 // --- (c) helpers.
-const withTimeout = (promise, ms, what) =>
-  Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: no answer in ${ms} ms`)))]);
-
+/** Runs a cell (60 s deadline); resolves with its time to execute_reply and its error if any. */
 async function execute(kernel, code) {
   const t = performance.now();
-  const reply = await withTimeout(
-    kernel.request('execute_request', {
-      code,
-      silent: false,
-      store_history: true,
-      user_expressions: {},
-      allow_stdin: false,
-    }),
-    60_000,
-    code.split('\n')[0],
-  );
+  const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false };
+  const reply = await kernel.request('execute_request', content, 60_000);
   const { status, ename, evalue } = reply.content;
   return { ms: performance.now() - t, error: status === 'ok' ? undefined : `${status}: ${ename}: ${evalue}` };
 }
@@ -292,24 +57,13 @@ async function execute(kernel, code) {
 const mapCell = (concurrency, out = '') =>
   `%%serverless --map ids --as n${concurrency ? ` --concurrency ${concurrency}` : ''}${out}\nn * 2`;
 
-async function offlineMap(offline) {
-  const t = performance.now();
-  let next = 0;
-  const lane = async () => {
-    while (next < ELEMENTS) await offline.invoke(next++);
-  };
-  await Promise.all(Array.from({ length: MAP_CONCURRENCY }, lane));
-  return performance.now() - t;
-}
-
 // --- the run.
 const began = performance.now();
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'jsl-bench-runtime-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
-writeFileSync(path.join(scratch, 'echo.cjs'), "process.on('message', (m) => process.send(m));\n");
-writeFileSync(path.join(scratch, 'ready.cjs'), "process.send({ type: 'ready' });\n");
+writeFloorScripts(scratch);
 const offline = await startOffline();
-const echo = await startEcho();
+const echo = await startEcho(scratch);
 const local = newBackend({ concurrency: 1 });
 const warm = { local: [], offline: [], ipc: [] };
 const cold = { local: [], localInitMs: [], nodeCleanEnv: [], forkReady: [], nodeBenchEnv: [] };
@@ -338,7 +92,7 @@ try {
   };
   for (let round = 0; round < Math.ceil(ROUNDS / BATCH); round++)
     for (const name of rotate(Object.keys(contestants), round))
-      warm[name].push(...(await timeBatch(contestants[name])));
+      warm[name].push(...(await timeBatch(contestants[name], BATCH)));
 
   // (b) cold starts, alternating which goes first.
   const clean = cleanEnvironment(MEMORY_MB, os.tmpdir());
@@ -353,7 +107,7 @@ try {
   };
   const coldNode = async () => {
     cold.nodeCleanEnv.push(await spawnTime(['-e', '0'], clean));
-    cold.forkReady.push(await forkReadyTime(clean));
+    cold.forkReady.push(await forkReadyTime(scratch, clean));
     cold.nodeBenchEnv.push(await spawnTime(['-e', '0'], process.env));
   };
   await coldLocal(-1); // disk caches
@@ -393,7 +147,7 @@ try {
         );
     if (check.error) fail(check.error);
     // serverless-offline's first map starts its own 16 handler instances (worker threads): kept apart too.
-    map.offlineFirst = await offlineMap(offline);
+    map.offlineFirst = await offlineMap(offline, ELEMENTS, MAP_CONCURRENCY);
     for (let i = 0; i < MAPS && map.errors.length === 0; i++) {
       const steps = [
         async () => {
@@ -401,7 +155,7 @@ try {
           if (run.error) fail(run.error);
           else map.kernel16.push(run.ms);
         },
-        async () => map.offline.push(await offlineMap(offline)),
+        async () => map.offline.push(await offlineMap(offline, ELEMENTS, MAP_CONCURRENCY)),
       ];
       for (const step of i % 2 ? steps.reverse() : steps) await step();
       const run8 = await execute(kernel, mapCell(undefined));
@@ -414,110 +168,18 @@ try {
     await kernel?.stop();
   }
   // Without a kernel map the reference still runs, so the harness reports it.
-  map.offlineFirst ??= await offlineMap(offline);
-  while (map.offline.length < MAPS) map.offline.push(await offlineMap(offline));
+  map.offlineFirst ??= await offlineMap(offline, ELEMENTS, MAP_CONCURRENCY);
+  while (map.offline.length < MAPS) map.offline.push(await offlineMap(offline, ELEMENTS, MAP_CONCURRENCY));
 } finally {
   await disposeBackend(local);
   await echo.stop();
   await offline.stop();
 }
 
-// --- report.
-const fmt = (value) =>
-  value === undefined || Number.isNaN(value)
-    ? '-'
-    : value >= 100
-      ? value.toFixed(0)
-      : value.toFixed(value >= 10 ? 1 : 3);
-const stats = (values) => (values.length ? { p50: median(values), p90: quantile(values, 0.9) } : {});
-const ratio = (a, b) => (a && b ? a / b : undefined);
-const targets = [
+report(
+  { warm, cold, map },
+  offline,
   {
-    name: '(a) serverless-offline / local, warm p50',
-    value: ratio(median(warm.offline), median(warm.local)),
-    goal: '>= 4',
-    met: (v) => v >= 4,
-  },
-  {
-    name: '(a) local / IPC floor, warm p50',
-    value: ratio(median(warm.local), median(warm.ipc)),
-    goal: '<= 10',
-    met: (v) => v <= 10,
-  },
-  {
-    name: '(b) local cold start / node -e 0 (same env), p50',
-    value: ratio(median(cold.local), median(cold.nodeCleanEnv)),
-    goal: '<= 1.3',
-    met: (v) => v <= 1.3,
-  },
-  {
-    name: '(c) kernel map x16, warm p50 (ms)',
-    value: map.kernel16.length ? median(map.kernel16) : undefined,
-    goal: '< 1000',
-    met: (v) => v < 1000,
-  },
-  {
-    name: '(c) kernel map x16, first (cold pool) (ms)',
-    value: map.kernelFirst16,
-    goal: '< 1000',
-    met: (v) => v < 1000,
-  },
-  {
-    name: '(c) serverless-offline / kernel map x16, warm p50',
-    value: ratio(median(map.offline), map.kernel16.length ? median(map.kernel16) : undefined),
-    goal: '>= 5',
-    met: (v) => v >= 5,
-  },
-].map(({ name, value, goal, met }) => ({
-  name,
-  value,
-  goal,
-  met: value === undefined ? 'n/a' : met(value) ? 'yes' : 'NO',
-}));
-const rows = [
-  ['(a) warm invoke, local runtime', stats(warm.local), warm.local.length],
-  ['(a) warm invoke, serverless-offline', stats(warm.offline), warm.offline.length],
-  ['(a) warm round trip, IPC floor (fork echo)', stats(warm.ipc), warm.ipc.length],
-  ['(b) cold start, first invocation (invoke -> result)', stats(cold.local), cold.local.length],
-  ['(b) cold start, reported initMs', stats(cold.localInitMs), cold.localInitMs.length],
-  ['(b) node -e 0, the workers clean env', stats(cold.nodeCleanEnv), cold.nodeCleanEnv.length],
-  ['(b) fork floor: fork -> first IPC message (info)', stats(cold.forkReady), cold.forkReady.length],
-  ['(b) node -e 0, this process env (info)', stats(cold.nodeBenchEnv), cold.nodeBenchEnv.length],
-  ['(c) kernel map of 1,000, --concurrency 16, warm', stats(map.kernel16), map.kernel16.length],
-  [
-    '(c) kernel map of 1,000, --concurrency 16, first',
-    { p50: map.kernelFirst16 },
-    map.kernelFirst16 === undefined ? 0 : 1,
-  ],
-  ['(c) kernel map of 1,000, default concurrency 8 (info)', stats(map.kernel8), map.kernel8.length],
-  ['(c) 1,000 InvokeCommands x16, serverless-offline, warm', stats(map.offline), map.offline.length],
-  [
-    '(c) 1,000 InvokeCommands x16, serverless-offline, first',
-    { p50: map.offlineFirst },
-    map.offlineFirst === undefined ? 0 : 1,
-  ],
-];
-const lines = [
-  '| measurement (ms)                                        |    p50 |    p90 |   n |',
-  '| ------------------------------------------------------- | -----: | -----: | --: |',
-  ...rows.map(
-    ([name, s, n]) =>
-      `| ${name.padEnd(55)} | ${fmt(s.p50).padStart(6)} | ${fmt(s.p90).padStart(6)} | ${String(n).padStart(3)} |`,
-  ),
-  '',
-  '| target                                             |  value | goal   | met |',
-  '| -------------------------------------------------- | -----: | ------ | --- |',
-  ...targets.map(
-    (t) =>
-      `| ${t.name.padEnd(50)} | ${fmt(t.value).padStart(6)} | ${t.goal.padEnd(6)} | ${t.met.padEnd(3)} |`,
-  ),
-];
-const result = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: os.cpus().length,
-  loadavg: os.loadavg(),
-  args: {
     rounds: ROUNDS,
     colds: COLDS,
     maps: MAPS,
@@ -525,18 +187,6 @@ const result = {
     elements: ELEMENTS,
     mapConcurrency: MAP_CONCURRENCY,
   },
-  offline: { readyMs: offline.readyMs, firstInvokeMs: offline.firstInvokeMs },
-  wallS: (performance.now() - began) / 1000,
-  table: rows.map(([name, s, n]) => ({ name, ...s, n })),
-  targets,
-  kernelErrors: map.errors,
-  samples: { warm, cold, map },
-};
-mkdirSync(path.join(root, 'bench/runtime/results'), { recursive: true });
-writeFileSync(path.join(root, 'bench/runtime/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
-console.log(lines.join('\n'));
-if (map.errors.length) console.log(`\nKernel map errors:\n${map.errors.map((e) => `  ${e}`).join('\n')}`);
-console.log(
-  `\nserverless-offline: ready in ${fmt(offline.readyMs)} ms, its first invoke ${fmt(offline.firstInvokeMs)} ms; whole bench ${result.wallS.toFixed(1)} s`,
+  began,
 );
 process.exit(0);
