@@ -4,8 +4,10 @@
  * A `%%serverless --map` over 50 elements (one fails) ends with its 50
  * invocations drawn in their final states; the cost view's total is what
  * `%serverless cost` prints; a reload while a run is going replays the
- * kernel's history into the panel; the dark theme recolours it; the console
- * shows no errors. Screenshots go to test-results/browser/.
+ * kernel's history into the panel; zooming into the timeline of a
+ * 1,500-element map with the mouse splits its merged bars; the dark theme
+ * recolours it; the console shows no errors. Screenshots go to
+ * test-results/browser/.
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -37,6 +39,8 @@ const CELLS = [
   ].join('\n'),
 
   '%serverless cost',
+  'const many = Array.from({ length: 1500 }, (_, i) => i);',
+  '%%serverless --map many --as m --concurrency 4\nm * 2',
 ];
 
 let lab: LabServer;
@@ -215,6 +219,104 @@ describe('the serverless side panel in JupyterLab', () => {
     ]) {
       expect(dollars(panelTotal, panelLabel)).toBe(dollars(kernelTotal, kernelLabel));
     }
+    expect(recorded.errors).toEqual([]);
+  }, 180_000);
+
+  it('splits merged bars into invocations where the user zooms in, and merges them again on reset', async () => {
+    await runCell(6);
+    await runCell(7);
+    await timelineSummary()
+      .filter({ hasText: /^1580 invocations · 3 runs/ })
+      .waitFor();
+    await waitForKernel('Idle');
+    const merged = (): Promise<number> =>
+      page.evaluate((selector) => {
+        const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+          (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
+        const done = plot?.data?.find((t) => t.name === 'done');
+        return (done?.customdata ?? []).filter((id) => id === null).length;
+      }, PANEL);
+    // 1,500 bars on 4 rows do not fit a plot ~260 px wide: merged.
+    await page.waitForFunction((selector) => {
+      const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+        (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
+      const done = plot?.data?.find((t) => t.name === 'done');
+      return (done?.customdata ?? []).some((id) => id === null);
+    }, PANEL);
+    // Zoom onto the map's end with the mouse, twice (a drag of 30 px each), as a user would.
+    type Geometry = { from: number; to: number; y: number; range: number[] };
+    const geometry = (): Promise<Geometry> =>
+      page.evaluate((selector) => {
+        type Axis = {
+          _offset: number;
+          _length: number;
+          range: string[];
+          d2p(v: number): number;
+          r2l(v: string): number;
+        };
+        const plot = document.querySelector(
+          `${selector} .jp-serverless-Timeline .js-plotly-plot`,
+        ) as Element & {
+          data: { name?: string; base: number[]; x: number[] }[];
+          _fullLayout: { xaxis: Axis; yaxis: Axis };
+        };
+        const done = plot.data.find((t) => t.name === 'done')!;
+        const last = Math.max(...done.base.map((b, i) => b + done.x[i]));
+        const { xaxis: xa, yaxis: ya } = plot._fullLayout;
+        const box = plot.getBoundingClientRect();
+        const to = box.left + xa._offset + Math.min(xa._length - 2, xa.d2p(last));
+        return {
+          from: to - 30,
+          to,
+          y: box.top + ya._offset + ya._length / 2,
+          range: xa.range.map((r) => xa.r2l(r)),
+        };
+      }, PANEL);
+    let drag = await geometry();
+    for (let zoom = 0; zoom < 2; zoom++) {
+      const before = drag.range;
+      await page.mouse.move(drag.from, drag.y);
+      await page.mouse.down();
+      await page.mouse.move(drag.to, drag.y, { steps: 8 });
+      await page.mouse.up();
+      for (let i = 0; i < 50 && (drag = await geometry()).range[0] === before[0]; i++) {
+        await page.waitForTimeout(100);
+      }
+      expect(drag.range[1] - drag.range[0]).toBeLessThan(before[1] - before[0]);
+    }
+    // Redrawn for the range shown: every bar in it is an invocation of its own, with its id
+    // (merged bars, spanning many pixels' worth of time at the whole range, would cross it).
+    const inWindow = await page.waitForFunction(
+      ([selector, window]) => {
+        const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+          | (Element & {
+              data?: { name?: string; base: number[]; x: number[]; customdata: (string | null)[] }[];
+            })
+          | null;
+        const done = plot?.data?.find((t) => t.name === 'done');
+        if (!done) {
+          return false;
+        }
+        const crossing = done.base
+          .map((b, i) => ({ b, e: b + done.x[i], id: done.customdata[i] }))
+          .filter(({ b, e }) => b < window[1] && e > window[0]);
+        return crossing.length >= 4 && crossing.every(({ id }) => typeof id === 'string')
+          ? crossing.length
+          : false;
+      },
+      [PANEL, drag.range] as const,
+    );
+    expect(await inWindow.jsonValue()).toBeGreaterThanOrEqual(4);
+    await screenshot('panel-zoomed');
+    // A double click goes back to the whole range, merged again.
+    await page.mouse.dblclick((drag.from + drag.to) / 2, drag.y);
+    await page.waitForFunction((selector) => {
+      const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+        (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
+      const done = plot?.data?.find((t) => t.name === 'done');
+      return (done?.customdata ?? []).some((id) => id === null);
+    }, PANEL);
+    expect(await merged()).toBeGreaterThan(0);
     expect(recorded.errors).toEqual([]);
   }, 180_000);
 

@@ -28,6 +28,7 @@ import {
   TRAFFIC_EMPTY_TEXT,
   trafficShape,
 } from '../../extension/src/views/shape';
+import { zoomFromRelayout } from '../../extension/src/views/timeline-figure';
 import { EventScript, mapRun } from './extension-fixtures';
 
 function series(shape: TimelineShape, state: string): TimelineSeries {
@@ -284,6 +285,60 @@ describe('timelineTraces', () => {
     expect(shape.bars).toBeGreaterThan(300);
     const uncapped = timelineTraces(shape, color, { widthPx: 1000, maxBars: 10_000 });
     expect(uncapped.reduce((n, t) => n + t.x.length, 0)).toBe(shape.bars);
+  });
+
+  it('zoomed in, draws the bars of the range shown one by one and merges the rest per side', () => {
+    // One environment, 200 back-to-back 10 ms bars: 2 s over 50 px merges them.
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 200 });
+    for (let i = 0; i < 200; i++) {
+      s.queued(`i${i}`, 'r', i);
+    }
+    for (let i = 0; i < 200; i++) {
+      s.started(`i${i}`, 'r', { index: i, env: 'e1', cold: false });
+      s.wait(10).finished(`i${i}`, 'r', { index: i, env: 'e1', cold: false });
+    }
+    const shape = timelineShape(replayState(s.take()), { now: s.time });
+    const done = (options: { visible?: [number, number]; maxBars?: number }) =>
+      timelineTraces(shape, color, { widthPx: 50, maxBars: 100, ...options }).find((t) => t.name === 'done')!;
+    const whole = done({});
+    expect(whole.customdata.filter((id) => id !== null).length).toBeLessThan(10);
+    // Zoomed to elements 100-109 (~100 ms over 50 px: ~2 ms a pixel).
+    const starts = series(shape, 'done').start;
+    const ids = series(shape, 'done').invocationId;
+    const first = ids.indexOf('i100');
+    const ends = series(shape, 'done').end;
+    const visible: [number, number] = [starts[first] + 1, ends[ids.indexOf('i109')] - 1];
+    const zoomed = done({ visible });
+    const shown = zoomed.customdata.filter((id) => id !== null);
+    expect(shown).toEqual(Array.from({ length: 10 }, (_, k) => `i${100 + k}`));
+    // The rest: one merged bar before (elements 0-99) and one after (110-199).
+    const merged = zoomed.hovertext.filter((t) => / invocations, /.test(t));
+    expect(merged).toEqual([
+      '100 invocations, elements 0-99, done',
+      '90 invocations, elements 110-199, done',
+    ]);
+    // Every bar is still drawn where it was: the merged ones span their bars.
+    const before = zoomed.hovertext.indexOf(merged[0]);
+    expect(zoomed.base[before]).toBe(starts[ids.indexOf('i0')]);
+    expect(zoomed.base[before] + zoomed.x[before]).toBe(ends[ids.indexOf('i99')]);
+    // Under the cap, nothing needs merging when zoomed in: every bar is drawn.
+    expect(done({ visible, maxBars: 1000 }).customdata.filter((id) => id !== null).length).toBe(200);
+  });
+
+  it('reads the range of a plotly_relayout event (dates as UTC, shifted back) or its reset', () => {
+    const t0 = Date.UTC(2026, 10, 29, 6, 30, 12, 345);
+    const shift = 3_600_000;
+    expect(
+      zoomFromRelayout(
+        { 'xaxis.range[0]': '2026-11-29 07:30:12.345', 'xaxis.range[1]': '2026-11-29 07:30:13.5' },
+        shift,
+      ),
+    ).toEqual([t0, t0 + 1155]);
+    expect(zoomFromRelayout({ 'xaxis.range': [t0 + shift, t0 + shift + 10] }, shift)).toEqual([t0, t0 + 10]);
+    expect(zoomFromRelayout({ 'xaxis.autorange': true }, shift)).toBeNull();
+    expect(zoomFromRelayout({ dragmode: 'pan' }, shift)).toBeUndefined();
+    expect(zoomFromRelayout({ 'xaxis.range[0]': 'not a date', 'xaxis.range[1]': 5 }, 0)).toBeUndefined();
   });
 
   it('draws all queued invocations of a run as one bar', () => {

@@ -85,6 +85,14 @@ export abstract class ChartView extends Widget {
    */
   protected abstract render(state: TelemetryState, theme: IFigureTheme, now: number): IFigure | null;
 
+  /**
+   * Called once, when the first chart has been drawn: Plotly's events
+   * (`plotly_relayout`, ...) can be listened to on `plot` from then.
+   */
+  protected onPlotCreated(_plot: HTMLElement): void {
+    // Views that listen to Plotly's events override this.
+  }
+
   /** Whether running bars should grow with time (redraw every second while visible). */
   protected isLive(state: TelemetryState): boolean {
     for (const run of state.runs.values()) {
@@ -200,7 +208,13 @@ export abstract class ChartView extends Widget {
     const returned = performance.now();
     this._plotted = Private.settle(reacting, (reason) =>
       this.setMessage(this.trans.__('The chart could not be drawn: %1', String(reason))),
-    ).then(() => this._recordDraw(started, rendered, returned, draw));
+    ).then(() => {
+      this._recordDraw(started, rendered, returned, draw);
+      if (!this._plotCreated && !this.isDisposed) {
+        this._plotCreated = true;
+        this.onPlotCreated(this.plotNode);
+      }
+    });
   }
 
   /**
@@ -259,6 +273,7 @@ export abstract class ChartView extends Widget {
   private _plotly: IPlotly | null = null;
   private _loading = false;
   private _hasPlot = false;
+  private _plotCreated = false;
   private _plotted: Promise<void> = Promise.resolve();
   private readonly _loadPlotly: PlotlyLoader;
   private readonly _tickMs: number;

@@ -30,6 +30,30 @@ export interface TimelineFigureOptions {
   maxBars?: number;
   /** Keeps hover text across redraws (a view keeps one); none: written anew. */
   hoverCache?: HoverCache;
+  /** The time range the user zoomed to (epoch ms, not shifted); none: all of it. */
+  visible?: readonly [number, number];
+}
+
+/**
+ * What a `plotly_relayout` event says of the time axis: the range zoomed or
+ * panned to (epoch ms, `shiftMs` taken off), null when it went back to the
+ * whole range, undefined when the event is not about it.
+ */
+export function zoomFromRelayout(
+  update: Readonly<Record<string, unknown>>,
+  shiftMs: number,
+): [number, number] | null | undefined {
+  if (update['xaxis.autorange'] === true) {
+    return null;
+  }
+  const range = update['xaxis.range'];
+  const [a, b] = Array.isArray(range) ? range : [update['xaxis.range[0]'], update['xaxis.range[1]']];
+  const start = axisMs(a);
+  const end = axisMs(b);
+  if (start === undefined || end === undefined || !(end > start)) {
+    return undefined;
+  }
+  return [start - shiftMs, end - shiftMs];
 }
 
 /**
@@ -121,6 +145,30 @@ export function wrapHover(markup: string, width: number): string {
     .join('<br>');
 }
 
+/** A date axis position as Plotly gives it (ms, or a time-zone-less date string read as UTC) in ms. */
+function axisMs(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? value : undefined;
+  }
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?$/.exec(value.trim());
+  if (!m) {
+    return undefined;
+  }
+  const [, y, mo, d, h, mi, sec, fraction] = m;
+  const whole = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h ?? 0),
+    Number(mi ?? 0),
+    Number(sec ?? 0),
+  );
+  return whole + (fraction ? Number(fraction) * 1000 : 0);
+}
+
 /** The traces of `shape` with their times moved by `shiftMs`. */
 function shiftedTraces(traces: TimelineTrace[], shiftMs: number): TimelineTrace[] {
   if (shiftMs === 0) {
@@ -143,6 +191,7 @@ export function timelineFigure(
       maxBars: options.maxBars,
       hover: (source) => cache.get(source, shape.now, hoverChars),
       mergedHover: (markup) => wrapTo(markup, hoverChars),
+      visible: options.visible,
     }),
     shiftMs,
   );

@@ -9,7 +9,7 @@ import type { TelemetryState } from '../model/state';
 import { ChartView } from './chart-view';
 import { hoverChars, IFigureTheme, localShiftMs } from './figure-theme';
 import { timelineShape } from './shape';
-import { HoverCache, IFigure, timelineFigure } from './timeline-figure';
+import { HoverCache, IFigure, timelineFigure, zoomFromRelayout } from './timeline-figure';
 
 /** The invocations timeline of the telemetry model. */
 export class TimelineView extends ChartView {
@@ -31,12 +31,28 @@ export class TimelineView extends ChartView {
     }
     this.setMessage('');
     this._widthPx ??= this.node.clientWidth;
+    this._shiftMs = localShiftMs(shape.range ? shape.range[0] : now);
     return timelineFigure(shape, theme, {
-      shiftMs: localShiftMs(shape.range ? shape.range[0] : now),
+      shiftMs: this._shiftMs,
       hoverChars: hoverChars(this._widthPx, theme.fontSize),
       // Not laid out (0): the shaping's default width.
       widthPx: this._widthPx > 0 ? Math.max(1, this._widthPx - TimelineView.PLOT_CHROME_PX) : undefined,
       hoverCache: this._hoverCache,
+      visible: this._visible ?? undefined,
+    });
+  }
+
+  /** Zooming or panning the time axis draws anew: merged bars are split at the range shown. */
+  protected override onPlotCreated(plot: HTMLElement): void {
+    const events = plot as HTMLElement & {
+      on?(event: 'plotly_relayout', listener: (update: Record<string, unknown>) => void): void;
+    };
+    events.on?.('plotly_relayout', (update) => {
+      const zoom = zoomFromRelayout(update, this._shiftMs);
+      if (zoom !== undefined) {
+        this._visible = zoom;
+        this.invalidate();
+      }
     });
   }
 
@@ -52,6 +68,10 @@ export class TimelineView extends ChartView {
 
   private _widthPx: number | null = null;
   private readonly _hoverCache = new HoverCache();
+  /** The shift of the last figure drawn (see `localShiftMs`). */
+  private _shiftMs = 0;
+  /** The time range zoomed to, epoch ms; null: the whole range. */
+  private _visible: [number, number] | null = null;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-namespace -- JupyterLab's class + namespace convention (DESIGN.md)

@@ -7,7 +7,9 @@
  * and when all rows together still have more than {@link MAX_DRAWN_BARS},
  * every row is merged so, with a gap that doubles until they fit. Bars that
  * fit are drawn one by one with their own hover text and invocation id, so
- * small runs look as they always did.
+ * small runs look as they always did. Zoomed in (`visible`), the level of
+ * detail is that of the range shown: its bars are merged at its pixel's
+ * worth of time, and the bars outside it, on each side, into one per row.
  */
 import { escapePlotly } from './common';
 import { barHover } from './timeline';
@@ -49,6 +51,8 @@ export interface TimelineTraceOptions {
   hover?: (source: BarSource) => string;
   /** The hover markup of a merged bar as built (e.g. wrapped); default as is. */
   mergedHover?: (markup: string) => string;
+  /** The time range shown (epoch ms), when zoomed in; default: the shape's whole range. */
+  visible?: readonly [number, number];
 }
 
 /** The bars of one series in one row, sorted by start (indexes into the series). */
@@ -78,7 +82,7 @@ export function timelineTraces(
   const maxBars = Math.max(1, options.maxBars ?? MAX_DRAWN_BARS);
   const hover = options.hover ?? ((source: BarSource) => barHover(source, shape.now));
   const mergedHover = options.mergedHover ?? ((markup: string) => markup);
-  const merging = mergePlan(shape, widthPx, maxBars);
+  const merging = mergePlan(shape, widthPx, maxBars, options.visible);
   return shape.series
     .map((s, index) => ({ s, lanes: merging.get(index) }))
     .filter(({ s }) => s.start.length > 0)
@@ -147,28 +151,34 @@ function mergePlan(
   shape: TimelineShape,
   widthPx: number,
   maxBars: number,
+  visible: readonly [number, number] | undefined,
 ): Map<number, { lane: Lane; bars: Drawn[] }[]> {
   const plan = new Map<number, { lane: Lane; bars: Drawn[] }[]>();
   const perRow = new Map<number, number>();
+  let shown = 0;
   for (const s of shape.series) {
-    for (const row of s.row) {
-      perRow.set(row, (perRow.get(row) ?? 0) + 1);
-    }
+    s.row.forEach((row, i) => {
+      if (!visible || side(s, i, visible) === 0) {
+        perRow.set(row, (perRow.get(row) ?? 0) + 1);
+        shown += 1;
+      }
+    });
   }
   const crowded = [...perRow].some(([, n]) => n > widthPx);
   if (!crowded && shape.bars <= maxBars) {
     return plan;
   }
-  const span = shape.range ? shape.range[1] - shape.range[0] : 0;
+  const span = visible ? visible[1] - visible[0] : shape.range ? shape.range[1] - shape.range[0] : 0;
   // A pixel's worth of time (1 ms at least, so bars that touch or overlap always merge).
   let gap = Math.max(1, span / widthPx);
   const lanes = buildLanes(shape);
-  let onlyCrowded = crowded;
+  // Zoomed in with few bars shown: those are drawn one by one, the rest merged.
+  let onlyCrowded = crowded || (visible !== undefined && shown <= maxBars);
   for (;;) {
     let total = 0;
     const merged = lanes.map((lane) => {
       const all = !onlyCrowded || (perRow.get(lane.row) ?? 0) > widthPx;
-      const bars = sweep(shape.series[lane.series], lane.order, all ? gap : -Infinity);
+      const bars = sweep(shape.series[lane.series], lane.order, all ? gap : -Infinity, visible);
       total += bars.length;
       return { lane, bars };
     });
@@ -186,6 +196,11 @@ function mergePlan(
       gap = gap > span ? Infinity : gap * 2;
     }
   }
+}
+
+/** Where bar `i` of `s` is: -1 before the range shown, 1 after it, 0 in it. */
+function side(s: TimelineSeries, i: number, visible: readonly [number, number]): -1 | 0 | 1 {
+  return s.end[i] < visible[0] ? -1 : s.start[i] > visible[1] ? 1 : 0;
 }
 
 /** The lanes of `shape`: per series and row, bar indexes sorted by start. */
@@ -209,14 +224,25 @@ function buildLanes(shape: TimelineShape): Lane[] {
   return lanes;
 }
 
-/** Bars of one lane, merging neighbours less than `gap` ms apart (-Infinity: none merged). */
-function sweep(s: TimelineSeries, order: number[], gap: number): Drawn[] {
+/**
+ * Bars of one lane, merging neighbours less than `gap` ms apart (-Infinity:
+ * none merged); with `visible`, neighbours outside it on the same side
+ * always merge, and never with a bar shown.
+ */
+function sweep(
+  s: TimelineSeries,
+  order: number[],
+  gap: number,
+  visible?: readonly [number, number],
+): Drawn[] {
   const bars: Drawn[] = [];
   let from = 0;
   let end = -Infinity;
+  let where = 0;
   for (let k = 0; k < order.length; k++) {
     const i = order[k];
-    if (k > 0 && s.start[i] - end < gap) {
+    const here = visible ? side(s, i, visible) : 0;
+    if (k > 0 && here === where && s.start[i] - end < (here === 0 ? gap : Infinity)) {
       end = Math.max(end, s.end[i]);
       continue;
     }
@@ -225,6 +251,7 @@ function sweep(s: TimelineSeries, order: number[], gap: number): Drawn[] {
     }
     from = k;
     end = s.end[i];
+    where = here;
   }
   if (order.length > 0) {
     bars.push({ from, to: order.length, end });
