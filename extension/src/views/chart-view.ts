@@ -25,6 +25,7 @@ import type { Data } from 'plotly.js';
 import type { TelemetryState } from '../model/state';
 import type { ITelemetryModel } from '../tokens';
 import { IFigureTheme, LegendItem, resolveTheme } from './figure-theme';
+import { recordDrawMeasure, viewMeasureName } from './draw-measures';
 import { IPlotly, loadPlotly, PLOT_CONFIG, PlotlyLoader } from './plotly-loader';
 import { ITrans, NO_TRANS } from './shape';
 import type { IFigure } from './timeline-figure';
@@ -226,14 +227,14 @@ export abstract class ChartView extends Widget {
     if (this.isDisposed || typeof performance.measure !== 'function') {
       return;
     }
-    this._measureName ??= ChartView.DRAW_MEASURE_PREFIX + Private.viewName(this.node);
+    this._measureName ??= ChartView.DRAW_MEASURE_PREFIX + viewMeasureName(this.node);
     const detail: ChartView.IDrawDetail = {
       renderMs: rendered - start,
       plotted: returned !== null,
       settledMs: returned === null ? rendered - start : performance.now() - start,
       draw,
     };
-    this._measures = Private.recordDraw(this._measureName, this._measures, {
+    this._measures = recordDrawMeasure(this._measureName, this._measures, ChartView.MAX_DRAW_MEASURES, {
       start,
       end: returned ?? rendered,
       detail,
@@ -360,42 +361,6 @@ namespace Private {
         return entry;
       }),
     );
-  }
-
-  /** The name of a view in its measures: its first `jp-serverless-*` CSS class but the base one. */
-  export function viewName(node: HTMLElement): string {
-    for (let i = 0; i < node.classList.length; i++) {
-      const name = node.classList[i];
-      if (name.startsWith('jp-serverless-') && name !== 'jp-serverless-View') {
-        return name.slice('jp-serverless-'.length);
-      }
-    }
-    return 'View';
-  }
-
-  /**
-   * Adds a draw measure named `name` to the Performance timeline, which has
-   * `count` measures of that name; returns how many it has now. The browser
-   * keeps user timing entries until they are cleared, so the timeline is
-   * bounded here: when {@link ChartView.MAX_DRAW_MEASURES} are kept, the
-   * view's own name is cleared (`clearMeasures(name)`, nothing else) before
-   * the next one is added. `getEntriesByName(name)` then gives the recent
-   * draws; a `PerformanceObserver` of `measure` entries sees every one of
-   * them (observers are told of an entry when it is added, whether or not it
-   * is cleared later).
-   */
-  export function recordDraw(name: string, count: number, options: PerformanceMeasureOptions): number {
-    if (count >= ChartView.MAX_DRAW_MEASURES) {
-      performance.clearMeasures(name);
-      count = 0;
-    }
-    try {
-      performance.measure(name, options);
-      return count + 1;
-    } catch {
-      // A browser with User Timing Level 2 only (no options): leave it out.
-      return count;
-    }
   }
 
   /** A promise that settles when `p` does and never rejects (`onError` sees the reason). */
