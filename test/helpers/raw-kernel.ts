@@ -18,7 +18,7 @@ import {
   HeaderFactory,
   MessageSigner,
 } from '../../kernel-magics/src/kernel/wire';
-import { KERNEL_CLI } from './paths';
+import { kernelJson } from '../../kernel-magics/src/cli/kernelspec';
 import { freePort, stopProcess, waitFor } from './processes';
 
 /** A kernel and the client end of its sockets. */
@@ -61,7 +61,9 @@ export class RawKernel {
     const connection = { ...ports, ip: '127.0.0.1', key, transport: 'tcp', signature_scheme: 'hmac-sha256' };
     const file = path.join(dir, 'connection.json');
     writeFileSync(file, JSON.stringify(connection));
-    const child = spawn(process.execPath, [KERNEL_CLI, 'kernel', '--connection-file', file], {
+    // The command line Jupyter runs (the kernelspec's, Node's options included).
+    const argv = (kernelJson().argv as string[]).map((arg) => (arg === '{connection_file}' ? file : arg));
+    const child = spawn(argv[0], argv.slice(1), {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
