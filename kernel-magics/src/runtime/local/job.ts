@@ -100,6 +100,19 @@ export class Job {
     };
   }
 
+  /**
+   * The record of an attempt that ended before `env` ran it: cancelled while
+   * the environment started (no `crash`), or crashed with the message `crash`.
+   * `cold`: the environment was started for this job (its INIT counts).
+   */
+  notStarted(env: Environment, cold: boolean, crash?: string): AttemptRecord {
+    const outcome: AttemptOutcome =
+      crash === undefined
+        ? { status: 'cancelled', message: 'Cancelled while the environment started.' }
+        : { status: 'crashed', message: crash };
+    return this.unran(env.id, cold, cold ? env.initMs : 0, outcome);
+  }
+
   /** The record of an attempt of this job that ended before it ran (nothing measured). */
   unran(environmentId: string, cold: boolean, initMs: number, outcome: AttemptOutcome): AttemptRecord {
     return {

@@ -227,7 +227,7 @@ export class LocalBackend implements Backend {
           env.kill();
           this.pool.forget(env);
           const message = `The environment did not start: ${(error as Error).message}`;
-          this.endAttempt(job, this.neverStarted(job, env, message));
+          this.endAttempt(job, job.notStarted(env, true, message));
         }
         this.serveWaiting();
         this.pump();
@@ -235,25 +235,10 @@ export class LocalBackend implements Backend {
     );
   }
 
-  /** An attempt that ended before its environment was ready. */
-  private neverStarted(job: Job, env: Environment, crash?: string): AttemptRecord {
-    const outcome: AttemptOutcome =
-      crash === undefined
-        ? { status: 'cancelled', message: 'Cancelled while the environment started.' }
-        : { status: 'crashed', message: crash };
-    return job.unran(env.id, true, env.initMs, outcome);
-  }
-
   private handTo(env: Environment, job: Job, cold: boolean): void {
     if (env.state === 'dead') {
       // It died between being picked and being handed the job: no exit event is left to report it.
-      this.endAttempt(
-        job,
-        job.unran(env.id, cold, cold ? env.initMs : 0, {
-          status: 'crashed',
-          message: 'The runtime exited before the invocation started.',
-        }),
-      );
+      this.endAttempt(job, job.notStarted(env, cold, 'The runtime exited before the invocation started.'));
       return;
     }
     job.state = 'handed';
@@ -387,7 +372,7 @@ export class LocalBackend implements Backend {
         const env = job.env as Environment;
         env.kill(reason);
         this.pool.forget(env);
-        this.endAttempt(job, this.neverStarted(job, env));
+        this.endAttempt(job, job.notStarted(env, true));
         return;
       }
       case 'handed':
