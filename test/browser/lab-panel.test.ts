@@ -127,6 +127,17 @@ async function drawnInvocations(): Promise<Record<string, string[]>> {
   }, PANEL);
 }
 
+/**
+ * Runs in the page: how many bars of the timeline's `done` trace stand for
+ * several invocations (no invocation id); 0 (falsy, so a wait goes on) for none.
+ */
+function mergedDoneBars(selector: string): number {
+  const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+    (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
+  const done = plot?.data?.find((t) => t.name === 'done');
+  return (done?.customdata ?? []).filter((id) => id === null).length;
+}
+
 /** A dollar amount in `text` after `label`. */
 function dollars(text: string, label: RegExp): string {
   const match = new RegExp(`${label.source}\\s*(\\$[\\d.]+)`).exec(text);
@@ -229,20 +240,8 @@ describe('the serverless side panel in JupyterLab', () => {
       .filter({ hasText: /^1580 invocations · 3 runs/ })
       .waitFor();
     await waitForKernel('Idle');
-    const merged = (): Promise<number> =>
-      page.evaluate((selector) => {
-        const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
-          (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
-        const done = plot?.data?.find((t) => t.name === 'done');
-        return (done?.customdata ?? []).filter((id) => id === null).length;
-      }, PANEL);
     // 1,500 bars on 4 rows do not fit a plot ~260 px wide: merged.
-    await page.waitForFunction((selector) => {
-      const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
-        (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
-      const done = plot?.data?.find((t) => t.name === 'done');
-      return (done?.customdata ?? []).some((id) => id === null);
-    }, PANEL);
+    await page.waitForFunction(mergedDoneBars, PANEL);
     // Zoom onto the map's end with the mouse (drags of 30 px), as a user would.
     type Geometry = { from: number; to: number; y: number; range: number[] };
     const geometry = (): Promise<Geometry> =>
@@ -319,13 +318,8 @@ describe('the serverless side panel in JupyterLab', () => {
     await screenshot('panel-zoomed');
     // A double click goes back to the whole range, merged again.
     await page.mouse.dblclick((drag.from + drag.to) / 2, drag.y);
-    await page.waitForFunction((selector) => {
-      const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
-        (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
-      const done = plot?.data?.find((t) => t.name === 'done');
-      return (done?.customdata ?? []).some((id) => id === null);
-    }, PANEL);
-    expect(await merged()).toBeGreaterThan(0);
+    await page.waitForFunction(mergedDoneBars, PANEL);
+    expect(await page.evaluate(mergedDoneBars, PANEL)).toBeGreaterThan(0);
     expect(recorded.errors).toEqual([]);
   }, 180_000);
 
