@@ -145,6 +145,8 @@ export async function startKernel(name, argv) {
   let sending = Promise.resolve();
   const send = (header, content, timeoutMs) => {
     const replied = waitFor(pending, header.msg_id, timeoutMs, `${header.msg_type} reply`);
+    // When the send itself fails, the caller gets that error; the reply's own timeout is then no news.
+    replied.catch(() => undefined);
     sending = sending.then(() =>
       shell.send(wire.encodeMessage({ msgType: header.msg_type, content }, header, signer)),
     );
