@@ -4,7 +4,7 @@
  * and what a stopped run handed ahead but never started counts as never
  * dispatched, as it did when nothing was handed ahead.
  */
-import { DISPATCH_AHEAD, dispatchAll, DispatchHooks } from '../../kernel-magics/src/magics/dispatch';
+import { DISPATCH_AHEAD, dispatchAll, DispatchHooks } from '../../kernel-magics/src/run/dispatch';
 import {
   AttemptRecord,
   Backend,

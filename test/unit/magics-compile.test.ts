@@ -9,11 +9,11 @@ import { createRequire } from 'node:module';
 import { deserialize } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 
-import { analyzeBody } from '../../kernel-magics/src/magics/analyze';
-import { CaptureError, planCaptures, serializeCaptures } from '../../kernel-magics/src/magics/capture';
-import { compileBody, CompileOptions } from '../../kernel-magics/src/magics/compile';
-import { declarationCell, typeOfValue } from '../../kernel-magics/src/magics/declare';
-import { mapStackFrames } from '../../kernel-magics/src/magics/stack-map';
+import { analyzeBody } from '../../kernel-magics/src/plan/analyze';
+import { CaptureError, planCaptures, serializeCaptures } from '../../kernel-magics/src/plan/capture';
+import { compileBody, CompileOptions } from '../../kernel-magics/src/plan/compile';
+import { declarationCell, typeOfValue } from '../../kernel-magics/src/plan/declare';
+import { mapStackFrames } from '../../kernel-magics/src/plan/stack-map';
 import { ProgramResult } from '../../kernel-magics/src/runtime/backend';
 
 type ProgramFn = (

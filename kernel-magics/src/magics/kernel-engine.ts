@@ -7,11 +7,11 @@ import { CommRegistry } from '../kernel/comms';
 import { Backend } from '../runtime/backend';
 import { LocalBackend } from '../runtime/local';
 import { TelemetryHub } from '../telemetry';
-import { KernelAccounting } from './accounting';
+import { KernelAccounting } from '../run/accounting';
 import { LineMagics } from './line-magics';
 import { BackendName } from './options';
 import { MagicUsageError } from './parse';
-import { ServerlessRunner } from './runner';
+import { ServerlessRunner } from '../run/runner';
 import { ScopedEngine, ServerlessEngine } from './serverless-engine';
 
 /** Options of the kernel's engine. */

@@ -5,9 +5,9 @@
 import { ExecutionOutcome, Completion } from '../kernel/engine';
 import { getOutputSink } from '../output/sink';
 import { Backend } from '../runtime/backend';
-import { RunAccounting } from './accounting';
+import { RunAccounting } from '../run/accounting';
 import { cellMagicHelp, LineCommand, MagicUsageError, parseCellMagic } from './parse';
-import { ServerlessRunner } from './runner';
+import { ServerlessRunner } from '../run/runner';
 
 /** Options `%serverless config` may set as session defaults. */
 const CONFIGURABLE = ['--backend', '--memory', '--timeout', '--concurrency', '--retries'];

@@ -16,7 +16,7 @@ import {
 } from '../kernel/engine';
 import { LineMagics } from './line-magics';
 import { isServerlessCell, MagicUsageError, parseLineMagic } from './parse';
-import { ServerlessRunner } from './runner';
+import { ServerlessRunner } from '../run/runner';
 
 /** A CodeEngine that also exposes the kernel's variables (tslab's does). */
 export interface ScopedEngine extends CodeEngine {

@@ -10,8 +10,8 @@ import { InvocationRequest } from '../runtime/backend';
 import { analyzeBody } from './analyze';
 import { planCaptures, serializeCaptures } from './capture';
 import { CompiledBody, compileBody } from './compile';
-import { ServerlessCellOptions } from './options';
-import { MagicUsageError } from './parse';
+import { ServerlessCellOptions } from '../magics/options';
+import { MagicUsageError } from '../magics/parse';
 
 /** A planned run, ready to dispatch. */
 export interface RunPlan {

@@ -4,7 +4,7 @@
  * runtime's own failures (timeout, out of memory, crash) with what to do.
  */
 import { AttemptOutcome, InvocationResult } from '../runtime/backend';
-import { CellPosition, mapStackFrames } from './stack-map';
+import { CellPosition, mapStackFrames } from '../plan/stack-map';
 
 /** An error thrown by the cell's code in an invocation; `stack` holds cell-line frames. */
 export class RemoteCellError extends Error {

@@ -7,7 +7,7 @@ import { billAttempt, CostLedger, DEFAULT_PRICES, DurationHistory, estimateRun, 
 import { costReportHtml, costReportText } from '../cost/format';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
-import type { RunPlan } from './plan';
+import type { RunPlan } from '../plan/plan';
 
 /** An estimate of a run before it starts. */
 export interface RunEstimate {

@@ -11,13 +11,13 @@ import { ExecutionOutcome } from '../kernel/engine';
 import { getOutputSink } from '../output/sink';
 import { Backend, InvocationRequest, InvocationResult, ProgramResult } from '../runtime/backend';
 import { RunAccounting, RunCounts, RunEstimate } from './accounting';
-import { CaptureError } from './capture';
-import { clearHandOff, declarationCell, handOff } from './declare';
+import { CaptureError } from '../plan/capture';
+import { clearHandOff, declarationCell, handOff } from '../plan/declare';
 import { dispatchAll, SlotResult } from './dispatch';
 import { failureSummary, invocationError, MapFailedError } from './errors';
-import { BackendName } from './options';
-import { parseCellMagic, MagicUsageError } from './parse';
-import { BodySyntaxError, planRun, RunPlan } from './plan';
+import { BackendName } from '../magics/options';
+import { parseCellMagic, MagicUsageError } from '../magics/parse';
+import { BodySyntaxError, planRun, RunPlan } from '../plan/plan';
 import { ProgressBar } from './progress';
 
 /** The kernel as the runner sees it. */
