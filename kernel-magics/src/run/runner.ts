@@ -194,6 +194,7 @@ export class ServerlessRunner {
           observer: (request) => ({
             onStream: (name, text) => sink.stream(name, text),
             onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
+            onClear: (wait) => sink.clear(wait),
             onAttemptStart: (info) => {
               counts.running += 1;
               accounting.attemptStarted(plan, request, info);

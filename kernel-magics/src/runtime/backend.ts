@@ -38,6 +38,16 @@ export interface ProgramResult {
   notReturned?: string[];
 }
 
+/**
+ * A typed event a program sends to the kernel while its invocation runs
+ * (`emitEvent` from 'serverless-kernel'): what exchange rounds and training
+ * progress report. `type` names the kind; `data` is plain JSON.
+ */
+export interface InvocationEvent {
+  type: string;
+  data: JsonObject;
+}
+
 /** One invocation to run. */
 export interface InvocationRequest {
   /** Unique id, assigned by the kernel. */
@@ -134,6 +144,10 @@ export interface InvocationObserver {
   onStream?(name: 'stdout' | 'stderr', text: string): void;
   /** A display the program made (`display` from 'serverless-kernel'). */
   onDisplay?(data: MimeBundle, metadata: JsonObject, displayId?: string, update?: boolean): void;
+  /** `display.clear()` in the program: clear the cell's output (`wait`: when the next output arrives). */
+  onClear?(wait: boolean): void;
+  /** An event the program sent while it runs (see InvocationEvent). */
+  onEvent?(event: InvocationEvent): void;
   /**
    * Asked before an invocation that waited (queued or handed ahead to a busy
    * environment) starts: false ends it `cancelled` with no attempt, as if it
