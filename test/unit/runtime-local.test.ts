@@ -372,6 +372,8 @@ describe('limits and failures', () => {
       returning("'second time lucky'");
     const result = await local.invoke(request(body, { retries: 2, captures: { marker } }), {}, never);
     expect(result.attempts.map((a) => a.outcome.status)).toEqual(['crashed', 'ok']);
+    // The backend says which attempts it retries after.
+    expect(result.attempts.map((a) => a.willRetry)).toEqual([true, false]);
     expect(valueOf(result)).toBe('second time lucky');
     expect(messageOf(result.attempts[0].outcome)).toMatch(/code 3/);
     expect(result.attempts.map((a) => a.attempt)).toEqual([1, 2]);

@@ -69,7 +69,7 @@ export interface InvocationRequest {
   memoryMb: number;
   /** Seconds before the invocation is killed. */
   timeoutS: number;
-  /** Retries after a crash (never after an error thrown by the program). */
+  /** Retries after a crash (never after an error thrown by the program; see runtime/scheduling). */
   retries: number;
   /** Directory the program's `require` resolves modules from. */
   cwd: string;
@@ -124,6 +124,23 @@ export interface AttemptRecord {
   /** Epoch ms when the attempt started running (after any cold start). */
   startedAt: number;
   outcome: AttemptOutcome;
+  /**
+   * Whether the backend retries after this attempt (its retry policy, see
+   * runtime/scheduling): the invocation goes on with another attempt.
+   */
+  willRetry: boolean;
+  /** What the platform itself reported for this attempt, when it reports (Lambda's REPORT line). */
+  reported?: ProviderReport;
+}
+
+/** An attempt's figures as the platform reported them; they win over what the kernel measured. */
+export interface ProviderReport {
+  /** Billed duration, ms (INIT included where the platform bills it). */
+  billedMs?: number;
+  /** INIT duration, ms (cold starts). */
+  initMs?: number;
+  /** Max memory used, MB. */
+  maxMemoryUsedMb?: number;
 }
 
 /** An attempt that got an environment and starts. */
