@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 
 import { InstallTarget, installKernelspec } from '../src/cli/kernelspec';
 import { DISPLAY_NAME, KERNEL_NAME } from '../src/kernel/kernel-info';
-import { startKernel } from '../src/kernel/kernel';
+import { runKernel } from '../src/main';
 import { createStderrLogger, LogLevel } from '../src/kernel/log';
 
 const program = new Command('serverless-kernel').description(
@@ -49,7 +49,7 @@ program
       .default('info'),
   )
   .action(async (options: { connectionFile: string; logLevel: LogLevel }) => {
-    await startKernel(options.connectionFile, createStderrLogger(options.logLevel));
+    await runKernel(options.connectionFile, createStderrLogger(options.logLevel));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
 import { ExecutionOutcome } from '../../kernel-magics/src/kernel/engine';
 import { JsonObject, MimeBundle } from '../../kernel-magics/src/kernel/messages';
-import { createKernelEngine } from '../../kernel-magics/src/magics/kernel-engine';
+import { createKernelEngine } from '../../kernel-magics/src/kernel-engine';
 import { ServerlessEngine } from '../../kernel-magics/src/magics/serverless-engine';
 import { setOutputSink } from '../../kernel-magics/src/output/sink';
 import { LocalBackend } from '../../kernel-magics/src/runtime/local';
@@ -44,7 +44,7 @@ beforeAll(() => {
     inner: new TslabEngine(dir),
     comms: new CommRegistry(),
     cwd: dir,
-    createLocalBackend: () => (backend = new LocalBackend({ workerPath: WORKER })),
+    backends: { local: () => (backend = new LocalBackend({ workerPath: WORKER })) },
   }));
   telemetry.subscribe((event) => events.push(event));
 });
@@ -153,7 +153,7 @@ describe('tfjs tensors', () => {
       inner: new TslabEngine(REPO_ROOT),
       comms: new CommRegistry(),
       cwd: REPO_ROOT,
-      createLocalBackend: () => new LocalBackend({ workerPath: WORKER }),
+      backends: { local: () => new LocalBackend({ workerPath: WORKER }) },
     });
     try {
       const setup = await repoEngine.execute(

@@ -1,7 +1,8 @@
 /**
- * Assembles a running kernel: connection file -> transport -> handler ->
- * tslab engine, plus process-level concerns (SIGINT, SIGTERM, stdio capture,
- * uncaught errors from user code, clean shutdown).
+ * Runs the Jupyter protocol for a connection file: transport -> handler ->
+ * the code engine the caller builds (src/main.ts, the composition root),
+ * plus process-level concerns (SIGINT, SIGTERM, stdio capture, uncaught
+ * errors from user code, clean shutdown). It knows nothing above kernel/.
  *
  * Start-up: the sockets come up first, and the main thread answers shell
  * `kernel_info_request`s itself (control's are the I/O thread's at any
@@ -13,8 +14,9 @@
  * {@link WARM_UP_UNASKED_MS} after start-up when nobody asked (clients
  * connect a little after the kernel starts; zeromq retries every 100 ms).
  */
-import { comms } from '../comms';
 import { setOutputSink } from '../output/sink';
+import { SharedCellState } from './cell-state';
+import { CommRegistry } from './comms';
 import { readConnectionFile } from './connection';
 import { CodeEngine } from './engine';
 import { KernelHandler, KernelIO } from './handler';
@@ -22,8 +24,22 @@ import { captureStdio } from './iopub-output';
 import { kernelInfoReply } from './kernel-info';
 import { Logger } from './log';
 import { JupyterMessage } from './messages';
-import { setInputBroker } from '../input';
+import { StdinBroker } from './stdin';
 import { MessageListener, ZmqTransport } from './transport';
+
+/** What the kernel runs, from the composition root. */
+export interface KernelParts {
+  /** The comm registry the kernel serves (the one cells register targets in). */
+  comms: CommRegistry;
+  /**
+   * Builds the code engine, once the sockets are up: it may take seconds
+   * (compiler loading and warming), during which the kernel already answers
+   * heartbeats and kernel_info.
+   */
+  createEngine(services: { cellState: SharedCellState; cwd: string }): CodeEngine;
+  /** Receives the stdin broker once the engine is up (what `input()` in cells asks). */
+  onStdin?(broker: StdinBroker | undefined): void;
+}
 
 /** A kernel that was started. */
 export interface RunningKernel {
@@ -82,12 +98,17 @@ function watchParent(log: Logger, onOrphaned: () => void): void {
   timer.unref();
 }
 
-/** Starts the kernel described by a connection file. */
-export async function startKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
+/** Starts the kernel described by a connection file, running what `parts` builds. */
+export async function startKernel(
+  connectionFile: string,
+  log: Logger,
+  parts: KernelParts,
+): Promise<RunningKernel> {
+  const { comms } = parts;
   const connection = readConnectionFile(connectionFile);
   const transport = new ZmqTransport(connection, log);
   // Created once the sockets are up (see below).
-  const parts: { handler?: KernelHandler; engine?: CodeEngine } = {};
+  const running: { handler?: KernelHandler; engine?: CodeEngine } = {};
   let restoreStdio = (): void => undefined;
   let stopping: Promise<void> | undefined;
   // Messages that arrive while the engine warms up wait here, in order.
@@ -100,8 +121,8 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       setTimeout(() => process.exit(exitCode), FORCE_EXIT_MS);
       restoreStdio();
       setOutputSink(undefined);
-      parts.handler?.output.dispose();
-      parts.engine?.dispose();
+      running.handler?.output.dispose();
+      running.engine?.dispose();
       await transport.close();
       // User code may hold timers or sockets open: the kernel ends regardless.
       process.exit(exitCode);
@@ -109,7 +130,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
     return stopping;
   };
   const dispatch: MessageListener = (channel, message) => {
-    if (!parts.handler) {
+    if (!running.handler) {
       if (channel === 'shell' && message.header.msg_type === 'kernel_info_request') {
         answerKernelInfo(transport, message);
         warmUpAfter(WARM_UP_AFTER_INFO_MS);
@@ -120,7 +141,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       return;
     }
     const isExecute = channel === 'shell' && message.header.msg_type === 'execute_request';
-    parts.handler
+    running.handler
       .handle(channel, message)
       .catch((error: unknown) => {
         log.error(`Handling ${message.header.msg_type} failed: ${String(error)}`);
@@ -132,7 +153,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       });
   };
 
-  process.on('SIGINT', () => parts.handler?.interrupt());
+  process.on('SIGINT', () => running.handler?.interrupt());
   process.on('SIGTERM', () => void stop(0));
   process.on('uncaughtException', (error) => {
     // Thrown by user code outside a cell (timers, events): show it, keep the kernel.
@@ -169,17 +190,7 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
   }
 
   function startEngine(): void {
-    // Loaded only now: the compiler takes ~0.4 s to load and more to warm.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- deliberate lazy load
-    const { TslabEngine } = require('../tslab') as typeof import('../tslab');
-    const { createKernelEngine } =
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the engine, after the sockets
-      require('../magics/kernel-engine') as typeof import('../magics/kernel-engine');
-    const { engine } = createKernelEngine({
-      inner: new TslabEngine(process.cwd(), transport.cellState),
-      comms,
-      cwd: process.cwd(),
-    });
+    const engine = parts.createEngine({ cellState: transport.cellState, cwd: process.cwd() });
     const handler = new KernelHandler({
       engine,
       io: transport,
@@ -187,9 +198,9 @@ export async function startKernel(connectionFile: string, log: Logger): Promise<
       log,
       onShutdown: () => void stop(0),
     });
-    Object.assign(parts, { engine, handler });
+    Object.assign(running, { engine, handler });
     setOutputSink(handler.output);
-    setInputBroker(handler.stdin);
+    parts.onStdin?.(handler.stdin);
     restoreStdio = captureStdio(handler.output);
     for (const [channel, message] of early.splice(0)) {
       dispatch(channel, message);

@@ -6,6 +6,8 @@
 import { JsonObject } from '../kernel/messages';
 import { getOutputSink } from './sink';
 
+export type { InvocationEvent } from './sink';
+
 /**
  * Sends a typed event to the kernel from inside a `%%serverless` body
  * (`type` names its kind; `data` must be JSON). Throws a TypeError for data

@@ -5,7 +5,16 @@
  * from a notebook's node_modules) still share one sink.
  */
 import { JsonObject, MimeBundle } from '../kernel/messages';
-import type { InvocationEvent } from '../runtime/backend';
+
+/**
+ * A typed event a program sends to the kernel while its invocation runs:
+ * what exchange rounds and training progress report (see
+ * InvocationObserver.onEvent). `type` names the kind; `data` is plain JSON.
+ */
+export interface InvocationEvent {
+  type: string;
+  data: JsonObject;
+}
 
 /** Where output of the running (or last) cell goes. */
 export interface OutputSink {

@@ -5,6 +5,7 @@
  * program with serialized inputs and reports what happened, attempt by attempt.
  */
 import { MimeBundle, JsonObject } from '../kernel/messages';
+import type { InvocationEvent } from '../output/sink';
 
 /**
  * The program an invocation runs. `source` is a JavaScript *script* whose
@@ -38,15 +39,7 @@ export interface ProgramResult {
   notReturned?: string[];
 }
 
-/**
- * A typed event a program sends to the kernel while its invocation runs
- * (`emitEvent` from 'serverless-kernel'): what exchange rounds and training
- * progress report. `type` names the kind; `data` is plain JSON.
- */
-export interface InvocationEvent {
-  type: string;
-  data: JsonObject;
-}
+export type { InvocationEvent } from '../output/sink';
 
 /** One invocation to run. */
 export interface InvocationRequest {

@@ -7,22 +7,13 @@
  */
 import { AttemptOutcome } from '../backend';
 import { HeldInputs } from './held-inputs';
-import { Job } from './job';
+import { EnvironmentRun, Job, JobEnvironment } from './job';
 import { OUT_OF_MEMORY, RssReader, Watched } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
 import { KillReason, WorkerProcess } from './worker-process';
 
 /** The state of an environment. */
 export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
-
-/** What one invocation in an environment gave. */
-export interface EnvironmentRun {
-  outcome: AttemptOutcome;
-  durationMs: number;
-  maxMemoryUsedMb?: number;
-  bytesIn: number;
-  bytesOut: number;
-}
 
 /**
  * What an environment tells its backend, synchronously and in this order
@@ -62,7 +53,7 @@ interface Handed {
  * while it runs wait in the worker, which starts the next as soon as it has
  * sent a result (no round trip to the kernel between them).
  */
-export class Environment implements Watched {
+export class Environment implements Watched, JobEnvironment {
   state: EnvironmentState = 'starting';
   /** Invocations this environment ran (or runs). */
   invocations = 0;

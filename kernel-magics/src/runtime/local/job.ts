@@ -11,7 +11,7 @@ import type {
   InvocationResult,
 } from '../backend';
 import { Backoff, retryDelay } from '../scheduling';
-import type { Environment, EnvironmentRun } from './environment';
+import type { KillReason } from './worker-process';
 
 /**
  * Where a job is.
@@ -26,6 +26,24 @@ import type { Environment, EnvironmentRun } from './environment';
  */
 export type JobState = 'queued' | 'waiting' | 'starting' | 'handed' | 'running' | 'backoff' | 'done';
 
+/** What one invocation in an environment gave. */
+export interface EnvironmentRun {
+  outcome: AttemptOutcome;
+  durationMs: number;
+  maxMemoryUsedMb?: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** The environment a job is placed in, as the job sees it (the Environment class). */
+export interface JobEnvironment {
+  /** Environment id, e.g. `local-3`. */
+  readonly id: string;
+  /** ms from spawn to ready (0 until ready). */
+  readonly initMs: number;
+  kill(reason?: KillReason): void;
+}
+
 /** An attempt's record before the backend decided whether to retry after it. */
 export type UndecidedRecord = Omit<AttemptRecord, 'willRetry'>;
 
@@ -38,7 +56,7 @@ export class Job {
   attempt = 0;
   readonly attempts: AttemptRecord[] = [];
   /** The environment of the current attempt. */
-  env?: Environment;
+  env?: JobEnvironment;
   /** The current attempt's environment was started for it. */
   cold = false;
   /** INIT ms of that cold start (0 when warm). */
@@ -118,7 +136,7 @@ export class Job {
    * the environment started (no `crash`), or crashed with the message `crash`.
    * `cold`: the environment was started for this job (its INIT counts).
    */
-  notStarted(env: Environment, cold: boolean, crash?: string): UndecidedRecord {
+  notStarted(env: JobEnvironment, cold: boolean, crash?: string): UndecidedRecord {
     const outcome: AttemptOutcome =
       crash === undefined
         ? { status: 'cancelled', message: 'Cancelled while the environment started.' }

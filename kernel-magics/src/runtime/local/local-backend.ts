@@ -22,9 +22,9 @@ import {
   InvocationResult,
 } from '../backend';
 import { checkWhole, LocalBackendOptions, resolveLocalOptions } from './config';
-import { Environment, EnvironmentEvents, EnvironmentRun } from './environment';
+import { Environment, EnvironmentEvents } from './environment';
 import { AbortGroups, Backoff, WorkQueue } from '../scheduling';
-import { Job, neverRan, UndecidedRecord } from './job';
+import { EnvironmentRun, Job, neverRan, UndecidedRecord } from './job';
 import { MemoryWatch } from './memory';
 import { fitsLine, lineRoom, unblockLines, withdrawRun } from './pipeline';
 import { EnvironmentPool } from './pool';

@@ -1,0 +1,73 @@
+/**
+ * Assembles the kernel's engine: the TypeScript engine wrapped by the
+ * `%%serverless` machinery (runner, line magics, the backends by name,
+ * accounting and the telemetry comm target). Part of the composition root
+ * (main.ts loads it once the kernel's sockets are up).
+ */
+import { CommRegistry } from './kernel/comms';
+import { LineMagics } from './magics/line-magics';
+import { MagicUsageError } from './magics/parse';
+import { ScopedEngine, ServerlessEngine } from './magics/serverless-engine';
+import { KernelAccounting } from './run/accounting';
+import { ServerlessRunner } from './run/runner';
+import { Backend } from './runtime/backend';
+import { BackendFactory, BackendRegistry, BackendUnavailableError } from './runtime';
+import { LocalBackend } from './runtime/local';
+import { TelemetryHub } from './telemetry';
+
+/** Options of the kernel's engine. */
+export interface KernelEngineOptions {
+  /** The TypeScript engine (tslab). */
+  inner: ScopedEngine;
+  /** Where the telemetry comm target is registered. */
+  comms: CommRegistry;
+  /** The notebook's directory. */
+  cwd: string;
+  /** The backends by name (tests pass their own); default: the embedded runtime as `local`. */
+  backends?: Readonly<Record<string, BackendFactory>>;
+}
+
+/** The backends a kernel runs on by default. */
+export const DEFAULT_BACKENDS: Readonly<Record<string, BackendFactory>> = {
+  local: () => new LocalBackend(),
+};
+
+/** The engine with `%%serverless` support, its telemetry hub and its backends. */
+export function createKernelEngine(options: KernelEngineOptions): {
+  engine: ServerlessEngine;
+  telemetry: TelemetryHub;
+  backends: BackendRegistry;
+} {
+  const telemetry = new TelemetryHub();
+  telemetry.attach(options.comms);
+  const accounting = new KernelAccounting(telemetry);
+  const backends = new BackendRegistry(options.backends ?? DEFAULT_BACKENDS);
+  const backend = (name: string): Backend => {
+    try {
+      return backends.get(name);
+    } catch (error) {
+      throw error instanceof BackendUnavailableError
+        ? new MagicUsageError(`%%serverless: ${error.message}`)
+        : error;
+    }
+  };
+  // The runner reads session defaults from the line magics, which call the runner for retry.
+  const defaults: { args: () => string[] } = { args: () => [] };
+  const runner = new ServerlessRunner({
+    scope: options.inner,
+    backend,
+    accounting,
+    cwd: options.cwd,
+    defaultArgs: () => defaults.args(),
+  });
+  const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all() });
+  defaults.args = () => lineMagics.defaultArgs();
+  const engine = new ServerlessEngine(options.inner, runner, lineMagics, () => {
+    telemetry.dispose();
+    void backends.dispose();
+  });
+  telemetry.onCancel(() => {
+    engine.cancelRun();
+  });
+  return { engine, telemetry, backends };
+}
