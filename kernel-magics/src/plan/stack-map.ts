@@ -16,7 +16,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Maps `line:column` (1-based) of the generated script to the cell; undefined for generated code. */
-export function mapPosition(
+function mapPosition(
   position: CellPosition,
   line: number,
   column: number,
