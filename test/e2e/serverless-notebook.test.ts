@@ -117,7 +117,7 @@ describe('--map', () => {
   });
 
   it('lists failed elements, and %serverless retry re-runs only those', () => {
-    expect(error('map-fail')).toMatchObject({ ename: 'ServerlessMapError' });
+    expect(error('map-fail')).toMatchObject({ ename: 'MapFailedError' });
     expect(error('map-fail')?.evalue).toMatch(/^3 of 10 elements failed \(index 1, 5, 9\)/);
     expect(stream('map-fail', 'stderr')).toMatch(/\[5\] Error: element 5 is not ready/);
     expect(error('retry')).toBeUndefined();

@@ -25,14 +25,8 @@ export interface RunPlan {
   /** 0-based line of the cell where the body starts. */
   bodyLine: number;
   captures: { hash: string; bytes: Uint8Array };
-  /** Names captured from the kernel (data and functions). */
-  capturedNames: string[];
-  /** Top-level declarations of the body (exported to the kernel after a single run). */
-  declaredNames: string[];
   /** One request per invocation, in input order. */
   requests: InvocationRequest[];
-  /** Whether this is a `--map` run (the value is the array of results). */
-  isMap: boolean;
 }
 
 /** The body does not parse; diagnostics are in cell lines. */
@@ -120,9 +114,6 @@ export function planRun(input: PlanInput): RunPlan {
     compiled,
     bodyLine,
     captures,
-    capturedNames: [...Object.keys(capturePlan.data), ...capturePlan.functions.keys()],
-    declaredNames: analysis.declaredNames,
     requests,
-    isMap: input.elements !== undefined,
   };
 }
