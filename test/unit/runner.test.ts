@@ -71,6 +71,82 @@ function errorOf(outcome: ExecutionOutcome): Error {
   return (outcome as { error: Error }).error;
 }
 
+describe('--map expressions and usage errors, before anything is invoked', () => {
+  it('reads an expression with spaces and brackets as written, up to the next option', async () => {
+    expect(await run('%%serverless --map [1, 2, 3, 4] --as n\nn * 2')).toMatchObject({
+      status: 'ok',
+      value: [2, 4, 6, 8],
+    });
+    await run('const someXs = [1, 2, 3, 4, 5];');
+    expect(await run('%%serverless --map someXs.filter((x) => x > 2) --as n --out big\nn')).toMatchObject({
+      status: 'ok',
+      value: [3, 4, 5],
+    });
+    expect(await run('big.length')).toMatchObject({ status: 'ok', value: 3 });
+  }, 30_000);
+
+  it('binds the default element name when the body uses it', async () => {
+    expect(await run('%%serverless --map [1, 2]\nitem * 3')).toMatchObject({ status: 'ok', value: [3, 6] });
+  }, 30_000);
+
+  it.each([
+    [
+      '--map [1, 2]\n42',
+      /never uses item.*Name the element with --as NAME \(e\.g\. --map \[1, 2\] --as x\)/s,
+    ],
+    ['--map null --as n\nn', /--map null gave null; it must give an array or another iterable/],
+    ['--map undefined --as n\nn', /--map undefined gave undefined/],
+    [
+      "--map 'text' --as c\nc",
+      /--map 'text' gave a string\. --map takes an array or another iterable of elements, and a string would be split into its characters\. To map over the characters, say so: --map \[\.\.\.'text'\]/,
+    ],
+    ['--map [1] --as class\nclass', /'class' is a reserved word in JavaScript/],
+    ['--map [1] --as n --out let\nn', /'let' is a reserved word/],
+    [
+      '--map [1] --as n --concurrency 2 --concurrency 3\nn',
+      /--concurrency is given 2 times \(2, 3\); give it once/,
+    ],
+    [
+      '--map [1, (2] --as n\nn',
+      /--map \[1, \(2\] --as n: its '\]' at column 7 does not close the '\(' open there/,
+    ],
+  ])('%s is refused', async (cell, message) => {
+    const error = errorOf(await run(`%%serverless ${cell}`));
+    expect(error.name).toBe('MagicUsageError');
+    expect(error.message).toMatch(message);
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(0);
+  });
+});
+
+describe('results', () => {
+  it('--out says on stderr that it replaced a kernel variable, and what it was', async () => {
+    await run("const prior = 'old';");
+    expect(await run('%%serverless --out prior\n1 + 1')).toMatchObject({ status: 'ok', value: 2 });
+    expect(stderr).toBe('--out prior replaced the kernel variable prior (it was string).\n');
+    expect(await run('prior')).toMatchObject({ status: 'ok', value: 2 });
+    stderr = '';
+    await run('%%serverless --out brandNew\n3');
+    expect(stderr).toBe('');
+  }, 30_000);
+});
+
+describe('line magics', () => {
+  it('parse their arguments one way: unknown ones are refused, --help shows each command’s options', async () => {
+    expect(errorOf(await run('%serverless status --verbose')).message).toMatch(
+      /^%serverless status: unknown option '--verbose'/,
+    );
+    expect(errorOf(await run('%serverless cost extra')).message).toMatch(
+      /^%serverless cost: too many arguments/,
+    );
+    expect((await run('%serverless config --help')).status).toBe('ok');
+    expect(stdout).toMatch(/Usage: %serverless config \[options\][\s\S]*--memory <MB>[\s\S]*--reset/);
+    stdout = '';
+    await run('%serverless help');
+    expect(stdout).toMatch(/^%serverless <command>\n {2}config \[--backend <name>\] \[--memory <MB>\]/);
+    expect(stdout).toMatch(/\n {2}retry\n {6}re-run only the failed elements/);
+  });
+});
+
 describe('budgets', () => {
   it('stops dispatching once a run has spent its budget', async () => {
     const body = 'await new Promise((resolve) => setTimeout(resolve, ms));\nms';

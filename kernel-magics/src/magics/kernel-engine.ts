@@ -10,7 +10,7 @@ import { TelemetryHub } from '../telemetry';
 import { KernelAccounting } from '../run/accounting';
 import { LineMagics } from './line-magics';
 import { BackendName } from './options';
-import { MagicUsageError } from './parse';
+import { MagicUsageError } from './usage';
 import { ServerlessRunner } from '../run/runner';
 import { ScopedEngine, ServerlessEngine } from './serverless-engine';
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { deserialize } from 'node:v8';
 
 import { ExecutionOutcome } from '../kernel/engine';
-import { MagicUsageError } from '../magics/parse';
+import { MagicUsageError } from '../magics/usage';
 import { getOutputSink } from '../output/sink';
 import { RunPlan } from '../plan/plan';
 import { ProgramResult } from '../runtime/backend';
@@ -64,11 +64,13 @@ export class MapMode implements RunMode {
 
   async run(cell: CellRun, signal: AbortSignal): Promise<ExecutionOutcome> {
     const expression = cell.options.map ?? '';
-    const evaluated = await this.steps.services.scope.execute(expression);
+    // Wrapped: the engine reports a last value of null as no value at all.
+    const evaluated = await this.steps.services.scope.execute(`[(${expression})]`);
     if (evaluated.status !== 'ok') {
       return evaluated;
     }
-    const plan = this.steps.plan(cell, mapElements(expression, evaluated.value));
+    const [value] = evaluated.value as [unknown];
+    const plan = this.steps.plan(cell, mapElements(expression, value));
     const estimate = this.steps.gate(plan);
     if (!estimate) {
       return NO_VALUE;

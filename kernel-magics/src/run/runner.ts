@@ -5,7 +5,8 @@
  */
 import { BudgetExceededError } from '../cost';
 import { ExecutionOutcome } from '../kernel/engine';
-import { MagicUsageError, parseCellMagic } from '../magics/parse';
+import { parseCellMagic } from '../magics/parse';
+import { MagicUsageError } from '../magics/usage';
 import { getOutputSink } from '../output/sink';
 import { CaptureError } from '../plan/capture';
 import { BodySyntaxError } from '../plan/plan';
