@@ -128,6 +128,17 @@ describe('results', () => {
     await run('%%serverless --out brandNew\n3');
     expect(stderr).toBe('');
   }, 30_000);
+
+  it('maps an error on the last line (the cell’s value) to its own column', async () => {
+    const error = errorOf(
+      await run(
+        "%%serverless\nfunction fail(): number {\n  throw new Error('boom');\n}\nconst n = 1;\nn + fail()",
+      ),
+    );
+    expect(error.message).toBe('boom');
+    // Line 1 is the magic: `throw` is at 3:9, the call `fail()` at 6:5.
+    expect(error.stack).toMatch(/at fail \(<cell>:3:9\)\n\s+at <cell>:6:5\n/);
+  }, 30_000);
 });
 
 describe('line magics', () => {
