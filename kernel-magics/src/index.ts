@@ -6,5 +6,6 @@ export { comms } from './comms';
 export { Comm, CommMessage, CommRegistry, CommTargetHandler } from './kernel/comms';
 export { display, Display } from './output/display';
 export { MIME_BUNDLE } from './output/format';
+export { emitEvent } from './output/events';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';

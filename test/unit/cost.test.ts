@@ -35,6 +35,7 @@ function attempt(overrides: Partial<AttemptRecord> = {}): AttemptRecord {
     bytesOut: 10,
     startedAt: 0,
     outcome: OK,
+    willRetry: false,
     ...overrides,
   };
 }

@@ -57,6 +57,7 @@ class StandIn implements Backend {
             cold: false,
             initMs: 0,
             durationMs: 1,
+            willRetry: false,
             bytesIn: 0,
             bytesOut: 0,
             startedAt: Date.now(),

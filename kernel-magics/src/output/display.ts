@@ -28,8 +28,11 @@ export interface Display {
   raw(mimeType: string, data: string | Uint8Array): void;
   /** A whole MIME bundle with metadata. */
   bundle(data: MimeBundle, metadata?: JsonObject): void;
-  /** Clears the cell's output; with `wait`, when the next output arrives. */
-  clear(wait?: boolean): void;
+  /**
+   * Clears the cell's output; with `wait` (`clear(true)` or `clear({ wait:
+   * true })`), when the next output arrives, so an animation does not flicker.
+   */
+  clear(wait?: boolean | { wait?: boolean }): void;
   /** A display whose every call replaces the same output (tslab's `newDisplay`). */
   updatable(): Display;
 }
@@ -66,7 +69,7 @@ function createDisplay(target: () => { displayId: string; update: boolean }): Di
     text: (text) => emit({ 'text/plain': text }),
     raw: (mimeType, data) => emit({ [mimeType]: encode(data) }),
     bundle: (data, metadata) => emit(data, metadata),
-    clear: (wait = false) => getOutputSink().clear(wait),
+    clear: (wait = false) => getOutputSink().clear(typeof wait === 'boolean' ? wait : wait.wait === true),
     updatable: () => {
       const displayId = randomUUID();
       let shown = false;

@@ -5,6 +5,7 @@
  * from a notebook's node_modules) still share one sink.
  */
 import { JsonObject, MimeBundle } from '../kernel/messages';
+import type { InvocationEvent } from '../runtime/backend';
 
 /** Where output of the running (or last) cell goes. */
 export interface OutputSink {
@@ -14,6 +15,8 @@ export interface OutputSink {
   display(data: MimeBundle, metadata: JsonObject, displayId?: string, update?: boolean): void;
   /** Clears the cell's output (`wait`: when the next output arrives). */
   clear(wait: boolean): void;
+  /** An invocation event (only inside an invocation; elsewhere there is nobody to send it to). */
+  event?(event: InvocationEvent): void;
 }
 
 const SINK_KEY = Symbol.for('serverless-kernel.output-sink');

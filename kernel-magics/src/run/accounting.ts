@@ -118,7 +118,6 @@ export class KernelAccounting implements RunAccounting {
     if (record.outcome.status === 'ok') {
       this.durations.record(plan.compiled.program.hash, request.memoryMb, record.durationMs);
     }
-    const willRetry = record.outcome.status === 'crashed' && record.attempt <= request.retries;
     const outcome = record.outcome;
     this.telemetry.emit({
       type: 'invocation-finished',
@@ -133,7 +132,7 @@ export class KernelAccounting implements RunAccounting {
       billedMs: bill.billedMs,
       initBilledMs: bill.initBilledMs,
       costUsd: bill.totalUsd,
-      status: invocationStatus(outcome.status, willRetry),
+      status: invocationStatus(outcome.status, record.willRetry),
       error:
         outcome.status === 'ok'
           ? undefined

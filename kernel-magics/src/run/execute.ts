@@ -56,6 +56,7 @@ export async function executePlan(
         observer: (request) => ({
           onStream: (name, text) => sink.stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
+          onClear: (wait) => sink.clear(wait),
           onAttemptStart: (info) => {
             counts.running += 1;
             accounting.attemptStarted(plan, request, info);

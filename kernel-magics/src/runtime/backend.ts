@@ -38,6 +38,16 @@ export interface ProgramResult {
   notReturned?: string[];
 }
 
+/**
+ * A typed event a program sends to the kernel while its invocation runs
+ * (`emitEvent` from 'serverless-kernel'): what exchange rounds and training
+ * progress report. `type` names the kind; `data` is plain JSON.
+ */
+export interface InvocationEvent {
+  type: string;
+  data: JsonObject;
+}
+
 /** One invocation to run. */
 export interface InvocationRequest {
   /** Unique id, assigned by the kernel. */
@@ -59,7 +69,7 @@ export interface InvocationRequest {
   memoryMb: number;
   /** Seconds before the invocation is killed. */
   timeoutS: number;
-  /** Retries after a crash (never after an error thrown by the program). */
+  /** Retries after a crash (never after an error thrown by the program; see runtime/scheduling). */
   retries: number;
   /** Directory the program's `require` resolves modules from. */
   cwd: string;
@@ -114,6 +124,23 @@ export interface AttemptRecord {
   /** Epoch ms when the attempt started running (after any cold start). */
   startedAt: number;
   outcome: AttemptOutcome;
+  /**
+   * Whether the backend retries after this attempt (its retry policy, see
+   * runtime/scheduling): the invocation goes on with another attempt.
+   */
+  willRetry: boolean;
+  /** What the platform itself reported for this attempt, when it reports (Lambda's REPORT line). */
+  reported?: ProviderReport;
+}
+
+/** An attempt's figures as the platform reported them; they win over what the kernel measured. */
+export interface ProviderReport {
+  /** Billed duration, ms (INIT included where the platform bills it). */
+  billedMs?: number;
+  /** INIT duration, ms (cold starts). */
+  initMs?: number;
+  /** Max memory used, MB. */
+  maxMemoryUsedMb?: number;
 }
 
 /** An attempt that got an environment and starts. */
@@ -134,6 +161,10 @@ export interface InvocationObserver {
   onStream?(name: 'stdout' | 'stderr', text: string): void;
   /** A display the program made (`display` from 'serverless-kernel'). */
   onDisplay?(data: MimeBundle, metadata: JsonObject, displayId?: string, update?: boolean): void;
+  /** `display.clear()` in the program: clear the cell's output (`wait`: when the next output arrives). */
+  onClear?(wait: boolean): void;
+  /** An event the program sent while it runs (see InvocationEvent). */
+  onEvent?(event: InvocationEvent): void;
   /**
    * Asked before an invocation that waited (queued or handed ahead to a busy
    * environment) starts: false ends it `cancelled` with no attempt, as if it

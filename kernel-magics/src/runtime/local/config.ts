@@ -92,14 +92,6 @@ export const PIPELINE_STUCK_MS = 2 * PIPELINE_SHORT_MS;
  */
 export const PIPELINE_REFILL_AT = 1;
 
-/**
- * What is retried: only crashes (the environment died for no reason of the
- * program's: a signal, a lost channel). Errors thrown by the program are its
- * answer; timeouts and out-of-memory are deterministic resource limits that a
- * retry with the same limits would hit again, so they are reported at once.
- */
-export const RETRIED_STATUSES = ['crashed'] as const;
-
 /** How often a running environment's resident memory is checked against --memory. */
 export const MEMORY_POLL_MS = 10;
 
@@ -129,12 +121,6 @@ export function heapLimitFlags(memoryMb: number, defaultHeapLimitMb: number, can
 
 /** How much of an environment's stderr is kept to explain a crash. */
 export const STDERR_TAIL_BYTES = 8 * 1024;
-
-/**
- * Retries after a crash, at most, whatever the request asks (`--retries` is
- * parsed to 0-10 already; this guards other callers).
- */
-export const MAX_RETRIES = 10;
 
 /**
  * How long after its exit an environment's stderr may still be arriving: V8

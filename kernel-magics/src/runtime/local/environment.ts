@@ -5,7 +5,7 @@
  * only their element, and which jobs it was handed: the one it runs and
  * those waiting behind it in the worker.
  */
-import { AttemptOutcome, InvocationObserver } from '../backend';
+import { AttemptOutcome } from '../backend';
 import { HeldInputs } from './held-inputs';
 import { Job } from './job';
 import { OUT_OF_MEMORY, RssReader, Watched } from './memory';
@@ -44,12 +44,6 @@ export interface EnvironmentEvents {
   /** The worker gave back jobs that waited in its line (see `withdrawLine`); they never ran. */
   returned(env: Environment, jobs: Job[]): void;
 }
-
-/**
- * `display.clear()` in a program: forwarded to an observer that has this
- * callback (InvocationObserver has no clear yet).
- */
-type ClearObserver = InvocationObserver & { onClear?(wait: boolean): void };
 
 /** A job handed to the worker: its message's sequence number and what the kernel side measures. */
 interface Handed {
@@ -267,7 +261,10 @@ export class Environment implements Watched {
         );
         return;
       case 'clear':
-        head.job.notify(() => (observer as ClearObserver).onClear?.(message.wait));
+        head.job.notify(() => observer.onClear?.(message.wait));
+        return;
+      case 'event':
+        head.job.notify(() => observer.onEvent?.(message.event));
         return;
       case 'result':
       case 'error': {

@@ -3,4 +3,4 @@
  * processes on this machine.
  */
 export { LocalBackend } from './local-backend';
-export { LOCAL_DEFAULTS, LocalBackendOptions, RETRIED_STATUSES } from './config';
+export { LOCAL_DEFAULTS, LocalBackendOptions } from './config';

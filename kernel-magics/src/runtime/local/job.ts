@@ -10,7 +10,7 @@ import type {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
-import { MAX_RETRIES } from './config';
+import { Backoff, retryDelay } from '../scheduling';
 import type { Environment, EnvironmentRun } from './environment';
 
 /**
@@ -25,6 +25,9 @@ import type { Environment, EnvironmentRun } from './environment';
  * - `done`: resolved.
  */
 export type JobState = 'queued' | 'waiting' | 'starting' | 'handed' | 'running' | 'backoff' | 'done';
+
+/** An attempt's record before the backend decided whether to retry after it. */
+export type UndecidedRecord = Omit<AttemptRecord, 'willRetry'>;
 
 /** One invocation through its attempts. */
 export class Job {
@@ -54,6 +57,16 @@ export class Job {
     private readonly resolve: (result: InvocationResult) => void,
   ) {}
 
+  /** Whether it waits in the backend's queue (see WorkQueue). */
+  get queued(): boolean {
+    return this.state === 'queued';
+  }
+
+  /** Waits in the queue again (handed to an environment that never started it). */
+  requeue(): void {
+    this.state = 'queued';
+  }
+
   /** Calls an observer callback; an exception is kept, never thrown into the runtime. */
   notify(call: (observer: InvocationObserver) => void): void {
     try {
@@ -78,14 +91,14 @@ export class Job {
     this.notify((observer) => observer.onAttemptStart?.(info));
   }
 
-  /** Records how the current attempt ended, and tells the observer. */
+  /** Records how the current attempt ended (and whether it is retried), and tells the observer. */
   end(record: AttemptRecord): void {
     this.attempts.push(record);
     this.notify((observer) => observer.onAttemptEnd?.(record));
   }
 
   /** The record of the attempt this job ran in environment `environmentId`, as measured there. */
-  ran(environmentId: string, run: EnvironmentRun): AttemptRecord {
+  ran(environmentId: string, run: EnvironmentRun): UndecidedRecord {
     return {
       attempt: this.attempt,
       environmentId,
@@ -105,7 +118,7 @@ export class Job {
    * the environment started (no `crash`), or crashed with the message `crash`.
    * `cold`: the environment was started for this job (its INIT counts).
    */
-  notStarted(env: Environment, cold: boolean, crash?: string): AttemptRecord {
+  notStarted(env: Environment, cold: boolean, crash?: string): UndecidedRecord {
     const outcome: AttemptOutcome =
       crash === undefined
         ? { status: 'cancelled', message: 'Cancelled while the environment started.' }
@@ -114,7 +127,7 @@ export class Job {
   }
 
   /** The record of an attempt of this job that ended before it ran (nothing measured). */
-  unran(environmentId: string, cold: boolean, initMs: number, outcome: AttemptOutcome): AttemptRecord {
+  unran(environmentId: string, cold: boolean, initMs: number, outcome: AttemptOutcome): UndecidedRecord {
     return {
       attempt: this.attempt,
       environmentId,
@@ -129,17 +142,14 @@ export class Job {
   }
 
   /**
-   * How long to pause before retrying after an attempt (exponential backoff
-   * with "equal jitter": half the delay fixed, half random), or undefined when
-   * the job ends with it: only crashes are retried, at most `retries` times.
+   * How long to pause before retrying after an attempt that ended with
+   * `outcome` (the one retry policy, see runtime/scheduling), or undefined
+   * when the job ends with it. A job whose observer failed is not retried.
    */
-  retryDelay(record: AttemptRecord, retryBaseMs: number, retryMaxMs: number): number | undefined {
-    const retries = Math.min(MAX_RETRIES, Math.max(0, Math.floor(this.request.retries)));
-    if (record.outcome.status !== 'crashed' || this.attempt > retries || this.observerError !== undefined) {
-      return undefined;
-    }
-    const delay = Math.min(retryMaxMs, retryBaseMs * 2 ** (this.attempt - 1));
-    return delay * (0.5 + Math.random() / 2);
+  retryDelay(outcome: AttemptOutcome, backoff: Backoff): number | undefined {
+    return this.observerError === undefined
+      ? retryDelay(outcome.status, this.attempt, this.request.retries, backoff)
+      : undefined;
   }
 
   /** Resolves the invocation with `outcome` (its last attempt's), once. */
@@ -165,91 +175,4 @@ export class Job {
 /** The outcome of an invocation cancelled before it ran. */
 export function neverRan(): AttemptOutcome {
   return { status: 'cancelled', message: 'Cancelled before it ran.' };
-}
-
-/**
- * The jobs of each AbortSignal, with one abort listener per signal (a map
- * of 1,000 elements shares one signal: one listener, not 1,000).
- */
-export class SignalGroups {
-  private readonly groups = new Map<AbortSignal, { jobs: Set<Job>; onAbort(): void }>();
-
-  /** Calls `onAbort` with the jobs of a signal still tracked when it aborts. */
-  constructor(private readonly onAbort: (jobs: Job[]) => void) {}
-
-  /** Tracks a job until `untrack`. */
-  track(job: Job): void {
-    let group = this.groups.get(job.signal);
-    if (!group) {
-      const jobs = new Set<Job>();
-      group = { jobs, onAbort: () => this.onAbort([...jobs]) };
-      this.groups.set(job.signal, group);
-      job.signal.addEventListener('abort', group.onAbort, { once: true });
-    }
-    group.jobs.add(job);
-  }
-
-  /** Stops tracking a job (it ended); a signal without jobs loses its listener. */
-  untrack(job: Job): void {
-    const group = this.groups.get(job.signal);
-    if (group?.jobs.delete(job) && group.jobs.size === 0) {
-      job.signal.removeEventListener('abort', group.onAbort);
-      this.groups.delete(job.signal);
-    }
-  }
-
-  /** Every job tracked. */
-  all(): Job[] {
-    return [...this.groups.values()].flatMap((group) => [...group.jobs]);
-  }
-}
-
-/** The local backend's FIFO queue. Jobs that ended while queued (cancelled) are dropped when reached. */
-export class JobQueue {
-  private jobs: Job[] = [];
-
-  /** Queues a job. */
-  add(job: Job): void {
-    this.jobs.push(job);
-  }
-
-  /** The first job still queued, left in the queue. */
-  first(): Job | undefined {
-    while (this.jobs.length > 0 && this.jobs[0].state !== 'queued') {
-      this.jobs.shift();
-    }
-    return this.jobs[0];
-  }
-
-  /** Takes the first job still queued. */
-  take(): Job | undefined {
-    const job = this.first();
-    if (job) {
-      this.jobs.shift();
-    }
-    return job;
-  }
-
-  /** Puts jobs back at the head, in order (handed to an environment that never started them). */
-  putBack(jobs: Job[]): void {
-    for (const job of jobs) {
-      job.state = 'queued';
-    }
-    this.jobs = [...jobs, ...this.jobs];
-  }
-
-  /** How many jobs are queued. */
-  count(): number {
-    return this.jobs.filter((job) => job.state === 'queued').length;
-  }
-
-  /** The queue's length, counting jobs that ended and were not dropped yet (to share the queue out). */
-  get length(): number {
-    return this.jobs.length;
-  }
-
-  /** Drops the jobs that ended. */
-  compact(): void {
-    this.jobs = this.jobs.filter((job) => job.state === 'queued');
-  }
 }

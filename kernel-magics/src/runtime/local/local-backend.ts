@@ -15,7 +15,6 @@ import * as path from 'node:path';
 
 import {
   AttemptOutcome,
-  AttemptRecord,
   Backend,
   BackendStatus,
   InvocationObserver,
@@ -24,7 +23,8 @@ import {
 } from '../backend';
 import { checkWhole, LocalBackendOptions, resolveLocalOptions } from './config';
 import { Environment, EnvironmentEvents, EnvironmentRun } from './environment';
-import { Job, JobQueue, neverRan, SignalGroups } from './job';
+import { AbortGroups, Backoff, WorkQueue } from '../scheduling';
+import { Job, neverRan, UndecidedRecord } from './job';
 import { MemoryWatch } from './memory';
 import { fitsLine, lineRoom, unblockLines, withdrawRun } from './pipeline';
 import { EnvironmentPool } from './pool';
@@ -38,11 +38,11 @@ export class LocalBackend implements Backend {
   /** Jobs handed to an environment behind another, so far. */
   private pipelinedCount = 0;
   private disposed = false;
-  private readonly queue = new JobQueue();
+  private readonly queue = new WorkQueue<Job>();
   /** Jobs holding a slot that wait for an environment, first come first served. */
   private waiting: Job[] = [];
   private readonly pool: EnvironmentPool;
-  private readonly groups = new SignalGroups((jobs) => {
+  private readonly groups = new AbortGroups<Job>((jobs) => {
     for (const job of jobs) {
       this.cancel(job, 'cancel');
     }
@@ -51,6 +51,7 @@ export class LocalBackend implements Backend {
     this.pump();
   });
   private readonly options: Required<LocalBackendOptions>;
+  private readonly backoff: Backoff;
   /** One timer checks the memory of every running environment, and unblocks stuck lines. */
   private readonly memoryWatch = new MemoryWatch(
     () => this.pool.environments,
@@ -70,6 +71,7 @@ export class LocalBackend implements Backend {
   constructor(options: LocalBackendOptions = {}) {
     this.options = resolveLocalOptions(options, path.join(__dirname, 'worker.js'));
     this.limit = this.options.concurrency;
+    this.backoff = { baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs };
     this.pool = new EnvironmentPool(this.options, this.events);
   }
 
@@ -293,12 +295,16 @@ export class LocalBackend implements Backend {
     this.stopIfRefused(job);
   }
 
-  /** Records an attempt; the job ends, or (after a crash, with retries left) pauses and tries again. */
-  private endAttempt(job: Job, record: AttemptRecord): void {
-    job.end(record);
-    const delay = job.retryDelay(record, this.options.retryBaseMs, this.options.retryMaxMs);
-    if (delay === undefined || job.signal.aborted || this.disposed) {
-      this.finish(job, delay === undefined ? record.outcome : neverRan());
+  /**
+   * Records an attempt, with the retry policy's decision; the job ends, or
+   * (after a crash, with retries left) pauses and tries again.
+   */
+  private endAttempt(job: Job, undecided: UndecidedRecord): void {
+    const delay = job.retryDelay(undecided.outcome, this.backoff);
+    const willRetry = delay !== undefined && !job.signal.aborted && !this.disposed;
+    job.end({ ...undecided, willRetry });
+    if (delay === undefined || !willRetry) {
+      this.finish(job, delay === undefined ? undecided.outcome : neverRan());
       return;
     }
     // The slot is kept through the pause.

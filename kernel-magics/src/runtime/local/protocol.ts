@@ -4,7 +4,8 @@
  * arrays (top-level `Uint8Array` fields) raw.
  */
 import { JsonObject, MimeBundle } from '../../kernel/messages';
-import { RemoteError } from '../backend';
+import { InvocationEvent, RemoteError } from '../backend';
+import { ProgramInputs } from '../program/inputs';
 
 /**
  * Kernel -> worker: run one invocation (after those sent before it: the
@@ -12,22 +13,9 @@ import { RemoteError } from '../backend';
  * per environment: the kernel side keeps the list of what the worker holds
  * (bounded, see config.ts) and names what the worker must drop.
  */
-export interface InvokeMessage {
+export interface InvokeMessage extends ProgramInputs {
   type: 'invoke';
   seq: number;
-  programHash: string;
-  /** Present the first time this environment sees the program. */
-  program?: { source: string; filename: string };
-  capturesHash: string;
-  /** Present the first time this environment sees these captures. */
-  captures?: Uint8Array;
-  /** The serialized element; absent without --map. */
-  element?: Uint8Array;
-  cwd: string;
-  /** Programs the worker drops from its cache (the kernel side forgot them). */
-  dropPrograms?: string[];
-  /** Captures the worker drops from its cache (the kernel side forgot them). */
-  dropCaptures?: string[];
 }
 
 /**
@@ -48,7 +36,7 @@ export interface RunFacts {
   seq: number;
   /** ms from handing the program its inputs to its serialized result. */
   durationMs: number;
-  /** Peak resident memory of the worker so far, MB (read at most 10 ms before, see worker.ts). */
+  /** Peak resident memory of the worker so far, MB (a recent reading, see program/peak-memory.ts). */
   maxRssMb: number;
   /**
    * When the worker sent this (epoch ms, high resolution): the invocation
@@ -70,6 +58,7 @@ export type WorkerMessage =
       update?: boolean;
     }
   | { type: 'clear'; seq: number; wait: boolean }
+  | { type: 'event'; seq: number; event: InvocationEvent }
   | { type: 'withdrawn'; seqs: number[] }
   | ({ type: 'result'; result: Uint8Array } & RunFacts)
   | ({ type: 'error'; error: RemoteError } & RunFacts);

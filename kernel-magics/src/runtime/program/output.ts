@@ -1,0 +1,147 @@
+/**
+ * Which invocation owns output written now. Output is attributed through the
+ * async context in which it is written, and only while that invocation runs:
+ * a timer a finished invocation left behind never writes into the output of
+ * the one running now. stdout, stderr, the display API and invocation events
+ * of the owning invocation go to its sink; other writes go where they would
+ * have gone.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import type { JsonObject, MimeBundle } from '../../kernel/messages';
+import { getOutputSink, OutputSink, setOutputSink } from '../../output/sink';
+import type { InvocationEvent } from '../backend';
+
+/** Where one invocation's output goes while it runs. */
+export interface ProgramSink {
+  stream(name: 'stdout' | 'stderr', text: string): void;
+  display(data: MimeBundle, metadata: JsonObject, displayId?: string, update?: boolean): void;
+  /** `display.clear()`: clears the cell's output (`wait`: when the next output arrives). */
+  clear(wait: boolean): void;
+  /** A typed event sent to the kernel while the invocation runs (see InvocationObserver.onEvent). */
+  event(event: InvocationEvent): void;
+}
+
+/** An invocation while it may own output. */
+interface Owner {
+  sink: ProgramSink;
+  running: boolean;
+}
+
+/** Routes output to the invocation that wrote it. */
+export class OutputOwnership {
+  private readonly context = new AsyncLocalStorage<Owner>();
+  private restore?: () => void;
+
+  /**
+   * Runs `fn` as an invocation whose output goes to `sink` until `fn`
+   * settles; output its leftovers write later goes nowhere.
+   */
+  async run<T>(sink: ProgramSink, fn: () => Promise<T>): Promise<T> {
+    const owner: Owner = { sink, running: true };
+    try {
+      return await this.context.run(owner, fn);
+    } finally {
+      owner.running = false;
+    }
+  }
+
+  /** Turns on async context tracking ahead of the first invocation (it costs the first run otherwise). */
+  warm(): void {
+    void this.context.run({ sink: NO_SINK, running: false }, () => Promise.resolve());
+  }
+
+  /**
+   * Captures process.stdout/stderr writes and the display API for the
+   * owning invocation; returns the function that undoes it. Once per process.
+   */
+  capture(): () => void {
+    if (this.restore) {
+      return this.restore;
+    }
+    const previous = getOutputSink();
+    const unpatch = [this.patchStreamLazily('stdout'), this.patchStreamLazily('stderr')];
+    const fallback = setOutputSink(this.outputSink(previous));
+    this.restore = () => {
+      unpatch.forEach((undo) => undo());
+      setOutputSink(fallback);
+      this.restore = undefined;
+    };
+    return this.restore;
+  }
+
+  /** The sink of the invocation that owns output written now, if it still runs. */
+  private owner(): ProgramSink | undefined {
+    const owner = this.context.getStore();
+    return owner?.running ? owner.sink : undefined;
+  }
+
+  /** The process-wide output sink: the owning invocation's, else `fallback` (text only). */
+  private outputSink(fallback: OutputSink): OutputSink {
+    return {
+      stream: (name, text) => (this.owner() ?? fallback).stream(name, text),
+      display: (data, metadata, displayId, update) =>
+        this.owner()?.display(data, metadata, displayId, update),
+      clear: (wait) => this.owner()?.clear(wait),
+      event: (event) => this.owner()?.event(event),
+    };
+  }
+
+  /** Sends writes made by the owning invocation as its output; the rest go to the stream. */
+  private patchWrite(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): () => void {
+    const original = stream.write;
+    const write = original.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      const sink = this.owner();
+      if (!sink) {
+        return write(chunk, ...rest);
+      }
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+      sink.stream(name, text);
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      if (callback) {
+        process.nextTick(callback);
+      }
+      return true;
+    }) as typeof stream.write;
+    return () => {
+      stream.write = original;
+    };
+  }
+
+  /**
+   * Patches process.stdout/stderr when first used: creating the stream
+   * objects loads Node's net machinery, which every cold start would pay.
+   */
+  private patchStreamLazily(name: 'stdout' | 'stderr'): () => void {
+    const descriptor = Object.getOwnPropertyDescriptor(process, name);
+    const getter = descriptor?.get;
+    if (!descriptor || !getter) {
+      return this.patchWrite(process[name], name);
+    }
+    let stream: NodeJS.WriteStream | undefined;
+    let unpatch: (() => void) | undefined;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: descriptor.enumerable,
+      get: () => {
+        if (!stream) {
+          stream = getter.call(process) as NodeJS.WriteStream;
+          unpatch = this.patchWrite(stream, name);
+        }
+        return stream;
+      },
+    });
+    return () => {
+      unpatch?.();
+      Object.defineProperty(process, name, descriptor);
+    };
+  }
+}
+
+const NO_SINK: ProgramSink = {
+  stream: () => undefined,
+  display: () => undefined,
+  clear: () => undefined,
+  event: () => undefined,
+};

@@ -1,0 +1,150 @@
+/**
+ * Runs shipped programs, the way a warm Lambda keeps its handler loaded:
+ * programs are compiled once and kept by hash, captures are kept as bytes
+ * and decoded afresh for every invocation, `require` resolves from the
+ * notebook's directory. It sends nothing itself: output goes to the sink
+ * the caller passes, and the outcome is returned. Every backend's entry
+ * point runs programs through it (never a copy).
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { deserialize } from 'node:v8';
+import { runInThisContext } from 'node:vm';
+
+import type { ProgramResult, RemoteError } from '../backend';
+import type { ProgramInputs } from './inputs';
+import { OutputOwnership, ProgramSink } from './output';
+import { peakRssMb } from './peak-memory';
+import { toRemoteError } from './remote-error';
+import { serializeResult } from './result';
+
+type ProgramFn = (
+  captures: Record<string, unknown>,
+  element: unknown,
+  require: NodeJS.Require,
+) => Promise<ProgramResult>;
+
+/**
+ * How one program run ended: the V8-serialized ProgramResult, or what the
+ * program threw (or why its result cannot travel).
+ */
+export type ProgramOutcome = ({ ok: true; result: Uint8Array } | { ok: false; error: RemoteError }) & {
+  /** ms from handing the program its inputs to its serialized result (0 when it never started). */
+  durationMs: number;
+  /** Peak resident memory of the process so far, MB (0 when it never started). */
+  maxRssMb: number;
+};
+
+/** The environment-side program runner (one per process). */
+export class ProgramRunner {
+  /** Programs by hash: their source until first run, then the compiled function. */
+  private readonly programs = new Map<string, ProgramFn | { source: string; filename: string }>();
+  /** Capture bytes by hash; `null` when they decode to an empty object (nothing to decode per invocation). */
+  private readonly captureBytes = new Map<string, Uint8Array | null>();
+  private readonly requires = new Map<string, NodeJS.Require>();
+  readonly output = new OutputOwnership();
+
+  /**
+   * Keeps what an invocation brings (program, captures) and drops what the
+   * kernel forgot. Called when an invocation arrives, not when it runs, so
+   * what the environment holds is what the kernel sent, whether or not the
+   * invocation that brought it runs.
+   */
+  keep(inputs: ProgramInputs): void {
+    for (const hash of inputs.dropPrograms ?? []) {
+      this.programs.delete(hash);
+    }
+    for (const hash of inputs.dropCaptures ?? []) {
+      this.captureBytes.delete(hash);
+    }
+    if (inputs.program && !this.programs.has(inputs.programHash)) {
+      this.programs.set(inputs.programHash, inputs.program);
+    }
+    if (inputs.captures) {
+      // A copy unless the bytes are all of their buffer (a view would keep the whole read buffer alive).
+      const bytes = inputs.captures;
+      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      this.captureBytes.set(inputs.capturesHash, own ? bytes : Uint8Array.prototype.slice.call(bytes));
+    }
+  }
+
+  /**
+   * Runs one invocation (after `keep`), its output going to `sink` while it
+   * runs. Never rejects: a program that cannot be compiled or whose inputs
+   * cannot be decoded ends with its error, as one that throws does.
+   */
+  async run(inputs: ProgramInputs, sink: ProgramSink): Promise<ProgramOutcome> {
+    let fn: ProgramFn;
+    let captures: Record<string, unknown>;
+    let element: unknown;
+    try {
+      fn = this.programFor(inputs.programHash);
+      captures = this.capturesFor(inputs.capturesHash);
+      element = inputs.element === undefined ? undefined : (deserialize(inputs.element) as unknown);
+    } catch (error) {
+      return { ok: false, error: toRemoteError(error), durationMs: 0, maxRssMb: 0 };
+    }
+    const require = this.requireFor(inputs.cwd);
+    const started = performance.now();
+    let outcome: Uint8Array | RemoteError;
+    try {
+      const result = await this.output.run(sink, () => fn(captures, element, require));
+      outcome = serializeResult(result);
+    } catch (thrown) {
+      outcome = toRemoteError(thrown);
+    }
+    const durationMs = performance.now() - started;
+    const maxRssMb = peakRssMb(durationMs);
+    return outcome instanceof Uint8Array
+      ? { ok: true, result: outcome, durationMs, maxRssMb }
+      : { ok: false, error: outcome, durationMs, maxRssMb };
+  }
+
+  private programFor(hash: string): ProgramFn {
+    const held = this.programs.get(hash);
+    if (held === undefined) {
+      throw new Error(`program ${hash} was never sent to this environment`);
+    }
+    if (typeof held === 'function') {
+      return held;
+    }
+    const fn = runInThisContext(held.source, { filename: held.filename }) as ProgramFn;
+    this.programs.set(hash, fn);
+    return fn;
+  }
+
+  /** Fresh captures for each invocation: one invocation's mutations never leak into the next. */
+  private capturesFor(hash: string): Record<string, unknown> {
+    const bytes = this.captureBytes.get(hash);
+    if (bytes === undefined) {
+      throw new Error(`captures ${hash} were never sent to this environment`);
+    }
+    if (bytes === null) {
+      return {};
+    }
+    const decoded = deserialize(bytes) as Record<string, unknown>;
+    if (Object.keys(decoded).length === 0) {
+      this.captureBytes.set(hash, null);
+    }
+    return decoded;
+  }
+
+  /** `require` for programs: resolves from the notebook's directory; `serverless-kernel` is this package. */
+  private requireFor(cwd: string): NodeJS.Require {
+    let cached = this.requires.get(cwd);
+    if (!cached) {
+      const base = createRequire(path.join(cwd, 'noop.js'));
+      const wrapped = ((id: string): unknown =>
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a program's require is CommonJS
+        id === 'serverless-kernel' ? (require('../../index') as unknown) : base(id)) as NodeJS.Require;
+      cached = Object.assign(wrapped, {
+        resolve: base.resolve,
+        cache: base.cache,
+        extensions: base.extensions,
+        main: base.main,
+      });
+      this.requires.set(cwd, cached);
+    }
+    return cached;
+  }
+}

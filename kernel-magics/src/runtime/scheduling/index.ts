@@ -1,0 +1,7 @@
+/**
+ * Scheduling shared by every backend: the queue in front of the
+ * concurrency limit, abort groups, and the one bounded retry policy.
+ */
+export { AbortGroups, Abortable } from './abort-groups';
+export { Queueable, WorkQueue } from './queue';
+export { Backoff, MAX_RETRIES, RETRIED_STATUSES, retryDelay } from './retry';
