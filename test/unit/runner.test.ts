@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
 import { ExecutionOutcome } from '../../kernel-magics/src/kernel/engine';
 import { JsonObject, MimeBundle } from '../../kernel-magics/src/kernel/messages';
+import { errorContent } from '../../kernel-magics/src/output/format';
 import { createKernelEngine } from '../../kernel-magics/src/magics/kernel-engine';
 import { ServerlessEngine } from '../../kernel-magics/src/magics/serverless-engine';
 import { setOutputSink } from '../../kernel-magics/src/output/sink';
@@ -138,6 +139,19 @@ describe('results', () => {
     expect(error.message).toBe('boom');
     // Line 1 is the magic: `throw` is at 3:9, the call `fail()` at 6:5.
     expect(error.stack).toMatch(/at fail \(<cell>:3:9\)\n\s+at <cell>:6:5\n/);
+  }, 30_000);
+});
+
+describe('a thrown value that is not an Error', () => {
+  it('shows as an ordinary cell shows it, in a single run and in a map’s failure list', async () => {
+    const ordinary = errorContent(errorOf(await run('throw { a: 1 };')));
+    expect(ordinary).toEqual({ ename: 'Uncaught', evalue: '{ a: 1 }', traceback: ['Uncaught { a: 1 }'] });
+    const remote = errorContent(errorOf(await run('%%serverless\nthrow { a: 1 };')));
+    expect(remote).toMatchObject({ ename: ordinary.ename, evalue: ordinary.evalue });
+    expect(remote.traceback[0]).toBe(ordinary.traceback[0]);
+    expect(remote.traceback[1]).toMatch(/^ {4}at invocation \w+ in /);
+    errorOf(await run("%%serverless --map [1, 2] --as n\nif (n === 2) throw ['no', n];\nn"));
+    expect(stderr).toContain("[1] Uncaught [ 'no', 2 ]");
   }, 30_000);
 });
 

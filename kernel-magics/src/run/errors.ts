@@ -5,6 +5,7 @@
  * Each class's `name` (the cell's `ename`) is the class's own name, except
  * {@link RemoteCellError}'s, which is the name of what the code threw.
  */
+import { errorHeader, UNCAUGHT } from '../output/format';
 import { InvocationResult } from '../runtime/backend';
 import { CellPosition, mapStackFrames } from '../plan/stack-map';
 
@@ -13,7 +14,7 @@ export class RemoteCellError extends Error {
   constructor(name: string, message: string, frames: string[], where: string) {
     super(message);
     this.name = name;
-    this.stack = [`${name}: ${message}`, ...frames, `    at ${where}`].join('\n');
+    this.stack = [errorHeader(name, message), ...frames, `    at ${where}`].join('\n');
   }
 }
 
@@ -82,13 +83,18 @@ export function invocationError(result: InvocationResult, position: CellPosition
   switch (outcome.status) {
     case 'ok':
       throw new Error('invocationError called for a successful invocation');
-    case 'error':
-      return new RemoteCellError(
-        outcome.error.name,
-        outcome.error.message,
-        mapStackFrames(outcome.error.stack, position),
-        whereItRan(result, index),
-      );
+    case 'error': {
+      const { inspected } = outcome.error;
+      // A thrown non-Error is shown as an ordinary cell shows it: `Uncaught <value>`.
+      return inspected === undefined
+        ? new RemoteCellError(
+            outcome.error.name,
+            outcome.error.message,
+            mapStackFrames(outcome.error.stack, position),
+            whereItRan(result, index),
+          )
+        : new RemoteCellError(UNCAUGHT, inspected, [], whereItRan(result, index));
+    }
     case 'timeout':
       return new InvocationTimeout(`${outcome.message} Raise --timeout.`);
     case 'out-of-memory':
@@ -108,5 +114,5 @@ export function invocationError(result: InvocationResult, position: CellPosition
 export function failureSummary(error: Error): string {
   const firstFrame = (error.stack ?? '').split('\n').find((line) => line.includes('<cell>:'));
   const at = firstFrame ? ` (${firstFrame.trim().replace(/^at /, '')})` : '';
-  return `${error.name}: ${error.message}${at}`;
+  return `${errorHeader(error.name, error.message)}${at}`;
 }
