@@ -6,7 +6,8 @@
  */
 import { CommRegistry } from './kernel/comms';
 import { LineMagics } from './magics/line-magics';
-import { MagicUsageError } from './magics/parse';
+import { SessionDefaults } from './magics/session-defaults';
+import { MagicUsageError } from './magics/usage';
 import { ScopedEngine, ServerlessEngine } from './magics/serverless-engine';
 import { KernelAccounting } from './run/accounting';
 import { ServerlessRunner } from './run/runner';
@@ -51,8 +52,8 @@ export function createKernelEngine(options: KernelEngineOptions): {
         : error;
     }
   };
-  // The runner reads session defaults from the line magics, which call the runner for retry.
-  const defaults: { args: () => string[] } = { args: () => [] };
+  // One session-defaults object: `%serverless config` sets it, every cell reads it.
+  const defaults = new SessionDefaults();
   const runner = new ServerlessRunner({
     scope: options.inner,
     backend,
@@ -60,8 +61,7 @@ export function createKernelEngine(options: KernelEngineOptions): {
     cwd: options.cwd,
     defaultArgs: () => defaults.args(),
   });
-  const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all() });
-  defaults.args = () => lineMagics.defaultArgs();
+  const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all(), defaults });
   const engine = new ServerlessEngine(options.inner, runner, lineMagics, () => {
     telemetry.dispose();
     void backends.dispose();

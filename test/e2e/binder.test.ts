@@ -149,7 +149,7 @@ describe('the demo notebooks in binder/', () => {
     expect(display(cost, 'text/html')).toContain('<table');
     const estimate = stdout(cell(/^%%serverless --dry-run /));
     expect(estimate).toMatch(
-      /^Estimate: 10000 invocations x 1024 MB, .* \$\d+\.\d+ \(from earlier runs of this body/,
+      /^Estimate: 10000 invocations x 1024 MB, .* \$\d+\.\d+ \(measured: median [\d.]+ ms over \d+ earlier invocations? of this body/,
     );
     expect(estimate).toContain('Nothing was invoked');
     const markdown = runs.flatMap((run) =>

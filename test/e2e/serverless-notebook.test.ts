@@ -91,6 +91,11 @@ describe('a %%serverless cell', () => {
     expect(text(display?.data?.['text/html'])).toBe('<b>from an invocation</b>');
   });
 
+  it('shows a thrown non-Error as an ordinary cell does', () => {
+    expect(error('throw-object')).toMatchObject({ ename: 'Uncaught', evalue: '{ a: 1 }' });
+    expect(error('throw-object')?.traceback?.[0]).toBe('Uncaught { a: 1 }');
+  });
+
   it('reports a remote error at the cell line that threw', () => {
     const failure = error('remote-error');
     expect(failure).toMatchObject({ ename: 'RangeError', evalue: 'too big: 1' });
@@ -107,6 +112,17 @@ describe('--map', () => {
     expect(result('map-check')).toBe('true');
   });
 
+  it('takes an expression as written, spaces and brackets included', () => {
+    expect(error('map-literal')).toBeUndefined();
+    expect(result('map-literal')).toBe('[ 10, 20, 30, 40 ]');
+  });
+
+  it('without --as, refuses a body that never uses item before invoking anything', () => {
+    expect(error('map-no-as')).toMatchObject({ ename: 'MagicUsageError' });
+    expect(error('map-no-as')?.evalue).toMatch(/Name the element with --as NAME/);
+    expect(outputs('map-no-as').some((o) => o.output_type === 'display_data')).toBe(false);
+  });
+
   it('shows a progress bar updated in place', () => {
     const bar = outputs('map').find((o) => o.output_type === 'display_data');
     expect(text(bar?.data?.['text/plain'])).toMatch(/100\/100 done, 0 running/);
@@ -117,7 +133,7 @@ describe('--map', () => {
   });
 
   it('lists failed elements, and %serverless retry re-runs only those', () => {
-    expect(error('map-fail')).toMatchObject({ ename: 'ServerlessMapError' });
+    expect(error('map-fail')).toMatchObject({ ename: 'MapFailedError' });
     expect(error('map-fail')?.evalue).toMatch(/^3 of 10 elements failed \(index 1, 5, 9\)/);
     expect(stream('map-fail', 'stderr')).toMatch(/\[5\] Error: element 5 is not ready/);
     expect(error('retry')).toBeUndefined();

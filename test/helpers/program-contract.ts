@@ -187,8 +187,15 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
 
   it('turns a thrown non-Error into an Error named "Error"', async () => {
     const thrown = errorOf(await executor.run(request('throw { toString: () => "plain object" };', dir), {}));
-    expect(thrown).toMatchObject({ name: 'Error', message: 'plain object' });
-    expect(errorOf(await executor.run(request('throw 42;', dir), {}))).toMatchObject({ message: '42' });
+    expect(thrown).toMatchObject({
+      name: 'Error',
+      message: 'plain object',
+      inspected: '{ toString: [Function: toString] }',
+    });
+    expect(errorOf(await executor.run(request('throw 42;', dir), {}))).toMatchObject({
+      message: '42',
+      inspected: '42',
+    });
   });
 
   it('refuses a value that cannot be sent back, naming the part at fault; leaves out such declarations', async () => {

@@ -1,11 +1,7 @@
-import {
-  cellMagicHelp,
-  isServerlessCell,
-  MagicUsageError,
-  parseCellMagic,
-  parseLineMagic,
-} from '../../kernel-magics/src/magics/parse';
+import { cellMagicHelp } from '../../kernel-magics/src/magics/cell-program';
+import { isServerlessCell, parseCellMagic, parseLineMagic } from '../../kernel-magics/src/magics/parse';
 import { tokenizeMagicLine } from '../../kernel-magics/src/magics/tokenize';
+import { MagicUsageError } from '../../kernel-magics/src/magics/usage';
 import { CELL_MAGIC_OPTIONS } from '../helpers/magic-options';
 
 describe('tokenizeMagicLine', () => {
@@ -27,6 +23,55 @@ describe('tokenizeMagicLine', () => {
   });
 });
 
+describe('--map expressions', () => {
+  const optionsOf = (line: string) => {
+    const parsed = parseCellMagic(`%%serverless ${line}\nx`);
+    if (parsed.kind !== 'run') throw new Error('help');
+    return parsed.options;
+  };
+
+  it.each([
+    ['--map [1, 2, 3, 4] --as n', '[1, 2, 3, 4]'],
+    ['--map xs.filter((x) => x > 2) --as n', 'xs.filter((x) => x > 2)'],
+    ['--map=[1, 2] --as n', '[1, 2]'],
+    ['--map a - -b --as n', 'a - -b'],
+    ['--map x-- --as n', 'x--'],
+    ['--map a --b --as n', 'a --b'],
+    [
+      `--map ['--as', "x --out y", \`--dry-run \${f({ a: '}' })}\`] --as n`,
+      `['--as', "x --out y", \`--dry-run \${f({ a: '}' })}\`]`,
+    ],
+    ['--map new Map([[1, { a: [2] }]]).keys() --as n', 'new Map([[1, { a: [2] }]]).keys()'],
+    ['--map xs.map((x) => x --as) --as n', 'xs.map((x) => x --as)'],
+  ])('%s reads the expression as written', (line, expression) => {
+    expect(optionsOf(line)).toMatchObject({ map: expression, as: 'n' });
+  });
+
+  it('ends the expression at the next option, whatever follows', () => {
+    expect(optionsOf('--map [1, 2]   --out ys --memory 512')).toMatchObject({
+      map: '[1, 2]',
+      out: 'ys',
+      memoryMb: 512,
+    });
+  });
+
+  it.each([
+    [
+      '--map xs.filter((x) => x > 2 --as n',
+      /--map xs\.filter\(\(x\) => x > 2 --as n: its '\(' is not closed/,
+    ],
+    ['--map [1, 2) --as n', /its '\)' at column 6 does not close the '\[' open there/],
+    ['--map xs] --as n', /its '\]' at column 3 closes nothing open/],
+    ["--map ['a] --as n", /its ' quote at column 2 is not closed/],
+    ['--map `a${b --as n', /its '\$\{' is not closed/],
+  ])('refuses %s, showing the expression and how to quote it', (line, problem) => {
+    expect(() => parseCellMagic(`%%serverless ${line}\nx`)).toThrow(problem);
+    expect(() => parseCellMagic(`%%serverless ${line}\nx`)).toThrow(
+      /put text with unpaired brackets in quotes \(new RegExp\('\\\\\('\) rather than \/\\\(\/\)/,
+    );
+  });
+});
+
 describe('parseCellMagic', () => {
   it('applies defaults', () => {
     const parsed = parseCellMagic('%%serverless\nconst y = 1;\ny');
@@ -41,7 +86,7 @@ describe('parseCellMagic', () => {
         concurrency: 8,
         retries: 2,
         map: undefined,
-        as: 'item',
+        as: undefined,
         out: undefined,
         budgetUsd: undefined,
         dryRun: false,
@@ -52,7 +97,7 @@ describe('parseCellMagic', () => {
   it('reads every option', () => {
     const parsed = parseCellMagic(
       '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
-        '--map "range(10)" --as n --out squares --budget 0.25 --dry-run\nn * n',
+        '--map range(10) --as n --out squares --budget 0.25 --dry-run\nn * n',
     );
     expect(parsed.kind === 'run' && parsed.options).toEqual({
       backend: 'lambda',
@@ -99,10 +144,26 @@ describe('parseCellMagic', () => {
     ['--out 1abc', /must be a JavaScript identifier/],
     ['--as x', /--as names the element of --map/],
     ['--memory', /argument missing/],
+    ['--map --as n', /--map is given no expression; write one after it/],
+    ['--map', /--map is given no expression/],
     ['stray', /too many arguments/],
-    ['--map "open', /Unterminated " quote/],
-  ])('rejects %s', (args, message) => {
+    ['--out "open', /Unterminated " quote/],
+    ['--memory 512 --memory 1024', /--memory is given 2 times \(512, 1024\); give it once/],
+    ['--dry-run --map xs --dry-run', /--dry-run is given 2 times; give it once/],
+    ['--map=xs --map ys', /--map is given 2 times \(xs, ys\)/],
+    ...['class', 'let', 'yield', 'await', 'static', 'implements', 'arguments'].map((word) => [
+      `--map xs --as ${word}`,
+      new RegExp(`'${word}' is a reserved word in JavaScript`),
+    ]),
+    ['--out package', /'package' is a reserved word in JavaScript/],
+    ['--map xs --as require', /'require' is already bound in the code an invocation runs/],
+  ] as Array<[string, RegExp]>)('rejects %s', (args, message) => {
     expect(() => parseCellMagic(`%%serverless ${args}\nx`)).toThrow(message);
+  });
+
+  it('lets the cell’s own options win over session defaults (a repeat across the two is no error)', () => {
+    const parsed = parseCellMagic('%%serverless --memory 512\nx', ['--memory', '256', '--timeout', '5']);
+    expect(parsed.kind === 'run' && [parsed.options.memoryMb, parsed.options.timeoutS]).toEqual([512, 5]);
   });
 
   it('rejects a cell without a body', () => {

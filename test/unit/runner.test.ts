@@ -12,6 +12,7 @@ import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
 import { ExecutionOutcome } from '../../kernel-magics/src/kernel/engine';
 import { JsonObject, MimeBundle } from '../../kernel-magics/src/kernel/messages';
 import { createKernelEngine } from '../../kernel-magics/src/kernel-engine';
+import { errorContent } from '../../kernel-magics/src/output/format';
 import { ServerlessEngine } from '../../kernel-magics/src/magics/serverless-engine';
 import { setOutputSink } from '../../kernel-magics/src/output/sink';
 import { LocalBackend } from '../../kernel-magics/src/runtime/local';
@@ -71,6 +72,106 @@ function errorOf(outcome: ExecutionOutcome): Error {
   return (outcome as { error: Error }).error;
 }
 
+describe('--map expressions and usage errors, before anything is invoked', () => {
+  it('reads an expression with spaces and brackets as written, up to the next option', async () => {
+    expect(await run('%%serverless --map [1, 2, 3, 4] --as n\nn * 2')).toMatchObject({
+      status: 'ok',
+      value: [2, 4, 6, 8],
+    });
+    await run('const someXs = [1, 2, 3, 4, 5];');
+    expect(await run('%%serverless --map someXs.filter((x) => x > 2) --as n --out big\nn')).toMatchObject({
+      status: 'ok',
+      value: [3, 4, 5],
+    });
+    expect(await run('big.length')).toMatchObject({ status: 'ok', value: 3 });
+  }, 30_000);
+
+  it('binds the default element name when the body uses it', async () => {
+    expect(await run('%%serverless --map [1, 2]\nitem * 3')).toMatchObject({ status: 'ok', value: [3, 6] });
+  }, 30_000);
+
+  it.each([
+    [
+      '--map [1, 2]\n42',
+      /never uses item.*Name the element with --as NAME \(e\.g\. --map \[1, 2\] --as x\)/s,
+    ],
+    ['--map null --as n\nn', /--map null gave null; it must give an array or another iterable/],
+    ['--map undefined --as n\nn', /--map undefined gave undefined/],
+    [
+      "--map 'text' --as c\nc",
+      /--map 'text' gave a string\. --map takes an array or another iterable of elements, and a string would be split into its characters\. To map over the characters, say so: --map \[\.\.\.'text'\]/,
+    ],
+    ['--map [1] --as class\nclass', /'class' is a reserved word in JavaScript/],
+    ['--map [1] --as n --out let\nn', /'let' is a reserved word/],
+    [
+      '--map [1] --as n --concurrency 2 --concurrency 3\nn',
+      /--concurrency is given 2 times \(2, 3\); give it once/,
+    ],
+    [
+      '--map [1, (2] --as n\nn',
+      /--map \[1, \(2\] --as n: its '\]' at column 7 does not close the '\(' open there/,
+    ],
+  ])('%s is refused', async (cell, message) => {
+    const error = errorOf(await run(`%%serverless ${cell}`));
+    expect(error.name).toBe('MagicUsageError');
+    expect(error.message).toMatch(message);
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(0);
+  });
+});
+
+describe('results', () => {
+  it('--out says on stderr that it replaced a kernel variable, and what it was', async () => {
+    await run("const prior = 'old';");
+    expect(await run('%%serverless --out prior\n1 + 1')).toMatchObject({ status: 'ok', value: 2 });
+    expect(stderr).toBe('--out prior replaced the kernel variable prior (it was string).\n');
+    expect(await run('prior')).toMatchObject({ status: 'ok', value: 2 });
+    stderr = '';
+    await run('%%serverless --out brandNew\n3');
+    expect(stderr).toBe('');
+  }, 30_000);
+
+  it('maps an error on the last line (the cell’s value) to its own column', async () => {
+    const error = errorOf(
+      await run(
+        "%%serverless\nfunction fail(): number {\n  throw new Error('boom');\n}\nconst n = 1;\nn + fail()",
+      ),
+    );
+    expect(error.message).toBe('boom');
+    // Line 1 is the magic: `throw` is at 3:9, the call `fail()` at 6:5.
+    expect(error.stack).toMatch(/at fail \(<cell>:3:9\)\n\s+at <cell>:6:5\n/);
+  }, 30_000);
+});
+
+describe('a thrown value that is not an Error', () => {
+  it('shows as an ordinary cell shows it, in a single run and in a map’s failure list', async () => {
+    const ordinary = errorContent(errorOf(await run('throw { a: 1 };')));
+    expect(ordinary).toEqual({ ename: 'Uncaught', evalue: '{ a: 1 }', traceback: ['Uncaught { a: 1 }'] });
+    const remote = errorContent(errorOf(await run('%%serverless\nthrow { a: 1 };')));
+    expect(remote).toMatchObject({ ename: ordinary.ename, evalue: ordinary.evalue });
+    expect(remote.traceback[0]).toBe(ordinary.traceback[0]);
+    expect(remote.traceback[1]).toMatch(/^ {4}at invocation \w+ in /);
+    errorOf(await run("%%serverless --map [1, 2] --as n\nif (n === 2) throw ['no', n];\nn"));
+    expect(stderr).toContain("[1] Uncaught [ 'no', 2 ]");
+  }, 30_000);
+});
+
+describe('line magics', () => {
+  it('parse their arguments one way: unknown ones are refused, --help shows each command’s options', async () => {
+    expect(errorOf(await run('%serverless status --verbose')).message).toMatch(
+      /^%serverless status: unknown option '--verbose'/,
+    );
+    expect(errorOf(await run('%serverless cost extra')).message).toMatch(
+      /^%serverless cost: too many arguments/,
+    );
+    expect((await run('%serverless config --help')).status).toBe('ok');
+    expect(stdout).toMatch(/Usage: %serverless config \[options\][\s\S]*--memory <MB>[\s\S]*--reset/);
+    stdout = '';
+    await run('%serverless help');
+    expect(stdout).toMatch(/^%serverless <command>\n {2}config \[--backend <name>\] \[--memory <MB>\]/);
+    expect(stdout).toMatch(/\n {2}retry\n {6}re-run only the failed elements/);
+  });
+});
+
 describe('budgets', () => {
   it('stops dispatching once a run has spent its budget', async () => {
     const body = 'await new Promise((resolve) => setTimeout(resolve, ms));\nms';
@@ -95,11 +196,11 @@ describe('budgets', () => {
 describe('estimates', () => {
   it('--dry-run uses measured durations of the same body, else the timeout-bounded worst case', async () => {
     await run('%%serverless --dry-run --timeout 30\n40 + 2');
-    expect(stdout).toMatch(/worst case: every invocation runs its full --timeout 30 s/);
+    expect(stdout).toMatch(/worst case: every invocation runs its full --timeout of 30 s/);
     stdout = '';
     await run('%%serverless --timeout 30\n40 + 2');
     await run('%%serverless --dry-run --timeout 30\n40 + 2');
-    expect(stdout).toMatch(/from earlier runs of this body: [\d.]+ ms each/);
+    expect(stdout).toMatch(/measured: median [\d.]+ ms over 1 earlier invocation of this body/);
     expect(events.filter((e) => e.type === 'run-started')).toHaveLength(1);
   }, 30_000);
 });

@@ -1,26 +1,20 @@
 /**
- * `%serverless config|status|cost|retry|help`, and completion of option
- * names on a `%%serverless` line.
+ * `%serverless config|status|cost|retry|help`: every command is one
+ * {@link LineMagic} (its summary, its options as a commander program, what
+ * it does), parsed the same way; and completion of option names on a
+ * `%%serverless` line.
  */
-import { ExecutionOutcome, Completion } from '../kernel/engine';
+import { Command, Option } from 'commander';
+
+import { Completion, ExecutionOutcome } from '../kernel/engine';
 import { getOutputSink } from '../output/sink';
-import { Backend } from '../runtime/backend';
 import { RunAccounting } from '../run/accounting';
-import { cellMagicHelp, LineCommand, MagicUsageError, parseCellMagic } from './parse';
 import { ServerlessRunner } from '../run/runner';
-
-/** Options `%serverless config` may set as session defaults. */
-const CONFIGURABLE = ['--backend', '--memory', '--timeout', '--concurrency', '--retries'];
-
-/** The help of the line magics. */
-export const LINE_MAGIC_HELP = `%serverless <command>
-  config [--memory MB] [--timeout S] [--concurrency N] [--retries N] [--backend NAME] [--reset]
-             show or set this kernel's defaults for %%serverless cells (a cell's own options win)
-  status     execution environments (warm, busy), queue and concurrency of each backend
-  cost       what the kernel's runs cost, per cell run and in total, at AWS Lambda's prices
-  retry      re-run only the failed elements of the last --map run and fill in its results
-  help       this help and the %%serverless options
-`;
+import { Backend } from '../runtime/backend';
+import { cellMagicHelp, cellProgram } from './cell-program';
+import { LineCommand } from './parse';
+import { CONFIGURABLE, SessionDefaults } from './session-defaults';
+import { longOptions, magicProgram, MagicUsageError, parseMagicArgs } from './usage';
 
 /** What the line magics need. */
 export interface LineMagicServices {
@@ -28,48 +22,97 @@ export interface LineMagicServices {
   accounting: RunAccounting;
   /** The backends started so far (status does not start one). */
   startedBackends(): Backend[];
+  /** The session's defaults, shared with the runner (`config` sets them). */
+  defaults: SessionDefaults;
 }
 
-function ok(): ExecutionOutcome {
-  return { status: 'ok', hasValue: false };
+/** What a command runs with. */
+interface LineMagicCall {
+  /** The command's program, its options parsed. */
+  program: Command;
+  signal: AbortSignal;
+  executionCount?: number;
 }
 
-/** Runs line magics; keeps the session defaults. */
+/** One `%serverless` command. */
+interface LineMagic {
+  summary: string;
+  /** Adds the command's options to its program; without, the command takes no arguments. */
+  options?(program: Command): void;
+  /** Refuses arguments with a message more useful than commander's (before they are parsed). */
+  refuse?(args: readonly string[]): void;
+  run(call: LineMagicCall): ExecutionOutcome | Promise<ExecutionOutcome>;
+}
+
+const OK: ExecutionOutcome = { status: 'ok', hasValue: false };
+
+/** Runs line magics. */
 export class LineMagics {
-  private defaults: string[] = [];
+  private readonly commands: Record<LineCommand, LineMagic> = {
+    config: {
+      summary: "show or set this kernel's defaults for %%serverless cells (a cell's own options win)",
+      options: (program) => {
+        SessionDefaults.options().forEach((option) => program.addOption(option));
+        program.addOption(new Option('--reset', 'forget every default'));
+      },
+      refuse: refuseNonDefaults,
+      run: ({ program }) => {
+        if (program.opts<{ reset?: boolean }>().reset) {
+          this.services.defaults.reset();
+        }
+        this.services.defaults.set(program);
+        getOutputSink().stream('stdout', this.services.defaults.describe());
+        return OK;
+      },
+    },
+    status: {
+      summary: 'execution environments (warm, busy), queue and concurrency of each backend',
+      run: () => {
+        getOutputSink().stream('stdout', this.statusText());
+        return OK;
+      },
+    },
+    cost: {
+      summary: "what the kernel's runs cost, per cell run and in total, at AWS Lambda's prices",
+      run: () => {
+        const report = this.services.accounting.costReport();
+        getOutputSink().display({ 'text/plain': report.text, 'text/html': report.html }, {});
+        return OK;
+      },
+    },
+    retry: {
+      summary: 're-run only the failed elements of the last --map run and fill in its results',
+      run: ({ signal, executionCount }) => this.services.runner.retry(signal, executionCount),
+    },
+    help: {
+      summary: 'this help and the %%serverless options',
+      run: () => {
+        getOutputSink().stream('stdout', `${this.help()}\n${cellMagicHelp()}`);
+        return OK;
+      },
+    },
+  };
 
   constructor(private readonly services: LineMagicServices) {}
 
-  /** Session defaults as `%%serverless` arguments. */
-  defaultArgs(): string[] {
-    return this.defaults;
-  }
-
-  /** Runs one line magic. */
+  /**
+   * Runs one line magic.
+   * @throws MagicUsageError for arguments the command does not take.
+   */
   async run(
     command: LineCommand,
     args: string[],
     signal: AbortSignal,
     executionCount?: number,
   ): Promise<ExecutionOutcome> {
-    const sink = getOutputSink();
-    switch (command) {
-      case 'help':
-        sink.stream('stdout', `${LINE_MAGIC_HELP}\n${cellMagicHelp()}`);
-        return ok();
-      case 'config':
-        return this.config(args);
-      case 'status':
-        sink.stream('stdout', this.statusText());
-        return ok();
-      case 'cost': {
-        const report = this.services.accounting.costReport();
-        sink.display({ 'text/plain': report.text, 'text/html': report.html }, {});
-        return ok();
-      }
-      case 'retry':
-        return this.services.runner.retry(signal, executionCount);
+    const magic = this.commands[command];
+    const program = this.program(command);
+    magic.refuse?.(args);
+    if (parseMagicArgs(program, args) === 'help') {
+      getOutputSink().stream('stdout', program.helpInformation());
+      return OK;
     }
+    return magic.run({ program, signal, executionCount });
   }
 
   /** Completes option names on a `%%serverless` line (`prefix` is the line up to the cursor). */
@@ -78,39 +121,26 @@ export class LineMagics {
     if (!match) {
       return { start: prefix.length, end: prefix.length, matches: [] };
     }
-    const options = [...cellMagicHelp().matchAll(/(--[a-z-]+)/g)].map((m) => m[1]);
-    const matches = [...new Set(options)].filter((option) => option.startsWith(match[1]));
+    const options = [...longOptions(cellProgram()), '--help'];
+    const matches = options.filter((option) => option.startsWith(match[1]));
     return { start: prefix.length - match[1].length, end: prefix.length, matches };
   }
 
-  private config(args: string[]): ExecutionOutcome {
-    if (args.includes('--reset')) {
-      this.defaults = [];
-    } else if (args.length > 0) {
-      const flags = args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0]);
-      const refused = flags.filter((flag) => !CONFIGURABLE.includes(flag));
-      if (refused.length > 0) {
-        throw new MagicUsageError(
-          `%serverless config: ${refused.join(', ')} cannot be a default. Defaults can be set for: ${CONFIGURABLE.join(', ')}.`,
-        );
-      }
-      // Validated with the cell magic's own parser (same limits and messages).
-      parseCellMagic('%%serverless\n0', [...this.defaults, ...args]);
-      this.defaults = [...this.defaults, ...args];
-    }
-    const effective = parseCellMagic('%%serverless\n0', this.defaults);
-    if (effective.kind !== 'run') {
-      return ok();
-    }
-    const o = effective.options;
-    getOutputSink().stream(
-      'stdout',
-      `%%serverless defaults for this kernel: --backend ${o.backend} --memory ${o.memoryMb} --timeout ${o.timeoutS} ` +
-        `--concurrency ${o.concurrency} --retries ${o.retries}` +
-        (this.defaults.length > 0 ? `\n(set here: ${this.defaults.join(' ')})` : '') +
-        '\n',
-    );
-    return ok();
+  /** The help of the line magics, from their programs. */
+  private help(): string {
+    const lines = (Object.keys(this.commands) as LineCommand[]).map((command) => {
+      const program = this.program(command);
+      const options = program.options.filter((o) => o.long !== '--help').map((o) => ` [${o.flags}]`);
+      return `  ${command}${options.join('')}\n      ${this.commands[command].summary}`;
+    });
+    return `%serverless <command>\n${lines.join('\n')}\n`;
+  }
+
+  /** The command's commander program (built per use: commander keeps state). */
+  private program(command: LineCommand): Command {
+    const program = magicProgram(`%serverless ${command}`, this.commands[command].summary);
+    this.commands[command].options?.(program);
+    return program;
   }
 
   private statusText(): string {
@@ -131,5 +161,18 @@ export class LineMagics {
       })
       .join('\n')
       .concat('\n');
+  }
+}
+
+/** Refuses a `%%serverless` option that is per cell, with a message that says which can be defaults. */
+function refuseNonDefaults(args: readonly string[]): void {
+  const cellOptions = longOptions(cellProgram());
+  const refused = args
+    .map((arg) => arg.split('=')[0])
+    .filter((flag) => cellOptions.includes(flag) && !CONFIGURABLE.includes(flag));
+  if (refused.length > 0) {
+    throw new MagicUsageError(
+      `%serverless config: ${refused.join(', ')} cannot be a default. Defaults can be set for: ${CONFIGURABLE.join(', ')}.`,
+    );
   }
 }

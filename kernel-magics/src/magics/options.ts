@@ -20,8 +20,11 @@ export interface ServerlessCellOptions {
   retries: number;
   /** Expression evaluated in the kernel; the body runs once per element. */
   map?: string;
-  /** Name the element is bound to in the body (with --map). */
-  as: string;
+  /**
+   * Name the element is bound to in the body (with --map); absent, it is
+   * DEFAULT_ELEMENT_NAME, and the body must use that name.
+   */
+  as?: string;
   /** Kernel variable that receives the cell's value. */
   out?: string;
   /** Refuse or stop the run past this spend, USD. */

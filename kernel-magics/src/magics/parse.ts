@@ -1,18 +1,14 @@
 /**
  * Parsing `%%serverless [options]` (the first line of a cell) and
- * `%serverless <command>` line magics with commander. Errors name the bad
- * option and list the valid ones; nothing is invoked for a cell whose magic
- * line does not parse.
+ * `%serverless <command> [args]` line magics. Errors name the bad option and
+ * say what to do; nothing is invoked for a cell whose magic line does not parse.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 
-import { DEFAULT_ELEMENT_NAME, LIMITS, ServerlessCellOptions } from './options';
+import { cellProgram, EXPRESSION_OPTIONS } from './cell-program';
+import { ServerlessCellOptions } from './options';
 import { MagicSyntaxError, tokenizeMagicLine } from './tokenize';
-
-/** Raised for a magic line that cannot be run; the message says what to do. */
-export class MagicUsageError extends Error {
-  override readonly name = 'MagicUsageError';
-}
+import { longOptions, MagicUsageError, parseMagicArgs } from './usage';
 
 /** A parsed cell magic: its options, or a request for the help text. */
 export type CellMagic =
@@ -26,108 +22,47 @@ export type LineCommand = (typeof LINE_COMMANDS)[number];
 
 const CELL_MAGIC = /^%%serverless(?:\s+(.*))?$/;
 const LINE_MAGIC = /^%serverless(?:\s+(.*))?$/;
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function integerIn(name: string, limits: { min: number; max: number }) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value.trim()) || parsed < limits.min || parsed > limits.max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from ${limits.min} to ${limits.max}.`);
-    }
-    return parsed;
-  };
-}
-
-function identifier(value: string): string {
-  if (!IDENTIFIER.test(value)) {
-    throw new InvalidArgumentError('must be a JavaScript identifier (letters, digits, _ or $).');
-  }
-  return value;
-}
-
-function positiveUsd(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) {
-    throw new InvalidArgumentError('must be a positive amount in US dollars, e.g. 0.05.');
-  }
-  return parsed;
-}
-
-/** The commander program for the cell magic (built per parse: commander keeps state). */
-function cellProgram(): Command {
-  const { memoryMb, timeoutS, concurrency, retries } = LIMITS;
-  return new Command('%%serverless')
-    .description('Run the rest of the cell as serverless invocations.')
-    .usage('[options]   (first line of a cell; the cell body follows)')
-    .addOption(
-      new Option('--backend <name>', 'where invocations run').choices(['local', 'lambda']).default('local'),
-    )
-    .addOption(
-      new Option(
-        '--memory <MB>',
-        `memory per invocation, ${memoryMb.min}-${memoryMb.max} MB (the price basis)`,
-      )
-        .argParser(integerIn('--memory', memoryMb))
-        .default(memoryMb.default),
-    )
-    .addOption(
-      new Option('--timeout <s>', `seconds before an invocation is killed, ${timeoutS.min}-${timeoutS.max}`)
-        .argParser(integerIn('--timeout', timeoutS))
-        .default(timeoutS.default),
-    )
-    .addOption(
-      new Option('--concurrency <n>', 'invocations running at once')
-        .argParser(integerIn('--concurrency', concurrency))
-        .default(concurrency.default),
-    )
-    .addOption(
-      new Option(
-        '--retries <n>',
-        'retries of crashed invocations (errors thrown by the code are not retried)',
-      )
-        .argParser(integerIn('--retries', retries))
-        .default(retries.default),
-    )
-    .option('--map <expr>', 'run the body once per element of <expr> (evaluated in the kernel)')
-    .addOption(
-      new Option('--as <name>', 'name of the element in the body (with --map)')
-        .argParser(identifier)
-        .default(DEFAULT_ELEMENT_NAME),
-    )
-    .addOption(
-      new Option('--out <name>', "kernel variable that receives the cell's value").argParser(identifier),
-    )
-    .addOption(new Option('--budget <USD>', 'refuse or stop the run past this spend').argParser(positiveUsd))
-    .option('--dry-run', 'estimate duration and cost, invoke nothing', false)
-    .helpOption('-h, --help', 'show this help')
-    .allowExcessArguments(false)
-    .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-}
-
-/** The usage text of `%%serverless`, listing every option. */
-export function cellMagicHelp(): string {
-  return cellProgram().helpInformation();
-}
-
-function validOptionsList(program: Command): string {
-  return program.options.map((o) => o.flags).join(', ');
-}
-
-/** Turns a commander error into a message that names the problem and the valid options. */
-function usageError(error: CommanderError, program: Command): MagicUsageError {
-  const message = error.message.replace(/^error: /, '');
-  if (error.code === 'commander.unknownOption' || error.code === 'commander.excessArguments') {
-    return new MagicUsageError(
-      `%%serverless: ${message}\nValid options: ${validOptionsList(program)}. See %%serverless --help.`,
-    );
-  }
-  return new MagicUsageError(`%%serverless: ${message}\nSee %%serverless --help.`);
-}
 
 /** True when a cell is a `%%serverless` cell (its first line is the magic). */
 export function isServerlessCell(code: string): boolean {
   return CELL_MAGIC.test(code.split('\n', 1)[0].trim());
+}
+
+/** The magic line's arguments. @throws MagicUsageError for a quote or expression that does not close. */
+function cellArgs(line: string, program: Command): string[] {
+  try {
+    return tokenizeMagicLine(line, { expressionOptions: EXPRESSION_OPTIONS, options: longOptions(program) });
+  } catch (error) {
+    if (error instanceof MagicSyntaxError) {
+      throw new MagicUsageError(`%%serverless: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Refuses an option given twice in `args` (the cell's own: later ones would
+ * silently win over earlier ones).
+ */
+function refuseRepeats(args: readonly string[], program: Command): void {
+  const seen = new Map<string, string[]>();
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split(/=(.*)/s, 2);
+    const option = program.options.find((o) => o.long === flag);
+    if (!option) {
+      continue;
+    }
+    const value = option.required && inline === undefined ? args[++i] : inline;
+    seen.set(flag, [...(seen.get(flag) ?? []), value ?? flag]);
+  }
+  for (const [flag, values] of seen) {
+    if (values.length > 1) {
+      const given = values.every((v) => v === flag) ? '' : ` (${values.join(', ')})`;
+      throw new MagicUsageError(
+        `%%serverless: ${flag} is given ${values.length} times${given}; give it once.`,
+      );
+    }
+  }
 }
 
 /**
@@ -142,23 +77,11 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
   if (!match) {
     throw new MagicUsageError('A %%serverless cell must start with the line %%serverless [options]');
   }
-  let args: string[];
-  try {
-    args = tokenizeMagicLine(match[1] ?? '');
-  } catch (error) {
-    throw new MagicUsageError(`%%serverless: ${(error as MagicSyntaxError).message}`);
-  }
   const program = cellProgram();
-  try {
-    program.parse([...defaults, ...args], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError && error.code === 'commander.helpDisplayed') {
-      return { kind: 'help', text: program.helpInformation() };
-    }
-    if (error instanceof CommanderError) {
-      throw usageError(error, program);
-    }
-    throw error;
+  const args = cellArgs(match[1] ?? '', program);
+  refuseRepeats(args, program);
+  if (parseMagicArgs(program, [...defaults, ...args]) === 'help') {
+    return { kind: 'help', text: program.helpInformation() };
   }
   const opts = program.opts<{
     backend: 'local' | 'lambda';
@@ -167,12 +90,12 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     concurrency: number;
     retries: number;
     map?: string;
-    as: string;
+    as?: string;
     out?: string;
     budget?: number;
     dryRun: boolean;
   }>();
-  if (program.getOptionValueSource('as') === 'cli' && opts.map === undefined) {
+  if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
   }
   const body = newline < 0 ? '' : code.slice(newline + 1);
@@ -204,7 +127,16 @@ export function parseLineMagic(line: string): { command: LineCommand; args: stri
   if (!match) {
     return undefined;
   }
-  const [command = 'help', ...args] = tokenizeMagicLine(match[1] ?? '');
+  let words: string[];
+  try {
+    words = tokenizeMagicLine(match[1] ?? '');
+  } catch (error) {
+    if (error instanceof MagicSyntaxError) {
+      throw new MagicUsageError(`%serverless: ${error.message}`);
+    }
+    throw error;
+  }
+  const [command = 'help', ...args] = words;
   if (!(LINE_COMMANDS as readonly string[]).includes(command)) {
     throw new MagicUsageError(
       `%serverless: unknown command '${command}'. Valid commands: ${LINE_COMMANDS.join(', ')}.`,

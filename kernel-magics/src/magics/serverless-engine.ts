@@ -15,7 +15,8 @@ import {
   Inspection,
 } from '../kernel/engine';
 import { LineMagics } from './line-magics';
-import { isServerlessCell, MagicUsageError, parseLineMagic } from './parse';
+import { isServerlessCell, parseLineMagic } from './parse';
+import { MagicUsageError } from './usage';
 import { ServerlessRunner } from '../run/runner';
 
 /** A CodeEngine that also exposes the kernel's variables (tslab's does). */

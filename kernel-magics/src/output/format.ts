@@ -45,6 +45,18 @@ export function toMimeBundle(value: unknown): MimeBundle {
 const INTERNAL_FRAME =
   /\(node:internal|at node:internal|[\\/]tslab[\\/]dist[\\/]|[\\/]serverless-kernel[\\/]|[\\/]kernel-magics[\\/]dist[\\/]/;
 
+/**
+ * The `ename` of a thrown value that is not an Error, as Node's REPL names
+ * it (`Uncaught { a: 1 }`); errors that carry such a value from elsewhere
+ * (an invocation) use it too, with the value's text as their message.
+ */
+export const UNCAUGHT = 'Uncaught';
+
+/** The first traceback line of an error: `Name: message`, or `Uncaught <value>`. */
+export function errorHeader(name: string, message: string): string {
+  return name === UNCAUGHT ? `${UNCAUGHT} ${message}` : `${name}: ${message}`;
+}
+
 /** Error content for a value thrown by user code. */
 export function errorContent(thrown: unknown): ErrorContent {
   if (thrown instanceof Error || (thrown !== null && typeof thrown === 'object' && 'stack' in thrown)) {
@@ -54,10 +66,10 @@ export function errorContent(thrown: unknown): ErrorContent {
     const frames = (typeof error.stack === 'string' ? error.stack.split('\n') : [])
       .filter((line) => /^\s+at /.test(line) && !INTERNAL_FRAME.test(line))
       .map((line) => line.replace(/evalmachine\.<anonymous>/g, '<cell>'));
-    return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames] };
+    return { ename, evalue, traceback: [errorHeader(ename, evalue), ...frames] };
   }
   const evalue = plainText(thrown);
-  return { ename: 'Uncaught', evalue, traceback: [`Uncaught ${evalue}`] };
+  return { ename: UNCAUGHT, evalue, traceback: [errorHeader(UNCAUGHT, evalue)] };
 }
 
 /** Error content for TypeScript diagnostics (already formatted `line:col - text`). */

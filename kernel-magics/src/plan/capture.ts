@@ -23,10 +23,10 @@ export class CaptureError extends Error {
 }
 
 /** The most a run may ship as captured data (per environment, once). */
-export const MAX_CAPTURE_BYTES = 256 * 1024 * 1024;
+const MAX_CAPTURE_BYTES = 256 * 1024 * 1024;
 
 /** Marks a tfjs tensor encoded as `{dtype, shape, values}` (revived in the worker). */
-export const TENSOR_TAG = '__serverless_tensor__';
+const TENSOR_TAG = '__serverless_tensor__';
 
 /** What a body takes from the kernel. */
 export interface CapturePlan {

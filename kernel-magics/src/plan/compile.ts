@@ -37,32 +37,61 @@ export interface CompileOptions {
   filename: string;
 }
 
+/**
+ * Text the compiler inserted into a line of the body (0-based line and
+ * column in the instrumented text, which the source map points into).
+ */
+export interface Insertion {
+  line: number;
+  column: number;
+  length: number;
+}
+
 /** A compiled body and what maps its stack frames back to the body's lines. */
 export interface CompiledBody {
   program: Program;
   /** Lines the generated header adds before the transpiled body. */
   headerLines: number;
   sourceMap: SourceMap;
+  /** Insertions within the body's lines, in text order (columns after them are shifted). */
+  insertions: Insertion[];
 }
 
 /** Rewrites the body so the last expression and the declarations are recorded. */
-function instrument(analysis: BodyAnalysis, collectExports: boolean): string {
+function instrument(
+  analysis: BodyAnalysis,
+  collectExports: boolean,
+): { text: string; insertions: Insertion[] } {
   const { sourceFile, lastExpression } = analysis;
   const declaredNames = collectExports ? analysis.declaredNames : [];
   let text = sourceFile.text;
+  const insertions: Insertion[] = [];
   if (lastExpression) {
     // Same line count: the expression is wrapped where it stands.
     const start = lastExpression.getStart(sourceFile);
     const end = lastExpression.getEnd();
-    text = `${text.slice(0, start)}(${RESULT}.hasValue = true, ${RESULT}.value = (${text.slice(start, end)}))${text.slice(end)}`;
+    const prefix = `(${RESULT}.hasValue = true, ${RESULT}.value = (`;
+    const suffix = '))';
+    text = `${text.slice(0, start)}${prefix}${text.slice(start, end)}${suffix}${text.slice(end)}`;
+    const first = sourceFile.getLineAndCharacterOfPosition(start);
+    const last = sourceFile.getLineAndCharacterOfPosition(end);
+    insertions.push(
+      { line: first.line, column: first.character, length: prefix.length },
+      {
+        line: last.line,
+        column: last.character + (last.line === first.line ? prefix.length : 0),
+        length: suffix.length,
+      },
+    );
   }
   const exports = declaredNames.map((name) => `${name}: ${name}`).join(', ');
-  return `${text}\n;${RESULT}.exports = { ${exports} };\n`;
+  return { text: `${text}\n;${RESULT}.exports = { ${exports} };\n`, insertions };
 }
 
 /** Compiles an analysed body. */
 export function compileBody(analysis: BodyAnalysis, options: CompileOptions): CompiledBody {
-  const output = ts.transpileModule(instrument(analysis, options.collectExports), {
+  const instrumented = instrument(analysis, options.collectExports);
+  const output = ts.transpileModule(instrumented.text, {
     fileName: `${options.filename}.ts`,
     compilerOptions: {
       target: ts.ScriptTarget.ES2022,
@@ -101,5 +130,6 @@ export function compileBody(analysis: BodyAnalysis, options: CompileOptions): Co
     program: { hash, source, filename: options.filename },
     headerLines,
     sourceMap: new SourceMap(payload),
+    insertions: instrumented.insertions,
   };
 }

@@ -7,7 +7,7 @@
 import { runInThisContext } from 'node:vm';
 
 /** Where the values wait for the declaring cell to pick them up. */
-export const HANDOFF_KEY = 'serverless-kernel.handoff';
+const HANDOFF_KEY = 'serverless-kernel.handoff';
 
 const TYPED_ARRAYS = [
   Int8Array,

@@ -10,8 +10,8 @@ import { InvocationRequest } from '../runtime/backend';
 import { analyzeBody } from './analyze';
 import { planCaptures, serializeCaptures } from './capture';
 import { CompiledBody, compileBody } from './compile';
-import { ServerlessCellOptions } from '../magics/options';
-import { MagicUsageError } from '../magics/parse';
+import { DEFAULT_ELEMENT_NAME, ServerlessCellOptions } from '../magics/options';
+import { MagicUsageError } from '../magics/usage';
 
 /** A planned run, ready to dispatch. */
 export interface RunPlan {
@@ -25,14 +25,8 @@ export interface RunPlan {
   /** 0-based line of the cell where the body starts. */
   bodyLine: number;
   captures: { hash: string; bytes: Uint8Array };
-  /** Names captured from the kernel (data and functions). */
-  capturedNames: string[];
-  /** Top-level declarations of the body (exported to the kernel after a single run). */
-  declaredNames: string[];
   /** One request per invocation, in input order. */
   requests: InvocationRequest[];
-  /** Whether this is a `--map` run (the value is the array of results). */
-  isMap: boolean;
 }
 
 /** The body does not parse; diagnostics are in cell lines. */
@@ -72,6 +66,25 @@ function serializeElement(element: unknown, index: number, options: ServerlessCe
   }
 }
 
+/**
+ * The name the element of a map is bound to. Without `--as` the body must
+ * use the default name: otherwise every element would run (and be billed)
+ * without it.
+ */
+function elementNameOf(options: ServerlessCellOptions, freeIdentifiers: string[]): string {
+  if (options.as !== undefined) {
+    return options.as;
+  }
+  if (!freeIdentifiers.includes(DEFAULT_ELEMENT_NAME)) {
+    throw new MagicUsageError(
+      `%%serverless: the body never uses ${DEFAULT_ELEMENT_NAME}, the name of the element of --map when ` +
+        `--as is not given, so no invocation would see its element. Name the element with --as NAME ` +
+        `(e.g. --map ${options.map ?? 'xs'} --as x) and use that name in the body.`,
+    );
+  }
+  return DEFAULT_ELEMENT_NAME;
+}
+
 /** Plans a run; throws BodySyntaxError, CaptureError or MagicUsageError before anything is invoked. */
 export function planRun(input: PlanInput): RunPlan {
   const { options, bodyLine } = input;
@@ -81,7 +94,8 @@ export function planRun(input: PlanInput): RunPlan {
       analysis.syntaxErrors.map((d) => d.replace(/^(\d+)/, (line) => String(Number(line) + bodyLine))),
     );
   }
-  const elementName = options.map !== undefined ? options.as : undefined;
+  const elementName =
+    input.elements !== undefined ? elementNameOf(options, analysis.freeIdentifiers) : undefined;
   const exclude = new Set(elementName ? [elementName] : []);
   const capturePlan = planCaptures(analysis.freeIdentifiers, input.kernel, exclude);
   const captures = serializeCaptures(capturePlan.data);
@@ -120,9 +134,6 @@ export function planRun(input: PlanInput): RunPlan {
     compiled,
     bodyLine,
     captures,
-    capturedNames: [...Object.keys(capturePlan.data), ...capturePlan.functions.keys()],
-    declaredNames: analysis.declaredNames,
     requests,
-    isMap: input.elements !== undefined,
   };
 }

@@ -2,7 +2,7 @@
  * Maps a remote stack trace (frames naming the program's file and lines of
  * the generated script) back to the lines of the notebook cell.
  */
-import { CompiledBody } from './compile';
+import { CompiledBody, Insertion } from './compile';
 
 /** Where a compiled body sits in its cell. */
 export interface CellPosition {
@@ -16,7 +16,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Maps `line:column` (1-based) of the generated script to the cell; undefined for generated code. */
-export function mapPosition(
+function mapPosition(
   position: CellPosition,
   line: number,
   column: number,
@@ -29,7 +29,23 @@ export function mapPosition(
   if (!('originalLine' in entry) || entry.originalLine === undefined) {
     return undefined;
   }
-  return { line: entry.originalLine + position.bodyLine + 1, column: entry.originalColumn + 1 };
+  const bodyCol = bodyColumn(position.compiled.insertions, entry.originalLine, entry.originalColumn);
+  return { line: entry.originalLine + position.bodyLine + 1, column: bodyCol + 1 };
+}
+
+/**
+ * The body's own column (0-based) of a column of the instrumented text: less
+ * the text inserted before it on its line; inside an insertion, where it was inserted.
+ */
+function bodyColumn(insertions: readonly Insertion[], line: number, column: number): number {
+  let shift = 0;
+  for (const insertion of insertions) {
+    if (insertion.line !== line || column < insertion.column) {
+      continue;
+    }
+    shift += Math.min(insertion.length, column - insertion.column);
+  }
+  return column - shift;
 }
 
 /**

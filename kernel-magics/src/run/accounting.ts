@@ -3,20 +3,19 @@
  * and recorded in the kernel's ledger; durations feed the estimator; every
  * step becomes a telemetry event for the side panel.
  */
-import { billAttempt, CostLedger, DEFAULT_PRICES, DurationHistory, estimateRun, PriceTable } from '../cost';
+import {
+  billAttempt,
+  CostEstimate,
+  CostLedger,
+  DEFAULT_PRICES,
+  DurationHistory,
+  estimateRun,
+  PriceTable,
+} from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
-
-/** An estimate of a run before it starts. */
-export interface RunEstimate {
-  basis: 'measured' | 'worst-case';
-  perInvocationMs: number;
-  wallMs: number;
-  costUsd: number;
-  invocations: number;
-}
 
 /** Counts of a run's invocations. */
 export interface RunCounts {
@@ -36,8 +35,8 @@ export interface RunEnding {
 
 /** The accounting the runner reports to. */
 export interface RunAccounting {
-  estimate(plan: RunPlan): RunEstimate;
-  runStarted(plan: RunPlan, invocations: number, estimate: RunEstimate): void;
+  estimate(plan: RunPlan): CostEstimate;
+  runStarted(plan: RunPlan, invocations: number, estimate: CostEstimate): void;
   queued(plan: RunPlan, request: InvocationRequest): void;
   attemptStarted(plan: RunPlan, request: InvocationRequest, info: AttemptStartInfo): void;
   /** Bills an attempt; returns its cost in USD. */
@@ -58,7 +57,7 @@ export class KernelAccounting implements RunAccounting {
     private readonly arch: 'x86_64' | 'arm64' = 'x86_64',
   ) {}
 
-  estimate(plan: RunPlan): RunEstimate {
+  estimate(plan: RunPlan): CostEstimate {
     return estimateRun(
       {
         programHash: plan.compiled.program.hash,
@@ -73,7 +72,7 @@ export class KernelAccounting implements RunAccounting {
     );
   }
 
-  runStarted(plan: RunPlan, invocations: number, estimate: RunEstimate): void {
+  runStarted(plan: RunPlan, invocations: number, estimate: CostEstimate): void {
     this.ledger.startRun(plan.runId, plan.label);
     this.telemetry.emit({
       type: 'run-started',

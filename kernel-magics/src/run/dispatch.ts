@@ -15,13 +15,7 @@
  * being asked to give it back: only invocations that run under 5 ms, at most
  * the rest of that line.)
  */
-import {
-  AttemptRecord,
-  Backend,
-  InvocationObserver,
-  InvocationRequest,
-  InvocationResult,
-} from '../runtime/backend';
+import { Backend, InvocationObserver, InvocationRequest, InvocationResult } from '../runtime/backend';
 
 /** Hooks of a dispatch (the runner bills, reports telemetry and draws progress). */
 export interface DispatchHooks {
@@ -82,9 +76,4 @@ export async function dispatchAll(
   const lanes = Array.from({ length: Math.min(concurrency * DISPATCH_AHEAD, requests.length) }, () => lane());
   await Promise.all(lanes);
   return results;
-}
-
-/** The attempt that decided a result (its last). */
-export function finalAttempt(result: InvocationResult): AttemptRecord | undefined {
-  return result.attempts[result.attempts.length - 1];
 }

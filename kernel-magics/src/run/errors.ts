@@ -2,8 +2,11 @@
  * Errors a `%%serverless` run ends with, shaped for the cell's `error`
  * output: the remote error with its stack mapped to cell lines, and the
  * runtime's own failures (timeout, out of memory, crash) with what to do.
+ * Each class's `name` (the cell's `ename`) is the class's own name, except
+ * {@link RemoteCellError}'s, which is the name of what the code threw.
  */
-import { AttemptOutcome, InvocationResult } from '../runtime/backend';
+import { errorHeader, UNCAUGHT } from '../output/format';
+import { InvocationResult } from '../runtime/backend';
 import { CellPosition, mapStackFrames } from '../plan/stack-map';
 
 /** An error thrown by the cell's code in an invocation; `stack` holds cell-line frames. */
@@ -11,26 +14,42 @@ export class RemoteCellError extends Error {
   constructor(name: string, message: string, frames: string[], where: string) {
     super(message);
     this.name = name;
-    this.stack = [`${name}: ${message}`, ...frames, `    at ${where}`].join('\n');
+    this.stack = [errorHeader(name, message), ...frames, `    at ${where}`].join('\n');
   }
 }
 
-/** The runtime stopped the invocation (timeout, out of memory, crash, cancelled). */
-export class InvocationFailedError extends Error {
-  constructor(
-    name: string,
-    message: string,
-    readonly status: AttemptOutcome['status'],
-  ) {
+/** The runtime stopped the invocation; the subclass says how. */
+export abstract class InvocationFailedError extends Error {
+  constructor(message: string) {
     super(message);
-    this.name = name;
-    this.stack = `${name}: ${message}`;
+    // The stack would show the kernel's frames, which say nothing about the cell.
+    this.stack = `${new.target.name}: ${message}`;
   }
+}
+
+/** The invocation ran past its `--timeout` and was killed. */
+export class InvocationTimeout extends InvocationFailedError {
+  override readonly name = 'InvocationTimeout';
+}
+
+/** The invocation's environment went over its `--memory`. */
+export class OutOfMemory extends InvocationFailedError {
+  override readonly name = 'OutOfMemory';
+}
+
+/** The invocation's environment died otherwise, on every attempt. */
+export class InvocationCrashed extends InvocationFailedError {
+  override readonly name = 'InvocationCrashed';
+}
+
+/** The invocation was cancelled before it finished. */
+export class InvocationCancelled extends InvocationFailedError {
+  override readonly name = 'InvocationCancelled';
 }
 
 /** Some elements of a `--map` failed. */
 export class MapFailedError extends Error {
-  override readonly name = 'ServerlessMapError';
+  override readonly name = 'MapFailedError';
   constructor(
     readonly failed: number[],
     total: number,
@@ -42,6 +61,11 @@ export class MapFailedError extends Error {
     );
     this.stack = `${this.name}: ${this.message}`;
   }
+}
+
+/** The run spent its `--budget` before all its invocations were dispatched. */
+export class BudgetSpentError extends Error {
+  override readonly name = 'BudgetSpentError';
 }
 
 /** Where an invocation ran, for the last traceback line. */
@@ -59,31 +83,30 @@ export function invocationError(result: InvocationResult, position: CellPosition
   switch (outcome.status) {
     case 'ok':
       throw new Error('invocationError called for a successful invocation');
-    case 'error':
-      return new RemoteCellError(
-        outcome.error.name,
-        outcome.error.message,
-        mapStackFrames(outcome.error.stack, position),
-        whereItRan(result, index),
-      );
+    case 'error': {
+      const { inspected } = outcome.error;
+      // A thrown non-Error is shown as an ordinary cell shows it: `Uncaught <value>`.
+      return inspected === undefined
+        ? new RemoteCellError(
+            outcome.error.name,
+            outcome.error.message,
+            mapStackFrames(outcome.error.stack, position),
+            whereItRan(result, index),
+          )
+        : new RemoteCellError(UNCAUGHT, inspected, [], whereItRan(result, index));
+    }
     case 'timeout':
-      return new InvocationFailedError(
-        'InvocationTimeout',
-        `${outcome.message} Raise --timeout.`,
-        outcome.status,
-      );
+      return new InvocationTimeout(`${outcome.message} Raise --timeout.`);
     case 'out-of-memory':
-      return new InvocationFailedError('OutOfMemory', outcome.message, outcome.status);
+      return new OutOfMemory(outcome.message);
     case 'crashed': {
       const tries = result.attempts.length;
-      return new InvocationFailedError(
-        'InvocationCrashed',
+      return new InvocationCrashed(
         `${outcome.message} (${tries} attempt${tries === 1 ? '' : 's'}; retries are set with --retries)`,
-        outcome.status,
       );
     }
     case 'cancelled':
-      return new InvocationFailedError('Cancelled', outcome.message, outcome.status);
+      return new InvocationCancelled(outcome.message);
   }
 }
 
@@ -91,5 +114,5 @@ export function invocationError(result: InvocationResult, position: CellPosition
 export function failureSummary(error: Error): string {
   const firstFrame = (error.stack ?? '').split('\n').find((line) => line.includes('<cell>:'));
   const at = firstFrame ? ` (${firstFrame.trim().replace(/^at /, '')})` : '';
-  return `${error.name}: ${error.message}${at}`;
+  return `${errorHeader(error.name, error.message)}${at}`;
 }

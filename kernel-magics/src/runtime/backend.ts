@@ -74,6 +74,11 @@ export interface RemoteError {
   message: string;
   /** The stack as V8 printed it, frames naming `program.filename`. */
   stack: string;
+  /**
+   * A thrown value that is not an Error, as the kernel shows an uncaught one
+   * (output/format's plainText); `message` is then its `String()`.
+   */
+  inspected?: string;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { types } from 'node:util';
 
+import { plainText } from '../../output/format';
 import type { RemoteError } from '../backend';
 
 /** The RemoteError of a value a program threw (or a failure around it). */
@@ -18,5 +19,5 @@ export function toRemoteError(thrown: unknown): RemoteError {
     };
   }
   const text = String(thrown);
-  return { name: 'Error', message: text, stack: `Error: ${text}` };
+  return { name: 'Error', message: text, stack: `Error: ${text}`, inspected: plainText(thrown) };
 }

@@ -1,0 +1,98 @@
+/**
+ * The options of `%%serverless` as a commander program: names, help, limits
+ * and the parsers that check each value.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { bindingNameProblem } from './names';
+import { LIMITS } from './options';
+import { magicProgram } from './usage';
+
+/** Options whose value is a TypeScript expression (written as in code, spaces included). */
+export const EXPRESSION_OPTIONS = ['--map'] as const;
+
+function integerIn(name: string, limits: { min: number; max: number }) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value.trim()) || parsed < limits.min || parsed > limits.max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${limits.min} to ${limits.max}.`);
+    }
+    return parsed;
+  };
+}
+
+/** A parser for a name the option binds (`inInvocation`: bound in the invocation's code). */
+function bindingName(inInvocation: boolean) {
+  return (value: string): string => {
+    const problem = bindingNameProblem(value, inInvocation);
+    if (problem !== undefined) {
+      throw new InvalidArgumentError(problem);
+    }
+    return value;
+  };
+}
+
+function positiveUsd(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) {
+    throw new InvalidArgumentError('must be a positive amount in US dollars, e.g. 0.05.');
+  }
+  return parsed;
+}
+
+/** The commander program for the cell magic (built per parse: commander keeps state). */
+export function cellProgram(): Command {
+  const { memoryMb, timeoutS, concurrency, retries } = LIMITS;
+  return magicProgram('%%serverless', 'Run the rest of the cell as serverless invocations.')
+    .usage('[options]   (first line of a cell; the cell body follows)')
+    .addOption(
+      new Option('--backend <name>', 'where invocations run').choices(['local', 'lambda']).default('local'),
+    )
+    .addOption(
+      new Option(
+        '--memory <MB>',
+        `memory per invocation, ${memoryMb.min}-${memoryMb.max} MB (the price basis)`,
+      )
+        .argParser(integerIn('--memory', memoryMb))
+        .default(memoryMb.default),
+    )
+    .addOption(
+      new Option('--timeout <s>', `seconds before an invocation is killed, ${timeoutS.min}-${timeoutS.max}`)
+        .argParser(integerIn('--timeout', timeoutS))
+        .default(timeoutS.default),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'invocations running at once')
+        .argParser(integerIn('--concurrency', concurrency))
+        .default(concurrency.default),
+    )
+    .addOption(
+      new Option(
+        '--retries <n>',
+        'retries of crashed invocations (errors thrown by the code are not retried)',
+      )
+        .argParser(integerIn('--retries', retries))
+        .default(retries.default),
+    )
+    .option(
+      '--map <expr>',
+      'run the body once per element of <expr>, TypeScript evaluated in the kernel (runs to the next option)',
+    )
+    .addOption(
+      new Option('--as <name>', 'name of the element in the body (with --map; default: item)').argParser(
+        bindingName(true),
+      ),
+    )
+    .addOption(
+      new Option('--out <name>', "kernel variable that receives the cell's value").argParser(
+        bindingName(false),
+      ),
+    )
+    .addOption(new Option('--budget <USD>', 'refuse or stop the run past this spend').argParser(positiveUsd))
+    .option('--dry-run', 'estimate duration and cost, invoke nothing', false);
+}
+
+/** The usage text of `%%serverless`, listing every option. */
+export function cellMagicHelp(): string {
+  return cellProgram().helpInformation();
+}

@@ -1,0 +1,101 @@
+/**
+ * The one dispatch path of every run mode: hands the plan's requests to the
+ * backend, bills and reports each attempt, stops dispatching once the budget
+ * is spent or the run is interrupted, and draws the progress bar.
+ */
+import { BudgetGuard, CostEstimate } from '../cost';
+import { getOutputSink } from '../output/sink';
+import type { RunPlan } from '../plan/plan';
+import { Backend } from '../runtime/backend';
+import { RunAccounting, RunCounts } from './accounting';
+import { dispatchAll, SlotResult } from './dispatch';
+import { ProgressBar } from './progress';
+
+/** How the dispatch of a plan ended. */
+export interface DispatchedRun {
+  /** One per request, in order; undefined for a request never dispatched (the run stopped first). */
+  slots: SlotResult[];
+  /** The run stopped dispatching because it spent its `--budget`. */
+  budgetStopped: boolean;
+  /** The run was interrupted. */
+  interrupted: boolean;
+}
+
+/** What a dispatch needs from the kernel. */
+export interface ExecuteServices {
+  backend: Backend;
+  accounting: RunAccounting;
+}
+
+/** Dispatches every request of `plan`; never rejects for invocation failures. */
+export async function executePlan(
+  plan: RunPlan,
+  estimate: CostEstimate,
+  signal: AbortSignal,
+  { backend, accounting }: ExecuteServices,
+  showProgress: boolean,
+): Promise<DispatchedRun> {
+  const { requests } = plan;
+  backend.setConcurrency(plan.options.concurrency);
+  const counts: RunCounts = { done: 0, failed: 0, cancelled: 0, running: 0 };
+  const progress = showProgress ? new ProgressBar(plan.label, requests.length) : undefined;
+  const sink = getOutputSink();
+  let spentUsd = 0;
+  let budgetStopped = false;
+  // Spend is compared in integer pico-dollars by the cost module's guard, as the ledger sums it.
+  const budget = plan.options.budgetUsd === undefined ? undefined : new BudgetGuard(plan.options.budgetUsd);
+  const startedAt = performance.now();
+  accounting.runStarted(plan, requests.length, estimate);
+  try {
+    const slots = await dispatchAll(
+      backend,
+      requests,
+      plan.options.concurrency,
+      {
+        onQueued: (request) => accounting.queued(plan, request),
+        observer: (request) => ({
+          onStream: (name, text) => sink.stream(name, text),
+          onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
+          onClear: (wait) => sink.clear(wait),
+          onAttemptStart: (info) => {
+            counts.running += 1;
+            accounting.attemptStarted(plan, request, info);
+            progress?.update({ running: counts.running });
+          },
+          onAttemptEnd: (record) => {
+            counts.running -= 1;
+            const costUsd = accounting.attemptEnded(plan, request, record);
+            spentUsd += costUsd;
+            budget?.add(costUsd);
+            progress?.update({ running: counts.running, costUsd: spentUsd });
+          },
+        }),
+        onFinished: (_request, result) => {
+          if (result.outcome.status === 'ok') {
+            counts.done += 1;
+          } else if (result.outcome.status === 'cancelled') {
+            counts.cancelled += 1;
+          } else {
+            counts.failed += 1;
+          }
+          progress?.update({ done: counts.done, failed: counts.failed });
+        },
+        shouldStop: () => {
+          budgetStopped = budget?.reached ?? false;
+          return budgetStopped;
+        },
+      },
+      signal,
+    );
+    return { slots, budgetStopped, interrupted: signal.aborted };
+  } finally {
+    const status = signal.aborted ? 'cancelled' : budgetStopped ? 'budget-stopped' : 'finished';
+    progress?.finish(status === 'finished' ? undefined : status);
+    accounting.runFinished(plan, {
+      counts,
+      durationMs: performance.now() - startedAt,
+      cancelled: signal.aborted,
+      budgetStopped,
+    });
+  }
+}
