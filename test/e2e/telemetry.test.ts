@@ -7,7 +7,7 @@
 import { KernelMessage } from '@jupyterlab/services';
 import type { IComm } from '@jupyterlab/services/lib/kernel/kernel';
 
-import { TELEMETRY_TARGET, TelemetryEvent } from '../../kernel-magics/src/telemetry/events';
+import { TELEMETRY_TARGET, TelemetryEvent } from '../../kernel-magics/src/telemetry';
 import { execute, resultText, useServerKernel, withTimeout } from '../helpers/kernel-session';
 
 const fixture = useServerKernel();
@@ -68,7 +68,7 @@ describe('telemetry comm', () => {
       if (event.type === 'invocation-finished') {
         expect(event.status).toBe('ok');
         expect(event.billedMs).toBeGreaterThanOrEqual(1);
-        expect(event.costUsd).toBeGreaterThan(0);
+        expect(event.bill.totalUsd).toBeGreaterThan(0);
         expect(event.memoryMb).toBe(1024);
         expect(event.bytesIn).toBeGreaterThan(0);
       }

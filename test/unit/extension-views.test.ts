@@ -35,7 +35,7 @@ import {
   wrapHover,
 } from '../../extension/src/views/timeline-figure';
 import { TRAFFIC_COLORS, trafficFigure } from '../../extension/src/views/traffic-figure';
-import { EventScript, mapRun } from './extension-fixtures';
+import { costSplit, EventScript, mapRun } from './extension-fixtures';
 
 /** A theme whose every color names its variable, so tests see which one was used. */
 const theme = figureTheme((cssVar) => (cssVar.startsWith('--jp-ui-font-') ? '' : `color(${cssVar})`));
@@ -330,7 +330,7 @@ describe('the panel header', () => {
     expect(headerShape(state, 'open')).toMatchObject({ text: 'Live', canCancel: true, canExport: true });
     expect(headerShape(state, 'restarting').canCancel).toBe(false);
     expect(headerShape(emptyState(), 'open')).toMatchObject({ canCancel: false, canExport: false });
-    s.runFinished('r2', { done: 0, status: 'cancelled', costUsd: 0 });
+    s.runFinished('r2', { done: 0, status: 'cancelled', bill: costSplit({ computeUsd: 0, requestUsd: 0 }) });
     const ended = foldEvents(state, s.take());
     expect(hasRunning(ended)).toBe(false);
     expect(headerShape(ended, 'open').canCancel).toBe(false);

@@ -5,6 +5,7 @@
  */
 import { billAttempt, CostLedger, DEFAULT_PRICES, DurationHistory, estimateRun, PriceTable } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
+import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
@@ -133,7 +134,7 @@ export class KernelAccounting implements RunAccounting {
       durationMs: record.durationMs,
       billedMs: bill.billedMs,
       initBilledMs: bill.initBilledMs,
-      costUsd: bill.totalUsd,
+      bill: attemptCost(bill),
       status: invocationStatus(outcome.status, willRetry),
       error:
         outcome.status === 'ok'
@@ -162,7 +163,7 @@ export class KernelAccounting implements RunAccounting {
       failed: counts.failed,
       cancelled: counts.cancelled,
       durationMs,
-      costUsd: this.ledger.runTotal(plan.runId).totalUsd,
+      bill: this.ledger.runSplit(plan.runId),
     });
     const total = this.ledger.total();
     this.telemetry.emit({ type: 'cost-totals', ...total });

@@ -18,7 +18,7 @@ import {
   TELEMETRY_TARGET,
   TelemetryEvent,
   TelemetryEventInput,
-} from './events';
+} from './protocol';
 
 /** Options of a {@link TelemetryHub}. */
 export interface TelemetryHubOptions {
