@@ -1,7 +1,7 @@
 /**
  * The telemetry hub over a real comm registry with a recording sender:
- * replay, batching, the history bound, cancel routing, closed and failing
- * comms, listeners; the protocol's
+ * replay, batching, the history bound, cancel routing (a request naming a run
+ * only while it runs), closed and failing comms, listeners; the protocol's
  * guards, held to its types by the compiler; and its money helpers.
  */
 import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
@@ -163,6 +163,7 @@ describe('TelemetryHub over comms', () => {
     open('c1');
     const cancels: unknown[] = [];
     const stop = hub.onCancel((r) => cancels.push(r));
+    hub.emit(runStarted('r7'));
     request('c1', { type: 'cancel', runId: 'r7' });
     request('c1', { type: 'cancel' });
     request('c1', { type: 'format-disk' });
@@ -171,6 +172,28 @@ describe('TelemetryHub over comms', () => {
     expect(cancels).toEqual([{ type: 'cancel', runId: 'r7' }, { type: 'cancel' }]);
     expect(logLines.some((l) => l.includes('unknown request'))).toBe(true);
     expect(logLines.some((l) => l.includes('nothing handles it'))).toBe(true);
+  });
+
+  it('cancels a run named in the request only while that run is the one running', () => {
+    open('c1');
+    const cancels: unknown[] = [];
+    hub.onCancel((r) => cancels.push(r));
+    // Before any run, and for a run that never started: nothing to cancel.
+    request('c1', { type: 'cancel', runId: 'r1' });
+    hub.emit(runStarted('r1'));
+    hub.emit(runFinished('r1'));
+    hub.emit(runStarted('r2'));
+    // The panel asked to cancel r1, which ended meanwhile: r2 runs on.
+    request('c1', { type: 'cancel', runId: 'r1' });
+    expect(cancels).toEqual([]);
+    expect(logLines.filter((l) => l.includes('run r1, which is not running'))).toHaveLength(2);
+    request('c1', { type: 'cancel', runId: 'r2' });
+    expect(cancels).toEqual([{ type: 'cancel', runId: 'r2' }]);
+    hub.emit(runFinished('r2'));
+    request('c1', { type: 'cancel', runId: 'r2' });
+    // Without a run id: whatever runs (the handler decides; here nothing does).
+    request('c1', { type: 'cancel' });
+    expect(cancels).toEqual([{ type: 'cancel', runId: 'r2' }, { type: 'cancel' }]);
   });
 
   it('drops comms the frontend or the kernel closed', () => {
