@@ -1,19 +1,24 @@
 /**
- * The telemetry protocol, shared with the kernel: one module
- * (`serverless-kernel`'s telemetry/events, which imports nothing from Node)
- * defines the comm target, the event types and their guards for both sides.
+ * The telemetry protocol, shared with the kernel: the package subpath
+ * `serverless-kernel/telemetry` (browser-safe: it imports nothing from Node)
+ * defines the comm target, the event types, their guards and the money
+ * helpers for both sides.
  */
 export {
   TELEMETRY_TARGET,
   TELEMETRY_PROTOCOL_VERSION,
   isTelemetryEvent,
   parseTelemetryMessage,
-} from 'serverless-kernel/dist/src/telemetry/events';
+  addUsd,
+  formatUsd,
+} from 'serverless-kernel/telemetry';
 export type {
   TelemetryEvent,
   TelemetryEventType,
   TelemetryMessage,
   TelemetryRequest,
+  AttemptCost,
+  CostSplit,
   CostTotals,
   RunStatus,
   InvocationStatus,
@@ -26,4 +31,4 @@ export type {
   ExchangeRoundEvent,
   EventsMessage,
   ReplayMessage,
-} from 'serverless-kernel/dist/src/telemetry/events';
+} from 'serverless-kernel/telemetry';

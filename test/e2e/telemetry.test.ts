@@ -2,12 +2,13 @@
  * The telemetry comm as the side panel uses it, through a real jupyter_server
  * and @jupyterlab/services: live events of a `%%serverless --map` run, the
  * replay of the whole history to a comm opened late, the cost totals matching
- * `%serverless cost`, and a cancel request stopping a running map.
+ * `%serverless cost`, and a cancel request stopping a running map (one naming
+ * another run leaving it running).
  */
 import { KernelMessage } from '@jupyterlab/services';
 import type { IComm } from '@jupyterlab/services/lib/kernel/kernel';
 
-import { TELEMETRY_TARGET, TelemetryEvent } from '../../kernel-magics/src/telemetry/events';
+import { TELEMETRY_TARGET, TelemetryEvent } from '../../kernel-magics/src/telemetry';
 import { execute, resultText, useServerKernel, withTimeout } from '../helpers/kernel-session';
 
 const fixture = useServerKernel();
@@ -68,7 +69,7 @@ describe('telemetry comm', () => {
       if (event.type === 'invocation-finished') {
         expect(event.status).toBe('ok');
         expect(event.billedMs).toBeGreaterThanOrEqual(1);
-        expect(event.costUsd).toBeGreaterThan(0);
+        expect(event.bill.totalUsd).toBeGreaterThan(0);
         expect(event.memoryMb).toBe(1024);
         expect(event.bytesIn).toBeGreaterThan(0);
       }
@@ -100,14 +101,20 @@ describe('telemetry comm', () => {
     late.comm.close();
   }, 90_000);
 
-  it('a cancel request stops a running map within a second', async () => {
+  it('a cancel request stops a running map within a second; one for another run does not', async () => {
     const live = openTelemetry();
     const future = fixture.kernel.requestExecute({
       code: '%%serverless --map xs --as x --concurrency 2\nawait new Promise((r) => setTimeout(r, 3000));\nx',
     });
     await until(() => live.events.some((e) => e.type === 'invocation-started'), 'an invocation to start');
+    const started = live.events.find((e) => e.type === 'run-started');
+    const runId = started?.type === 'run-started' ? started.runId : '';
+    // A panel that still shows an earlier run asks to cancel that one: this run goes on.
+    live.comm.send({ type: 'cancel', runId: 'an-earlier-run' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(live.events.some((e) => e.type === 'run-finished')).toBe(false);
     const sentAt = Date.now();
-    live.comm.send({ type: 'cancel' });
+    live.comm.send({ type: 'cancel', runId });
     const reply = (await withTimeout(
       future.done,
       10_000,

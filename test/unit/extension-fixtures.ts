@@ -8,7 +8,38 @@ import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 
 import type { INotebookLike } from '../../extension/src/model/notebook-tracking';
-import type { InvocationStatus, RunStatus, TelemetryEvent } from '../../extension/src/telemetry';
+import { addUsd } from '../../extension/src/telemetry';
+import type {
+  AttemptCost,
+  CostSplit,
+  InvocationStatus,
+  RunStatus,
+  TelemetryEvent,
+} from '../../extension/src/telemetry';
+
+/** Lambda's price of one request, USD. */
+export const REQUEST_USD = 0.0000002;
+
+/** An attempt's bill from its parts (the total summed in pico-dollars, as the kernel's meter does). */
+export function attemptBill(computeUsd: number, initUsd = 0, requestUsd = REQUEST_USD): AttemptCost {
+  return { computeUsd, initUsd, requestUsd, totalUsd: addUsd(addUsd(computeUsd, initUsd), requestUsd) };
+}
+
+/** A run's or the kernel's bill from its parts. */
+export function costSplit(parts: {
+  computeUsd: number;
+  initUsd?: number;
+  requestUsd: number;
+  storageUsd?: number;
+}): CostSplit {
+  const initUsd = parts.initUsd ?? 0;
+  const storageUsd = parts.storageUsd ?? 0;
+  const { totalUsd } = attemptBill(parts.computeUsd, initUsd, addUsd(parts.requestUsd, storageUsd));
+  return { computeUsd: parts.computeUsd, initUsd, requestUsd: parts.requestUsd, storageUsd, totalUsd };
+}
+
+/** What a warm 100 ms attempt at 1,024 MB costs on Lambda (x86_64). */
+export const WARM_BILL = attemptBill(0.00000166667);
 
 /** A clock and a seq counter that build events in order. */
 export class EventScript {
@@ -89,7 +120,7 @@ export class EventScript {
       durationMs?: number;
       billedMs?: number;
       initBilledMs?: number;
-      costUsd?: number;
+      bill?: AttemptCost;
       error?: { name: string; message: string };
       bytesIn?: number;
       bytesOut?: number;
@@ -107,7 +138,7 @@ export class EventScript {
       durationMs: fields.durationMs ?? 100,
       billedMs: fields.billedMs ?? 100,
       initBilledMs: fields.initBilledMs ?? 0,
-      costUsd: fields.costUsd ?? 0.0000018667,
+      bill: fields.bill ?? WARM_BILL,
       status: fields.status ?? 'ok',
       ...(fields.error ? { error: fields.error } : {}),
       bytesIn: fields.bytesIn ?? 10,
@@ -123,7 +154,7 @@ export class EventScript {
       failed?: number;
       cancelled?: number;
       durationMs?: number;
-      costUsd: number;
+      bill: CostSplit;
     },
   ): this {
     return this.push({
@@ -134,7 +165,7 @@ export class EventScript {
       failed: fields.failed ?? 0,
       cancelled: fields.cancelled ?? 0,
       durationMs: fields.durationMs ?? 1000,
-      costUsd: fields.costUsd,
+      bill: fields.bill,
     });
   }
 
@@ -145,17 +176,7 @@ export class EventScript {
     storageUsd?: number;
     invocations: number;
   }): this {
-    const initUsd = fields.initUsd ?? 0;
-    const storageUsd = fields.storageUsd ?? 0;
-    return this.push({
-      type: 'cost-totals',
-      computeUsd: fields.computeUsd,
-      initUsd,
-      requestUsd: fields.requestUsd,
-      storageUsd,
-      totalUsd: fields.computeUsd + initUsd + fields.requestUsd + storageUsd,
-      invocations: fields.invocations,
-    });
+    return this.push({ type: 'cost-totals', ...costSplit(fields), invocations: fields.invocations });
   }
 
   exchange(
@@ -195,27 +216,30 @@ export class EventScript {
  */
 export function mapRun(script: EventScript, runId: string, n: number, envs: number): EventScript {
   script.runStarted(runId, { invocations: n, concurrency: envs });
-  let total = 0;
+  const cold = attemptBill(WARM_BILL.computeUsd, 0.00000333334);
+  const sum = { computeUsd: 0, initUsd: 0, requestUsd: 0 };
   for (let i = 0; i < n; i++) {
     script.queued(`${runId}-${i}`, runId, i);
   }
   for (let i = 0; i < n; i++) {
     const env = `env-${i % envs}`;
-    const cold = i < envs;
-    const costUsd = cold ? 0.0000052 : 0.0000018667;
-    total += costUsd;
-    script.started(`${runId}-${i}`, runId, { index: i, env, cold, initMs: cold ? 200 : 0 });
+    const isCold = i < envs;
+    const bill = isCold ? cold : WARM_BILL;
+    sum.computeUsd = addUsd(sum.computeUsd, bill.computeUsd);
+    sum.initUsd = addUsd(sum.initUsd, bill.initUsd);
+    sum.requestUsd = addUsd(sum.requestUsd, bill.requestUsd);
+    script.started(`${runId}-${i}`, runId, { index: i, env, cold: isCold, initMs: isCold ? 200 : 0 });
     script.wait(5);
     script.finished(`${runId}-${i}`, runId, {
       index: i,
       env,
-      cold,
-      initBilledMs: cold ? 200 : 0,
-      costUsd,
+      cold: isCold,
+      initBilledMs: isCold ? 200 : 0,
+      bill,
     });
   }
-  script.runFinished(runId, { done: n, costUsd: total });
-  return script.costTotals({ computeUsd: total - n * 2e-7, requestUsd: n * 2e-7, invocations: n });
+  script.runFinished(runId, { done: n, bill: costSplit(sum) });
+  return script.costTotals({ ...sum, invocations: n });
 }
 
 /** A comm as the model uses it; `receive` and `closeFromKernel` act as the kernel. */

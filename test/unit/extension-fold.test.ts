@@ -1,16 +1,16 @@
 /**
  * The extension's telemetry reducer: runs, invocations, attempts and
- * environments; retries and cancellations; the cost series; replay overlap
- * and truncated histories; structural sharing; and its speed on 30,000 events.
+ * environments; retries and cancellations; the cost series, summed as the
+ * kernel's ledger sums (checked against the kernel's own meter and ledger);
+ * replay overlap and truncated histories; structural sharing; and its speed
+ * on 30,000 events.
  */
+import { billAttempt, CostLedger, DEFAULT_PRICES } from '../../kernel-magics/src/cost';
+import { attemptCost } from '../../kernel-magics/src/cost/meter';
+import type { AttemptRecord as BackendAttempt } from '../../kernel-magics/src/runtime/backend';
 import { foldEvents, replayState } from '../../extension/src/model/fold';
-import {
-  DEFAULT_REQUEST_PRICE_USD,
-  emptyState,
-  splitAttemptCost,
-  TelemetryState,
-} from '../../extension/src/model/state';
-import { EventScript, mapRun } from './extension-fixtures';
+import { emptyState, TelemetryState } from '../../extension/src/model/state';
+import { attemptBill, costSplit, EventScript, mapRun, REQUEST_USD, WARM_BILL } from './extension-fixtures';
 
 /** A state as plain JSON (maps as entry lists), to compare folds. */
 function plain(state: TelemetryState): unknown {
@@ -25,7 +25,6 @@ describe('foldEvents', () => {
     expect(foldEvents(state, [])).toBe(state);
     expect(state.lastSeq).toBe(0);
     expect(state.totals.totalUsd).toBe(0);
-    expect(state.requestPriceUsd).toBe(DEFAULT_REQUEST_PRICE_USD);
   });
 
   it('folds a run: its invocations, attempts, environments, counts and cost', () => {
@@ -64,13 +63,14 @@ describe('foldEvents', () => {
       attempts: [{ invocationId: 'a', attempt: 1 }],
     });
 
+    const coldBill = attemptBill(0.00000166667, 0.000005);
     s.wait(100).finished('a', 'r1', {
       index: 0,
       env: 'e1',
       cold: true,
       billedMs: 100,
       initBilledMs: 300,
-      costUsd: 0.0000068667,
+      bill: coldBill,
     });
     const endA = s.time;
     s.started('b', 'r1', { index: 1, env: 'e1' });
@@ -79,7 +79,6 @@ describe('foldEvents', () => {
       env: 'e1',
       status: 'error',
       error: { name: 'TypeError', message: 'x is undefined' },
-      costUsd: 0.0000018667,
     });
     state = foldEvents(state, s.take());
     const a = state.invocations.get('a')!;
@@ -88,7 +87,7 @@ describe('foldEvents', () => {
       endTime: endA,
       billedMs: 100,
       initBilledMs: 300,
-      costUsd: 0.0000068667,
+      costUsd: coldBill.totalUsd,
     });
     expect(a.attempts[0]).toMatchObject({
       state: 'ok',
@@ -105,29 +104,35 @@ describe('foldEvents', () => {
     expect(run.counts).toEqual({ queued: 0, running: 0, done: 1, failed: 1, cancelled: 0 });
     expect(run.billedMs).toBe(200);
     expect(run.initBilledMs).toBe(300);
-    expect(run.cost.totalUsd).toBeCloseTo(0.0000087334, 15);
+    // The attempts' bills, part by part, while the run runs.
+    expect(run.cost).toEqual({
+      computeUsd: 0.00000333334,
+      initUsd: 0.000005,
+      requestUsd: 0.0000004,
+      storageUsd: 0,
+      totalUsd: 0.00000873334,
+    });
     expect(state.environments.get('e1')!.attempts).toEqual([
       { invocationId: 'a', attempt: 1 },
       { invocationId: 'b', attempt: 1 },
     ]);
 
-    s.runFinished('r1', { status: 'failed', done: 1, failed: 1, durationMs: 170, costUsd: 0.0000187334 });
-    s.costTotals({
-      computeUsd: 0.0000036,
-      initUsd: 0.0000047334,
+    // The kernel's bill of the run, storage included, replaces the sum of the attempts.
+    const runBill = costSplit({
+      computeUsd: 0.00000333334,
+      initUsd: 0.000005,
       requestUsd: 0.0000004,
       storageUsd: 0.00001,
-      invocations: 2,
     });
+    s.runFinished('r1', { status: 'failed', done: 1, failed: 1, durationMs: 170, bill: runBill });
+    s.costTotals({ ...runBill, invocations: 2 });
     state = foldEvents(state, s.take());
     run = state.runs.get('r1')!;
     expect(run).toMatchObject({ state: 'failed', durationMs: 170, endTime: s.time - 1 });
-    expect(run.cost.totalUsd).toBe(0.0000187334);
-    // What the attempts do not explain is the run's storage.
-    expect(run.cost.storageUsd).toBeCloseTo(0.00001, 15);
-    expect(state.totals).toMatchObject({ exact: true, invocations: 2, storageUsd: 0.00001 });
-    expect(state.requestPriceUsd).toBeCloseTo(2e-7, 15);
-    expect(state.costSeries.map((p) => p.exact)).toEqual([false, false, true]);
+    expect(run.cost).toEqual(runBill);
+    expect(run.cost.totalUsd).toBe(0.00001873334);
+    expect(state.totals).toMatchObject({ fromLedger: true, invocations: 2, storageUsd: 0.00001 });
+    expect(state.costSeries.map((p) => p.fromLedger)).toEqual([false, false, true]);
     expect(state.lastSeq).toBe(s.seq);
     expect(state.firstTime).toBe(s.all[0].time);
     expect(state.lastTime).toBe(s.time);
@@ -136,7 +141,11 @@ describe('foldEvents', () => {
   it('follows a crash that is retried on another environment', () => {
     const s = new EventScript();
     s.runStarted('r', { invocations: 1 }).queued('x', 'r');
-    s.started('x', 'r', { env: 'e1' }).finished('x', 'r', { env: 'e1', status: 'retried', costUsd: 1e-6 });
+    s.started('x', 'r', { env: 'e1' }).finished('x', 'r', {
+      env: 'e1',
+      status: 'retried',
+      bill: attemptBill(8e-7),
+    });
     let state = foldEvents(emptyState(), s.take());
     expect(state.invocations.get('x')).toMatchObject({ state: 'retried', endTime: undefined });
     expect(state.runs.get('r')!.counts).toMatchObject({ queued: 1, running: 0 });
@@ -146,7 +155,7 @@ describe('foldEvents', () => {
     expect(state.invocations.get('x')!.state).toBe('running');
     expect(state.runs.get('r')!.counts).toMatchObject({ queued: 0, running: 1 });
 
-    s.finished('x', 'r', { attempt: 2, env: 'e2', costUsd: 2e-6 });
+    s.finished('x', 'r', { attempt: 2, env: 'e2', bill: attemptBill(1.8e-6) });
     state = foldEvents(state, s.take());
     const x = state.invocations.get('x')!;
     expect(x.state).toBe('ok');
@@ -154,7 +163,7 @@ describe('foldEvents', () => {
       [1, 'e1', 'retried'],
       [2, 'e2', 'ok'],
     ]);
-    expect(x.costUsd).toBeCloseTo(3e-6, 15);
+    expect(x.costUsd).toBe(3e-6);
     expect(state.runs.get('r')!).toMatchObject({ attempts: 2, coldStarts: 1 });
     expect(state.runs.get('r')!.counts).toMatchObject({ done: 1, failed: 0, queued: 0, running: 0 });
     expect([...state.environments.keys()]).toEqual(['e1', 'e2']);
@@ -164,7 +173,7 @@ describe('foldEvents', () => {
     const s = new EventScript();
     s.runStarted('r', { invocations: 3 }).queued('a', 'r', 0).queued('b', 'r', 1).queued('c', 'r', 2);
     s.started('a', 'r').started('b', 'r', { env: 'e2' }).finished('b', 'r', { env: 'e2' });
-    s.runFinished('r', { status: 'cancelled', done: 1, cancelled: 2, costUsd: 0.0000018667 });
+    s.runFinished('r', { status: 'cancelled', done: 1, cancelled: 2, bill: costSplit(WARM_BILL) });
     const state = foldEvents(emptyState(), s.take());
     const end = s.time;
     expect(state.invocations.get('a')).toMatchObject({ state: 'cancelled', endTime: end });
@@ -178,37 +187,77 @@ describe('foldEvents', () => {
     expect(state.runs.get('r')!.cost.storageUsd).toBe(0);
   });
 
-  it('derives the split of attempts after the last cost totals and snaps to the next totals', () => {
-    expect(splitAttemptCost(0, 100, 0, 2e-7)).toEqual({
-      computeUsd: 0,
-      initUsd: 0,
-      requestUsd: 0,
-      storageUsd: 0,
-      totalUsd: 0,
-    });
-    const split = splitAttemptCost(0.0000022, 100, 300, 2e-7);
-    expect(split.requestUsd).toBeCloseTo(2e-7, 15);
-    expect(split.initUsd).toBeCloseTo(0.0000015, 15);
-    expect(split.computeUsd).toBeCloseTo(0.0000005, 15);
-    expect(split.totalUsd).toBe(0.0000022);
-
+  it('adds the bills of attempts after the last cost totals to them, part by part', () => {
     const s = new EventScript();
     s.runStarted('r', { invocations: 2 }).queued('a', 'r').queued('b', 'r');
-    s.started('a', 'r').finished('a', 'r', { costUsd: 0.0000012, billedMs: 100 });
-    s.costTotals({ computeUsd: 0.0000009, requestUsd: 0.0000003, invocations: 1 });
-    s.started('b', 'r').finished('b', 'r', { costUsd: 0.0000012, billedMs: 100 });
+    s.started('a', 'r').finished('a', 'r', { bill: attemptBill(0.0000009, 0, 0.0000003) });
+    s.costTotals({ computeUsd: 0.0000009, requestUsd: 0.0000003, storageUsd: 0.000001, invocations: 1 });
+    s.started('b', 'r').finished('b', 'r', { bill: attemptBill(0.0000006, 0.0000001) });
+    // An attempt cancelled before it got an environment: billed nothing, not counted.
+    s.started('c', 'r').finished('c', 'r', { status: 'cancelled', bill: attemptBill(0, 0, 0) });
     const state = foldEvents(emptyState(), s.take());
-    expect(state.requestPriceUsd).toBeCloseTo(3e-7, 15);
     const [p1, p2, p3] = state.costSeries;
-    expect(p1).toMatchObject({ exact: false, invocations: 1 });
-    expect(p1.requestUsd).toBeCloseTo(2e-7, 15);
-    expect(p2).toMatchObject({ exact: true, computeUsd: 0.0000009, requestUsd: 0.0000003, invocations: 1 });
-    // After totals: the learned request price splits the next attempt.
-    expect(p3).toMatchObject({ exact: false, invocations: 2 });
-    expect(p3.requestUsd).toBeCloseTo(6e-7, 15);
-    expect(p3.computeUsd).toBeCloseTo(0.0000018, 15);
-    expect(p3.totalUsd).toBeCloseTo(0.0000024, 15);
+    expect(state.costSeries).toHaveLength(3);
+    expect(p1).toMatchObject({
+      fromLedger: false,
+      invocations: 1,
+      computeUsd: 0.0000009,
+      requestUsd: 0.0000003,
+    });
+    expect(p2).toMatchObject({ fromLedger: true, invocations: 1, storageUsd: 0.000001, totalUsd: 0.0000022 });
+    expect(p3).toEqual({
+      seq: s.all[s.all.length - 3].seq,
+      time: s.all[s.all.length - 3].time,
+      fromLedger: false,
+      invocations: 2,
+      computeUsd: 0.0000015,
+      initUsd: 0.0000001,
+      requestUsd: 0.0000005,
+      storageUsd: 0.000001,
+      totalUsd: 0.0000031,
+    });
     expect(state.totals).toBe(p3);
+  });
+
+  it("sums the kernel's bills exactly as its ledger does, where float sums drift", () => {
+    // Attempts billed by the kernel's own meter, recorded in its ledger, sent as the accounting sends them.
+    const ledger = new CostLedger();
+    ledger.startRun('r', 'r');
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 3000 });
+    let floatTotal = 0;
+    for (let i = 0; i < 3000; i++) {
+      const record: BackendAttempt = {
+        attempt: 1,
+        environmentId: `e${i % 8}`,
+        cold: i < 8,
+        initMs: 157.3,
+        durationMs: 1 + ((i * 7919) % 997) / 3,
+        bytesIn: 10,
+        bytesOut: 20,
+        startedAt: 0,
+        outcome: { status: 'ok', result: new Uint8Array() },
+        willRetry: false,
+      };
+      const memoryMb = [128, 1024, 1769, 3008][i % 4];
+      const bill = billAttempt(record, memoryMb, DEFAULT_PRICES);
+      ledger.record('r', bill);
+      floatTotal += bill.totalUsd;
+      s.started(`i${i}`, 'r', { env: record.environmentId, cold: record.cold, memoryMb });
+      s.finished(`i${i}`, 'r', {
+        env: record.environmentId,
+        cold: record.cold,
+        billedMs: bill.billedMs,
+        initBilledMs: bill.initBilledMs,
+        bill: attemptCost(bill),
+      });
+    }
+    const state = foldEvents(emptyState(), s.take());
+    const { invocations, ...split } = ledger.total();
+    expect(state.totals).toMatchObject({ ...split, invocations, fromLedger: false });
+    expect(state.runs.get('r')!.cost).toEqual(ledger.runSplit('r'));
+    // The check can fail: a float sum of the same bills is not the ledger's total.
+    expect(floatTotal).not.toBe(split.totalUsd);
   });
 
   it('keeps exchange rounds in order, without the event type', () => {
@@ -295,16 +344,17 @@ describe('foldEvents', () => {
   it('folds a truncated history: events of runs and attempts whose start was dropped', () => {
     const s = new EventScript();
     s.runStarted('old', { invocations: 2 }).queued('o1', 'old').started('o1', 'old', { env: 'e1' });
-    s.wait(40).finished('o1', 'old', { env: 'e1', durationMs: 30, costUsd: 1e-6 });
-    s.runFinished('old', { done: 1, costUsd: 5e-6 });
+    s.wait(40).finished('o1', 'old', { env: 'e1', durationMs: 30, bill: attemptBill(8e-7) });
+    const runBill = costSplit({ computeUsd: 8e-7, requestUsd: REQUEST_USD, storageUsd: 4e-6 });
+    s.runFinished('old', { done: 1, bill: runBill });
     const all = s.take();
     // The kernel dropped the first three events.
     const state = replayState(all.slice(3), 3);
     expect(state.truncated).toBe(3);
     const run = state.runs.get('old')!;
     expect(run).toMatchObject({ label: 'old', started: false, planned: 0, state: 'ok', attempts: 1 });
-    // Without the start, nothing is attributed to storage.
-    expect(run.cost.storageUsd).toBe(0);
+    // The kernel's bill of the run, whatever the panel saw of it.
+    expect(run.cost).toEqual(runBill);
     expect(run.cost.totalUsd).toBe(5e-6);
     const attempt = state.invocations.get('o1')!.attempts[0];
     expect(attempt.startTime).toBe(all[3].time - 30);

@@ -2,7 +2,7 @@
  * The panel's state stays bounded: the oldest finished runs give up their
  * invocation records (their counts and cost stay), running runs are never
  * pruned, environments forget the attempts of pruned invocations, and a long
- * cost series is thinned keeping every exact point.
+ * cost series is thinned keeping every point of the kernel's ledger.
  */
 import { foldEvents } from '../../extension/src/model/fold';
 import { pruneState, PRUNE_TO } from '../../extension/src/model/prune';
@@ -57,7 +57,7 @@ describe('pruneState', () => {
     expect(pruneState(state, LIMITS)).toBe(state);
   });
 
-  it('thins a long cost series, keeping the newer half and every exact point', () => {
+  it("thins a long cost series, keeping the newer half and every point of the kernel's ledger", () => {
     const script = new EventScript();
     for (let r = 0; r < 30; r++) {
       mapRun(script, `r${r}`, 50, 4);
@@ -67,7 +67,9 @@ describe('pruneState', () => {
     const pruned = pruneState(full, { maxInvocations: 1e9, maxCostPoints: 1_000 });
     expect(pruned.costSeries.length).toBeLessThan(full.costSeries.length);
     expect(pruned.costSeries.at(-1)).toBe(full.costSeries.at(-1));
-    expect(pruned.costSeries.filter((p) => p.exact)).toEqual(full.costSeries.filter((p) => p.exact));
+    expect(pruned.costSeries.filter((p) => p.fromLedger)).toEqual(
+      full.costSeries.filter((p) => p.fromLedger),
+    );
     const times = pruned.costSeries.map((p) => p.time);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
   });

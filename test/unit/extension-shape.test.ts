@@ -29,7 +29,7 @@ import {
   trafficShape,
 } from '../../extension/src/views/shape';
 import { zoomFromRelayout } from '../../extension/src/views/timeline-figure';
-import { EventScript, mapRun } from './extension-fixtures';
+import { attemptBill, costSplit, EventScript, mapRun } from './extension-fixtures';
 
 function series(shape: TimelineShape, state: string): TimelineSeries {
   return shape.series.find((s) => s.state === state)!;
@@ -56,11 +56,11 @@ function scenario(): { s: EventScript; state: TelemetryState } {
   s.queued('z', 'r2')
     .started('z', 'r2', { env: 'e0' })
     .wait(20)
-    .finished('z', 'r2', { env: 'e0', costUsd: 0.000002 });
+    .finished('z', 'r2', { env: 'e0', bill: attemptBill(0.0000018) });
   s.exchange('r2', 1, { workerId: 'w0', bytesUp: 1000, bytesDown: 4000, durationMs: 50 });
   s.exchange('r2', 1, { workerId: 'w1', bytesUp: 3000, bytesDown: 4000, durationMs: 100 });
   s.exchange('r2', 2, { workerId: 'w0', store: 's3', bytesUp: 500, bytesDown: 500, durationMs: 0 });
-  s.runFinished('r2', { done: 1, costUsd: 0.000002 });
+  s.runFinished('r2', { done: 1, bill: costSplit({ computeUsd: 0.0000018, requestUsd: 0.0000002 }) });
   s.costTotals({ computeUsd: 0.0000018, requestUsd: 0.0000002, invocations: 1 });
   s.wait(1000);
   s.runStarted('r1', { invocations: 5, executionCount: 5, label: '%%serverless --map xs' });
@@ -68,7 +68,13 @@ function scenario(): { s: EventScript; state: TelemetryState } {
     s.queued(id, 'r1', 'abcde'.indexOf(id));
   }
   s.started('a', 'r1', { index: 0, env: 'e1', cold: true, initMs: 300 });
-  s.wait(100).finished('a', 'r1', { index: 0, env: 'e1', cold: true, initBilledMs: 300, costUsd: 0.000007 });
+  s.wait(100).finished('a', 'r1', {
+    index: 0,
+    env: 'e1',
+    cold: true,
+    initBilledMs: 300,
+    bill: attemptBill(0.0000018, 0.000005),
+  });
   s.started('b', 'r1', { index: 1, env: 'e1' });
   s.wait(10).finished('b', 'r1', {
     index: 1,
@@ -154,7 +160,13 @@ describe('timelineShape', () => {
 
   it('shows one run on its own, and queued invocations its run cancelled', () => {
     const { s, state } = scenario();
-    s.runFinished('r1', { status: 'cancelled', done: 2, failed: 1, cancelled: 2, costUsd: 0.00002 });
+    s.runFinished('r1', {
+      status: 'cancelled',
+      done: 2,
+      failed: 1,
+      cancelled: 2,
+      bill: costSplit({ computeUsd: 0.0000194, initUsd: 0.0000001, requestUsd: 0.0000005 }),
+    });
     const ended = foldEvents(state, s.take());
     const shape = timelineShape(ended, { now: s.time + 1000, runId: 'r1' });
     expect(shape.rows.map((r) => r.id)).toEqual([QUEUE_ROW, 'e1', 'e2']);

@@ -18,7 +18,12 @@ import {
   opaque,
   parseColor,
 } from '../../extension/src/views/figure-theme';
-import { connectionText, hasRunning, headerShape } from '../../extension/src/views/header-shape';
+import {
+  connectionText,
+  hasRunning,
+  headerShape,
+  runningRunId,
+} from '../../extension/src/views/header-shape';
 import {
   BAR_STYLES,
   COST_PARTS,
@@ -35,7 +40,7 @@ import {
   wrapHover,
 } from '../../extension/src/views/timeline-figure';
 import { TRAFFIC_COLORS, trafficFigure } from '../../extension/src/views/traffic-figure';
-import { EventScript, mapRun } from './extension-fixtures';
+import { costSplit, EventScript, mapRun } from './extension-fixtures';
 
 /** A theme whose every color names its variable, so tests see which one was used. */
 const theme = figureTheme((cssVar) => (cssVar.startsWith('--jp-ui-font-') ? '' : `color(${cssVar})`));
@@ -327,12 +332,17 @@ describe('the panel header', () => {
   it('enables Cancel only while a run runs on an open comm, Export once events arrived', () => {
     const { s, state } = scenario();
     expect(hasRunning(state)).toBe(true);
+    expect(runningRunId(state)).toBe('r2');
     expect(headerShape(state, 'open')).toMatchObject({ text: 'Live', canCancel: true, canExport: true });
     expect(headerShape(state, 'restarting').canCancel).toBe(false);
     expect(headerShape(emptyState(), 'open')).toMatchObject({ canCancel: false, canExport: false });
-    s.runFinished('r2', { done: 0, status: 'cancelled', costUsd: 0 });
+    s.runFinished('r2', { done: 0, status: 'cancelled', bill: costSplit({ computeUsd: 0, requestUsd: 0 }) });
     const ended = foldEvents(state, s.take());
     expect(hasRunning(ended)).toBe(false);
+    expect(runningRunId(ended)).toBeUndefined();
+    // A run that lost its finished event is not the one a click cancels: the latest started is.
+    const lost = new EventScript().runStarted('lost').runStarted('latest');
+    expect(runningRunId(replayState(lost.take()))).toBe('latest');
     expect(headerShape(ended, 'open').canCancel).toBe(false);
   });
 

@@ -16,8 +16,7 @@ import { errorContent } from '../../kernel-magics/src/output/format';
 import { ServerlessEngine } from '../../kernel-magics/src/magics/serverless-engine';
 import { setOutputSink } from '../../kernel-magics/src/output/sink';
 import { LocalBackend } from '../../kernel-magics/src/runtime/local';
-import { TelemetryEvent } from '../../kernel-magics/src/telemetry/events';
-import { TelemetryHub } from '../../kernel-magics/src/telemetry';
+import { TelemetryEvent, TelemetryHub } from '../../kernel-magics/src/telemetry';
 import { TslabEngine } from '../../kernel-magics/src/tslab';
 import { REPO_ROOT } from '../helpers/paths';
 

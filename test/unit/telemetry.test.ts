@@ -1,24 +1,36 @@
 /**
  * The telemetry hub over a real comm registry with a recording sender:
- * replay, batching, the history bound, cancel routing, closed and failing
- * comms, listeners; and the protocol's guards.
+ * replay, batching, the history bound, cancel routing (a request naming a run
+ * only while it runs), closed and failing comms, listeners; the protocol's
+ * guards, held to its types by the compiler; and its money helpers.
  */
 import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
 import { createMemoryLogger } from '../../kernel-magics/src/kernel/log';
 import { JsonObject } from '../../kernel-magics/src/kernel/messages';
 import { AttemptStatus } from '../../kernel-magics/src/runtime/backend';
 import {
+  boolean,
+  count,
+  finite,
+  optional,
+  Shape,
+  string,
+} from '../../kernel-magics/src/telemetry/protocol/check';
+import {
+  addUsd,
   invocationStatus,
   InvocationStatus,
   isTelemetryEvent,
   parseTelemetryMessage,
   parseTelemetryRequest,
+  picoToUsd,
   TELEMETRY_PROTOCOL_VERSION,
   TELEMETRY_TARGET,
   TelemetryEvent,
   TelemetryEventInput,
   TelemetryHub,
   TelemetryHubOptions,
+  usdToPico,
 } from '../../kernel-magics/src/telemetry';
 
 interface Sent {
@@ -71,6 +83,26 @@ function dataOn(commId: string): JsonObject[] {
 
 function queued(index: number): TelemetryEventInput {
   return { type: 'invocation-queued', id: `i${index}`, runId: 'r1', index };
+}
+
+function runStarted(runId: string): TelemetryEventInput {
+  return {
+    type: 'run-started',
+    runId,
+    label: `%%serverless ${runId}`,
+    invocations: 1,
+    memoryMb: 1024,
+    timeoutS: 60,
+    concurrency: 1,
+    backend: 'local',
+  };
+}
+
+const ZERO_SPLIT = { computeUsd: 0, initUsd: 0, requestUsd: 0, storageUsd: 0, totalUsd: 0 };
+
+function runFinished(runId: string): TelemetryEventInput {
+  const ending = { status: 'ok', done: 1, failed: 0, cancelled: 0, durationMs: 5 } as const;
+  return { type: 'run-finished', runId, ...ending, bill: ZERO_SPLIT };
 }
 
 describe('TelemetryHub over comms', () => {
@@ -131,6 +163,7 @@ describe('TelemetryHub over comms', () => {
     open('c1');
     const cancels: unknown[] = [];
     const stop = hub.onCancel((r) => cancels.push(r));
+    hub.emit(runStarted('r7'));
     request('c1', { type: 'cancel', runId: 'r7' });
     request('c1', { type: 'cancel' });
     request('c1', { type: 'format-disk' });
@@ -139,6 +172,28 @@ describe('TelemetryHub over comms', () => {
     expect(cancels).toEqual([{ type: 'cancel', runId: 'r7' }, { type: 'cancel' }]);
     expect(logLines.some((l) => l.includes('unknown request'))).toBe(true);
     expect(logLines.some((l) => l.includes('nothing handles it'))).toBe(true);
+  });
+
+  it('cancels a run named in the request only while that run is the one running', () => {
+    open('c1');
+    const cancels: unknown[] = [];
+    hub.onCancel((r) => cancels.push(r));
+    // Before any run, and for a run that never started: nothing to cancel.
+    request('c1', { type: 'cancel', runId: 'r1' });
+    hub.emit(runStarted('r1'));
+    hub.emit(runFinished('r1'));
+    hub.emit(runStarted('r2'));
+    // The panel asked to cancel r1, which ended meanwhile: r2 runs on.
+    request('c1', { type: 'cancel', runId: 'r1' });
+    expect(cancels).toEqual([]);
+    expect(logLines.filter((l) => l.includes('run r1, which is not running'))).toHaveLength(2);
+    request('c1', { type: 'cancel', runId: 'r2' });
+    expect(cancels).toEqual([{ type: 'cancel', runId: 'r2' }]);
+    hub.emit(runFinished('r2'));
+    request('c1', { type: 'cancel', runId: 'r2' });
+    // Without a run id: whatever runs (the handler decides; here nothing does).
+    request('c1', { type: 'cancel' });
+    expect(cancels).toEqual([{ type: 'cancel', runId: 'r2' }, { type: 'cancel' }]);
   });
 
   it('drops comms the frontend or the kernel closed', () => {
@@ -231,7 +286,7 @@ describe('protocol guards', () => {
     durationMs: 3.2,
     billedMs: 4,
     initBilledMs: 120,
-    costUsd: 0.000002,
+    bill: { computeUsd: 0.00000006667, initUsd: 0.000002, requestUsd: 0.0000002, totalUsd: 0.00000226667 },
     status: 'retried',
     error: { name: 'crashed', message: 'exit 1' },
     bytesIn: 10,
@@ -247,17 +302,46 @@ describe('protocol guards', () => {
     const missing: Record<string, unknown> = { ...finished };
     delete missing.bytesIn;
     expect(isTelemetryEvent(missing)).toBe(false);
+    // The bill's parts are checked too.
+    expect(isTelemetryEvent({ ...finished, bill: { computeUsd: 1, initUsd: 0, requestUsd: 0 } })).toBe(false);
+    expect(isTelemetryEvent({ ...finished, bill: { ...finished.bill, initUsd: Infinity } })).toBe(false);
+    expect(isTelemetryEvent({ ...finished, costUsd: 0.000002, bill: undefined })).toBe(false);
+    expect(isTelemetryEvent({ seq: 5, time: 2, ...runStarted('r') })).toBe(true);
+    const run = { seq: 6, time: 2, ...runFinished('r') };
+    expect(isTelemetryEvent(run)).toBe(true);
+    expect(isTelemetryEvent({ ...run, bill: { ...ZERO_SPLIT, storageUsd: '0' } })).toBe(false);
+    // Fields a newer kernel adds are allowed; optional ones may be absent, not malformed.
+    expect(isTelemetryEvent({ ...finished, region: 'eu-west-1' })).toBe(true);
+    expect(isTelemetryEvent({ ...finished, index: 3 })).toBe(true);
+    expect(isTelemetryEvent({ ...finished, index: -1 })).toBe(false);
+    expect(isTelemetryEvent({ ...finished, error: { name: 'crashed' } })).toBe(false);
+  });
+
+  it('holds every check to the type it claims (compile-time)', () => {
+    type Fields = { a: number; b?: string; c: boolean };
+    const shape: Shape<Fields> = { a: count, b: optional(string), c: boolean };
+    // Each of these fails to compile: an optional check of a required field, a
+    // required check of an optional one, a check of another type, a missing field.
+    // @ts-expect-error -- `a` is required
+    const optionalForRequired: Shape<Fields> = { ...shape, a: optional(finite) };
+    // @ts-expect-error -- `b` is optional
+    const requiredForOptional: Shape<Fields> = { ...shape, b: string };
+    // @ts-expect-error -- `c` is a boolean
+    const wrongType: Shape<Fields> = { ...shape, c: string };
+    // @ts-expect-error -- `c` is missing
+    const missingField: Shape<Fields> = { a: count, b: optional(string) };
+    expect([optionalForRequired, requiredForOptional, wrongType, missingField]).toHaveLength(4);
   });
 
   it('parses envelopes and requests', () => {
     expect(
-      parseTelemetryMessage({ type: 'events', version: 1, events: [finished, { type: 'junk' }] }),
+      parseTelemetryMessage({ type: 'events', version: 2, events: [finished, { type: 'junk' }] }),
     ).toEqual({
       type: 'events',
-      version: 1,
+      version: 2,
       events: [finished],
     });
-    expect(parseTelemetryMessage({ type: 'replay', version: 1, events: [] })).toBeUndefined();
+    expect(parseTelemetryMessage({ type: 'replay', version: 2, events: [] })).toBeUndefined();
     expect(parseTelemetryRequest({ type: 'cancel', runId: 3 })).toBeUndefined();
     expect(parseTelemetryRequest({ type: 'replay', extra: 1 })).toEqual({ type: 'replay' });
   });
@@ -273,5 +357,29 @@ describe('protocol guards', () => {
     expect(invocationStatus('crashed', true)).toBe('retried');
     expect(invocationStatus('crashed', false)).toBe('crashed');
     expect(invocationStatus('timeout', true)).toBe('timeout');
+  });
+});
+
+describe('money', () => {
+  it('adds amounts in whole pico-dollars, as the ledger does, where floats drift', () => {
+    expect(0.1 + 0.2).not.toBe(0.3);
+    expect(addUsd(0.1, 0.2)).toBe(0.3);
+    let exact = 0;
+    let float = 0;
+    for (let i = 0; i < 10_000; i++) {
+      exact = addUsd(exact, 0.0000018667);
+      float += 0.0000018667;
+    }
+    expect(exact).toBe(picoToUsd(10_000 * 1_866_700));
+    expect(float).not.toBe(exact);
+  });
+
+  it('gets back the same whole pico-dollars from USD, up to 2^50 of them', () => {
+    // Amounts spread over every magnitude up to the bound, and the bound itself.
+    for (let i = 0; i <= 2000; i++) {
+      const pico = Math.floor(2 ** ((50 * i) / 2000)) + (i % 7);
+      expect(usdToPico(picoToUsd(pico))).toBe(pico);
+    }
+    expect(usdToPico(picoToUsd(2 ** 50 - 1))).toBe(2 ** 50 - 1);
   });
 });

@@ -53,7 +53,6 @@ export class StateDraft {
   private costSeries: CostPoint[] | undefined;
   protected exchanges: ExchangeRecord[] | undefined;
   protected totals: CostPoint;
-  protected requestPriceUsd: number;
   /** Records, arrays and splits this draft copied or made, free to mutate (a Set: cheaper than a WeakSet, and a draft lives for one fold). */
   private readonly owned = new Set<object>();
 
@@ -63,7 +62,6 @@ export class StateDraft {
     this.firstTime = base.firstTime;
     this.lastTime = base.lastTime;
     this.totals = base.totals;
-    this.requestPriceUsd = base.requestPriceUsd;
   }
 
   /** The folded state. */
@@ -79,7 +77,6 @@ export class StateDraft {
       environments: this.environments ?? b.environments,
       costSeries: this.costSeries ?? b.costSeries,
       totals: this.totals,
-      requestPriceUsd: this.requestPriceUsd,
       exchanges: this.exchanges ?? b.exchanges,
     };
   }

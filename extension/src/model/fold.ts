@@ -7,7 +7,9 @@
  * events name. Events at or below the state's `lastSeq` are skipped, so
  * folding a replay's overlap again changes nothing.
  */
+import { addUsd } from '../telemetry';
 import type {
+  AttemptCost,
   CostTotalsEvent,
   ExchangeRoundEvent,
   InvocationFinishedEvent,
@@ -18,7 +20,7 @@ import type {
   TelemetryEvent,
 } from '../telemetry';
 import { Mutable, StateDraft } from './draft';
-import { AttemptRecord, CostSplit, emptyState, splitAttemptCost, TelemetryState } from './state';
+import { AttemptRecord, CostPoint, CostSplit, emptyState, TelemetryState } from './state';
 
 /**
  * Folds `events` (in `seq` order) into `state`; returns a new state (or
@@ -41,17 +43,13 @@ export function replayState(events: readonly TelemetryEvent[], truncated = 0): T
   return foldEvents(emptyState(truncated), events);
 }
 
-/** Adds `b` into `a`. */
-function addTo(a: Mutable<CostSplit>, b: CostSplit): void {
-  a.computeUsd += b.computeUsd;
-  a.initUsd += b.initUsd;
-  a.requestUsd += b.requestUsd;
-  a.storageUsd += b.storageUsd;
-  a.totalUsd += b.totalUsd;
+/** Adds an attempt's bill into `a`, in whole pico-dollars as the kernel's ledger does. */
+function addBill(a: Mutable<CostSplit>, bill: AttemptCost): void {
+  a.computeUsd = addUsd(a.computeUsd, bill.computeUsd);
+  a.initUsd = addUsd(a.initUsd, bill.initUsd);
+  a.requestUsd = addUsd(a.requestUsd, bill.requestUsd);
+  a.totalUsd = addUsd(a.totalUsd, bill.totalUsd);
 }
-
-/** Amounts below this (USD) are rounding, not storage. */
-const EPSILON_USD = 1e-12;
 
 /** A draft that folds events. */
 class EventDraft extends StateDraft {
@@ -114,10 +112,9 @@ class EventDraft extends StateDraft {
       }
     }
     run.counts = { queued: 0, running: 0, done: e.done, failed: e.failed, cancelled: e.cancelled };
-    const cost = this.ownObject(run, 'cost');
-    const attemptsUsd = cost.computeUsd + cost.initUsd + cost.requestUsd;
-    cost.storageUsd = run.started && e.costUsd - attemptsUsd > EPSILON_USD ? e.costUsd - attemptsUsd : 0;
-    cost.totalUsd = e.costUsd;
+    // The kernel's bill of the run replaces the sum of the attempts seen (it has them all, and storage).
+    const { computeUsd, initUsd, requestUsd, storageUsd, totalUsd } = e.bill;
+    run.cost = { computeUsd, initUsd, requestUsd, storageUsd, totalUsd };
   }
 
   private queued(e: InvocationQueuedEvent): void {
@@ -181,7 +178,7 @@ class EventDraft extends StateDraft {
       durationMs: e.durationMs,
       billedMs: e.billedMs,
       initBilledMs: e.initBilledMs,
-      costUsd: e.costUsd,
+      costUsd: e.bill.totalUsd,
       error: e.error,
       bytesIn: e.bytesIn,
       bytesOut: e.bytesOut,
@@ -190,38 +187,33 @@ class EventDraft extends StateDraft {
     this.putAttempt(inv, attempt);
     inv.billedMs += e.billedMs - (seen ? seen.billedMs : 0);
     inv.initBilledMs += e.initBilledMs - (seen ? seen.initBilledMs : 0);
-    inv.costUsd += e.costUsd - previous;
+    inv.costUsd = addUsd(addUsd(inv.costUsd, e.bill.totalUsd), -previous);
     // A later attempt may already have started (events of one invocation are ordered, but be safe).
     const latest = inv.attempts[inv.attempts.length - 1];
     if (latest.attempt === e.attempt) {
       this.setState(inv, e.status, e.time);
       inv.endTime = e.status === 'retried' ? undefined : e.time;
     }
-    const split = splitAttemptCost(e.costUsd, e.billedMs, e.initBilledMs, this.requestPriceUsd);
     const run = this.run(e.runId, e.time);
     run.billedMs += e.billedMs;
     run.initBilledMs += e.initBilledMs;
-    addTo(this.ownObject(run, 'cost'), split);
-    if (split.totalUsd > 0) {
+    addBill(this.ownObject(run, 'cost'), e.bill);
+    // An attempt that never ran costs nothing and is not counted.
+    if (e.bill.totalUsd > 0) {
       const t = this.totals;
-      this.pushCost({
+      const point: Mutable<CostPoint> = {
+        ...t,
         seq: e.seq,
         time: e.time,
         invocations: t.invocations + 1,
-        exact: false,
-        computeUsd: t.computeUsd + split.computeUsd,
-        initUsd: t.initUsd + split.initUsd,
-        requestUsd: t.requestUsd + split.requestUsd,
-        storageUsd: t.storageUsd + split.storageUsd,
-        totalUsd: t.totalUsd + split.totalUsd,
-      });
+        fromLedger: false,
+      };
+      addBill(point, e.bill);
+      this.pushCost(point);
     }
   }
 
   private costTotals(e: CostTotalsEvent): void {
-    if (e.invocations > 0 && e.requestUsd > 0) {
-      this.requestPriceUsd = e.requestUsd / e.invocations;
-    }
     this.pushCost({
       seq: e.seq,
       time: e.time,
@@ -231,7 +223,7 @@ class EventDraft extends StateDraft {
       storageUsd: e.storageUsd,
       totalUsd: e.totalUsd,
       invocations: e.invocations,
-      exact: true,
+      fromLedger: true,
     });
   }
 

@@ -79,12 +79,12 @@ function pruneInvocations(state: TelemetryState, target: number): TelemetryState
   return { ...state, runs, invocations, environments };
 }
 
-/** Every other point of the older half, the newer half and every exact (kernel ledger) point kept. */
+/** Every other point of the older half, the newer half and every point of the kernel's ledger kept. */
 function thinCostSeries(series: readonly CostPoint[]): CostPoint[] {
   const half = Math.floor(series.length / 2);
   const thinned: CostPoint[] = [];
   for (let i = 0; i < series.length; i++) {
-    if (i >= half || i % 2 === 0 || series[i].exact) {
+    if (i >= half || i % 2 === 0 || series[i].fromLedger) {
       thinned.push(series[i]);
     }
   }

@@ -5,7 +5,7 @@
  * immutable snapshots: a fold returns a new state and shares every part the
  * events did not touch.
  */
-import type { InvocationStatus, RunStatus } from '../telemetry';
+import type { CostSplit as BillSplit, InvocationStatus, RunStatus } from '../telemetry';
 
 /** The state of one attempt: `running` until its finished event. */
 export type AttemptState = 'running' | InvocationStatus;
@@ -73,14 +73,8 @@ export interface InvocationRecord {
   readonly costUsd: number;
 }
 
-/** Costs in USD split the way the bill is; `initUsd` (INIT of cold starts) is kept apart from compute. */
-export interface CostSplit {
-  readonly computeUsd: number;
-  readonly initUsd: number;
-  readonly requestUsd: number;
-  readonly storageUsd: number;
-  readonly totalUsd: number;
-}
+/** Costs in USD split the way the kernel bills them (the protocol's split, read-only). */
+export type CostSplit = Readonly<BillSplit>;
 
 /** How many of a run's invocations are in each state. */
 export interface RunCounts {
@@ -126,9 +120,8 @@ export interface RunRecord {
   readonly billedMs: number;
   readonly initBilledMs: number;
   /**
-   * Its cost: the attempts' costs split as in {@link splitAttemptCost} while
-   * it runs; once finished, `totalUsd` is what the kernel billed the run and
-   * the part not explained by its attempts is counted as storage.
+   * Its cost: the sum of its attempts' bills while it runs; once finished,
+   * the kernel's bill of the run (storage included).
    */
   readonly cost: CostSplit;
 }
@@ -154,10 +147,10 @@ export interface CostPoint extends CostSplit {
   /** Attempts billed so far. */
   readonly invocations: number;
   /**
-   * True at a cost-totals event (the kernel's ledger); false after attempts
-   * added since, whose split into compute, INIT and request is derived.
+   * True at a cost-totals event (the kernel ledger's totals, storage
+   * included); false at a billed attempt (the point before plus its bill).
    */
-  readonly exact: boolean;
+  readonly fromLedger: boolean;
 }
 
 /** One exchange-round event (one worker's part of a round when `workerId` is set). */
@@ -192,20 +185,15 @@ export interface TelemetryState {
   readonly costSeries: readonly CostPoint[];
   /** The cumulative cost now (the last point, or zeros). */
   readonly totals: CostPoint;
-  /** The price of a request, USD, as the last cost-totals implies (Lambda's $0.20 per 1M before one). */
-  readonly requestPriceUsd: number;
   /** Exchange-round events, in order. */
   readonly exchanges: readonly ExchangeRecord[];
 }
-
-/** Lambda's price of a request, USD, until a cost-totals event tells the kernel's. */
-export const DEFAULT_REQUEST_PRICE_USD = 0.2 / 1_000_000;
 
 const ZERO_TOTALS: CostPoint = {
   seq: 0,
   time: 0,
   invocations: 0,
-  exact: true,
+  fromLedger: true,
   computeUsd: 0,
   initUsd: 0,
   requestUsd: 0,
@@ -223,28 +211,6 @@ export function emptyState(truncated = 0): TelemetryState {
     environments: new Map(),
     costSeries: [],
     totals: ZERO_TOTALS,
-    requestPriceUsd: DEFAULT_REQUEST_PRICE_USD,
     exchanges: [],
   };
-}
-
-/**
- * Splits what an attempt cost: one request (at most its whole cost), then
- * compute and INIT in proportion to their billed ms (both are billed per
- * GB-s of the same memory).
- */
-export function splitAttemptCost(
-  costUsd: number,
-  billedMs: number,
-  initBilledMs: number,
-  requestPriceUsd: number,
-): CostSplit {
-  if (!(costUsd > 0)) {
-    return { computeUsd: 0, initUsd: 0, requestUsd: 0, storageUsd: 0, totalUsd: 0 };
-  }
-  const requestUsd = Math.min(costUsd, requestPriceUsd);
-  const rest = costUsd - requestUsd;
-  const ms = billedMs + initBilledMs;
-  const initUsd = ms > 0 ? (rest * initBilledMs) / ms : 0;
-  return { computeUsd: rest - initUsd, initUsd, requestUsd, storageUsd: 0, totalUsd: costUsd };
 }

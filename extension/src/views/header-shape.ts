@@ -31,14 +31,23 @@ export interface HeaderShape {
   readonly canExport: boolean;
 }
 
-/** Whether any cell run is still running. */
-export function hasRunning(state: TelemetryState): boolean {
+/**
+ * The cell run still running, the latest started if the state shows several
+ * (a kernel runs one at a time; an older one lost its finished event).
+ */
+export function runningRunId(state: TelemetryState): string | undefined {
+  let running: string | undefined;
   for (const run of state.runs.values()) {
     if (run.state === 'running') {
-      return true;
+      running = run.runId;
     }
   }
-  return false;
+  return running;
+}
+
+/** Whether any cell run is still running. */
+export function hasRunning(state: TelemetryState): boolean {
+  return runningRunId(state) !== undefined;
 }
 
 /** The header of `state` seen through `connection`. */

@@ -5,7 +5,7 @@
 import { Widget } from '@lumino/widgets';
 
 import type { ITelemetryModel } from '../tokens';
-import { headerShape } from './header-shape';
+import { headerShape, runningRunId } from './header-shape';
 import { ITrans, NO_TRANS } from './shape';
 
 /** The header of the serverless panel. */
@@ -22,7 +22,8 @@ export class PanelHeader extends Widget {
     this._cancel.title = this._trans.__('Cancel the running serverless cell run');
     this._export = Private.button(this._trans.__('Export JSON'), 'jp-serverless-Panel-export');
     this._export.title = this._trans.__('Download the telemetry events as JSON');
-    this._cancel.addEventListener('click', () => options.onCancel());
+    // The run shown as running, so that a run started since is not the one cancelled.
+    this._cancel.addEventListener('click', () => options.onCancel(runningRunId(this._model.state)));
     this._export.addEventListener('click', () => options.onExport());
     const buttons = document.createElement('span');
     buttons.className = 'jp-serverless-Panel-buttons';
@@ -55,8 +56,8 @@ export namespace PanelHeader {
   export interface IOptions {
     model: ITelemetryModel;
     trans?: ITrans;
-    /** "Cancel running" was clicked. */
-    onCancel: () => void;
+    /** "Cancel running" was clicked while `runId` was shown running. */
+    onCancel: (runId: string | undefined) => void;
     /** "Export JSON" was clicked. */
     onExport: () => void;
   }

@@ -37,7 +37,7 @@ export class ServerlessPanel extends SidePanel {
     this.headerLine = new PanelHeader({
       model: this.model,
       trans,
-      onCancel: () => this.model.cancel(),
+      onCancel: (runId) => this.model.cancel(runId),
       onExport: () => downloadTelemetry(this.model),
     });
     this.header.addWidget(this.headerLine);

@@ -6,28 +6,10 @@
 import type { CostEstimate } from './estimator';
 import { CostLedger, CostTotals, RunCost } from './ledger';
 import { Arch, PriceTable } from './prices';
+import { formatUsd } from '../telemetry/protocol/money';
 
-/**
- * USD for display, never in exponent notation: three significant digits
- * below one dollar (costs of single invocations are millionths of a dollar),
- * cents from one dollar up.
- */
-export function formatUsd(usd: number): string {
-  if (usd === 0 || !Number.isFinite(usd)) {
-    return usd === 0 ? '$0' : `$${usd}`;
-  }
-  const sign = usd < 0 ? '-' : '';
-  const size = Math.abs(usd);
-  if (size >= 1) {
-    return `${sign}$${size.toFixed(2)}`;
-  }
-  const decimals = Math.min(100, Math.max(0, 2 - Math.floor(Math.log10(size))));
-  const digits = size
-    .toFixed(decimals)
-    .replace(/(\.\d*?)0+$/, '$1')
-    .replace(/\.$/, '');
-  return `${sign}$${digits}`;
-}
+// Shared with the panel (through the telemetry protocol), so both show the same amounts.
+export { formatUsd };
 
 /**
  * Classes that keep notebook frontends from typesetting an element's text as

@@ -6,7 +6,7 @@
  */
 import { AttemptBill, picoToUsd, StorageBill } from './meter';
 
-import type { CostTotals } from '../telemetry/events';
+import type { CostSplit, CostTotals } from '../telemetry/protocol';
 
 export type { CostTotals };
 
@@ -119,6 +119,12 @@ export class CostLedger {
   runTotal(runId: string): RunCost {
     const entry = this.entries.get(runId) ?? { label: runId, sums: new Sums() };
     return runCost(runId, entry);
+  }
+
+  /** The parts of one run's bill, as the `run-finished` event carries them. */
+  runSplit(runId: string): CostSplit {
+    const { computeUsd, initUsd, requestUsd, storageUsd, totalUsd } = this.runTotal(runId);
+    return { computeUsd, initUsd, requestUsd, storageUsd, totalUsd };
   }
 
   /** Every run, in the order they started. */

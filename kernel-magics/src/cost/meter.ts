@@ -9,28 +9,20 @@
  * values are exposed as numbers derived from the integers.
  */
 import { AttemptRecord } from '../runtime/backend';
+import type { AttemptCost } from '../telemetry/protocol/events';
+import { picoToUsd, usdToPico } from '../telemetry/protocol/money';
 import { Arch, PriceTable } from './prices';
 
-/** Pico-dollars per dollar. */
-export const PICO_PER_USD = 1e12;
+// The conversions live with the telemetry protocol, which the panel shares.
+export { PICO_PER_USD, picoToUsd, usdToPico } from '../telemetry/protocol/money';
 
 /** An invalid input to the cost model (a negative duration, memory out of Lambda's range...). */
 export class CostModelError extends RangeError {
   override readonly name = 'CostModelError';
 }
 
-/** USD to whole pico-dollars (rounded to the nearest). */
-export function usdToPico(usd: number): number {
-  return Math.round(usd * PICO_PER_USD);
-}
-
-/** Pico-dollars to USD. */
-export function picoToUsd(pico: number | bigint): number {
-  return Number(pico) / PICO_PER_USD;
-}
-
-/** What one attempt costs. */
-export interface AttemptBill {
+/** What one attempt costs: its parts in USD (as telemetry sends them) and more. */
+export interface AttemptBill extends AttemptCost {
   /** Whether the attempt ran at all (and so was billed as a request). */
   ran: boolean;
   /** Billed duration of the invoke phase, ms (rounded up to the billing granularity). */
@@ -39,12 +31,18 @@ export interface AttemptBill {
   initBilledMs: number;
   memoryMb: number;
   arch: Arch;
-  computeUsd: number;
-  initUsd: number;
-  requestUsd: number;
-  totalUsd: number;
   /** The same amounts in integer pico-dollars: what the ledger sums. */
   pico: { compute: number; init: number; request: number; total: number };
+}
+
+/** The parts of an attempt's bill, as the `invocation-finished` event carries them. */
+export function attemptCost(bill: AttemptBill): AttemptCost {
+  return {
+    computeUsd: bill.computeUsd,
+    initUsd: bill.initUsd,
+    requestUsd: bill.requestUsd,
+    totalUsd: bill.totalUsd,
+  };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   PriceTable,
 } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
+import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
@@ -131,7 +132,7 @@ export class KernelAccounting implements RunAccounting {
       durationMs: record.durationMs,
       billedMs: bill.billedMs,
       initBilledMs: bill.initBilledMs,
-      costUsd: bill.totalUsd,
+      bill: attemptCost(bill),
       status: invocationStatus(outcome.status, record.willRetry),
       error:
         outcome.status === 'ok'
@@ -160,7 +161,7 @@ export class KernelAccounting implements RunAccounting {
       failed: counts.failed,
       cancelled: counts.cancelled,
       durationMs,
-      costUsd: this.ledger.runTotal(plan.runId).totalUsd,
+      bill: this.ledger.runSplit(plan.runId),
     });
     const total = this.ledger.total();
     this.telemetry.emit({ type: 'cost-totals', ...total });

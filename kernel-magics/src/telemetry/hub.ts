@@ -1,7 +1,8 @@
 /**
  * The kernel's telemetry hub: stamps events, keeps a bounded history, sends
  * them in batches to every comm open on {@link TELEMETRY_TARGET}, answers
- * replay requests and routes cancel requests.
+ * replay requests and routes cancel requests (one naming a run only while
+ * that run is running).
  */
 import { Comm, CommRegistry } from '../kernel/comms';
 import { JsonObject } from '../kernel/messages';
@@ -18,7 +19,7 @@ import {
   TELEMETRY_TARGET,
   TelemetryEvent,
   TelemetryEventInput,
-} from './events';
+} from './protocol';
 
 /** Options of a {@link TelemetryHub}. */
 export interface TelemetryHubOptions {
@@ -68,6 +69,11 @@ export class TelemetryHub {
   private readonly comms = new Set<Comm>();
   private readonly listeners = new Set<TelemetryListener>();
   private readonly cancelHandlers = new Set<CancelHandler>();
+  /**
+   * The run between its `run-started` and `run-finished` events, if any (a
+   * kernel runs one `%%serverless` cell at a time; a later start replaces it).
+   */
+  private runningRun: string | undefined;
   private registry: CommRegistry | undefined;
 
   constructor(options: TelemetryHubOptions = {}) {
@@ -101,6 +107,7 @@ export class TelemetryHub {
       this.logger.warn(`telemetry: malformed event ${safeJson(event)}`);
     }
     const stamped = event as TelemetryEvent;
+    this.track(stamped);
     this.keep(stamped);
     for (const listener of this.listeners) {
       try {
@@ -139,7 +146,9 @@ export class TelemetryHub {
   /**
    * Registers the comm target. A comm opened on it receives live events
    * from then on, the whole history when it sends `{type: 'replay'}`, and its
-   * `{type: 'cancel'}` requests go to the {@link onCancel} handlers.
+   * `{type: 'cancel'}` requests go to the {@link onCancel} handlers: all of
+   * them without a `runId`, those whose `runId` is the running run (between
+   * its `run-started` and `run-finished` events) with one.
    */
   attach(registry: CommRegistry): void {
     this.registry = registry;
@@ -150,7 +159,11 @@ export class TelemetryHub {
     });
   }
 
-  /** Adds a handler for cancel requests; returns its removal. */
+  /**
+   * Adds a handler for cancel requests (it cancels whatever runs: the hub
+   * has already dropped requests for a run that is not running); returns its
+   * removal.
+   */
   onCancel(handler: CancelHandler): () => void {
     this.cancelHandlers.add(handler);
     return () => this.cancelHandlers.delete(handler);
@@ -197,6 +210,14 @@ export class TelemetryHub {
     this.cancelHandlers.clear();
   }
 
+  private track(event: TelemetryEvent): void {
+    if (event.type === 'run-started') {
+      this.runningRun = event.runId;
+    } else if (event.type === 'run-finished' && event.runId === this.runningRun) {
+      this.runningRun = undefined;
+    }
+  }
+
   private keep(event: TelemetryEvent): void {
     if (this.kept.length < this.maxEvents) {
       this.kept.push(event);
@@ -223,6 +244,11 @@ export class TelemetryHub {
         truncated: this.dropped,
       };
       this.send(comm, replay);
+      return;
+    }
+    if (request.runId !== undefined && request.runId !== this.runningRun) {
+      // It ended (or never ran) before the request arrived: what runs now is not what the panel showed.
+      this.logger.info(`telemetry: ignored a cancel request for run ${request.runId}, which is not running`);
       return;
     }
     if (this.cancelHandlers.size === 0) {

@@ -1,3 +1,3 @@
-/** Telemetry: the event protocol shared with the extension, and the kernel's hub. */
-export * from './events';
+/** Telemetry: the event protocol shared with the extension (`./protocol`), and the kernel's hub. */
+export * from './protocol';
 export * from './hub';

@@ -3,9 +3,9 @@
  */
 import type { RunRecord } from '../../model/state';
 
-// The kernel's own USD formatting (a module without Node imports), so the
+// The kernel's own USD formatting (from the telemetry protocol), so the
 // panel shows the same amounts as `%serverless cost`.
-export { formatUsd } from 'serverless-kernel/dist/src/cost/format';
+export { formatUsd } from '../../telemetry';
 
 /** What the shaping uses of a JupyterLab TranslationBundle (`translator.load('jupyterlab-serverless')`). */
 export interface ITrans {

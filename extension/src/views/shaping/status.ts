@@ -45,9 +45,6 @@ export function statusShape(state: TelemetryState, options: StatusOptions): Stat
     `Serverless cost of this kernel: ${formatUsd(t.totalUsd)} over ${t.invocations} invocation${t.invocations === 1 ? '' : 's'}`,
     `compute ${formatUsd(t.computeUsd)}, INIT ${formatUsd(t.initUsd)}, requests ${formatUsd(t.requestUsd)}, storage ${formatUsd(t.storageUsd)}`,
   ];
-  if (!t.exact) {
-    lines.push('(split of the latest attempts derived; exact at the end of each run)');
-  }
   if (warning) {
     lines.push(`Budget warning: the total reached ${formatUsd(budget as number)}.`);
   }

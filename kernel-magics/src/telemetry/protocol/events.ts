@@ -1,7 +1,10 @@
 /**
  * The telemetry protocol between the kernel and the side panel, over the comm
- * target {@link TELEMETRY_TARGET}. This module has no Node imports: the
- * JupyterLab extension imports it in the browser.
+ * target {@link TELEMETRY_TARGET}: the types of events, messages and
+ * requests. These declarations are the one source of the protocol: the guards
+ * in `./guards` are checked against them by the compiler. No Node imports:
+ * the JupyterLab extension loads this folder in the browser, as
+ * `serverless-kernel/telemetry`.
  *
  * Every event carries `seq` (1, 2, 3... per kernel, never reused) and `time`
  * (epoch ms). Optional fields are absent, never `undefined` or `null`, so an
@@ -18,8 +21,12 @@
 /** The comm target name. */
 export const TELEMETRY_TARGET = 'jupyter.serverless.telemetry';
 
-/** Version of this protocol, carried by every kernel -> frontend message. */
-export const TELEMETRY_PROTOCOL_VERSION = 1;
+/**
+ * Version of this protocol, carried by every kernel -> frontend message.
+ * 2: attempts and runs carry their bill's parts (`bill`) instead of a bare
+ * `costUsd`.
+ */
+export const TELEMETRY_PROTOCOL_VERSION = 2;
 
 /** Fields every event has. */
 export type EventStamp = {
@@ -28,6 +35,33 @@ export type EventStamp = {
   /** Epoch ms when the kernel emitted it. */
   time: number;
 };
+
+/**
+ * What one attempt was billed, USD, part by part, as the kernel's meter
+ * computed it (each part a whole number of pico-dollars, see `./money`).
+ */
+export interface AttemptCost {
+  /** Invoke-phase duration. */
+  computeUsd: number;
+  /** INIT phase of a cold start. */
+  initUsd: number;
+  /** The per-request price (0 for an attempt that never ran). */
+  requestUsd: number;
+  /** The sum of the parts. */
+  totalUsd: number;
+}
+
+/** Costs in USD split the way the bill is: an {@link AttemptCost}'s parts plus storage. */
+export interface CostSplit extends AttemptCost {
+  /** Object store requests and storage. */
+  storageUsd: number;
+}
+
+/** The cost ledger's totals: its split, and how many attempts it billed. */
+export interface CostTotals extends CostSplit {
+  /** Attempts that ran, each billed as one request (retries included). */
+  invocations: number;
+}
 
 /** A `%%serverless` cell run started dispatching. */
 export type RunStartedEvent = EventStamp & {
@@ -63,8 +97,8 @@ export type RunFinishedEvent = EventStamp & {
   failed: number;
   cancelled: number;
   durationMs: number;
-  /** What the run cost, USD. */
-  costUsd: number;
+  /** What the run cost, as the kernel's ledger sums it (storage included). */
+  bill: CostSplit;
 };
 
 /** An invocation entered the backend's queue. */
@@ -113,29 +147,14 @@ export type InvocationFinishedEvent = EventStamp &
     /** Billed invoke ms and INIT ms. */
     billedMs: number;
     initBilledMs: number;
-    /** What the attempt cost, USD. */
-    costUsd: number;
+    /** What the attempt cost. */
+    bill: AttemptCost;
     status: InvocationStatus;
     /** Absent when the status is `ok`. */
     error?: { name: string; message: string };
     bytesIn: number;
     bytesOut: number;
   };
-
-/** Costs in USD, split the way the bill is (the cost ledger's totals). */
-export interface CostTotals {
-  /** Invoke-phase duration. */
-  computeUsd: number;
-  /** INIT phase of cold starts. */
-  initUsd: number;
-  /** Per-request price. */
-  requestUsd: number;
-  /** Object store requests and storage. */
-  storageUsd: number;
-  totalUsd: number;
-  /** Attempts that ran, each billed as one request (retries included). */
-  invocations: number;
-}
 
 /** The kernel's cost totals so far. */
 export type CostTotalsEvent = EventStamp & CostTotals & { type: 'cost-totals' };
@@ -176,7 +195,11 @@ export type TelemetryEventInput = TelemetryEvent extends infer E
 
 /** Frontend -> kernel: send the whole history. */
 export type ReplayRequest = { type: 'replay' };
-/** Frontend -> kernel: cancel a run (the running one when `runId` is absent). */
+/**
+ * Frontend -> kernel: cancel the running run. With `runId`, only if that run
+ * is the one running (a request for a run that ended meanwhile cancels
+ * nothing).
+ */
 export type CancelRequest = { type: 'cancel'; runId?: string };
 /** What the frontend may send. */
 export type TelemetryRequest = ReplayRequest | CancelRequest;
@@ -187,5 +210,3 @@ export type EventsMessage = { type: 'events'; version: number; events: Telemetry
 export type ReplayMessage = { type: 'replay'; version: number; events: TelemetryEvent[]; truncated: number };
 /** What the kernel sends. */
 export type TelemetryMessage = EventsMessage | ReplayMessage;
-
-export { isTelemetryEvent, parseTelemetryMessage, parseTelemetryRequest } from './guards';
