@@ -91,6 +91,15 @@ describe('a %%serverless cell', () => {
     expect(text(display?.data?.['text/html'])).toBe('<b>from an invocation</b>');
   });
 
+  it('clears the cell’s output on display.clear(), and on the next output with { wait: true }', () => {
+    // What was shown before each clear is gone; what came after it stays.
+    expect(stream('clear')).toBe('progress 2 of 2\n');
+    expect(outputs('clear').filter((o) => o.output_type === 'display_data')).toEqual([]);
+    expect(result('clear')).toBe("'cleared'");
+    const cleared = (cell('clear').metadata.jsl_messages ?? []).filter(([type]) => type === 'clear_output');
+    expect(cleared).toHaveLength(2);
+  });
+
   it('shows a thrown non-Error as an ordinary cell does', () => {
     expect(error('throw-object')).toMatchObject({ ename: 'Uncaught', evalue: '{ a: 1 }' });
     expect(error('throw-object')?.traceback?.[0]).toBe('Uncaught { a: 1 }');

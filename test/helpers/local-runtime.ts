@@ -2,23 +2,24 @@
  * The embedded runtime with real worker processes, for its test suites:
  * backends made through the fixture are disposed after each test, which
  * then checks that none of their worker processes is left; each test gets a
- * fresh temporary directory. The workers run the build (`npx tsc -b` first).
+ * fresh temporary directory. The workers run the build (`npm run build` first).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deserialize } from 'node:v8';
 
 import { InvocationResult, ProgramResult } from '../../kernel-magics/src/runtime/backend';
 import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
+import { WORKER_BUNDLE } from '../../kernel-magics/src/runtime/local/config';
 import { REPO_ROOT } from './paths';
 import { isAlive } from './processes';
 
 /** The built local runtime (the workers run it). */
 export const DIST_LOCAL = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'runtime', 'local');
-/** The built worker entry point. */
-export const LOCAL_WORKER = path.join(DIST_LOCAL, 'worker.js');
+/** The built worker entry point, as the backend starts it (bundled). */
+export const LOCAL_WORKER = path.join(DIST_LOCAL, WORKER_BUNDLE);
 
 /** Hex SHA-256 of a program's source or captures (what requests are keyed by). */
 export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
@@ -44,8 +45,9 @@ export function useLocalRuntime(prefix: string): LocalRuntimeFixture {
   let backends: LocalBackend[] = [];
   let tmp = '';
   beforeAll(() => {
-    if (!existsSync(LOCAL_WORKER)) {
-      throw new Error(`${LOCAL_WORKER} is missing: run \`npx tsc -b\` first`);
+    const compiled = path.join(DIST_LOCAL, 'worker.js');
+    if (!existsSync(LOCAL_WORKER) || statSync(LOCAL_WORKER).mtimeMs < statSync(compiled).mtimeMs) {
+      throw new Error(`${LOCAL_WORKER} is missing or older than worker.js: run \`npm run build\` first`);
     }
   });
   beforeEach(() => {

@@ -77,6 +77,25 @@ describe('billAttempt', () => {
     expect(billAttempt(attempt({ cold: true, initMs: 250 }), 1024, before2025).initUsd).toBe(0);
   });
 
+  it("bills the platform's own billed duration when it reports one (Lambda's REPORT), INIT included once", () => {
+    // REPORT: Duration 395.99 ms, Billed Duration 662 ms, Init Duration 265.72 ms.
+    const reported = billAttempt(
+      attempt({ cold: true, initMs: 300, durationMs: 395.99, reported: { billedMs: 662, initMs: 265.72 } }),
+      512,
+      DEFAULT_PRICES,
+    );
+    expect(reported.billedMs + reported.initBilledMs).toBe(662);
+    expect(reported.initBilledMs).toBe(266);
+    // 512 MB x 0.662 s x 16,666,700 pico-dollars per GB-s, plus the request.
+    expect(reported.pico.compute + reported.pico.init).toBe(
+      Math.round(0.5 * 0.396 * 16_666_700) + Math.round(0.5 * 0.266 * 16_666_700),
+    );
+    expect(reported.pico.request).toBe(200_000);
+    // A warm attempt's REPORT has no INIT.
+    const warm = billAttempt(attempt({ durationMs: 9.3, reported: { billedMs: 10 } }), 512, DEFAULT_PRICES);
+    expect([warm.billedMs, warm.initBilledMs]).toEqual([10, 0]);
+  });
+
   it('charges the request price for every attempt that ran, nothing for one cancelled in the queue', () => {
     const crashed = billAttempt(
       attempt({ durationMs: 3, outcome: { status: 'crashed', message: 'exit 1' } }),

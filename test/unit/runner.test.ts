@@ -18,9 +18,10 @@ import { setOutputSink } from '../../kernel-magics/src/output/sink';
 import { LocalBackend } from '../../kernel-magics/src/runtime/local';
 import { TelemetryEvent, TelemetryHub } from '../../kernel-magics/src/telemetry';
 import { TslabEngine } from '../../kernel-magics/src/tslab';
+import { LOCAL_WORKER } from '../helpers/local-runtime';
 import { REPO_ROOT } from '../helpers/paths';
 
-const WORKER = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'runtime', 'local', 'worker.js');
+const WORKER = LOCAL_WORKER;
 
 let dir: string;
 let engine: ServerlessEngine;

@@ -5,7 +5,7 @@
  * cancellation, a clean environment, and no process left behind. What a
  * program does inside its invocation (values, output, errors) is the
  * program contract (program-contract.test.ts). The workers run the build
- * (`npx tsc -b` first); the backend runs from the sources.
+ * (`npm run build` first); the backend runs from the sources.
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';

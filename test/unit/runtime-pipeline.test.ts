@@ -6,7 +6,7 @@
  * is asked back when the invocation before it turns out long, is cancelled
  * with its run (never started, no attempt), stops when the caller may start
  * no more, and runs elsewhere when the one before it crashes or times out.
- * The workers run the build (`npx tsc -b` first).
+ * The workers run the build (`npm run build` first).
  */
 import { serialize } from 'node:v8';
 

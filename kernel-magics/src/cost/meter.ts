@@ -8,7 +8,7 @@
  * and sums of millions of attempts do not drift the way float sums do. USD
  * values are exposed as numbers derived from the integers.
  */
-import { AttemptRecord } from '../runtime/backend';
+import { AttemptRecord, ProviderReport } from '../runtime/backend';
 import type { AttemptCost } from '../telemetry/protocol/events';
 import { picoToUsd, usdToPico } from '../telemetry/protocol/money';
 import { Arch, PriceTable } from './prices';
@@ -107,11 +107,16 @@ export function billAttempt(
 ): AttemptBill {
   checkMemory(memoryMb, prices);
   const ran = attemptRan(record);
-  const billedMs = ran ? billedDurationMs(record.durationMs, prices) : 0;
-  const initBilledMs =
-    ran && record.cold && prices.lambda.initBilled && record.initMs > 0
-      ? billedDurationMs(record.initMs, prices)
-      : 0;
+  const { billedMs, initBilledMs } =
+    record.reported?.billedMs !== undefined
+      ? reportedDurations(record.reported, prices)
+      : {
+          billedMs: ran ? billedDurationMs(record.durationMs, prices) : 0,
+          initBilledMs:
+            ran && record.cold && prices.lambda.initBilled && record.initMs > 0
+              ? billedDurationMs(record.initMs, prices)
+              : 0,
+        };
   const compute = durationPico(billedMs, memoryMb, prices, arch);
   const init = durationPico(initBilledMs, memoryMb, prices, arch);
   const request = ran ? requestPico(prices) : 0;
@@ -128,6 +133,24 @@ export function billAttempt(
     totalUsd: picoToUsd(total),
     pico: { compute, init, request, total },
   };
+}
+
+/**
+ * The billed durations of an attempt whose platform reported its own billed
+ * duration (Lambda's REPORT line: one figure, INIT included, rounded once).
+ * That total is kept exactly; INIT's part is its own duration rounded up,
+ * the rest is compute.
+ */
+function reportedDurations(
+  reported: ProviderReport,
+  prices: PriceTable,
+): { billedMs: number; initBilledMs: number } {
+  const total = reported.billedMs ?? 0;
+  const init =
+    prices.lambda.initBilled && reported.initMs !== undefined && reported.initMs > 0
+      ? Math.min(total, Math.ceil(reported.initMs))
+      : 0;
+  return { billedMs: total - init, initBilledMs: init };
 }
 
 /** Throws unless `memoryMb` is a memory size Lambda accepts. */

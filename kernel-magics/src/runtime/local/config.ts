@@ -33,9 +33,15 @@ export interface LocalBackendOptions {
    * trip (waking the worker) costs more than the invocation. 1 turns it off.
    */
   pipelineDepth?: number;
-  /** The worker entry point (the compiled worker.js next to this file by default). */
+  /** The worker entry point (WORKER_BUNDLE next to the compiled backend by default). */
   workerPath?: string;
 }
+
+/**
+ * The worker entry point the backend starts: worker.ts bundled into one file
+ * by the build (kernel-magics/scripts/bundle-worker.mjs).
+ */
+export const WORKER_BUNDLE = 'worker.bundle.js';
 
 /** Throws a RangeError unless `value` is a whole number >= `min`. */
 export function checkWhole(name: string, value: number, min: number): void {

@@ -21,7 +21,7 @@ import {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
-import { checkWhole, LocalBackendOptions, resolveLocalOptions } from './config';
+import { checkWhole, LocalBackendOptions, resolveLocalOptions, WORKER_BUNDLE } from './config';
 import { Environment, EnvironmentEvents } from './environment';
 import { AbortGroups, Backoff, WorkQueue } from '../scheduling';
 import { EnvironmentRun, Job, neverRan, UndecidedRecord } from './job';
@@ -69,7 +69,7 @@ export class LocalBackend implements Backend {
   };
 
   constructor(options: LocalBackendOptions = {}) {
-    this.options = resolveLocalOptions(options, path.join(__dirname, 'worker.js'));
+    this.options = resolveLocalOptions(options, path.join(__dirname, WORKER_BUNDLE));
     this.limit = this.options.concurrency;
     this.backoff = { baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs };
     this.pool = new EnvironmentPool(this.options, this.events);

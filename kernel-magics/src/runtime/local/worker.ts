@@ -4,9 +4,16 @@
  * invocations on its data channel (fd 3, see frames.ts), runs them one at a
  * time through the program runner (those handed while one runs wait in
  * line), and sends their output, events and results back on the channel.
- * Imports are kept few: they are part of every cold start.
+ *
+ * Cold starts: everything loaded before the first result is part of every
+ * cold start. The worker is bundled into one file (scripts/bundle-worker.mjs),
+ * and the first invocation travels on fd 3 read and written synchronously
+ * (the fd is a blocking socket until Node takes it over): node:net, which
+ * carries the rest, costs more to load than the invocation itself, so it is
+ * loaded only once the first invocation has started.
  */
-import { Socket } from 'node:net';
+import { readSync, writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
 
 import { ProgramRunner, ProgramSink } from '../program';
 import { encodeFrame, FrameDecoder } from './frames';
@@ -14,20 +21,44 @@ import type { InvokeMessage, KernelMessage, WorkerMessage } from './protocol';
 
 const runner = new ProgramRunner();
 
-/** The data channel to the kernel (fd 3, see frames.ts); opened in main(). */
+/** The data channel's file descriptor (see frames.ts). */
+const CHANNEL_FD = 3;
+/** How much one synchronous read of the first invocation takes at most. */
+const FIRST_READ_BYTES = 64 * 1024;
+
+/** The data channel as a socket, once opened (see openChannel); until then, fd 3 directly. */
 let channel: Socket | undefined;
+const decoder = new FrameDecoder<KernelMessage>();
 
 function send(message: WorkerMessage): void {
   const parts = encodeFrame(message);
-  if (parts.length === 1) {
-    channel?.write(parts[0]);
+  if (!channel) {
+    for (const part of parts) {
+      writeFully(part);
+    }
     return;
   }
-  channel?.cork();
-  for (const part of parts) {
-    channel?.write(part);
+  if (parts.length === 1) {
+    channel.write(parts[0]);
+    return;
   }
-  channel?.uncork();
+  channel.cork();
+  for (const part of parts) {
+    channel.write(part);
+  }
+  channel.uncork();
+}
+
+/** Writes all of `bytes` to fd 3 (blocking), or ends the worker if the kernel is gone. */
+function writeFully(bytes: Uint8Array): void {
+  try {
+    for (let offset = 0; offset < bytes.byteLength;) {
+      offset += writeSync(CHANNEL_FD, bytes, offset);
+    }
+  } catch {
+    // The kernel went away: an environment never outlives its channel.
+    process.exit(0);
+  }
 }
 
 /** The sink of invocation `seq`: its output, tagged with its sequence number. */
@@ -85,28 +116,77 @@ function withdraw(seqs: number[]): void {
   send({ type: 'withdrawn', seqs: given });
 }
 
-function main(): void {
-  runner.output.capture();
-  channel = new Socket({ fd: 3, readable: true, writable: true });
-  const decoder = new FrameDecoder<KernelMessage>();
-  const onMessage = (message: KernelMessage): void => {
-    if (message.type === 'invoke') {
-      runner.keep(message);
-      line.push(message);
-      if (!draining) {
-        void drain();
-      }
-    } else if (message.type === 'withdraw') {
-      withdraw(message.seqs);
+/** Whether an invocation has arrived. */
+let invoked = false;
+
+function onMessage(message: KernelMessage): void {
+  if (message.type === 'invoke') {
+    invoked = true;
+    runner.keep(message);
+    line.push(message);
+    if (!draining) {
+      void drain();
     }
-  };
+  } else if (message.type === 'withdraw') {
+    withdraw(message.seqs);
+  }
+}
+
+/**
+ * Reads fd 3 synchronously until an invocation arrives (the kernel sends one
+ * as soon as it sees `ready`); false when the fd is not blocking, and the
+ * socket must read it.
+ */
+function readFirstInvocation(): boolean {
+  while (!invoked) {
+    // A fresh buffer per read: decoded payloads may be views into it.
+    const buffer = Buffer.allocUnsafe(FIRST_READ_BYTES);
+    let read: number;
+    try {
+      read = readSync(CHANNEL_FD, buffer, 0, buffer.length, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+        return false;
+      }
+      process.exit(0);
+    }
+    if (read === 0) {
+      // The kernel went away before giving this environment anything.
+      process.exit(0);
+    }
+    decoder.push(buffer.subarray(0, read), onMessage);
+  }
+  return true;
+}
+
+/** Opens the socket that carries everything after the first invocation. */
+function openChannel(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after the first invocation started (see above)
+  const { Socket } = require('node:net') as typeof import('node:net');
+  try {
+    channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  } catch {
+    // The program closed fd 3 before the socket took it over; the kernel shows this line.
+    process.stderr.write('The environment lost its channel to the kernel: the program closed fd 3.\n');
+    process.exit(1);
+  }
   channel.on('data', (chunk: Buffer) => decoder.push(chunk, onMessage));
   // The kernel went away (or the program closed fd 3): an environment never outlives its channel.
   channel.on('end', () => process.exit(0));
   channel.on('error', () => process.exit(0));
+}
+
+function main(): void {
+  runner.output.capture();
   send({ type: 'ready' });
   // Async context tracking is turned on while the kernel sends the first invocation, rather than in it.
   runner.output.warm();
+  if (readFirstInvocation()) {
+    // After the first invocation's synchronous part (and the whole of a trivial one).
+    setImmediate(openChannel);
+  } else {
+    openChannel();
+  }
 }
 
 main();
