@@ -8,6 +8,7 @@
  * (`npm run build` first); the backend runs from the sources.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { serialize } from 'node:v8';
 
@@ -381,6 +382,21 @@ describe('limits and failures', () => {
     expect(result.attempts[1].cold).toBe(true);
     // Backoff: the retry started at least half the base delay after the crash (equal jitter).
     expect(result.attempts[1].startedAt - result.attempts[0].startedAt).toBeGreaterThanOrEqual(25);
+  });
+
+  it('counts an environment that dies while starting, its invocation already sent, as a crashed attempt: retried within bounds, never requeued', async () => {
+    const broken = path.join(runtime.tmp, 'broken-worker.js');
+    writeFileSync(broken, "process.stderr.write('cannot start\\n'); process.exit(7);");
+    const local = backend({ workerPath: broken, retryBaseMs: 10 });
+    const result = await local.invoke(request(returning('1'), { retries: 2 }), {}, never);
+    expect(result.outcome.status).toBe('crashed');
+    expect(result.attempts.map((a) => [a.attempt, a.cold, a.willRetry])).toEqual([
+      [1, true, true],
+      [2, true, true],
+      [3, true, false],
+    ]);
+    expect(messageOf(result.outcome)).toMatch(/did not start.*code 7.*cannot start/s);
+    expect(local.status()).toMatchObject({ queued: 0, running: 0, environments: [] });
   });
 
   it('reports a crash at once with --retries 0', async () => {

@@ -46,6 +46,8 @@ interface Handed {
   timer?: NodeJS.Timeout;
   /** Asked back from the worker (see `withdrawLine`). */
   withdrawing?: boolean;
+  /** Sent with the environment's start, before it was ready (see `preload`). */
+  preloaded?: boolean;
 }
 
 /**
@@ -86,8 +88,7 @@ export class Environment implements Watched, JobEnvironment {
   ) {
     this.held = new HeldInputs(memoryMb);
     this.process = new WorkerProcess(workerPath, memoryMb, cwd, readyTimeoutMs, {
-      // Every environment is started for an invocation, which takes it at once.
-      ready: () => (this.state = 'busy'),
+      ready: () => this.onReady(),
       message: (message) => this.onMessage(message),
       died: () => (this.state = 'dead'),
       exit: () => this.onExit(),
@@ -162,6 +163,27 @@ export class Environment implements Watched, JobEnvironment {
    * the jobs handed before it.
    */
   hand(job: Job): void {
+    this.send(job, false);
+    if (this.line.length === 1) {
+      this.startHead();
+    }
+  }
+
+  /**
+   * Sends the job an environment is started for along with its start, as
+   * Lambda holds the invoke that caused a cold start during INIT: the worker
+   * finds it as soon as it is ready, without waiting for the kernel to answer
+   * `ready`. It starts (`started`) when the worker says it is ready. If the
+   * environment dies before that, the job is not among the unstarted ones
+   * `exited` gives back: the start failed, and the backend's retry policy
+   * decides.
+   */
+  preload(job: Job): void {
+    this.send(job, true);
+  }
+
+  /** Writes a job's invocation to the worker and puts it in line. */
+  private send(job: Job, preloaded: boolean): void {
     this.seq += 1;
     const { request } = job;
     const message: InvokeMessage = {
@@ -173,9 +195,16 @@ export class Environment implements Watched, JobEnvironment {
       cwd: request.cwd,
     };
     const bytesIn = (request.element?.byteLength ?? 0) + this.held.fill(message, request);
-    this.line.push({ job, seq: this.seq, bytesIn, startedAt: 0 });
+    this.line.push({ job, seq: this.seq, bytesIn, startedAt: 0, preloaded });
     this.process.send(message);
-    if (this.line.length === 1) {
+  }
+
+  /** The worker is ready: every environment is started for a job, which starts now. */
+  private onReady(): void {
+    this.state = 'busy';
+    const head = this.line[0];
+    if (head?.preloaded) {
+      head.preloaded = false;
       this.startHead();
     }
   }
@@ -310,7 +339,7 @@ export class Environment implements Watched, JobEnvironment {
     }
     this.events.exited(
       this,
-      line.map((handed) => handed.job),
+      line.filter((handed) => !handed.preloaded).map((handed) => handed.job),
     );
   }
 

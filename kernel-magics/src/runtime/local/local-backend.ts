@@ -187,7 +187,7 @@ export class LocalBackend implements Backend {
   private placeNow(job: Job): boolean {
     const env = this.pool.takeIdle(job.request);
     if (env) {
-      this.handTo(env, job, false);
+      this.handTo(env, job);
     } else if (this.pool.starting() < this.options.maxColdStarts) {
       this.startCold(job);
     } else {
@@ -210,16 +210,18 @@ export class LocalBackend implements Backend {
     }
   }
 
-  /** Starts an environment for a job; it runs there once the environment is ready. */
+  /**
+   * Starts an environment for a job, which is sent along (see
+   * Environment.preload) and runs there once the environment is ready.
+   */
   private startCold(job: Job): void {
     const env = this.pool.start(job.request, this.limit);
     job.state = 'starting';
     job.env = env;
+    job.cold = true;
+    env.preload(job);
     env.ready.then(
       () => {
-        if (job.state === 'starting' && job.env === env) {
-          this.handTo(env, job, true);
-        }
         // A cold-start slot is free.
         this.serveWaiting();
         this.pump();
@@ -237,16 +239,17 @@ export class LocalBackend implements Backend {
     );
   }
 
-  private handTo(env: Environment, job: Job, cold: boolean): void {
+  /** Hands a job to a warm environment. */
+  private handTo(env: Environment, job: Job): void {
     if (env.state === 'dead') {
       // It died between being picked and being handed the job: no exit event is left to report it.
-      this.endAttempt(job, job.notStarted(env, cold, 'The runtime exited before the invocation started.'));
+      this.endAttempt(job, job.notStarted(env, false, 'The runtime exited before the invocation started.'));
       return;
     }
     job.state = 'handed';
     job.env = env;
-    job.cold = cold;
-    job.initMs = cold ? env.initMs : 0;
+    job.cold = false;
+    job.initMs = 0;
     env.hand(job);
   }
 
@@ -268,12 +271,16 @@ export class LocalBackend implements Backend {
       job.attempt = 1;
       this.pipelinedCount += 1;
       handed += 1;
-      this.handTo(env, job, false);
+      this.handTo(env, job);
     }
   }
 
   /** A job began to run (the environment's clock started). */
   private started(env: Environment, job: Job, startedAt: number): void {
+    if (job.state === 'starting') {
+      // It came with the environment's start (see startCold), which is now measured.
+      job.initMs = env.initMs;
+    }
     if (!job.slot) {
       // It waited in the environment's line: it takes the slot of the one that just ended.
       this.take(job);
