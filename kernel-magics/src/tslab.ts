@@ -129,7 +129,7 @@ const UNTERMINATED_TEMPLATE = 1160;
  * (which may span lines), undefined when the code parses.
  */
 function parseVerdict(code: string): 'invalid' | 'incomplete' | undefined {
-  // The compiler tslab already loaded: a second one would cost ~0.4 s of start-up.
+  // The compiler tslab already loaded: loading a second one would slow start-up.
   const ts = tsForTslab;
   const file = ts.createSourceFile('cell.tsx', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TSX);
   const diagnostics = (file as unknown as { parseDiagnostics?: { code: number }[] }).parseDiagnostics ?? [];

@@ -62,12 +62,11 @@ export function kernelsDir(target: InstallTarget): string {
  * `--v8-pool-size=1`: one V8 helper thread instead of Node's four. The
  * kernel allocates a whole TypeScript program per cell, and with four
  * helpers the garbage collector's parallel work took as much CPU as the
- * cell itself (measured: 7 ms of helper time per trivial cell beside 6.5 ms
- * on the main thread). Notebooks often run on one or two cores (Binder,
- * teaching labs) beside the browser, the Jupyter server and the runtime's
- * workers, where those helpers take the core the cell needs: with one
- * helper a trivial cell and the first cell are each ~10% faster on two
- * cores (bench/kernel). A count taken from the machine (`0`) would not do:
+ * cell itself (bench/RESULTS.md, bench/kernel). Notebooks often run on
+ * one or two cores (Binder, teaching labs) beside the browser, the Jupyter
+ * server and the runtime's workers, where those helpers take the core the
+ * cell needs: with one helper a trivial cell and the first cell are faster
+ * on two cores. A count taken from the machine (`0`) would not do:
  * it reads the CPU affinity, which in a container shows the host's cores,
  * not the pod's CPU limit.
  */

@@ -76,7 +76,7 @@ function divRoundSafe(a: number, b: number): number {
 export function durationPico(ms: number, memoryMb: number, prices: PriceTable, arch: Arch): number {
   const perGbSecond = usdToPico(prices.lambda.gbSecondUsd[arch]);
   // MB x ms x (pico per GB-s) / (1024 MB per GB x 1000 ms per s), rounded half up:
-  // in doubles while the product is an exact integer (the usual case, and ~20x
+  // in doubles while the product is an exact integer (the usual case, and much
   // faster), else in bigint.
   const product = ms * memoryMb * perGbSecond;
   if (Number.isSafeInteger(product)) {

@@ -24,7 +24,7 @@ function packageVersion(): string {
 
 /**
  * The version of the compiler tslab checks cells with, read from its
- * package.json (loading the compiler itself takes ~0.4 s).
+ * package.json (loading the compiler itself would slow the kernel's start).
  */
 function compilerVersion(): string {
   const tslabDir = path.dirname(require.resolve('tslab/package.json'));

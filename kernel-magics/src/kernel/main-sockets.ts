@@ -2,7 +2,7 @@
  * The shell and iopub sockets, on the main thread: a request is read, and
  * its output and reply sent, without waking the I/O thread, which saves a
  * cell two thread hand-offs and keeps that thread off the CPU while the
- * reply travels (measured: 0.2-0.4 ms each, see bench/RESULTS.md).
+ * reply travels (bench/RESULTS.md, bench/kernel).
  *
  * V8 drops the main thread's pending promise jobs when the I/O thread
  * terminates a busy cell, and with them could drop the receive loop or a

@@ -12,8 +12,8 @@
  * dispatched, as if it had not been handed yet. (The local backend asks when
  * it hands an invocation to an environment; one put in the line of a busy
  * environment may still start after the stop if the worker takes it before
- * being asked to give it back: only invocations that run under 5 ms, at most
- * the rest of that line.)
+ * being asked to give it back: only short invocations (PIPELINE_SHORT_MS),
+ * at most the rest of that line.)
  */
 import { Backend, InvocationObserver, InvocationRequest, InvocationResult } from '../runtime/backend';
 

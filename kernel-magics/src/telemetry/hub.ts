@@ -31,8 +31,8 @@ export interface TelemetryHubOptions {
   now?: () => number;
   /**
    * Check every event's shape at run time and log malformed ones (the types
-   * already guarantee it at compile time; this costs ~1.5 us per event, so
-   * it is for tests and debugging). Default false.
+   * already guarantee it at compile time; checking costs time on every
+   * event, so it is for tests and debugging). Default false.
    */
   validate?: boolean;
   /** Where failures of comms and listeners are reported. Default: the kernel's stderr log. */

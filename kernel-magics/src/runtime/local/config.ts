@@ -18,7 +18,7 @@ export interface LocalBackendOptions {
   /** Longest retry delay. */
   retryMaxMs?: number;
   /**
-   * Environments starting at once. A cold start is CPU-bound (~30 ms): on a
+   * Environments starting at once. A cold start is CPU-bound: on a
    * small machine, starting 16 at once delays all of them, while a few at a
    * time let the first ones serve the queue warm as the others start.
    */
@@ -118,7 +118,7 @@ export const MEMORY_RELAXED_POLLS = 4;
  * the environment is killed and the invocation fails as out of memory. V8's
  * own heap limit is raised to --memory only when --memory is above V8's
  * default limit: any V8 heap flag makes Node reject its built-in code cache,
- * which costs every cold start ~10 ms (measured: fork to ready 27 -> 38 ms).
+ * which makes every cold start markedly slower (bench/RESULTS.md).
  * Without /proc (not Linux) the heap flag is the limit.
  */
 export function heapLimitFlags(memoryMb: number, defaultHeapLimitMb: number, canReadRss: boolean): string[] {

@@ -61,7 +61,7 @@ export class WorkerProcess {
     events: WorkerProcessEvents,
   ) {
     const spawnedAt = performance.now();
-    // No IPC channel (setting one up costs a cold start ~5 ms): fd 3 is the data channel.
+    // No IPC channel (setting one up is part of every cold start, bench/runtime): fd 3 is the data channel.
     this.child = spawn(
       process.execPath,
       [...heapLimitFlags(memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS), workerPath],
