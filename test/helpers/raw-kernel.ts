@@ -78,19 +78,30 @@ export class RawKernel {
     // kernel_info until answered: the kernel may not have bound yet, and
     // replies to earlier attempts may arrive late.
     const sent = new Set<string>();
-    await waitFor(
-      async () => {
-        sent.add(await kernel.send('shell', 'kernel_info_request', {}));
-        try {
-          const reply = await kernel.receive(kernel.shell, 500);
-          return sent.has(reply.parent_header.msg_id);
-        } catch {
-          return false;
-        }
-      },
-      30000,
-      'the kernel to answer kernel_info',
-    );
+    try {
+      await waitFor(
+        async () => {
+          const { exitCode, signalCode } = kernel.child;
+          if (exitCode !== null || signalCode !== null) {
+            throw new Error(`the kernel exited (${String(exitCode ?? signalCode)}) before answering`);
+          }
+          sent.add(await kernel.send('shell', 'kernel_info_request', {}));
+          try {
+            const reply = await kernel.receive(kernel.shell, 500);
+            return sent.has(reply.parent_header.msg_id);
+          } catch {
+            return false;
+          }
+        },
+        30000,
+        'the kernel to answer kernel_info',
+      );
+    } catch (error) {
+      // What the kernel logged says why; the process is stopped either way.
+      const log = kernel.stderr.trim().split('\n').slice(-20).join('\n');
+      await kernel.dispose();
+      throw new Error(`${(error as Error).message}; its log:\n${log}`);
+    }
     // Drain the late replies to the other attempts.
     for (;;) {
       try {
