@@ -27,6 +27,7 @@ export type {
   InvocationQueuedEvent,
   InvocationStartedEvent,
   InvocationFinishedEvent,
+  InvocationLateErrorEvent,
   CostTotalsEvent,
   ExchangeRoundEvent,
   EventsMessage,

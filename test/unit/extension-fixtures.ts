@@ -202,6 +202,17 @@ export class EventScript {
     });
   }
 
+  lateError(id: string, runId: string, fields: { env?: string; name?: string; message?: string } = {}): this {
+    return this.push({
+      type: 'invocation-late-error',
+      id,
+      runId,
+      attempt: 1,
+      environmentId: fields.env ?? 'e1',
+      error: { name: fields.name ?? 'Error', message: fields.message ?? 'late' },
+    });
+  }
+
   private push(input: object): this {
     this.seq += 1;
     this.time += 1;

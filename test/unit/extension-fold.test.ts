@@ -169,6 +169,20 @@ describe('foldEvents', () => {
     expect([...state.environments.keys()]).toEqual(['e1', 'e2']);
   });
 
+  it('keeps the error that code an invocation left behind threw after it ended, its own outcome standing', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 1 }).queued('a', 'r').started('a', 'r');
+    s.finished('a', 'r', { status: 'ok' });
+    s.runFinished('r', { status: 'ok', done: 1, bill: costSplit(WARM_BILL) });
+    s.lateError('a', 'r', { message: 'A-late' });
+    const state = foldEvents(emptyState(), s.take());
+    expect(state.invocations.get('a')).toMatchObject({
+      state: 'ok',
+      lateError: { name: 'Error', message: 'A-late' },
+    });
+    expect(state.runs.get('r')).toMatchObject({ state: 'ok' });
+  });
+
   it('marks what is still queued or running as cancelled when the run finishes', () => {
     const s = new EventScript();
     s.runStarted('r', { invocations: 3 }).queued('a', 'r', 0).queued('b', 'r', 1).queued('c', 'r', 2);

@@ -247,6 +247,53 @@ describe('interrupts', () => {
   }, 60_000);
 });
 
+describe('what ends an environment', () => {
+  it("names an error that code a cell left behind threw on that cell's run; the next cell succeeds", async () => {
+    const a = await run("%%serverless\nsetTimeout(() => { throw new Error('A-late'); }, 300);\n'a'");
+    expect(a).toMatchObject({ status: 'ok', value: 'a' });
+    const started = events.find((e) => e.type === 'run-started');
+    const runA = started?.type === 'run-started' ? started.runId : undefined;
+    expect(runA).toBeDefined();
+    // B runs warm in the environment A left its timer in.
+    const b = await run("%%serverless\nawait new Promise((r) => setTimeout(r, 1000));\n'b'");
+    expect(b).toMatchObject({ status: 'ok', value: 'b' });
+    const late = events.filter((e) => e.type === 'invocation-late-error');
+    expect(late).toEqual([
+      expect.objectContaining({ runId: runA, error: { name: 'Error', message: 'A-late' } }),
+    ]);
+    // Said where output goes when it happens, naming A's run, at A's line.
+    expect(stderr).toMatch(
+      /Warning: code that invocation \w+ of %%serverless left running after it returned failed/,
+    );
+    expect(stderr).toMatch(/Error: A-late\n {4}at (Timeout\.)?.*<cell>:2:/);
+  }, 30_000);
+
+  it("warns in a map's own output when an element's leftover code fails while the map runs", async () => {
+    const outcome = await run(
+      '%%serverless --map [0, 1] --as i --concurrency 1\n' +
+        "if (i === 0) setTimeout(() => { throw new Error('late-' + i); }, 200);\n" +
+        'else await new Promise((r) => setTimeout(r, 1000));\ni',
+    );
+    expect(outcome).toMatchObject({ status: 'ok', value: [0, 1] });
+    expect(stderr).toMatch(
+      /Warning: code that invocation \w+, element 0 of %%serverless --map .* failed.*\nError: late-0/s,
+    );
+    expect(events.filter((e) => e.type === 'invocation-late-error')).toEqual([
+      expect.objectContaining({ index: 0, error: { name: 'Error', message: 'late-0' } }),
+    ]);
+  }, 30_000);
+
+  it('fails a cell that calls process.exit(0) with ProcessExit at its line, not retried', async () => {
+    const error = errorOf(await run('%%serverless --retries 2\nconst x = 1;\nprocess.exit(0);\nx'));
+    expect(error.name).toBe('ProcessExit');
+    expect(error.message).toMatch(/called process\.exit\(0\)/);
+    expect(error.stack).toMatch(/<cell>:3:/);
+    expect(events.filter((e) => e.type === 'invocation-finished')).toEqual([
+      expect.objectContaining({ status: 'error' }),
+    ]);
+  }, 30_000);
+});
+
 describe('tfjs tensors', () => {
   it('travel as typed arrays (no JSON) and are tensors again in the invocation', async () => {
     // tfjs resolves from the repository (a devDependency), as from a notebook's node_modules.

@@ -61,6 +61,12 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
 const returning = (expression: string): string =>
   `return { hasValue: true, value: (${expression}), exports: {} };`;
 const sleeping = (ms: number): string => `await new Promise((r) => setTimeout(r, ${ms}));`;
+/**
+ * A crash from outside the program (a signal another process sends, as the
+ * OOM killer or a native fault would): the program's own exits are its errors.
+ */
+const crashing = (signal = 'KILL'): string =>
+  `require('node:child_process').execFileSync('kill', ['-${signal}', String(process.pid)])`;
 
 const valueOf = (result: InvocationResult): unknown => programResult(result).value;
 
@@ -369,14 +375,15 @@ describe('limits and failures', () => {
     const local = backend({ retryBaseMs: 50 });
     const marker = path.join(runtime.tmp, 'crashed-once');
     const body =
-      "const fs = require('node:fs'); if (!fs.existsSync(c.marker)) { fs.writeFileSync(c.marker, ''); process.exit(3); }\n" +
+      `const crash = () => ${crashing()};\n` +
+      "const fs = require('node:fs'); if (!fs.existsSync(c.marker)) { fs.writeFileSync(c.marker, ''); crash(); }\n" +
       returning("'second time lucky'");
     const result = await local.invoke(request(body, { retries: 2, captures: { marker } }), {}, never);
     expect(result.attempts.map((a) => a.outcome.status)).toEqual(['crashed', 'ok']);
     // The backend says which attempts it retries after.
     expect(result.attempts.map((a) => a.willRetry)).toEqual([true, false]);
     expect(valueOf(result)).toBe('second time lucky');
-    expect(messageOf(result.attempts[0].outcome)).toMatch(/code 3/);
+    expect(messageOf(result.attempts[0].outcome)).toMatch(/signal SIGKILL/);
     expect(result.attempts.map((a) => a.attempt)).toEqual([1, 2]);
     expect(result.attempts[1].environmentId).not.toBe(result.attempts[0].environmentId);
     expect(result.attempts[1].cold).toBe(true);
@@ -401,10 +408,107 @@ describe('limits and failures', () => {
 
   it('reports a crash at once with --retries 0', async () => {
     const local = backend();
-    const result = await local.invoke(request('process.kill(process.pid, "SIGSEGV");'), {}, never);
+    const result = await local.invoke(request(`${crashing('SEGV')}; ${sleeping(10_000)}`), {}, never);
     expect(result.attempts).toHaveLength(1);
     expect(result.outcome.status).toBe('crashed');
     expect(messageOf(result.outcome)).toMatch(/SIGSEGV/);
+  });
+
+  it.each([
+    [
+      'an uncaught exception of its timer',
+      "setTimeout(() => { throw new RangeError('own-late'); }, 10);",
+      'RangeError',
+    ],
+    ['an unhandled rejection', "Promise.reject(new SyntaxError('own-late'));", 'SyntaxError'],
+  ])(
+    'fails an invocation with %s while it runs as the error thrown (name, message, stack), not retried; the environment is replaced',
+    async (_what, statement, name) => {
+      const local = backend({ retryBaseMs: 10 });
+      const req = request(`${statement}\n${sleeping(5_000)}`, { retries: 2 });
+      const started = Date.now();
+      const result = await local.invoke(req, {}, never);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(result.attempts).toHaveLength(1);
+      expect(result.outcome).toMatchObject({ status: 'error', error: { name, message: 'own-late' } });
+      if (result.outcome.status === 'error') {
+        expect(result.outcome.error.stack).toContain(`${req.program.filename}:2:`);
+      }
+      const next = await local.invoke(request(returning('1')), {}, never);
+      expect(next.attempts[0].cold).toBe(true);
+    },
+  );
+
+  it('reports code an invocation left behind that throws after it returned on that invocation, not on the next one', async () => {
+    const local = backend({ concurrency: 1, retryBaseMs: 10 });
+    const late: { id: string; name: string; message: string; environmentId: string }[] = [];
+    const observer = (id: string): InvocationObserver => ({
+      onLateError: ({ error, environmentId }) =>
+        late.push({ id, name: error.name, message: error.message, environmentId }),
+    });
+    const a = request(`setTimeout(() => { throw new Error('A-late'); }, 300);\n${returning("'a'")}`, {
+      retries: 2,
+    });
+    const first = await local.invoke(a, observer(a.id), never);
+    expect(first.outcome.status).toBe('ok');
+    // The next invocation runs warm in the same environment when A's timer fires under it.
+    const b = request(`${sleeping(1_000)}\n${returning("'b'")}`, { retries: 2 });
+    const second = await local.invoke(b, observer(b.id), never);
+    expect(late).toEqual([
+      { id: a.id, name: 'Error', message: 'A-late', environmentId: first.attempts[0].environmentId },
+    ]);
+    // B did not fail by itself: its attempt there is a crash that names A's error, and is retried.
+    expect(second.attempts.map((r) => r.outcome.status)).toEqual(['crashed', 'ok']);
+    expect(second.attempts[0].environmentId).toBe(first.attempts[0].environmentId);
+    expect(messageOf(second.attempts[0].outcome)).toMatch(/earlier invocation.*Error: A-late/);
+    expect(valueOf(second)).toBe('b');
+  });
+
+  it('reports code left behind that throws while its environment is idle, and replaces the environment', async () => {
+    const local = backend();
+    const late: string[] = [];
+    const a = request(`setTimeout(() => { throw new Error('idle-late'); }, 50);\n${returning('1')}`);
+    const first = await local.invoke(a, { onLateError: ({ error }) => late.push(error.message) }, never);
+    expect(first.outcome.status).toBe('ok');
+    await waitFor(() => late.length > 0, 3_000, 'the late error');
+    expect(late).toEqual(['idle-late']);
+    await waitFor(() => local.status().environments.length === 0, 3_000, 'the environment to go');
+    const next = await local.invoke(request(returning('2')), {}, never);
+    expect(next.attempts[0].cold).toBe(true);
+  });
+
+  it.each([
+    ['process.exit(0)', 'process.exit(0);', 'ProcessExit', /process\.exit\(0\)/],
+    ['process.exit(3)', 'process.exit(3);', 'ProcessExit', /process\.exit\(3\)/],
+    ['a self-kill', "process.kill(process.pid, 'SIGKILL');", 'ProcessKilled', /SIGKILL to its own process/],
+    ['process.abort()', 'process.abort();', 'ProcessKilled', /process\.abort\(\)/],
+  ])('treats %s in the body as its error, not retried', async (_what, statement, name, message) => {
+    const local = backend({ retryBaseMs: 10 });
+    const req = request(`const x = 1;\n${statement}\n${returning("'unreachable'")}`, { retries: 2 });
+    const result = await local.invoke(req, {}, never);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.outcome).toMatchObject({ status: 'error', error: { name } });
+    expect(messageOf(result.outcome)).toMatch(message);
+    if (result.outcome.status === 'error') {
+      // The stack points at the call in the program.
+      expect(result.outcome.error.stack).toContain(`${req.program.filename}:3:`);
+    }
+  });
+
+  it("shows Node's error line when a worker dies of an error it did not report", async () => {
+    const local = backend();
+    // Written as Node writes an uncaught error, then a crash from outside.
+    const result = await local.invoke(
+      request(
+        "require('node:fs').writeSync(2, 'file:1\\n  throw x\\n\\nTypeError: the cause\\n    at f (file:1:1)\\n    at g (file:2:2)\\n\\nNode.js v20.0.0\\n');\n" +
+          `${crashing()};\n${sleeping(5_000)}`,
+      ),
+      {},
+      never,
+    );
+    expect(result.outcome.status).toBe('crashed');
+    expect(messageOf(result.outcome)).toMatch(/TypeError: the cause \| at f \(file:1:1\) \| at g/);
+    expect(messageOf(result.outcome)).not.toMatch(/Node\.js v/);
   });
 
   it('treats a worker that lost its channel to the kernel (fd 3) as crashed', async () => {

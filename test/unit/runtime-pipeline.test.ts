@@ -168,7 +168,15 @@ describe('pipelining short invocations', () => {
   });
 
   it.each([
-    ['crashes', 0, 'if (e === 0) process.exit(3);', 'crashed', 20],
+    [
+      'crashes',
+      0,
+      "if (e === 0) require('node:child_process').execFileSync('kill', ['-KILL', String(process.pid)]);",
+      'crashed',
+      20,
+    ],
+    // Its own exit is its error, but its environment is gone all the same.
+    ['exits by itself', 0, 'if (e === 0) process.exit(3);', 'error', 20],
     ['times out', 0, 'if (e === 0) { for (;;) {} }', 'timeout', 1],
     // Started from a line: its clock and its timeout run from when the worker started it.
     ['times out after waiting in a line', 1, 'if (e === 1) { for (;;) {} }', 'timeout', 1],

@@ -315,6 +315,20 @@ describe('protocol guards', () => {
     expect(isTelemetryEvent({ ...finished, index: 3 })).toBe(true);
     expect(isTelemetryEvent({ ...finished, index: -1 })).toBe(false);
     expect(isTelemetryEvent({ ...finished, error: { name: 'crashed' } })).toBe(false);
+    const late = {
+      seq: 7,
+      time: 3,
+      type: 'invocation-late-error',
+      id: 'i',
+      runId: 'r',
+      attempt: 1,
+      environmentId: 'local-1',
+      error: { name: 'Error', message: 'A-late' },
+    };
+    expect(isTelemetryEvent(late)).toBe(true);
+    expect(isTelemetryEvent({ ...late, index: 2 })).toBe(true);
+    expect(isTelemetryEvent({ ...late, error: { name: 'Error' } })).toBe(false);
+    expect(isTelemetryEvent({ ...late, environmentId: undefined })).toBe(false);
   });
 
   it('holds every check to the type it claims (compile-time)', () => {

@@ -13,6 +13,7 @@ import type {
   CostTotalsEvent,
   ExchangeRoundEvent,
   InvocationFinishedEvent,
+  InvocationLateErrorEvent,
   InvocationQueuedEvent,
   InvocationStartedEvent,
   RunFinishedEvent,
@@ -69,6 +70,8 @@ class EventDraft extends StateDraft {
         return this.started(event);
       case 'invocation-finished':
         return this.finished(event);
+      case 'invocation-late-error':
+        return this.lateError(event);
       case 'cost-totals':
         return this.costTotals(event);
       case 'exchange-round':
@@ -211,6 +214,11 @@ class EventDraft extends StateDraft {
       addBill(point, e.bill);
       this.pushCost(point);
     }
+  }
+
+  private lateError(e: InvocationLateErrorEvent): void {
+    const inv = this.invocation(e.id, e.runId, e.time);
+    inv.lateError = { name: e.error.name, message: e.error.message };
   }
 
   private costTotals(e: CostTotalsEvent): void {

@@ -71,6 +71,11 @@ export interface InvocationRecord {
   readonly billedMs: number;
   readonly initBilledMs: number;
   readonly costUsd: number;
+  /**
+   * What code the invocation left behind threw after it ended, taking its
+   * environment down (its own outcome stands).
+   */
+  readonly lateError?: { readonly name: string; readonly message: string };
 }
 
 /** Costs in USD split the way the kernel bills them (the protocol's split, read-only). */

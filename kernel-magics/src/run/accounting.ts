@@ -14,7 +14,7 @@ import {
 } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
 import { attemptCost } from '../cost/meter';
-import { AttemptRecord, AttemptStartInfo, InvocationRequest } from '../runtime/backend';
+import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
 
@@ -42,6 +42,8 @@ export interface RunAccounting {
   attemptStarted(plan: RunPlan, request: InvocationRequest, info: AttemptStartInfo): void;
   /** Bills an attempt; returns its cost in USD. */
   attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number;
+  /** Code an invocation left behind failed after it ended (possibly after its run finished). */
+  lateError(plan: RunPlan, request: InvocationRequest, info: LateErrorInfo): void;
   runFinished(plan: RunPlan, ending: RunEnding): void;
   /** `%serverless cost`. */
   costReport(): { text: string; html: string };
@@ -144,6 +146,18 @@ export class KernelAccounting implements RunAccounting {
       bytesOut: record.bytesOut,
     });
     return bill.totalUsd;
+  }
+
+  lateError(plan: RunPlan, request: InvocationRequest, info: LateErrorInfo): void {
+    this.telemetry.emit({
+      type: 'invocation-late-error',
+      id: request.id,
+      runId: plan.runId,
+      index: request.index,
+      attempt: info.attempt,
+      environmentId: info.environmentId,
+      error: { name: info.error.name, message: info.error.message },
+    });
   }
 
   runFinished(plan: RunPlan, { counts, durationMs, cancelled, budgetStopped }: RunEnding): void {

@@ -6,7 +6,7 @@
  * {@link RemoteCellError}'s, which is the name of what the code threw.
  */
 import { errorHeader, UNCAUGHT } from '../output/format';
-import { InvocationResult } from '../runtime/backend';
+import { InvocationRequest, InvocationResult, LateErrorInfo } from '../runtime/backend';
 import { CellPosition, mapStackFrames } from '../plan/stack-map';
 
 /** An error thrown by the cell's code in an invocation; `stack` holds cell-line frames. */
@@ -115,4 +115,30 @@ export function failureSummary(error: Error): string {
   const firstFrame = (error.stack ?? '').split('\n').find((line) => line.includes('<cell>:'));
   const at = firstFrame ? ` (${firstFrame.trim().replace(/^at /, '')})` : '';
   return `${errorHeader(error.name, error.message)}${at}`;
+}
+
+/**
+ * The warning that code an invocation left behind failed after it ended.
+ * It is written where output goes when it happens (the run's cell while the
+ * run goes on, else the cell running then), so it names the run.
+ */
+export function lateErrorNote(
+  label: string,
+  executionCount: number | undefined,
+  request: InvocationRequest,
+  info: LateErrorInfo,
+  position: CellPosition,
+): string {
+  const { error } = info;
+  const run = `${executionCount === undefined ? '' : `[${executionCount}] `}${label}`;
+  const element = request.index === undefined ? '' : `, element ${request.index}`;
+  const header =
+    error.inspected === undefined ? errorHeader(error.name, error.message) : `${UNCAUGHT} ${error.inspected}`;
+  const frames = mapStackFrames(error.stack, position);
+  return (
+    `Warning: code that invocation ${request.id.slice(0, 8)}${element} of ${run} left running after ` +
+    `it returned failed, and its environment ${info.environmentId} was replaced (the invocation's ` +
+    `own result stands; await timers and promises, or clear them, before the body ends):\n` +
+    `${[header, ...frames].join('\n')}\n`
+  );
 }

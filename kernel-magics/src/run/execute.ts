@@ -9,6 +9,7 @@ import type { RunPlan } from '../plan/plan';
 import { Backend } from '../runtime/backend';
 import { RunAccounting, RunCounts } from './accounting';
 import { dispatchAll, SlotResult } from './dispatch';
+import { lateErrorNote } from './errors';
 import { ProgressBar } from './progress';
 
 /** How the dispatch of a plan ended. */
@@ -57,6 +58,10 @@ export async function executePlan(
           onStream: (name, text) => sink.stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
           onClear: (wait) => sink.clear(wait),
+          onLateError: (info) => {
+            accounting.lateError(plan, request, info);
+            sink.stream('stderr', lateErrorNote(plan.label, plan.executionCount, request, info, plan));
+          },
           onAttemptStart: (info) => {
             counts.running += 1;
             accounting.attemptStarted(plan, request, info);

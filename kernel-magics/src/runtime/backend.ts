@@ -84,10 +84,13 @@ export interface RemoteError {
 /**
  * How one attempt ended.
  * - `ok`: `result` is the V8-serialized ProgramResult.
- * - `error`: the program threw (or its result could not be serialized); not retried.
+ * - `error`: the program threw (or its result could not be serialized), or it ended its own
+ *   environment: an uncaught error or unhandled rejection of its own code (named as thrown),
+ *   `process.exit` (`ProcessExit`), a signal to its own process (`ProcessKilled`); not retried.
  * - `timeout`: killed after `timeoutS`; not retried.
  * - `out-of-memory`: the environment died over its heap limit; not retried.
- * - `crashed`: the environment died otherwise (exit, signal, lost IPC); retried.
+ * - `crashed`: the environment died otherwise (a signal from outside, a lost channel, code an
+ *   earlier invocation left behind); retried.
  * - `cancelled`: aborted by the caller (interrupt, budget).
  */
 export type AttemptOutcome =
@@ -149,6 +152,20 @@ export interface AttemptStartInfo {
   initMs: number;
 }
 
+/**
+ * Code an invocation left behind after it ended (a timer, a promise) threw,
+ * or ended its environment (`process.exit`): the environment died of it and
+ * is replaced. Reported on the invocation that left the code behind.
+ */
+export interface LateErrorInfo {
+  /** The attempt that left the code behind (its invocation's last). */
+  attempt: number;
+  /** The environment that died of it. */
+  environmentId: string;
+  /** What the code threw, or how it ended the environment. */
+  error: RemoteError;
+}
+
 /** Live callbacks while an invocation runs; all optional. */
 export interface InvocationObserver {
   /** An attempt got an environment and starts. */
@@ -163,6 +180,12 @@ export interface InvocationObserver {
   onClear?(wait: boolean): void;
   /** An event the program sent while it runs (see InvocationEvent). */
   onEvent?(event: InvocationEvent): void;
+  /**
+   * Code the invocation left behind failed after it ended (see
+   * LateErrorInfo); called after the invocation's result, possibly after
+   * the caller's run has ended.
+   */
+  onLateError?(info: LateErrorInfo): void;
   /**
    * Asked before an invocation that waited (queued or handed ahead to a busy
    * environment) starts: false ends it `cancelled` with no attempt, as if it

@@ -5,7 +5,9 @@
  * only their element, and which jobs it was handed: the one it runs and
  * those waiting behind it in the worker.
  */
-import { AttemptOutcome } from '../backend';
+import { AttemptOutcome, RemoteError } from '../backend';
+import type { EndReport } from '../program/process-guard';
+import { crashSummary, readEndReport } from './end-report';
 import { HeldInputs } from './held-inputs';
 import { EnvironmentRun, Job, JobEnvironment } from './job';
 import { OUT_OF_MEMORY, RssReader, Watched } from './memory';
@@ -34,7 +36,15 @@ export interface EnvironmentEvents {
   exited(env: Environment, unstarted: Job[]): void;
   /** The worker gave back jobs that waited in its line (see `withdrawLine`); they never ran. */
   returned(env: Environment, jobs: Job[]): void;
+  /**
+   * Code that `job` left behind after it ended (a timer, a promise) threw,
+   * or ended the process: the environment died of it (`exited` follows).
+   */
+  lateError(env: Environment, job: Job, error: RemoteError): void;
 }
+
+/** Ended invocations an environment remembers, to blame code they left behind (see `lateError`). */
+const REMEMBERED_INVOCATIONS = 64;
 
 /** A job handed to the worker: its message's sequence number and what the kernel side measures. */
 interface Handed {
@@ -76,6 +86,8 @@ export class Environment implements Watched, JobEnvironment {
   private seq = 0;
   /** Peak resident memory seen by the memory watch, MB (0: not seen). */
   private peakRssMb = 0;
+  /** Jobs that ended here, by sequence number, the latest last (bounded). */
+  private readonly pastJobs = new Map<number, Job>();
 
   constructor(
     /** Environment id, e.g. `local-3`. */
@@ -290,6 +302,7 @@ export class Environment implements Watched, JobEnvironment {
       case 'error': {
         clearTimeout(head.timer);
         this.line.shift();
+        this.remember(head);
         this.lastUsed = Date.now();
         this.lastRun = { programHash: head.job.request.program.hash, durationMs: message.durationMs };
         if (this.line.length === 0 && this.state !== 'dead') {
@@ -320,27 +333,66 @@ export class Environment implements Watched, JobEnvironment {
     }
   }
 
+  /** Keeps an ended job, to blame code it left behind (the oldest forgotten past the bound). */
+  private remember(handed: Handed): void {
+    this.pastJobs.set(handed.seq, handed.job);
+    if (this.pastJobs.size > REMEMBERED_INVOCATIONS) {
+      this.pastJobs.delete(this.pastJobs.keys().next().value as number);
+    }
+  }
+
   private onExit(): void {
     this.state = 'dead';
     this.rss.close();
+    // What the program did to end the process, unless the kernel ended it.
+    const report =
+      this.process.killedFor === undefined ? readEndReport(this.process.stderrText()) : undefined;
     const line = this.line.splice(0);
     const head = line[0];
-    if (head && head.startedAt > 0) {
+    const headRan = head !== undefined && head.startedAt > 0;
+    if (headRan) {
       line.shift();
       clearTimeout(head.timer);
       // Lambda bills a killed invocation for the time it ran.
       this.events.ended(this, head.job, {
-        outcome: this.deathOutcome(head.job.request.timeoutS),
+        outcome: report ? this.reportedOutcome(report, head) : this.deathOutcome(head.job.request.timeoutS),
         durationMs: performance.now() - head.startedAt,
         maxMemoryUsedMb: this.peakRssMb > 0 ? this.peakRssMb : undefined,
         bytesIn: head.bytesIn,
         bytesOut: 0,
       });
     }
+    const blamed = report?.invocation === undefined ? undefined : this.pastJobs.get(report.invocation);
+    if (report && blamed) {
+      this.events.lateError(this, blamed, report.error);
+    }
     this.events.exited(
       this,
       line.filter((handed) => !handed.preloaded).map((handed) => handed.job),
     );
+  }
+
+  /**
+   * The outcome of the running invocation when the program ended the
+   * process and said how: its own error when its own code did (not
+   * retried), a crash naming the culprit when code an earlier invocation
+   * left behind did (retried: it is no fault of this one).
+   */
+  private reportedOutcome(report: EndReport, head: Handed): AttemptOutcome {
+    if (report.invocation === head.seq) {
+      return { status: 'error', error: report.error };
+    }
+    const culprit = report.invocation === undefined ? undefined : this.pastJobs.get(report.invocation);
+    const which = culprit
+      ? `code that an earlier invocation (${culprit.request.id.slice(0, 8)}` +
+        `${culprit.request.index === undefined ? '' : `, element ${culprit.request.index}`}) left running after it returned`
+      : 'code outside any invocation';
+    return {
+      status: 'crashed',
+      message:
+        `The environment was ended by ${which}: ${report.error.name}: ${report.error.message}. ` +
+        'This invocation did not fail by itself.',
+    };
   }
 
   /** Why the worker died under an invocation. */
@@ -374,7 +426,7 @@ export class Environment implements Watched, JobEnvironment {
         message: `Runtime exited: out of memory (the V8 heap reached its limit at --memory ${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
       };
     }
-    const tail = this.process.lastStderr();
+    const tail = crashSummary(this.process.stderrText());
     return {
       status: 'crashed',
       message: `Runtime exited with ${this.process.exitDescription} before the invocation finished${tail ? `: ${tail}` : ''}`,

@@ -66,6 +66,10 @@ export class LocalBackend implements Backend {
       this.requeue(jobs);
       this.pump();
     },
+    lateError: (env, job, error) =>
+      job.notify((observer) =>
+        observer.onLateError?.({ attempt: job.attempt, environmentId: env.id, error }),
+      ),
   };
 
   constructor(options: LocalBackendOptions = {}) {

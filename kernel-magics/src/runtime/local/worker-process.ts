@@ -176,6 +176,11 @@ export class WorkerProcess {
     return pattern.test(this.stderrTail);
   }
 
+  /** stderr's tail, as kept (see end-report.ts for what reads it). */
+  stderrText(): string {
+    return this.stderrTail;
+  }
+
   /** The last lines of stderr, joined, to explain a crash. */
   lastStderr(): string {
     const lines = this.stderrTail.trim().split('\n').filter(Boolean);

@@ -16,10 +16,18 @@ import { readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 
 import { ProgramRunner, ProgramSink } from '../program';
+import { ExitProcess, guardProcess } from '../program/process-guard';
+import { writeEndReport } from './end-report';
 import { encodeFrame, FrameDecoder } from './frames';
 import type { InvokeMessage, KernelMessage, WorkerMessage } from './protocol';
 
 const runner = new ProgramRunner();
+/**
+ * Uncaught errors, process.exit and self-kills by programs are reported to
+ * the kernel (on stderr, see end-report.ts) before the process ends;
+ * `exitProcess` is the process's own exit, for the worker's own reasons.
+ */
+const exitProcess: ExitProcess = guardProcess(runner.output, writeEndReport);
 
 /** The data channel's file descriptor (see frames.ts). */
 const CHANNEL_FD = 3;
@@ -57,7 +65,7 @@ function writeFully(bytes: Uint8Array): void {
     }
   } catch {
     // The kernel went away: an environment never outlives its channel.
-    process.exit(0);
+    exitProcess(0);
   }
 }
 
@@ -73,7 +81,7 @@ function sinkFor(seq: number): ProgramSink {
 }
 
 async function invoke(message: InvokeMessage): Promise<void> {
-  const outcome = await runner.run(message, sinkFor(message.seq));
+  const outcome = await runner.run(message, sinkFor(message.seq), message.seq);
   const facts = {
     seq: message.seq,
     durationMs: outcome.durationMs,
@@ -148,11 +156,11 @@ function readFirstInvocation(): boolean {
       if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
         return false;
       }
-      process.exit(0);
+      exitProcess(0);
     }
     if (read === 0) {
       // The kernel went away before giving this environment anything.
-      process.exit(0);
+      exitProcess(0);
     }
     decoder.push(buffer.subarray(0, read), onMessage);
   }
@@ -168,12 +176,12 @@ function openChannel(): void {
   } catch {
     // The program closed fd 3 before the socket took it over; the kernel shows this line.
     process.stderr.write('The environment lost its channel to the kernel: the program closed fd 3.\n');
-    process.exit(1);
+    exitProcess(1);
   }
   channel.on('data', (chunk: Buffer) => decoder.push(chunk, onMessage));
   // The kernel went away (or the program closed fd 3): an environment never outlives its channel.
-  channel.on('end', () => process.exit(0));
-  channel.on('error', () => process.exit(0));
+  channel.on('end', () => exitProcess(0));
+  channel.on('error', () => exitProcess(0));
 }
 
 function main(): void {

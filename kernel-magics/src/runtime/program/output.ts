@@ -26,24 +26,51 @@ export interface ProgramSink {
 interface Owner {
   sink: ProgramSink;
   running: boolean;
+  /** The entry point's id of the invocation (see {@link OutputOwnership.run}). */
+  invocation?: number;
+}
+
+/** The invocation whose code runs now (see {@link OutputOwnership.current}). */
+export interface CurrentInvocation {
+  /** The id the entry point gave it, if any. */
+  invocation?: number;
+  /** Whether it still runs (false: code it left behind, a timer or a promise, runs after it returned). */
+  running: boolean;
 }
 
 /** Routes output to the invocation that wrote it. */
 export class OutputOwnership {
   private readonly context = new AsyncLocalStorage<Owner>();
   private restore?: () => void;
+  /** The invocation started last: code running outside any invocation's context is blamed on it. */
+  private latest?: Owner;
 
   /**
    * Runs `fn` as an invocation whose output goes to `sink` until `fn`
-   * settles; output its leftovers write later goes nowhere.
+   * settles; output its leftovers write later goes nowhere. `invocation`
+   * is the entry point's id for it, which {@link current} gives back.
    */
-  async run<T>(sink: ProgramSink, fn: () => Promise<T>): Promise<T> {
-    const owner: Owner = { sink, running: true };
+  async run<T>(sink: ProgramSink, fn: () => Promise<T>, invocation?: number): Promise<T> {
+    const owner: Owner = { sink, running: true, invocation };
+    this.latest = owner;
     try {
       return await this.context.run(owner, fn);
     } finally {
       owner.running = false;
     }
+  }
+
+  /**
+   * The invocation whose code runs now, found through the async context (a
+   * timer or a promise is the invocation's that scheduled it, even after it
+   * returned); outside any invocation's context, the invocation started
+   * last. Undefined before the first invocation.
+   */
+  current(): CurrentInvocation | undefined {
+    const owner = this.context.getStore() ?? this.latest;
+    return owner && owner.sink !== NO_SINK
+      ? { invocation: owner.invocation, running: owner.running }
+      : undefined;
   }
 
   /** Turns on async context tracking ahead of the first invocation (it costs the first run otherwise). */

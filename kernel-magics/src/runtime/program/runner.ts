@@ -72,8 +72,9 @@ export class ProgramRunner {
    * Runs one invocation (after `keep`), its output going to `sink` while it
    * runs. Never rejects: a program that cannot be compiled or whose inputs
    * cannot be decoded ends with its error, as one that throws does.
+   * `invocation` is the entry point's id for it (see OutputOwnership.current).
    */
-  async run(inputs: ProgramInputs, sink: ProgramSink): Promise<ProgramOutcome> {
+  async run(inputs: ProgramInputs, sink: ProgramSink, invocation?: number): Promise<ProgramOutcome> {
     let fn: ProgramFn;
     let captures: Record<string, unknown>;
     let element: unknown;
@@ -88,7 +89,7 @@ export class ProgramRunner {
     const started = performance.now();
     let outcome: Uint8Array | RemoteError;
     try {
-      const result = await this.output.run(sink, () => fn(captures, element, require));
+      const result = await this.output.run(sink, () => fn(captures, element, require), invocation);
       outcome = serializeResult(result);
     } catch (thrown) {
       outcome = toRemoteError(thrown);

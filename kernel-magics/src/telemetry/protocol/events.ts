@@ -156,6 +156,24 @@ export type InvocationFinishedEvent = EventStamp &
     bytesOut: number;
   };
 
+/**
+ * Code an invocation left behind after it ended (a timer, a promise) threw,
+ * or ended its environment (`process.exit`): the environment died of it and
+ * is replaced. Sent for the invocation that left the code behind, possibly
+ * after its run finished; the invocation's own outcome stands.
+ */
+export type InvocationLateErrorEvent = EventStamp & {
+  type: 'invocation-late-error';
+  id: string;
+  runId: string;
+  index?: number;
+  /** The attempt that left the code behind. */
+  attempt: number;
+  /** The environment that died of it. */
+  environmentId: string;
+  error: { name: string; message: string };
+};
+
 /** The kernel's cost totals so far. */
 export type CostTotalsEvent = EventStamp & CostTotals & { type: 'cost-totals' };
 
@@ -180,6 +198,7 @@ export type TelemetryEvent =
   | InvocationQueuedEvent
   | InvocationStartedEvent
   | InvocationFinishedEvent
+  | InvocationLateErrorEvent
   | CostTotalsEvent
   | ExchangeRoundEvent;
 

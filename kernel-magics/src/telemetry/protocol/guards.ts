@@ -98,6 +98,14 @@ const EVENTS: EventFields = {
     bytesIn: count,
     bytesOut: count,
   },
+  'invocation-late-error': {
+    id: string,
+    runId: string,
+    index: optional(count),
+    attempt: count,
+    environmentId: string,
+    error: object({ name: string, message: string }),
+  },
   'cost-totals': { ...COST_SPLIT, invocations: count },
   'exchange-round': {
     runId: string,
