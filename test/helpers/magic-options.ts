@@ -6,6 +6,7 @@ export const CELL_MAGIC_OPTIONS = [
   '--concurrency',
   '--retries',
   '--map',
+  '--max-elements',
   '--as',
   '--out',
   '--budget',

@@ -86,6 +86,7 @@ describe('parseCellMagic', () => {
         concurrency: 8,
         retries: 2,
         map: undefined,
+        maxElements: 100_000,
         as: undefined,
         out: undefined,
         budgetUsd: undefined,
@@ -97,7 +98,7 @@ describe('parseCellMagic', () => {
   it('reads every option', () => {
     const parsed = parseCellMagic(
       '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
-        '--map range(10) --as n --out squares --budget 0.25 --dry-run\nn * n',
+        '--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run\nn * n',
     );
     expect(parsed.kind === 'run' && parsed.options).toEqual({
       backend: 'lambda',
@@ -106,6 +107,7 @@ describe('parseCellMagic', () => {
       concurrency: 16,
       retries: 0,
       map: 'range(10)',
+      maxElements: 20,
       as: 'n',
       out: 'squares',
       budgetUsd: 0.25,

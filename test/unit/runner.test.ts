@@ -247,6 +247,44 @@ describe('interrupts', () => {
   }, 60_000);
 });
 
+describe('--map over an iterable', () => {
+  it('reads a generator up to --max-elements, and refuses one that goes on past it, before invoking', async () => {
+    await run('function* inf() { let i = 0; while (true) yield i++; }');
+    expect(await run('%%serverless --map inf() --as n --max-elements 1000\nn')).toMatchObject({
+      status: 'error',
+      error: {
+        name: 'MagicUsageError',
+        message: expect.stringMatching(
+          /--map inf\(\) gave more than that many elements, over --max-elements 1,000.*Raise --max-elements/,
+        ),
+      },
+    });
+    // The default bound holds too.
+    const outcome = await run('%%serverless --map inf() --as n\nn');
+    expect(errorOf(outcome).message).toMatch(/over --max-elements 100,000/);
+    expect(errorOf(await run('%%serverless --map [1, 2, 3] --as n --max-elements 2\nn')).message).toMatch(
+      /--map \[1, 2, 3\] gave 3 elements, over --max-elements 2/,
+    );
+    expect(await run('%%serverless --map new Set([1, 2]) --as n --max-elements 2\nn * 2')).toMatchObject({
+      status: 'ok',
+      value: [2, 4],
+    });
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(1);
+  }, 30_000);
+
+  it('stops reading an endless generator within a second of an interrupt', async () => {
+    await run('function* endless() { let i = 0; while (true) yield i++; }');
+    const pending = run('%%serverless --map endless() --as n --max-elements 10000000\nn');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const interruptedAt = Date.now();
+    engine.interrupt();
+    const outcome = await pending;
+    expect(Date.now() - interruptedAt).toBeLessThan(1000);
+    expect(outcome.status).toBe('interrupted');
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(0);
+  }, 30_000);
+});
+
 describe('what ends an environment', () => {
   it("names an error that code a cell left behind threw on that cell's run; the next cell succeeds", async () => {
     const a = await run("%%serverless\nsetTimeout(() => { throw new Error('A-late'); }, 300);\n'a'");

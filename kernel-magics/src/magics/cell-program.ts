@@ -42,7 +42,7 @@ function positiveUsd(value: string): number {
 
 /** The commander program for the cell magic (built per parse: commander keeps state). */
 export function cellProgram(): Command {
-  const { memoryMb, timeoutS, concurrency, retries } = LIMITS;
+  const { memoryMb, timeoutS, concurrency, retries, maxElements } = LIMITS;
   return magicProgram('%%serverless', 'Run the rest of the cell as serverless invocations.')
     .usage('[options]   (first line of a cell; the cell body follows)')
     .addOption(
@@ -77,6 +77,14 @@ export function cellProgram(): Command {
     .option(
       '--map <expr>',
       'run the body once per element of <expr>, TypeScript evaluated in the kernel (runs to the next option)',
+    )
+    .addOption(
+      new Option(
+        '--max-elements <n>',
+        `most elements --map reads from <expr>, ${maxElements.min}-${maxElements.max}`,
+      )
+        .argParser(integerIn('--max-elements', maxElements))
+        .default(maxElements.default),
     )
     .addOption(
       new Option('--as <name>', 'name of the element in the body (with --map; default: item)').argParser(

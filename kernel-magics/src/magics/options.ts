@@ -20,6 +20,8 @@ export interface ServerlessCellOptions {
   retries: number;
   /** Expression evaluated in the kernel; the body runs once per element. */
   map?: string;
+  /** Most elements `--map` reads from its expression (each is one invocation). */
+  maxElements: number;
   /**
    * Name the element is bound to in the body (with --map); absent, it is
    * DEFAULT_ELEMENT_NAME, and the body must use that name.
@@ -39,6 +41,12 @@ export const LIMITS = {
   timeoutS: { min: 1, max: 900, default: 60 },
   concurrency: { min: 1, max: 1000, default: 8 },
   retries: { min: 0, max: 10, default: 2 },
+  /**
+   * Elements of one `--map`: each is an invocation, planned and serialized
+   * in the kernel before the first is dispatched, so an endless iterable must
+   * stop somewhere.
+   */
+  maxElements: { min: 1, max: 10_000_000, default: 100_000 },
 } as const;
 
 /** The element name when --map is given without --as. */

@@ -90,6 +90,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     concurrency: number;
     retries: number;
     map?: string;
+    maxElements: number;
     as?: string;
     out?: string;
     budget?: number;
@@ -113,6 +114,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       concurrency: opts.concurrency,
       retries: opts.retries,
       map: opts.map,
+      maxElements: opts.maxElements,
       as: opts.as,
       out: opts.out,
       budgetUsd: opts.budget,

@@ -8,13 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { deserialize } from 'node:v8';
 
 import { ExecutionOutcome } from '../kernel/engine';
-import { MagicUsageError } from '../magics/usage';
 import { getOutputSink } from '../output/sink';
 import { RunPlan } from '../plan/plan';
 import { ProgramResult } from '../runtime/backend';
 import { CostEstimate } from '../cost';
 import { BudgetSpentError, failureSummary, invocationError, MapFailedError } from './errors';
 import { DispatchedRun } from './execute';
+import { mapElements } from './map-elements';
 import { RunMode } from './mode';
 import { CellRun, NO_VALUE } from './services';
 import { RunSteps } from './steps';
@@ -28,28 +28,6 @@ interface MapRunState {
   plan: RunPlan;
   values: unknown[];
   failed: Map<number, Error>;
-}
-
-/**
- * The elements of `--map EXPR` from the value the expression gave.
- * @throws MagicUsageError unless it is an iterable other than a string.
- */
-export function mapElements(expression: string, value: unknown): unknown[] {
-  if (typeof value === 'string') {
-    throw new MagicUsageError(
-      `%%serverless: --map ${expression} gave a string. --map takes an array or another iterable of ` +
-        `elements, and a string would be split into its characters. To map over the characters, ` +
-        `say so: --map [...${expression}]. (An expression needs no quotes: it runs to the next option.)`,
-    );
-  }
-  if (value === null || typeof value !== 'object' || !(Symbol.iterator in value)) {
-    const gave = value === null ? 'null' : typeof value;
-    throw new MagicUsageError(
-      `%%serverless: --map ${expression} gave ${gave}; it must give an array or another iterable of ` +
-        `elements, e.g. --map [1, 2, 3] or --map xs.filter((x) => x > 0).`,
-    );
-  }
-  return Array.from(value as Iterable<unknown>);
 }
 
 /** Runs a cell once per element of `--map`, and `%serverless retry`. */
@@ -70,7 +48,11 @@ export class MapMode implements RunMode {
       return evaluated;
     }
     const [value] = evaluated.value as [unknown];
-    const plan = this.steps.plan(cell, mapElements(expression, value));
+    const elements = await mapElements(expression, value, cell.options.maxElements, signal);
+    if (!elements) {
+      return { status: 'interrupted' };
+    }
+    const plan = this.steps.plan(cell, elements);
     const estimate = this.steps.gate(plan);
     if (!estimate) {
       return NO_VALUE;
