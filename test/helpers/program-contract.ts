@@ -215,6 +215,44 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
     expect(resultOf(exported)).toEqual({ hasValue: true, value: 1, exports: { n: 2 }, notReturned: ['w'] });
   });
 
+  it('refuses a class instance in the value, naming where it is and its class; leaves out such declarations', async () => {
+    const cls = 'class Pt { constructor(x) { this.x = x; } norm() { return this.x; } }\n';
+    const direct = errorOf(await executor.run(request(`${cls}${returning('new Pt(1)')}`, dir), {}));
+    expect(direct).toMatchObject({ name: 'ResultNotSerializable' });
+    expect(direct.message).toMatch(
+      /The cell's value cannot be sent back to the kernel: the cell's value is an instance of class Pt, and only its data would arrive/,
+    );
+    const nested = errorOf(
+      await executor.run(request(`${cls}${returning('{ points: [new Pt(1)] }')}`, dir), {}),
+    );
+    expect(nested.message).toContain("the cell's value.points[0] is an instance of class Pt");
+    const exported = await executor.run(
+      request(`${cls}return { hasValue: true, value: 1, exports: { n: 2, p: new Pt(3), f: () => 1 } };`, dir),
+      {},
+    );
+    expect(resultOf(exported)).toEqual({ hasValue: true, value: 1, exports: { n: 2 }, notReturned: ['p'] });
+    // Built-in types are data, not class instances.
+    const builtins = resultOf(
+      await executor.run(
+        request(
+          returning(
+            "{ d: new Date(0), re: /x/g, err: new RangeError('r'), set: new Set([1]), b: Buffer.from('hi'), " +
+              'bare: Object.assign(Object.create(null), { k: 1 }), boxed: Object(2) }',
+          ),
+          dir,
+        ),
+        {},
+      ),
+    ).value as Record<string, unknown>;
+    expect(kind(builtins.d)).toBe('[object Date]');
+    expect(kind(builtins.re)).toBe('[object RegExp]');
+    expect(kind(builtins.err)).toBe('[object Error]');
+    expect((builtins.err as Error).name).toBe('RangeError');
+    expect(kind(builtins.set)).toBe('[object Set]');
+    expect([...(builtins.b as Uint8Array)]).toEqual([104, 105]);
+    expect({ ...(builtins.bare as object) }).toEqual({ k: 1 });
+  });
+
   it('streams output while the program runs, then displays, clears and events, all before it ends', async () => {
     const go = path.join(dir, 'go');
     const seen: string[] = [];

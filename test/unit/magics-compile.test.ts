@@ -106,10 +106,9 @@ describe('captures', () => {
         ['weak', new WeakMap(), /'weak'.*WeakMap/],
         ['sock', socket, /'sock'/],
       ] as const) {
-        const plan = planCaptures([name], { [name]: value }, new Set());
         let caught: unknown;
         try {
-          serializeCaptures(plan.data);
+          serializeCaptures(planCaptures([name], { [name]: value }, new Set()).data);
         } catch (error) {
           caught = error;
         }
@@ -120,6 +119,65 @@ describe('captures', () => {
     } finally {
       socket.destroy();
     }
+  });
+
+  it('refuses a class instance anywhere in a variable, naming the variable, where it is and its class', () => {
+    class Pt {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+      norm(): number {
+        return Math.hypot(this.x, this.y);
+      }
+    }
+    const refusal = (name: string, kernel: Record<string, unknown>): CaptureError => {
+      try {
+        planCaptures([name], kernel, new Set());
+      } catch (error) {
+        return error as CaptureError;
+      }
+      throw new Error(`${name} was not refused`);
+    };
+    const direct = refusal('p', { p: new Pt(3, 4), Pt });
+    expect(direct).toBeInstanceOf(CaptureError);
+    expect(direct.variable).toBe('p');
+    expect(direct.message).toMatch(
+      /Cannot send 'p' to the invocation: p is an instance of class Pt, and only its data would arrive.*Pass plain data.*build the instance inside the %%serverless cell \(Pt itself travels as code/,
+    );
+    expect(refusal('pts', { pts: { list: [1, new Pt(1, 2)] } }).message).toMatch(
+      /pts\.list\[1\] is an instance of class Pt/,
+    );
+    expect(refusal('m', { m: new Map([['a', new Pt(1, 2)]]) }).message).toMatch(
+      /m\.get\("a"\) is an instance/,
+    );
+    expect(refusal('o', { o: Object.create({ greet: () => 1 }) as object }).message).toMatch(
+      /o is an instance of an anonymous class/,
+    );
+    class MyError extends Error {}
+    expect(refusal('e', { e: new MyError('x') }).message).toMatch(/class MyError/);
+  });
+
+  it('ships built-in types as data, from this realm or another', () => {
+    const here = {
+      map: new Map([[1, { a: [1] }]]),
+      set: new Set([new Date(0)]),
+      re: /x/g,
+      error: new RangeError('r'),
+      boxed: Object(3) as object,
+      bytes: Buffer.from('hi'),
+      floats: new Float64Array(2),
+      buffer: new ArrayBuffer(4),
+      bare: Object.create(null) as object,
+      cyclic: {} as Record<string, unknown>,
+    };
+    here.cyclic.self = here.cyclic;
+    // Built by the main realm's constructors, not jest's sandbox's.
+    const there = runInThisContext(
+      '({ map: new Map([[1, [new Date(0)]]]), re: /y/, e: new TypeError("t") })',
+    ) as object;
+    const plan = planCaptures(['here', 'there'], { here, there }, new Set());
+    expect(Object.keys(plan.data)).toEqual(['here', 'there']);
   });
 
   it('leaves out the --map element name and names not in the kernel', () => {

@@ -247,6 +247,45 @@ describe('interrupts', () => {
   }, 60_000);
 });
 
+describe('class instances', () => {
+  it('are refused before anything is invoked, naming the variable and the class; the class itself travels as code', async () => {
+    await run(
+      'class Pt { constructor(public x: number, public y: number) {} norm() { return Math.hypot(this.x, this.y); } }\n' +
+        'const p = new Pt(3, 4);\nconst pts = { list: [new Pt(1, 1)] };',
+    );
+    const refused = errorOf(await run('%%serverless\np.norm()'));
+    expect(refused.name).toBe('CaptureError');
+    expect(refused.message).toMatch(/'p'.*p is an instance of class Pt.*Pt itself travels as code/);
+    expect(errorOf(await run('%%serverless\npts.list.length')).message).toMatch(
+      /pts\.list\[0\] is an instance of class Pt/,
+    );
+    expect(errorOf(await run('%%serverless --map [p] --as q\nq.x')).message).toMatch(
+      /element 0 of --map \[p\] is an instance of class Pt/,
+    );
+    expect(events.filter((e) => e.type === 'run-started')).toHaveLength(0);
+    // Built in the cell from the captured class, it works; its data comes back as data.
+    expect(await run('%%serverless\nconst q = new Pt(3, 4);\n[q.norm(), q instanceof Pt]')).toMatchObject({
+      status: 'ok',
+      value: [5, true],
+    });
+  }, 30_000);
+
+  it('returned are refused, naming the class; declared ones are not brought back, and said so', async () => {
+    const returned = errorOf(
+      await run('%%serverless\nclass Box { constructor(public v: number) {} }\nnew Box(1)'),
+    );
+    expect(returned.name).toBe('ResultNotSerializable');
+    expect(returned.message).toMatch(/the cell's value is an instance of class Box/);
+    expect(
+      await run(
+        '%%serverless\nclass Bag { constructor(public v: number) {} }\nconst bag = new Bag(2);\nconst n = bag.v;\nn',
+      ),
+    ).toMatchObject({ status: 'ok', value: 2 });
+    expect(stderr).toMatch(/Not brought back to the kernel .*: bag/);
+    expect(await run('n')).toMatchObject({ status: 'ok', value: 2 });
+  }, 30_000);
+});
+
 describe('--map over an iterable', () => {
   it('reads a generator up to --max-elements, and refuses one that goes on past it, before invoking', async () => {
     await run('function* inf() { let i = 0; while (true) yield i++; }');

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { serialize } from 'node:v8';
 
+import { findClassInstance } from '../runtime/program/class-instances';
 import { analyzeBody } from './analyze';
 
 /** A kernel variable that cannot be shipped; the message says what to do. */
@@ -122,10 +123,33 @@ export function planCaptures(
       };
       plan.tensors.push(name);
     } else {
+      refuseClassInstances(name, value, kernel);
       plan.data[name] = value;
     }
   }
   return plan;
+}
+
+/**
+ * Refuses a variable holding a class instance: V8 serialization would send
+ * only its data, and its methods would be missing in the invocation.
+ */
+function refuseClassInstances(name: string, value: unknown, kernel: Record<string, unknown>): void {
+  const instance = findClassInstance(value, name);
+  if (!instance) {
+    return;
+  }
+  const className = instance.className.replace(/^class /, '');
+  const classInKernel =
+    instance.className.startsWith('class ') && typeof kernel[className] === 'function'
+      ? ` (${className} itself travels as code when it uses only globals and kernel variables)`
+      : '';
+  throw new CaptureError(
+    name,
+    `Cannot send '${name}' to the invocation: ${instance.where} is an instance of ${instance.className}, ` +
+      `and only its data would arrive: its methods would be missing there. Pass plain data (the fields ` +
+      `you need), or build the instance inside the %%serverless cell${classInKernel}.`,
+  );
 }
 
 function unserializableReason(name: string, value: unknown, error: unknown): CaptureError {

@@ -8,6 +8,7 @@ import { serialize } from 'node:v8';
 
 import { InvocationRequest } from '../runtime/backend';
 import { analyzeBody } from './analyze';
+import { findClassInstance } from '../runtime/program/class-instances';
 import { planCaptures, serializeCaptures } from './capture';
 import { CompiledBody, compileBody } from './compile';
 import { DEFAULT_ELEMENT_NAME, ServerlessCellOptions } from '../magics/options';
@@ -55,6 +56,14 @@ export interface PlanInput {
 }
 
 function serializeElement(element: unknown, index: number, options: ServerlessCellOptions): Uint8Array {
+  const instance = findClassInstance(element, `element ${index}`);
+  if (instance) {
+    throw new MagicUsageError(
+      `%%serverless: ${instance.where} of --map ${options.map ?? ''} is an instance of ${instance.className}, ` +
+        `and only its data would reach the invocation (its methods would be missing). Map over plain ` +
+        `data (the fields you need), and build instances inside the cell.`,
+    );
+  }
   try {
     return serialize(element);
   } catch (error) {

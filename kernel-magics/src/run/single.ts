@@ -44,7 +44,7 @@ export class SingleMode implements RunMode {
     if (result.notReturned && result.notReturned.length > 0) {
       getOutputSink().stream(
         'stderr',
-        `Not brought back to the kernel (cannot be serialized): ${result.notReturned.join(', ')}\n`,
+        `Not brought back to the kernel (they cannot be serialized, or hold class instances): ${result.notReturned.join(', ')}\n`,
       );
     }
     const { out } = plan.options;

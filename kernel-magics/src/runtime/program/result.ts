@@ -6,10 +6,35 @@
 import { serialize } from 'node:v8';
 
 import type { ProgramResult, RemoteError } from '../backend';
+import { findClassInstance } from './class-instances';
 import type * as Serializable from './serializable';
 
-/** The V8-serialized result, or the error that says why it cannot be sent back. */
+/**
+ * The V8-serialized result, or the error that says why it cannot be sent
+ * back. A value holding a class instance is refused (only its data would
+ * arrive); such declarations are left out, named in `notReturned`.
+ */
 export function serializeResult(result: ProgramResult): Uint8Array | RemoteError {
+  const instance = findClassInstance(result.value, "the cell's value");
+  if (instance) {
+    return {
+      name: 'ResultNotSerializable',
+      message:
+        `The cell's value cannot be sent back to the kernel: ${instance.where} is an instance of ` +
+        `${instance.className}, and only its data would arrive (its methods and class would be lost). ` +
+        'Return plain data (an object of the fields you need, arrays, Maps, typed arrays), or rebuild ' +
+        'the instance in the kernel from them.',
+      stack: '',
+    };
+  }
+  const withClasses = Object.keys(result.exports ?? {}).filter(
+    (name) => findClassInstance(result.exports[name], name) !== undefined,
+  );
+  if (withClasses.length > 0) {
+    const exports = { ...result.exports };
+    withClasses.forEach((name) => delete exports[name]);
+    result = { ...result, exports, notReturned: withClasses };
+  }
   try {
     return serialize(result);
   } catch (error) {
@@ -29,7 +54,7 @@ export function serializeResult(result: ProgramResult): Uint8Array | RemoteError
       };
     }
     const exports: Record<string, unknown> = {};
-    const notReturned: string[] = [];
+    const notReturned: string[] = [...(result.notReturned ?? [])];
     for (const [name, value] of Object.entries(result.exports ?? {})) {
       if (serializable(value)) {
         exports[name] = value;
