@@ -6,11 +6,11 @@
  * those waiting behind it in the worker.
  */
 import { AttemptOutcome, RemoteError } from '../backend';
-import type { EndReport } from '../program/process-guard';
-import { crashSummary, readEndReport } from './end-report';
+import { deathOutcome, reportedOutcome } from './death';
+import { readEndReport } from './end-report';
 import { HeldInputs } from './held-inputs';
 import { EnvironmentRun, Job, JobEnvironment } from './job';
-import { OUT_OF_MEMORY, RssReader, Watched } from './memory';
+import { RssReader, Watched } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
 import { KillReason, WorkerProcess } from './worker-process';
 
@@ -355,7 +355,9 @@ export class Environment implements Watched, JobEnvironment {
       clearTimeout(head.timer);
       // Lambda bills a killed invocation for the time it ran.
       this.events.ended(this, head.job, {
-        outcome: report ? this.reportedOutcome(report, head) : this.deathOutcome(head.job.request.timeoutS),
+        outcome: report
+          ? reportedOutcome(report, head.seq, this.pastJobs)
+          : deathOutcome(this.process, head.job.request.timeoutS, this.memoryMb, this.peakRssMb),
         durationMs: performance.now() - head.startedAt,
         maxMemoryUsedMb: this.peakRssMb > 0 ? this.peakRssMb : undefined,
         bytesIn: head.bytesIn,
@@ -370,66 +372,5 @@ export class Environment implements Watched, JobEnvironment {
       this,
       line.filter((handed) => !handed.preloaded).map((handed) => handed.job),
     );
-  }
-
-  /**
-   * The outcome of the running invocation when the program ended the
-   * process and said how: its own error when its own code did (not
-   * retried), a crash naming the culprit when code an earlier invocation
-   * left behind did (retried: it is no fault of this one).
-   */
-  private reportedOutcome(report: EndReport, head: Handed): AttemptOutcome {
-    if (report.invocation === head.seq) {
-      return { status: 'error', error: report.error };
-    }
-    const culprit = report.invocation === undefined ? undefined : this.pastJobs.get(report.invocation);
-    const which = culprit
-      ? `code that an earlier invocation (${culprit.request.id.slice(0, 8)}` +
-        `${culprit.request.index === undefined ? '' : `, element ${culprit.request.index}`}) left running after it returned`
-      : 'code outside any invocation';
-    return {
-      status: 'crashed',
-      message:
-        `The environment was ended by ${which}: ${report.error.name}: ${report.error.message}. ` +
-        'This invocation did not fail by itself.',
-    };
-  }
-
-  /** Why the worker died under an invocation. */
-  private deathOutcome(timeoutS: number): AttemptOutcome {
-    switch (this.process.killedFor) {
-      case 'timeout':
-        return { status: 'timeout', message: `Task timed out after ${timeoutS.toFixed(2)} seconds.` };
-      case 'memory':
-        return {
-          status: 'out-of-memory',
-          message:
-            `Runtime exited: out of memory (it used ${Math.round(this.peakRssMb)} MB, over --memory ` +
-            `${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
-        };
-      case 'cancel':
-      case 'dispose':
-        return { status: 'cancelled', message: 'Cancelled: the invocation was stopped before it finished.' };
-      case 'channel':
-        return {
-          status: 'crashed',
-          message:
-            'The environment lost its channel to the kernel (or wrote to it what the kernel does not read) ' +
-            'before the invocation finished.',
-        };
-      default:
-        break;
-    }
-    if (this.process.stderrMatches(OUT_OF_MEMORY)) {
-      return {
-        status: 'out-of-memory',
-        message: `Runtime exited: out of memory (the V8 heap reached its limit at --memory ${this.memoryMb} MB). Raise --memory or use less data per invocation.`,
-      };
-    }
-    const tail = crashSummary(this.process.stderrText());
-    return {
-      status: 'crashed',
-      message: `Runtime exited with ${this.process.exitDescription} before the invocation finished${tail ? `: ${tail}` : ''}`,
-    };
   }
 }

@@ -1,0 +1,81 @@
+/**
+ * Why an environment died under an invocation: what the kernel killed it
+ * for, what the program said before it ended its own process (see
+ * end-report.ts), or what its stderr shows.
+ */
+import type { AttemptOutcome } from '../backend';
+import type { EndReport } from '../program/process-guard';
+import { crashSummary } from './end-report';
+import type { Job } from './job';
+import { OUT_OF_MEMORY } from './memory';
+import type { WorkerProcess } from './worker-process';
+
+/**
+ * The outcome of the invocation `seq` that ran when the program ended the
+ * process and said how: its own error when its own code did (not retried),
+ * a crash naming the culprit when code an earlier invocation (`past`, by
+ * sequence number) left behind did (retried: it is no fault of this one).
+ */
+export function reportedOutcome(
+  report: EndReport,
+  seq: number,
+  past: ReadonlyMap<number, Job>,
+): AttemptOutcome {
+  if (report.invocation === seq) {
+    return { status: 'error', error: report.error };
+  }
+  const culprit = report.invocation === undefined ? undefined : past.get(report.invocation);
+  const which = culprit
+    ? `code that an earlier invocation (${culprit.request.id.slice(0, 8)}` +
+      `${culprit.request.index === undefined ? '' : `, element ${culprit.request.index}`}) left running after it returned`
+    : 'code outside any invocation';
+  return {
+    status: 'crashed',
+    message:
+      `The environment was ended by ${which}: ${report.error.name}: ${report.error.message}. ` +
+      'This invocation did not fail by itself.',
+  };
+}
+
+/** Why the worker died under an invocation when the program did not say. */
+export function deathOutcome(
+  worker: WorkerProcess,
+  timeoutS: number,
+  memoryMb: number,
+  peakRssMb: number,
+): AttemptOutcome {
+  switch (worker.killedFor) {
+    case 'timeout':
+      return { status: 'timeout', message: `Task timed out after ${timeoutS.toFixed(2)} seconds.` };
+    case 'memory':
+      return {
+        status: 'out-of-memory',
+        message:
+          `Runtime exited: out of memory (it used ${Math.round(peakRssMb)} MB, over --memory ` +
+          `${memoryMb} MB). Raise --memory or use less data per invocation.`,
+      };
+    case 'cancel':
+    case 'dispose':
+      return { status: 'cancelled', message: 'Cancelled: the invocation was stopped before it finished.' };
+    case 'channel':
+      return {
+        status: 'crashed',
+        message:
+          'The environment lost its channel to the kernel (or wrote to it what the kernel does not read) ' +
+          'before the invocation finished.',
+      };
+    default:
+      break;
+  }
+  if (worker.stderrMatches(OUT_OF_MEMORY)) {
+    return {
+      status: 'out-of-memory',
+      message: `Runtime exited: out of memory (the V8 heap reached its limit at --memory ${memoryMb} MB). Raise --memory or use less data per invocation.`,
+    };
+  }
+  const tail = crashSummary(worker.stderrText());
+  return {
+    status: 'crashed',
+    message: `Runtime exited with ${worker.exitDescription} before the invocation finished${tail ? `: ${tail}` : ''}`,
+  };
+}
