@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { serialize } from 'node:v8';
 
@@ -19,7 +19,9 @@ import {
   InvocationObserver,
   InvocationRequest,
   InvocationResult,
+  ShippedFiles,
 } from '../../kernel-magics/src/runtime/backend';
+import { stageFiles } from '../../kernel-magics/src/runtime/files';
 import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
 import { heapLimitFlags, MAX_HELD_CAPTURES } from '../../kernel-magics/src/runtime/local/config';
 import { DIST_LOCAL, programResult, sha256, useLocalRuntime } from '../helpers/local-runtime';
@@ -39,6 +41,7 @@ interface RequestOptions {
   timeoutS?: number;
   retries?: number;
   cwd?: string;
+  files?: ShippedFiles;
 }
 
 /** A request whose program is `body` inside `async (c, e, require) => { ... }` (c: captures, e: element). */
@@ -56,6 +59,7 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
     timeoutS: options.timeoutS ?? 20,
     retries: options.retries ?? 0,
     cwd: options.cwd ?? runtime.tmp,
+    files: options.files,
   };
 }
 
@@ -590,5 +594,68 @@ describe('output and isolation', () => {
         }
       });
     }
+  });
+});
+
+describe('--files', () => {
+  /** A notebook directory with data to ship and a file that must stay out of sight. */
+  function notebook(): string {
+    const dir = path.join(runtime.tmp, 'notebook');
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    writeFileSync(path.join(dir, 'data', 'a.csv'), 'x,y\n1,2\n');
+    writeFileSync(path.join(dir, 'secret.txt'), 'not shipped');
+    return dir;
+  }
+
+  const probe = returning(`(() => {
+    const fs = require('node:fs');
+    let write = 'written';
+    try { fs.writeFileSync('data/a.csv', 'changed'); } catch (error) { write = error.code; }
+    return {
+      csv: fs.readFileSync('data/a.csv', 'utf8'),
+      mode: (fs.statSync('data/a.csv').mode & 0o777).toString(8),
+      secret: fs.existsSync('secret.txt') || fs.existsSync(c.notebook + '/secret.txt'),
+      write,
+    };
+  })()`);
+
+  it('in the sandbox: the matched files, read-only, in the working directory; nothing else of the notebook', async () => {
+    const cwd = notebook();
+    const files = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    const local = backend();
+    const value = valueOf(
+      await local.invoke(request(probe, { cwd, files, captures: { notebook: cwd } }), {}, never),
+    );
+    expect(value).toEqual({ csv: 'x,y\n1,2\n', mode: '444', secret: false, write: 'EROFS' });
+  });
+
+  it('without the sandbox: a read-only copy is the working directory (the notebook stays reachable by its path)', async () => {
+    const cwd = notebook();
+    const files = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    const local = backend({ sandbox: 'off' });
+    const value = valueOf(
+      await local.invoke(request(probe, { cwd, files, captures: { notebook: cwd } }), {}, never),
+    ) as Record<string, unknown>;
+    expect(value).toMatchObject({ mode: '444', secret: true });
+    // Root ignores file modes: the copy, never the notebook's file, is what a write can reach.
+    expect(value.write).toBe(process.getuid?.() === 0 ? 'written' : 'EACCES');
+  });
+
+  it('starts new environments for another set of files, as for a new Lambda version', async () => {
+    const cwd = notebook();
+    const local = backend();
+    const first = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    const a = await local.invoke(request(returning('1'), { cwd, files: first }), {}, never);
+    writeFileSync(path.join(cwd, 'data', 'b.csv'), 'more');
+    const second = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    expect(second.hash).not.toBe(first.hash);
+    const b = await local.invoke(
+      request(`${returning("require('node:fs').readdirSync('data')")}`, { cwd, files: second }),
+      {},
+      never,
+    );
+    expect(b.attempts[0].cold).toBe(true);
+    expect(b.attempts[0].environmentId).not.toBe(a.attempts[0].environmentId);
+    expect(valueOf(b)).toEqual(['a.csv', 'b.csv']);
   });
 });
