@@ -84,15 +84,22 @@ export function forkReadyTime(scratch, env) {
 
 /** spawn -> exit of `node ...args` with `env` (ms). */
 export function spawnTime(args, env) {
+  return commandTime(process.execPath, args, env);
+}
+
+/** spawn -> exit of `file ...args` with `env` (ms); piped stdio as the runtime's workers. */
+export function commandTime(file, args, env) {
   const t = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: 'ignore', env });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env });
+    child.stdout.resume();
+    child.stderr.resume();
     children.add(child);
     child.once('error', reject);
     child.once('exit', (code) => {
       children.delete(child);
       if (code === 0) resolve(performance.now() - t);
-      else reject(new Error(`node ${args.join(' ')} exited with ${code}`));
+      else reject(new Error(`${file} ${args.join(' ')} exited with ${code}`));
     });
   });
 }

@@ -15,6 +15,23 @@ export const { cleanEnvironment } = require(
   path.join(root, 'kernel-magics/dist/src/runtime/local/config.js'),
 );
 
+const sandbox = require(path.join(root, 'kernel-magics/dist/src/runtime/local/sandbox.js'));
+
+/**
+ * How the runtime sandboxes its workers here, and the command that starts
+ * `command` in the same sandbox (undefined when there is none).
+ */
+export function sandboxed(command) {
+  const support = sandbox.sandboxSupport();
+  if (!support.sandboxed) return { support };
+  const view = {
+    workerPath: path.join(root, 'kernel-magics/dist/src/runtime/local/worker.bundle.js'),
+    packageRoot: path.join(root, 'kernel-magics'),
+    cwd: root,
+  };
+  return { support, file: support.bwrap, args: [...sandbox.sandboxArgs(view), '--', ...command] };
+}
+
 /** The memory each invocation asks for (MB). */
 export const MEMORY_MB = 1024;
 

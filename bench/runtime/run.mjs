@@ -7,8 +7,12 @@
 //     child, advanced serialization, echoing a message shaped like an invoke).
 //     `rounds` invocations each, in batches of 50 whose order rotates.
 // (b) cold start: a fresh LocalBackend's first invocation (invoke -> result,
-//     and the initMs it reports) vs `node -e 0` (spawn -> exit) run with the
-//     same clean environment the runtime gives its workers; alternating.
+//     and the initMs it reports) vs `node -e 0` (spawn -> exit) started the
+//     same way: the same clean environment the runtime gives its workers,
+//     inside the same bubblewrap sandbox when the runtime sandboxes them;
+//     alternating. Side by side: the sandbox's own start (bwrap running
+//     `true`), `node -e 0` without it, and a fresh backend with the sandbox
+//     off (and (a) warm with the sandbox off: warm invocations no slower).
 //     For information: the fork floor (fork an empty module with IPC, as the
 //     runtime forks its workers -> its first message) and `node -e 0` with
 //     this process's environment (NODE_EXTRA_CA_CERTS alone adds ~40 ms).
@@ -26,8 +30,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { startKernel, ourKernel } from '../lib/kernel-client.mjs';
-import { forkReadyTime, spawnTime, startEcho, timeBatch, writeFloorScripts } from './floors.mjs';
-import { cleanEnvironment, disposeBackend, invokeLocal, MEMORY_MB, newBackend } from './local.mjs';
+import { commandTime, forkReadyTime, spawnTime, startEcho, timeBatch, writeFloorScripts } from './floors.mjs';
+import { cleanEnvironment, disposeBackend, invokeLocal, MEMORY_MB, newBackend, sandboxed } from './local.mjs';
 import { offlineMap, startOffline } from './offline.mjs';
 import { report } from './report.mjs';
 
@@ -65,8 +69,20 @@ writeFloorScripts(scratch);
 const offline = await startOffline();
 const echo = await startEcho(scratch);
 const local = newBackend({ concurrency: 1 });
-const warm = { local: [], offline: [], ipc: [] };
-const cold = { local: [], localInitMs: [], nodeCleanEnv: [], forkReady: [], nodeBenchEnv: [] };
+const localOff = newBackend({ concurrency: 1, sandbox: 'off' });
+const nodeInSandbox = sandboxed([process.execPath, '-e', '0']);
+const sandboxAlone = sandboxed(['true']);
+const warm = { local: [], offline: [], ipc: [], localNoSandbox: [] };
+const cold = {
+  local: [],
+  localInitMs: [],
+  nodeSameWay: [],
+  sandboxAlone: [],
+  nodeCleanEnv: [],
+  localNoSandbox: [],
+  forkReady: [],
+  nodeBenchEnv: [],
+};
 const map = {
   kernelFirst16: undefined,
   kernel16: [],
@@ -84,9 +100,11 @@ try {
     await invokeLocal(local, i);
     await offline.invoke(i);
     await echo.echo(i);
+    await invokeLocal(localOff, i);
   }
   const contestants = {
     local: (i) => invokeLocal(local, i),
+    localNoSandbox: (i) => invokeLocal(localOff, i),
     offline: (i) => offline.invoke(i),
     ipc: (i) => echo.echo(i),
   };
@@ -96,16 +114,29 @@ try {
 
   // (b) cold starts, alternating which goes first.
   const clean = cleanEnvironment(MEMORY_MB, os.tmpdir());
-  const coldLocal = async (i) => {
-    const fresh = newBackend({ concurrency: 1 });
+  const firstInvocation = async (i, options, into) => {
+    const fresh = newBackend({ concurrency: 1, ...options });
     const t = performance.now();
     const result = await invokeLocal(fresh, i);
-    cold.local.push(performance.now() - t);
+    into.push(performance.now() - t);
     if (!result.attempts[0].cold) throw new Error('a fresh backend reused an environment');
-    cold.localInitMs.push(result.attempts[0].initMs);
     await disposeBackend(fresh);
+    return result;
+  };
+  const coldLocal = async (i) => {
+    const result = await firstInvocation(i, {}, cold.local);
+    cold.localInitMs.push(result.attempts[0].initMs);
+    await firstInvocation(i, { sandbox: 'off' }, cold.localNoSandbox);
   };
   const coldNode = async () => {
+    // The reference: node -e 0 started as the workers are (in the sandbox, when there is one).
+    cold.nodeSameWay.push(
+      nodeInSandbox.file
+        ? await commandTime(nodeInSandbox.file, nodeInSandbox.args, clean)
+        : await spawnTime(['-e', '0'], clean),
+    );
+    if (sandboxAlone.file)
+      cold.sandboxAlone.push(await commandTime(sandboxAlone.file, sandboxAlone.args, clean));
     cold.nodeCleanEnv.push(await spawnTime(['-e', '0'], clean));
     cold.forkReady.push(await forkReadyTime(scratch, clean));
     cold.nodeBenchEnv.push(await spawnTime(['-e', '0'], process.env));
@@ -172,6 +203,7 @@ try {
   while (map.offline.length < MAPS) map.offline.push(await offlineMap(offline, ELEMENTS, MAP_CONCURRENCY));
 } finally {
   await disposeBackend(local);
+  await disposeBackend(localOff);
   await echo.stop();
   await offline.stop();
 }
@@ -186,6 +218,7 @@ report(
     batch: BATCH,
     elements: ELEMENTS,
     mapConcurrency: MAP_CONCURRENCY,
+    sandbox: nodeInSandbox.support.sandboxed ? 'bubblewrap' : `none: ${nodeInSandbox.support.reason}`,
   },
   began,
 );

@@ -11,5 +11,6 @@ export const CELL_MAGIC_OPTIONS = [
   '--out',
   '--budget',
   '--dry-run',
+  '--files',
   '--help',
 ] as const;

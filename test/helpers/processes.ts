@@ -1,5 +1,6 @@
 /** Child processes for tests: free ports, waiting, stopping by PID. */
 import { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -52,4 +53,19 @@ export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** `pid` and its descendants (from /proc; a process that already exited has none). */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // Gone.
+  }
+  return [pid, ...children.flatMap(processTree)];
 }

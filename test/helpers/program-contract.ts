@@ -8,7 +8,9 @@
  * test/unit/program-contract.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -254,14 +256,18 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
   });
 
   it('streams output while the program runs, then displays, clears and events, all before it ends', async () => {
-    const go = path.join(dir, 'go');
+    // Told to go on over loopback (a sandboxed program sees none of the test's files).
+    let early = false;
+    const server = createServer((_req, res) => res.end(early ? 'go' : 'wait'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const go = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const seen: string[] = [];
     const body = [
       "console.log('early');",
       // Goes on only once the test has seen 'early': proof that output streams during the run.
-      "const fs = require('node:fs');",
-      'for (let i = 0; i < 500 && !fs.existsSync(c.go); i++) await new Promise((r) => setTimeout(r, 10));',
-      "if (!fs.existsSync(c.go)) throw new Error('output did not stream');",
+      'let told = false;',
+      "for (let i = 0; i < 500 && !told; i++) { told = (await (await fetch(c.go)).text()) === 'go'; if (!told) await new Promise((r) => setTimeout(r, 10)); }",
+      "if (!told) throw new Error('output did not stream');",
       "process.stderr.write('two\\n');",
       "const { display, emitEvent } = require('serverless-kernel');",
       "display.html('<b>x</b>');",
@@ -271,20 +277,22 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
       "emitEvent('round', { n: 1, bytes: [1, 2] });",
       returning("'done'"),
     ].join('\n');
-    const outcome = await executor.run(request(body, dir, { go }), {
-      onStream: (name, text) => {
-        seen.push(`${name}:${text}`);
-        if (text.includes('early')) {
-          writeFileSync(go, '');
-        }
-      },
-      onDisplay: (data) => seen.push(`display:${String(data['text/html'])}`),
-      onClear: (wait) => seen.push(`clear:${wait}`),
-      onEvent: (event) => seen.push(`event:${JSON.stringify(event)}`),
-    });
+    const outcome = await executor
+      .run(request(body, dir, { go }), {
+        onStream: (name, text) => {
+          seen.push(`${name}:${text}`);
+          if (text.includes('early')) {
+            early = true;
+          }
+        },
+        onDisplay: (data) => seen.push(`display:${String(data['text/html'])}`),
+        onClear: (wait) => seen.push(`clear:${wait}`),
+        onEvent: (event) => seen.push(`event:${JSON.stringify(event)}`),
+      })
+      .finally(() => server.close());
     seen.push('ended');
     expect(resultOf(outcome).value).toBe('done');
-    expect(existsSync(go)).toBe(true);
+    expect(early).toBe(true);
     expect(seen).toEqual([
       'stdout:early\n',
       'stderr:two\n',

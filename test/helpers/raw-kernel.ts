@@ -47,8 +47,8 @@ export class RawKernel {
     void this.collectIopub();
   }
 
-  /** Starts a kernel on free loopback ports and waits for kernel_info. */
-  static async start(): Promise<RawKernel> {
+  /** Starts a kernel on free loopback ports (`env` added to its environment) and waits for kernel_info. */
+  static async start(env: Record<string, string> = {}): Promise<RawKernel> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'jsl-raw-'));
     const key = randomBytes(16).toString('hex');
     const ports = {
@@ -65,6 +65,7 @@ export class RawKernel {
     const argv = (kernelJson().argv as string[]).map((arg) => (arg === '{connection_file}' ? file : arg));
     const child = spawn(argv[0], argv.slice(1), {
       cwd: dir,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const shell = new zmq.Dealer({ receiveTimeout: 15000 });

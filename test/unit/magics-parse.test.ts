@@ -98,7 +98,7 @@ describe('parseCellMagic', () => {
   it('reads every option', () => {
     const parsed = parseCellMagic(
       '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
-        '--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run\nn * n',
+        "--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run --files 'data/{a,b}/*.csv'\nn * n",
     );
     expect(parsed.kind === 'run' && parsed.options).toEqual({
       backend: 'lambda',
@@ -112,6 +112,7 @@ describe('parseCellMagic', () => {
       out: 'squares',
       budgetUsd: 0.25,
       dryRun: true,
+      files: 'data/{a,b}/*.csv',
     });
   });
 

@@ -8,7 +8,9 @@
  * (`npm run build` first); the backend runs from the sources.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { serialize } from 'node:v8';
 
@@ -17,11 +19,13 @@ import {
   InvocationObserver,
   InvocationRequest,
   InvocationResult,
+  ShippedFiles,
 } from '../../kernel-magics/src/runtime/backend';
+import { stageFiles } from '../../kernel-magics/src/runtime/files';
 import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
 import { heapLimitFlags, MAX_HELD_CAPTURES } from '../../kernel-magics/src/runtime/local/config';
 import { DIST_LOCAL, programResult, sha256, useLocalRuntime } from '../helpers/local-runtime';
-import { isAlive, waitFor } from '../helpers/processes';
+import { isAlive, processTree, waitFor } from '../helpers/processes';
 import { REPO_ROOT } from '../helpers/paths';
 
 const never = new AbortController().signal;
@@ -37,6 +41,7 @@ interface RequestOptions {
   timeoutS?: number;
   retries?: number;
   cwd?: string;
+  files?: ShippedFiles;
 }
 
 /** A request whose program is `body` inside `async (c, e, require) => { ... }` (c: captures, e: element). */
@@ -54,6 +59,7 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
     timeoutS: options.timeoutS ?? 20,
     retries: options.retries ?? 0,
     cwd: options.cwd ?? runtime.tmp,
+    files: options.files,
   };
 }
 
@@ -205,12 +211,9 @@ describe('pool', () => {
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         local.invoke(
-          request(
-            `const start = Date.now(); ${sleeping(150)} ${returning('[process.pid, start, Date.now()]')}`,
-            {
-              element: i,
-            },
-          ),
+          request(`const start = Date.now(); ${sleeping(150)} ${returning('[start, Date.now()]')}`, {
+            element: i,
+          }),
           {
             onAttemptStart: () => {
               startOrder.push(i);
@@ -228,11 +231,11 @@ describe('pool', () => {
     expect(peak).toBe(2);
     // Every invocation started (the order of starts depends on how long each cold start takes).
     expect([...startOrder].sort()).toEqual([0, 1, 2, 3, 4, 5]);
-    const runs = results.map((r) => valueOf(r) as [number, number, number]);
-    expect(new Set(runs.map(([pid]) => pid)).size).toBe(2);
+    const runs = results.map((r) => valueOf(r) as [number, number]);
+    expect(new Set(results.map((r) => r.attempts[0].environmentId)).size).toBe(2);
     // Measured inside the workers: never more than two programs ran at the same moment.
-    const overlap = (t: number): number => runs.filter(([, start, end]) => start <= t && t < end).length;
-    expect(Math.max(...runs.map(([, start]) => overlap(start)))).toBeLessThanOrEqual(2);
+    const overlap = (t: number): number => runs.filter(([start, end]) => start <= t && t < end).length;
+    expect(Math.max(...runs.map(([start]) => overlap(start)))).toBeLessThanOrEqual(2);
     expect(local.status()).toMatchObject({ running: 0, queued: 0, concurrencyLimit: 2 });
     expect(local.status().environments).toHaveLength(2);
   });
@@ -265,6 +268,7 @@ describe('pool', () => {
       queued: 1,
       running: 1,
       concurrencyLimit: 1,
+      isolation: expect.any(String) as string,
     });
     controller.abort();
     await Promise.all([first, second]);
@@ -272,34 +276,37 @@ describe('pool', () => {
 
   it('keeps the number of environments bounded, stopping idle ones of other configurations', async () => {
     const local = backend({ concurrency: 2 });
-    const pid = async (memoryMb: number): Promise<number> =>
-      valueOf(await local.invoke(request(returning('process.pid'), { memoryMb }), {}, never)) as number;
-    const a = await pid(200);
-    const b = await pid(300);
+    // Environments by id: inside a sandbox every worker is PID 2 of its own namespace.
+    const envOf = async (memoryMb: number): Promise<string> =>
+      (await local.invoke(request(returning('1'), { memoryMb }), {}, never)).attempts[0].environmentId;
+    const a = await envOf(200);
+    const b = await envOf(300);
     expect(a).not.toBe(b);
+    const [pidA] = local.pids();
     // A third configuration at the limit of 2: the least recently used idle environment (a) goes.
-    const c = await pid(400);
-    await waitFor(() => !isAlive(a), 3000, 'the evicted environment to exit');
-    expect(isAlive(b)).toBe(true);
+    const c = await envOf(400);
+    await waitFor(() => !isAlive(pidA), 3000, 'the evicted environment to exit');
     expect(
       local
         .status()
         .environments.map((env) => env.memoryMb)
         .sort(),
     ).toEqual([300, 400]);
+    expect(local.pids().filter(isAlive)).toHaveLength(2);
     // Same configuration: warm.
-    expect(await pid(400)).toBe(c);
+    expect(await envOf(400)).toBe(c);
   });
 
   it('stops an idle environment after the idle expiry', async () => {
     const local = backend({ idleExpiryMs: 200 });
-    const pid = valueOf(await local.invoke(request(returning('process.pid')), {}, never)) as number;
+    await local.invoke(request(returning('1')), {}, never);
+    const [pid] = local.pids();
     expect(isAlive(pid)).toBe(true);
     expect(local.status().environments).toHaveLength(1);
     await waitFor(() => !isAlive(pid), 5000, 'the idle environment to expire');
     expect(local.status().environments).toEqual([]);
     // The next invocation is cold again.
-    const next = await local.invoke(request(returning('process.pid')), {}, never);
+    const next = await local.invoke(request(returning('1')), {}, never);
     expect(next.attempts[0].cold).toBe(true);
   });
 
@@ -373,12 +380,16 @@ describe('limits and failures', () => {
 
   it('retries a crash on a fresh environment, with backoff', async () => {
     const local = backend({ retryBaseMs: 50 });
-    const marker = path.join(runtime.tmp, 'crashed-once');
+    // The first attempt is told to crash, the next not: environments share nothing but the network.
+    let asked = 0;
+    const server = createServer((_req, res) => res.end((asked += 1) === 1 ? 'crash' : 'run'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
     const body =
       `const crash = () => ${crashing()};\n` +
-      "const fs = require('node:fs'); if (!fs.existsSync(c.marker)) { fs.writeFileSync(c.marker, ''); crash(); }\n" +
+      `if ((await (await fetch('http://127.0.0.1:${port}/')).text()) === 'crash') crash();\n` +
       returning("'second time lucky'");
-    const result = await local.invoke(request(body, { retries: 2, captures: { marker } }), {}, never);
+    const result = await local.invoke(request(body, { retries: 2 }), {}, never).finally(() => server.close());
     expect(result.attempts.map((a) => a.outcome.status)).toEqual(['crashed', 'ok']);
     // The backend says which attempts it retries after.
     expect(result.attempts.map((a) => a.willRetry)).toEqual([true, false]);
@@ -611,38 +622,45 @@ describe('cancellation and dispose', () => {
     expect((await local.invoke(request(returning('1')), {}, never)).outcome.status).toBe('cancelled');
   });
 
-  it('environments exit by themselves when the kernel process dies', async () => {
-    const parent = spawn(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'test', 'fixtures', 'runtime', 'orphaning-parent.mjs'),
-        path.join(DIST_LOCAL, 'index.js'),
-        runtime.tmp,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    try {
-      const pids = await new Promise<number[]>((resolve, reject) => {
-        let out = '';
-        let err = '';
-        parent.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('\n')) {
-            resolve(JSON.parse(out) as number[]);
-          }
+  it.each(['auto', 'off'])(
+    'environments exit within 2 s when the kernel process is killed, even one spinning in `while (true) {}` (sandbox %s)',
+    async (sandbox) => {
+      const parent = spawn(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'test', 'fixtures', 'runtime', 'orphaning-parent.mjs'),
+          path.join(DIST_LOCAL, 'index.js'),
+          runtime.tmp,
+          sandbox,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      try {
+        const pids = await new Promise<number[]>((resolve, reject) => {
+          let out = '';
+          let err = '';
+          parent.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            if (out.includes('\n')) {
+              resolve(JSON.parse(out) as number[]);
+            }
+          });
+          parent.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+          parent.once('exit', (code) => reject(new Error(`the parent exited (${code}): ${err}`)));
+          setTimeout(() => reject(new Error('the parent did not report its workers')), 15_000);
         });
-        parent.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-        parent.once('exit', (code) => reject(new Error(`the parent exited (${code}): ${err}`)));
-        setTimeout(() => reject(new Error('the parent did not report its workers')), 15_000);
-      });
-      expect(pids).toHaveLength(2);
-      expect(pids.every(isAlive)).toBe(true);
-      parent.kill('SIGKILL');
-      await waitFor(() => !pids.some(isAlive), 5000, 'the orphaned workers to exit');
-    } finally {
-      parent.kill('SIGKILL');
-    }
-  });
+        expect(pids).toHaveLength(3);
+        // In a sandbox, the kernel's child is bubblewrap: the Node processes are below it.
+        const processes = pids.flatMap(processTree);
+        expect(processes.length).toBeGreaterThanOrEqual(3);
+        expect(processes.every(isAlive)).toBe(true);
+        parent.kill('SIGKILL');
+        await waitFor(() => !processes.some(isAlive), 2000, 'the orphaned workers to exit');
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
 });
 
 describe('output and isolation', () => {
@@ -680,5 +698,68 @@ describe('output and isolation', () => {
         }
       });
     }
+  });
+});
+
+describe('--files', () => {
+  /** A notebook directory with data to ship and a file that must stay out of sight. */
+  function notebook(): string {
+    const dir = path.join(runtime.tmp, 'notebook');
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    writeFileSync(path.join(dir, 'data', 'a.csv'), 'x,y\n1,2\n');
+    writeFileSync(path.join(dir, 'secret.txt'), 'not shipped');
+    return dir;
+  }
+
+  const probe = returning(`(() => {
+    const fs = require('node:fs');
+    let write = 'written';
+    try { fs.writeFileSync('data/a.csv', 'changed'); } catch (error) { write = error.code; }
+    return {
+      csv: fs.readFileSync('data/a.csv', 'utf8'),
+      mode: (fs.statSync('data/a.csv').mode & 0o777).toString(8),
+      secret: fs.existsSync('secret.txt') || fs.existsSync(c.notebook + '/secret.txt'),
+      write,
+    };
+  })()`);
+
+  it('in the sandbox: the matched files, read-only, in the working directory; nothing else of the notebook', async () => {
+    const cwd = notebook();
+    const files = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    const local = backend();
+    const value = valueOf(
+      await local.invoke(request(probe, { cwd, files, captures: { notebook: cwd } }), {}, never),
+    );
+    expect(value).toEqual({ csv: 'x,y\n1,2\n', mode: '444', secret: false, write: 'EROFS' });
+  });
+
+  it('without the sandbox: a read-only copy is the working directory (the notebook stays reachable by its path)', async () => {
+    const cwd = notebook();
+    const files = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    const local = backend({ sandbox: 'off' });
+    const value = valueOf(
+      await local.invoke(request(probe, { cwd, files, captures: { notebook: cwd } }), {}, never),
+    ) as Record<string, unknown>;
+    expect(value).toMatchObject({ mode: '444', secret: true });
+    // Root ignores file modes: the copy, never the notebook's file, is what a write can reach.
+    expect(value.write).toBe(process.getuid?.() === 0 ? 'written' : 'EACCES');
+  });
+
+  it('starts new environments for another set of files, as for a new Lambda version', async () => {
+    const cwd = notebook();
+    const local = backend();
+    const first = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    const a = await local.invoke(request(returning('1'), { cwd, files: first }), {}, never);
+    writeFileSync(path.join(cwd, 'data', 'b.csv'), 'more');
+    const second = stageFiles(cwd, 'data/*.csv', path.join(runtime.tmp, 'staged'));
+    expect(second.hash).not.toBe(first.hash);
+    const b = await local.invoke(
+      request(`${returning("require('node:fs').readdirSync('data')")}`, { cwd, files: second }),
+      {},
+      never,
+    );
+    expect(b.attempts[0].cold).toBe(true);
+    expect(b.attempts[0].environmentId).not.toBe(a.attempts[0].environmentId);
+    expect(valueOf(b)).toEqual(['a.csv', 'b.csv']);
   });
 });

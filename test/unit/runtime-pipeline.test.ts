@@ -28,7 +28,7 @@ const backend = (options?: LocalBackendOptions): LocalBackend => runtime.backend
 /**
  * One program for every invocation of a test (pipelining needs the same
  * program): `body` runs with `e`, the element; the value is
- * `[pid, e, start, end]`, epoch ms measured in the worker.
+ * `[pid, e, start, end]`, epoch ms measured in the worker (see runOf).
  */
 function request(body: string, element: number, retries = 0, timeoutS = 20): InvocationRequest {
   sequence += 1;
@@ -50,10 +50,12 @@ function request(body: string, element: number, retries = 0, timeoutS = 20): Inv
   };
 }
 
-type Run = [pid: number, element: number, start: number, end: number];
+type Run = [env: string, element: number, start: number, end: number];
 
+/** The run, its first field the environment's id (inside a sandbox every worker is PID 2). */
 function runOf(result: InvocationResult): Run {
-  return programResult(result).value as Run;
+  const [, element, start, end] = programResult(result).value as [number, number, number, number];
+  return [result.attempts[0].environmentId, element, start, end];
 }
 
 /** Runs a few quick invocations of the program so that every environment has run it short. */
@@ -82,9 +84,9 @@ describe('pipelining short invocations', () => {
     const runs = results.map(runOf);
     expect(runs.map(([, element]) => element)).toEqual(Array.from({ length: 300 }, (_, i) => i));
     expect(peak).toBeLessThanOrEqual(2);
-    expect(new Set(runs.map(([pid]) => pid)).size).toBe(2);
-    for (const pid of new Set(runs.map(([p]) => p))) {
-      const mine = runs.filter(([p]) => p === pid);
+    expect(new Set(runs.map(([env]) => env)).size).toBe(2);
+    for (const env of new Set(runs.map(([e]) => e))) {
+      const mine = runs.filter(([e]) => e === env);
       // In the order queued, and each started after the one before it ended.
       for (let i = 1; i < mine.length; i += 1) {
         expect(mine[i][1]).toBeGreaterThan(mine[i - 1][1]);

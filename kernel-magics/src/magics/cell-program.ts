@@ -97,6 +97,11 @@ export function cellProgram(): Command {
       ),
     )
     .addOption(new Option('--budget <USD>', 'refuse or stop the run past this spend').argParser(positiveUsd))
+    .option(
+      '--files <glob>',
+      "files of the notebook's directory shipped read-only into each invocation's working directory " +
+        "(e.g. 'data/*.csv', '{a.json,b/**}')",
+    )
     .option('--dry-run', 'estimate duration and cost, invoke nothing', false);
 }
 

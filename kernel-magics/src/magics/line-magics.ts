@@ -156,7 +156,9 @@ export class LineMagics {
         );
         return (
           `${backend.name}: ${status.running} running, ${status.queued} queued, concurrency ${status.concurrencyLimit}, ` +
-          `${status.environments.length} environment(s)\n${envs.join('\n')}`
+          `${status.environments.length} environment(s)` +
+          (status.isolation ? `\n  isolation: ${status.isolation}` : '') +
+          `\n${envs.join('\n')}`
         );
       })
       .join('\n')

@@ -33,6 +33,11 @@ export interface ServerlessCellOptions {
   budgetUsd?: number;
   /** Estimate time and cost, invoke nothing. */
   dryRun: boolean;
+  /**
+   * Glob of files (relative to the notebook's directory) shipped read-only
+   * into every invocation's working directory.
+   */
+  files?: string;
 }
 
 /** Limits and defaults, named so messages and docs quote the same numbers. */

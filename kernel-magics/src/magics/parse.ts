@@ -95,6 +95,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     out?: string;
     budget?: number;
     dryRun: boolean;
+    files?: string;
   }>();
   if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
@@ -119,6 +120,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       out: opts.out,
       budgetUsd: opts.budget,
       dryRun: opts.dryRun,
+      files: opts.files,
     },
   };
 }

@@ -8,7 +8,7 @@ import { cellProgram } from './cell-program';
 import { parseCellMagic } from './parse';
 
 /** Options `%serverless config` may set as defaults. */
-export const CONFIGURABLE = ['--backend', '--memory', '--timeout', '--concurrency', '--retries'];
+export const CONFIGURABLE = ['--backend', '--memory', '--timeout', '--concurrency', '--retries', '--files'];
 
 /** The session's defaults. */
 export class SessionDefaults {
@@ -51,6 +51,7 @@ export class SessionDefaults {
     return (
       `%%serverless defaults for this kernel: --backend ${o.backend} --memory ${o.memoryMb} --timeout ${o.timeoutS} ` +
       `--concurrency ${o.concurrency} --retries ${o.retries}` +
+      (o.files !== undefined ? ` --files ${o.files}` : '') +
       (set.length > 0 ? `\n(set here: ${set.join(' ')})` : '') +
       '\n'
     );

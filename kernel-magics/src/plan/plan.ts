@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { serialize } from 'node:v8';
 
-import { InvocationRequest } from '../runtime/backend';
+import { InvocationRequest, ShippedFiles } from '../runtime/backend';
 import { analyzeBody } from './analyze';
 import { findClassInstance } from '../runtime/program/class-instances';
 import { planCaptures, serializeCaptures } from './capture';
@@ -53,6 +53,8 @@ export interface PlanInput {
   /** Sequence number of the run in this kernel (names the program file). */
   sequence: number;
   cwd: string;
+  /** Files shipped with `--files`, staged (see runtime/files). */
+  files?: ShippedFiles;
 }
 
 function serializeElement(element: unknown, index: number, options: ServerlessCellOptions): Uint8Array {
@@ -126,6 +128,7 @@ export function planRun(input: PlanInput): RunPlan {
     timeoutS: options.timeoutS,
     retries: options.retries,
     cwd: input.cwd,
+    files: input.files,
   };
   const requests: InvocationRequest[] = input.elements
     ? input.elements.map((element, index) => ({

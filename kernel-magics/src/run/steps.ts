@@ -7,7 +7,9 @@ import { BudgetGuard, CostEstimate, estimateText } from '../cost';
 import { ExecutionOutcome } from '../kernel/engine';
 import { getOutputSink } from '../output/sink';
 import { clearHandOff, declarationCell, handOff, typeOfValue } from '../plan/declare';
+import { MagicUsageError } from '../magics/usage';
 import { planRun, RunPlan } from '../plan/plan';
+import { FilesError, stageFiles } from '../runtime/files';
 import { DispatchedRun, executePlan } from './execute';
 import { CellRun, RunnerServices } from './services';
 
@@ -37,7 +39,23 @@ export class RunSteps {
       elements,
       sequence: this.sequence,
       cwd: this.services.cwd,
+      files: this.shippedFiles(cell.options.files),
     });
+  }
+
+  /** The files `--files` ships, staged once per run. @throws MagicUsageError when they cannot be shipped. */
+  private shippedFiles(glob: string | undefined): ReturnType<typeof stageFiles> | undefined {
+    if (glob === undefined) {
+      return undefined;
+    }
+    try {
+      return stageFiles(this.services.cwd, glob);
+    } catch (error) {
+      if (error instanceof FilesError) {
+        throw new MagicUsageError(`%%serverless ${error.message}`);
+      }
+      throw error;
+    }
   }
 
   /**

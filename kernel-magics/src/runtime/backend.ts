@@ -64,8 +64,25 @@ export interface InvocationRequest {
   timeoutS: number;
   /** Retries after a crash (never after an error thrown by the program; see runtime/scheduling). */
   retries: number;
-  /** Directory the program's `require` resolves modules from. */
+  /** Directory the program's `require` resolves modules from (the notebook's). */
   cwd: string;
+  /** Files shipped into the invocation's working directory, read-only (`--files`); none when absent. */
+  files?: ShippedFiles;
+}
+
+/**
+ * Files shipped with `--files`: a staged, read-only copy (see
+ * runtime/files.ts), the same for every invocation of a run.
+ */
+export interface ShippedFiles {
+  /** Key of the paths and contents: environments are reused only for the same files, as a Lambda version. */
+  hash: string;
+  /** The staged copy; its top-level entries appear in the working directory. */
+  dir: string;
+  /** The top-level entries of `dir`. */
+  entries: string[];
+  /** The shipped files' paths, relative to the notebook's directory. */
+  paths: string[];
 }
 
 /** An error thrown by the program, as the worker saw it. */
@@ -208,6 +225,8 @@ export interface BackendStatus {
   queued: number;
   running: number;
   concurrencyLimit: number;
+  /** What isolates invocations from the kernel, in a sentence (for `%serverless status`). */
+  isolation?: string;
 }
 
 /** Where invocations run. */

@@ -1,5 +1,7 @@
 import * as os from 'node:os';
 
+import type { SandboxMode } from './sandbox';
+
 /**
  * Limits and defaults of the embedded runtime, named so messages, docs and
  * tests quote the same numbers.
@@ -35,6 +37,12 @@ export interface LocalBackendOptions {
   pipelineDepth?: number;
   /** The worker entry point (WORKER_BUNDLE next to the compiled backend by default). */
   workerPath?: string;
+  /**
+   * `auto` (the default): each environment in a bubblewrap sandbox when
+   * bubblewrap and namespaces work here (see sandbox.ts); `off`: plain
+   * processes with a watchdog. `SERVERLESS_SANDBOX=off` also turns it off.
+   */
+  sandbox?: SandboxMode;
 }
 
 /**
@@ -59,6 +67,7 @@ export const LOCAL_DEFAULTS = {
   retryBaseMs: 100,
   retryMaxMs: 2_000,
   pipelineDepth: 8,
+  sandbox: 'auto',
 } as const;
 
 /**
@@ -69,7 +78,11 @@ export function resolveLocalOptions(
   options: LocalBackendOptions,
   defaultWorkerPath: string,
 ): Required<LocalBackendOptions> {
-  const resolved = { ...LOCAL_DEFAULTS, workerPath: defaultWorkerPath, ...options };
+  const resolved: Required<LocalBackendOptions> = {
+    ...LOCAL_DEFAULTS,
+    workerPath: defaultWorkerPath,
+    ...options,
+  };
   const { concurrency, maxColdStarts, pipelineDepth, idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs } =
     resolved;
   checkWhole('concurrency', concurrency, 1);

@@ -12,7 +12,7 @@ import { HeldInputs } from './held-inputs';
 import { EnvironmentRun, Job, JobEnvironment } from './job';
 import { RssReader, Watched } from './memory';
 import { InvokeMessage, WorkerMessage } from './protocol';
-import { KillReason, WorkerProcess } from './worker-process';
+import { KillReason, WorkerLaunch, WorkerProcess } from './worker-process';
 
 /** The state of an environment. */
 export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'dead';
@@ -67,6 +67,12 @@ interface Handed {
  */
 export class Environment implements Watched, JobEnvironment {
   state: EnvironmentState = 'starting';
+  /** Configured memory, MB. */
+  readonly memoryMb: number;
+  /** The notebook's directory it was started for. */
+  readonly cwd: string;
+  /** The files shipped into it (`--files`), by content key; '' for none. */
+  readonly filesHash: string;
   /** Invocations this environment ran (or runs). */
   invocations = 0;
   /** When it last finished an invocation (epoch ms). */
@@ -92,20 +98,20 @@ export class Environment implements Watched, JobEnvironment {
   constructor(
     /** Environment id, e.g. `local-3`. */
     readonly id: string,
-    readonly memoryMb: number,
-    readonly cwd: string,
-    workerPath: string,
-    readyTimeoutMs: number,
+    launch: WorkerLaunch,
     private readonly events: EnvironmentEvents,
   ) {
-    this.held = new HeldInputs(memoryMb);
-    this.process = new WorkerProcess(workerPath, memoryMb, cwd, readyTimeoutMs, {
+    this.memoryMb = launch.memoryMb;
+    this.cwd = launch.cwd;
+    this.filesHash = launch.filesHash;
+    this.held = new HeldInputs(this.memoryMb);
+    this.process = new WorkerProcess(launch, {
       ready: () => this.onReady(),
       message: (message) => this.onMessage(message),
       died: () => (this.state = 'dead'),
       exit: () => this.onExit(),
     });
-    this.rss = new RssReader(this.process.pid);
+    this.rss = new RssReader(() => this.process.memoryPid);
     this.ready = this.process.ready;
     this.exited = this.process.exited;
   }

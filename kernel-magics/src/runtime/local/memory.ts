@@ -37,24 +37,34 @@ const PAGE_BYTES = CAN_READ_RSS
 /**
  * A process's resident memory, read from /proc/PID/statm through a file kept
  * open (reading it again is an order of magnitude cheaper than opening
- * /proc/PID/status each time).
+ * /proc/PID/status each time). The PID is asked for at the first read: a
+ * sandboxed worker's is known only once it runs.
  */
 export class RssReader {
   private fd: number | undefined;
+  private opened = false;
   private readonly buffer = Buffer.alloc(128);
 
-  constructor(pid: number | undefined) {
-    if (CAN_READ_RSS && pid !== undefined) {
-      try {
-        this.fd = openSync(`/proc/${pid}/statm`, 'r');
-      } catch {
-        // Already gone: reads answer undefined.
-      }
+  constructor(private readonly pid: () => number | undefined) {}
+
+  private open(): void {
+    const pid = this.pid();
+    if (!CAN_READ_RSS || pid === undefined) {
+      return;
+    }
+    this.opened = true;
+    try {
+      this.fd = openSync(`/proc/${pid}/statm`, 'r');
+    } catch {
+      // Already gone: reads answer undefined.
     }
   }
 
   /** Resident memory in MB, or undefined when it cannot be read (the process exited). */
   readMb(): number | undefined {
+    if (!this.opened) {
+      this.open();
+    }
     if (this.fd === undefined) {
       return undefined;
     }
@@ -68,6 +78,7 @@ export class RssReader {
 
   /** Closes the file. */
   close(): void {
+    this.opened = true;
     if (this.fd !== undefined) {
       closeSync(this.fd);
       this.fd = undefined;

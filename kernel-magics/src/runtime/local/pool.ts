@@ -4,9 +4,11 @@
  * limit, idle expiry, and the processes not yet exited (which `dispose`
  * waits for).
  */
+import { PACKAGE_ROOT } from '../../package-root';
 import { BackendStatus, InvocationRequest } from '../backend';
 import { KILL_GRACE_MS } from './config';
 import { Environment, EnvironmentEvents } from './environment';
+import { SandboxMode, sandboxSupport, SandboxSupport } from './sandbox';
 import { atMost } from './waits';
 
 /** What the pool needs to start and expire environments. */
@@ -14,6 +16,7 @@ export interface PoolOptions {
   workerPath: string;
   readyTimeoutMs: number;
   idleExpiryMs: number;
+  sandbox: SandboxMode;
 }
 
 /** The environments of one backend. */
@@ -24,6 +27,7 @@ export class EnvironmentPool {
   private readonly live = new Set<Environment>();
   private readonly expiryTimers = new Map<Environment, NodeJS.Timeout>();
   private nextId = 1;
+  private support?: SandboxSupport;
 
   constructor(
     private readonly options: PoolOptions,
@@ -45,10 +49,17 @@ export class EnvironmentPool {
     }
     const env = new Environment(
       `local-${this.nextId++}`,
-      request.memoryMb,
-      request.cwd,
-      this.options.workerPath,
-      this.options.readyTimeoutMs,
+      {
+        memoryMb: request.memoryMb,
+        cwd: request.cwd,
+        workerPath: this.options.workerPath,
+        packageRoot: PACKAGE_ROOT,
+        readyTimeoutMs: this.options.readyTimeoutMs,
+        sandbox: this.sandbox(),
+        filesDir: request.files?.dir,
+        fileEntries: request.files?.entries ?? [],
+        filesHash: request.files?.hash ?? '',
+      },
       this.events,
     );
     this.environments.add(env);
@@ -63,7 +74,8 @@ export class EnvironmentPool {
         env.state === 'idle' &&
         !env.killed &&
         env.memoryMb === request.memoryMb &&
-        env.cwd === request.cwd
+        env.cwd === request.cwd &&
+        env.filesHash === (request.files?.hash ?? '')
       ) {
         clearTimeout(this.expiryTimers.get(env));
         this.expiryTimers.delete(env);
@@ -71,6 +83,12 @@ export class EnvironmentPool {
       }
     }
     return undefined;
+  }
+
+  /** Whether environments are sandboxed (detected at the first start, or now). */
+  sandbox(): SandboxSupport {
+    this.support ??= sandboxSupport(this.options.sandbox);
+    return this.support;
   }
 
   /** How many environments are starting. */

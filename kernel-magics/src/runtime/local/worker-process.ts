@@ -1,10 +1,11 @@
 /**
  * The process under an execution environment: spawned with a clean
- * environment and its memory flags, its data channel (fd 3, framed), the
- * tail of its stderr, readiness, and an exit reported once its output has
- * been read.
+ * environment and its memory flags, in its sandbox (or with a watchdog when
+ * there is none), its data channel (fd 3, framed), the tail of its stderr,
+ * readiness, and an exit reported once its output has been read.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as os from 'node:os';
 
@@ -18,6 +19,54 @@ import {
 import { encodeFrame, FrameDecoder } from './frames';
 import { CAN_READ_RSS, DEFAULT_HEAP_LIMIT_MB } from './memory';
 import { KernelMessage, WorkerMessage } from './protocol';
+import { sandboxArgs, SandboxSupport, SandboxView } from './sandbox';
+import { WATCHDOG_FLAG } from './watchdog';
+
+/** How to start one worker. */
+export interface WorkerLaunch extends SandboxView {
+  memoryMb: number;
+  readyTimeoutMs: number;
+  /** Whether it runs in a sandbox (detected once per backend). */
+  sandbox: SandboxSupport;
+  /** Top-level entries of `filesDir` (shipped with `--files`). */
+  fileEntries: readonly string[];
+  /** Key of the shipped files ('' for none). */
+  filesHash: string;
+}
+
+/** The command that starts a worker: node itself, or node inside bubblewrap. */
+function workerCommand(launch: WorkerLaunch): { file: string; args: string[]; cwd: string; home: string } {
+  const node = [...heapLimitFlags(launch.memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS), launch.workerPath];
+  if (launch.sandbox.sandboxed) {
+    return {
+      file: launch.sandbox.bwrap,
+      args: [...sandboxArgs(launch, launch.fileEntries), '--', process.execPath, ...node],
+      cwd: '/',
+      // The sandbox's /tmp is its own.
+      home: '/tmp',
+    };
+  }
+  // Shipped files are the working directory (a read-only copy; see runtime/files.ts).
+  return {
+    file: process.execPath,
+    args: [...node, WATCHDOG_FLAG],
+    cwd: launch.filesDir ?? launch.cwd,
+    home: os.tmpdir(),
+  };
+}
+
+/** The PIDs of `pid`'s children (from /proc; none when it cannot be read). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
 
 /** Why the kernel side killed a worker. */
 export type KillReason = 'timeout' | 'cancel' | 'dispose' | 'memory' | 'channel';
@@ -53,20 +102,21 @@ export class WorkerProcess {
   private corked = false;
   private stderrTail = '';
 
-  constructor(
-    workerPath: string,
-    memoryMb: number,
-    cwd: string,
-    readyTimeoutMs: number,
-    events: WorkerProcessEvents,
-  ) {
+  private readonly sandboxed: boolean;
+  private nodePid?: number;
+
+  constructor(launch: WorkerLaunch, events: WorkerProcessEvents) {
+    const { readyTimeoutMs } = launch;
     const spawnedAt = performance.now();
-    // No IPC channel (setting one up is part of every cold start, bench/runtime): fd 3 is the data channel.
-    this.child = spawn(
-      process.execPath,
-      [...heapLimitFlags(memoryMb, DEFAULT_HEAP_LIMIT_MB, CAN_READ_RSS), workerPath],
-      { cwd, env: cleanEnvironment(memoryMb, os.tmpdir()), stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
-    );
+    const command = workerCommand(launch);
+    this.sandboxed = launch.sandbox.sandboxed;
+    // No IPC channel (setting one up is part of every cold start, bench/runtime): fd 3 is the data
+    // channel, which bubblewrap passes on as it is.
+    this.child = spawn(command.file, command.args, {
+      cwd: command.cwd,
+      env: cleanEnvironment(launch.memoryMb, command.home),
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
     this.channel = this.child.stdio[3] as Socket;
     // Writes after the worker died fail with EPIPE; its exit settles what it ran.
     this.channel.on('error', () => undefined);
@@ -86,7 +136,7 @@ export class WorkerProcess {
         }
       };
       this.child.once('exit', (code, signal) => {
-        this.exitDescription = code !== null ? `code ${code}` : `signal ${signal ?? 'unknown'}`;
+        this.exitDescription = this.describeExit(code, signal);
         events.died();
         // 'close' follows once stdout/stderr and the data channel are drained (V8's out-of-memory
         // report, a last result may still be there).
@@ -140,9 +190,37 @@ export class WorkerProcess {
     this.ready.catch(() => undefined);
   }
 
-  /** The worker's PID. */
+  /** The PID the kernel started: the worker's, or bubblewrap's when sandboxed (killing it ends the sandbox). */
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /**
+   * The PID of the Node process itself (its memory is what --memory limits):
+   * in a sandbox, the child of bubblewrap's init, found once it runs.
+   */
+  get memoryPid(): number | undefined {
+    if (!this.sandboxed || this.child.pid === undefined) {
+      return this.child.pid;
+    }
+    if (this.nodePid === undefined) {
+      // bwrap (the kernel's child) -> bwrap as the sandbox's PID 1 -> node.
+      const init = childrenOf(this.child.pid)[0];
+      this.nodePid = init === undefined ? undefined : childrenOf(init)[0];
+    }
+    return this.nodePid;
+  }
+
+  /**
+   * `code 3` or `signal SIGKILL`. Bubblewrap exits with 128 + N when the
+   * worker was killed by signal N: said as the signal, as without a sandbox.
+   */
+  private describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+    if (code === null) {
+      return `signal ${signal ?? 'unknown'}`;
+    }
+    const name = Object.entries(os.constants.signals).find(([, number]) => number === code - 128)?.[0];
+    return this.sandboxed && code > 128 && name !== undefined ? `signal ${name}` : `code ${code}`;
   }
 
   /**

@@ -20,6 +20,7 @@ import { ExitProcess, guardProcess } from '../program/process-guard';
 import { writeEndReport } from './end-report';
 import { encodeFrame, FrameDecoder } from './frames';
 import type { InvokeMessage, KernelMessage, WorkerMessage } from './protocol';
+import { startWatchdogIfAsked } from './watchdog';
 
 const runner = new ProgramRunner();
 /**
@@ -189,6 +190,8 @@ function main(): void {
   send({ type: 'ready' });
   // Async context tracking is turned on while the kernel sends the first invocation, rather than in it.
   runner.output.warm();
+  // Before the first invocation, which may never give the main thread back.
+  startWatchdogIfAsked();
   if (readFirstInvocation()) {
     // After the first invocation's synchronous part (and the whole of a trivial one).
     setImmediate(openChannel);
