@@ -66,6 +66,41 @@ describe('malformed input', () => {
   });
 });
 
+describe('replayed messages', () => {
+  let kernel: RawKernel;
+
+  beforeAll(async () => {
+    kernel = await RawKernel.start();
+  });
+
+  afterAll(async () => {
+    await kernel?.dispose();
+  });
+
+  it.each(['shell', 'control'] as const)(
+    'refuses a validly signed execute_request sent again on %s, and runs it once',
+    async (again) => {
+      const code = 'globalThis.__runs = (globalThis.__runs ?? 0) + 1';
+      const id = await kernel.send('shell', 'execute_request', { code });
+      expect((await kernel.receive(kernel.shell, 30000)).parent_header.msg_id).toBe(id);
+      await kernel.idleFor(id);
+      await kernel.resend(again);
+      await waitFor(
+        () => kernel.stderr.includes(`Dropped ${again} message: Duplicate Signature`),
+        15000,
+        'the replay to be logged',
+      );
+      await expect(kernel.receive(again === 'shell' ? kernel.shell : kernel.control, 500)).rejects.toThrow();
+      const count = await kernel.send('shell', 'execute_request', { code: 'globalThis.__runs' });
+      expect((await kernel.receive(kernel.shell, 15000)).parent_header.msg_id).toBe(count);
+      const result = (await kernel.idleFor(count)).find((m) => m.header.msg_type === 'execute_result');
+      expect(result?.content.data).toEqual({ 'text/plain': again === 'shell' ? '1' : '2' });
+      // Busy/idle and the result of the first run only: the replay published nothing.
+      expect(kernel.iopubFor(id).filter((m) => m.header.msg_type === 'execute_input')).toHaveLength(1);
+    },
+  );
+});
+
 describe('busy main thread', () => {
   let kernel: RawKernel;
 

@@ -28,6 +28,8 @@ export class RawKernel {
   private stderrText = '';
   private exitCode: number | null = null;
   private exited: Promise<number | null>;
+  /** The frames of the last message sent (for replay tests). */
+  private lastFrames: (Buffer | string)[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -130,8 +132,14 @@ export class RawKernel {
     if (signature !== undefined) {
       frames[1] = Buffer.from(signature);
     }
+    this.lastFrames = frames;
     await (channel === 'shell' ? this.shell : this.control).send(frames);
     return header.msg_id;
+  }
+
+  /** Sends the last message's frames again, unchanged (a replay), on `channel`. */
+  async resend(channel: 'shell' | 'control'): Promise<void> {
+    await (channel === 'shell' ? this.shell : this.control).send(this.lastFrames);
   }
 
   /** Sends raw frames on shell (for malformed-input tests). */
