@@ -70,6 +70,8 @@ export class MapMode implements RunMode {
       return evaluated;
     }
     const [value] = evaluated.value as [unknown];
+    // A new map replaces the last one's retry state: dropped now, not once it ends, so two runs' requests are never held at once.
+    this.last = undefined;
     const plan = this.steps.plan(cell, mapElements(expression, value));
     const estimate = this.steps.gate(plan);
     if (!estimate) {
@@ -145,7 +147,8 @@ export class MapMode implements RunMode {
         );
       }
     });
-    this.last = state;
+    // Kept only while something can be retried: the plan holds every element's request.
+    this.last = failed.size > 0 ? state : undefined;
   }
 
   private async finish(
