@@ -28,6 +28,8 @@ export class RawKernel {
   private stderrText = '';
   private exitCode: number | null = null;
   private exited: Promise<number | null>;
+  /** Where the kernel publishes iopub (to connect more subscribers). */
+  iopubEndpoint = '';
   /** The frames of the last message sent (for replay tests). */
   private lastFrames: (Buffer | string)[] = [];
 
@@ -77,6 +79,7 @@ export class RawKernel {
     iopub.connect(`tcp://127.0.0.1:${ports.iopub_port}`);
     iopub.subscribe();
     const kernel = new RawKernel(child, new MessageSigner(key), shell, control, iopub, dir);
+    kernel.iopubEndpoint = `tcp://127.0.0.1:${ports.iopub_port}`;
     // kernel_info until answered: the kernel may not have bound yet, and
     // replies to earlier attempts may arrive late.
     const sent = new Set<string>();

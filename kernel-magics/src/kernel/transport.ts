@@ -90,7 +90,8 @@ export class ZmqTransport implements KernelIO {
       return;
     }
     if (channel === 'shell' || channel === 'iopub') {
-      this.sockets?.send(channel, encodeMessage(message, this.headers.create(message.msgType), this.signer));
+      const frames = encodeMessage(message, this.headers.create(message.msgType), this.signer);
+      this.sockets?.send(channel, frames, message.lane);
       return;
     }
     // Messages sent in one turn of the event loop cross to the I/O thread in
@@ -100,6 +101,10 @@ export class ZmqTransport implements KernelIO {
       this.flushScheduled = true;
       setImmediate(() => this.flushOutbox());
     }
+  }
+
+  bulkBacklog(): number {
+    return this.sockets?.bulkBacklog() ?? 0;
   }
 
   /** Flushes queued messages, closes every socket and ends the I/O thread. */

@@ -130,6 +130,12 @@ export function decodeMessage(
   };
 }
 
+/**
+ * The queue an outgoing message waits in when its socket is slow: the
+ * kernel's own messages go first; `bulk` (telemetry) waits behind them.
+ */
+export type SendLane = 'kernel' | 'bulk';
+
 /** What the kernel needs to build an outgoing message. */
 export interface OutgoingMessage {
   msgType: string;
@@ -138,6 +144,8 @@ export interface OutgoingMessage {
   metadata?: JsonObject;
   identities?: Buffer[];
   buffers?: Buffer[];
+  /** iopub only: `bulk` waits behind the kernel's own messages (see serial-sender.ts). */
+  lane?: SendLane;
 }
 
 /** Builds headers for one kernel session. */
