@@ -225,6 +225,32 @@ describe('busy main thread', () => {
 });
 
 describe('shutdown', () => {
+  it.each([true, false])(
+    'drops the output of a map that a shutdown (restart=%s) interrupts, never printing it to its own stdout',
+    async (restart) => {
+      const kernel = await RawKernel.start();
+      try {
+        const id = await kernel.send('shell', 'execute_request', {
+          code:
+            '%%serverless --map Array.from({ length: 40 }, (_, i) => i) --as x --concurrency 2\n' +
+            'console.log(`element ${x}`);\nawait new Promise((r) => setTimeout(r, 200));\nx',
+        });
+        await waitFor(
+          () => kernel.iopubFor(id).some((m) => m.header.msg_type === 'update_display_data'),
+          30000,
+          'the progress bar to be redrawn',
+        );
+        await kernel.send('control', 'shutdown_request', { restart });
+        expect((await kernel.receive(kernel.control, 10000)).header.msg_type).toBe('shutdown_reply');
+        expect(await kernel.waitForExit(10000)).toBe(0);
+        expect(kernel.stdout).toBe('');
+      } finally {
+        await kernel.dispose();
+      }
+    },
+    60000,
+  );
+
   it.each([false, true])('answers shutdown_request (restart=%s) and exits with code 0', async (restart) => {
     const kernel = await RawKernel.start();
     try {

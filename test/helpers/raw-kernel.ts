@@ -26,6 +26,7 @@ export class RawKernel {
   readonly headers = new HeaderFactory();
   readonly iopubMessages: JupyterMessage[] = [];
   private stderrText = '';
+  private stdoutText = '';
   private exitCode: number | null = null;
   private exited: Promise<number | null>;
   /** Where the kernel publishes iopub (to connect more subscribers). */
@@ -42,6 +43,7 @@ export class RawKernel {
     private readonly dir: string,
   ) {
     child.stderr?.on('data', (chunk: Buffer) => (this.stderrText += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (this.stdoutText += chunk.toString()));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code) => {
         this.exitCode = code;
@@ -121,6 +123,11 @@ export class RawKernel {
   /** Everything the kernel wrote to stderr (its log). */
   get stderr(): string {
     return this.stderrText;
+  }
+
+  /** Everything the kernel process wrote to its own stdout (cell output never goes there). */
+  get stdout(): string {
+    return this.stdoutText;
   }
 
   /** Signs and sends a request; returns its msg_id. `signature` overrides the HMAC. */
