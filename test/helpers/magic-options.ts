@@ -10,5 +10,6 @@ export const CELL_MAGIC_OPTIONS = [
   '--out',
   '--budget',
   '--dry-run',
+  '--output-cap',
   '--help',
 ] as const;

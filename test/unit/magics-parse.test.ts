@@ -90,6 +90,7 @@ describe('parseCellMagic', () => {
         out: undefined,
         budgetUsd: undefined,
         dryRun: false,
+        outputCapMb: 5,
       },
     });
   });
@@ -97,7 +98,7 @@ describe('parseCellMagic', () => {
   it('reads every option', () => {
     const parsed = parseCellMagic(
       '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
-        '--map range(10) --as n --out squares --budget 0.25 --dry-run\nn * n',
+        '--map range(10) --as n --out squares --budget 0.25 --dry-run --output-cap 64\nn * n',
     );
     expect(parsed.kind === 'run' && parsed.options).toEqual({
       backend: 'lambda',
@@ -110,6 +111,7 @@ describe('parseCellMagic', () => {
       out: 'squares',
       budgetUsd: 0.25,
       dryRun: true,
+      outputCapMb: 64,
     });
   });
 

@@ -42,7 +42,7 @@ function positiveUsd(value: string): number {
 
 /** The commander program for the cell magic (built per parse: commander keeps state). */
 export function cellProgram(): Command {
-  const { memoryMb, timeoutS, concurrency, retries } = LIMITS;
+  const { memoryMb, timeoutS, concurrency, retries, outputCapMb } = LIMITS;
   return magicProgram('%%serverless', 'Run the rest of the cell as serverless invocations.')
     .usage('[options]   (first line of a cell; the cell body follows)')
     .addOption(
@@ -89,6 +89,14 @@ export function cellProgram(): Command {
       ),
     )
     .addOption(new Option('--budget <USD>', 'refuse or stop the run past this spend').argParser(positiveUsd))
+    .addOption(
+      new Option(
+        '--output-cap <MB>',
+        `stdout and stderr kept per invocation, ${outputCapMb.min}-${outputCapMb.max} MB (the rest is dropped and counted)`,
+      )
+        .argParser(integerIn('--output-cap', outputCapMb))
+        .default(outputCapMb.default),
+    )
     .option('--dry-run', 'estimate duration and cost, invoke nothing', false);
 }
 

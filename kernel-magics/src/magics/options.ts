@@ -31,6 +31,11 @@ export interface ServerlessCellOptions {
   budgetUsd?: number;
   /** Estimate time and cost, invoke nothing. */
   dryRun: boolean;
+  /**
+   * Streamed output (stdout and stderr) kept per invocation, MB; the rest
+   * is dropped and counted. Absent: LIMITS.outputCapMb.default.
+   */
+  outputCapMb?: number;
 }
 
 /** Limits and defaults, named so messages and docs quote the same numbers. */
@@ -39,6 +44,7 @@ export const LIMITS = {
   timeoutS: { min: 1, max: 900, default: 60 },
   concurrency: { min: 1, max: 1000, default: 8 },
   retries: { min: 0, max: 10, default: 2 },
+  outputCapMb: { min: 1, max: 1024, default: 5 },
 } as const;
 
 /** The element name when --map is given without --as. */

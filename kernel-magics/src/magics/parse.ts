@@ -94,6 +94,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     out?: string;
     budget?: number;
     dryRun: boolean;
+    outputCap: number;
   }>();
   if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
@@ -117,6 +118,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       out: opts.out,
       budgetUsd: opts.budget,
       dryRun: opts.dryRun,
+      outputCapMb: opts.outputCap,
     },
   };
 }

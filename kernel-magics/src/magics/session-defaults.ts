@@ -5,10 +5,18 @@
 import { Command } from 'commander';
 
 import { cellProgram } from './cell-program';
+import { LIMITS } from './options';
 import { parseCellMagic } from './parse';
 
 /** Options `%serverless config` may set as defaults. */
-export const CONFIGURABLE = ['--backend', '--memory', '--timeout', '--concurrency', '--retries'];
+export const CONFIGURABLE = [
+  '--backend',
+  '--memory',
+  '--timeout',
+  '--concurrency',
+  '--retries',
+  '--output-cap',
+];
 
 /** The session's defaults. */
 export class SessionDefaults {
@@ -50,7 +58,7 @@ export class SessionDefaults {
     const set = this.args();
     return (
       `%%serverless defaults for this kernel: --backend ${o.backend} --memory ${o.memoryMb} --timeout ${o.timeoutS} ` +
-      `--concurrency ${o.concurrency} --retries ${o.retries}` +
+      `--concurrency ${o.concurrency} --retries ${o.retries} --output-cap ${o.outputCapMb ?? LIMITS.outputCapMb.default}` +
       (set.length > 0 ? `\n(set here: ${set.join(' ')})` : '') +
       '\n'
     );

@@ -9,6 +9,7 @@ import type { RunPlan } from '../plan/plan';
 import { Backend } from '../runtime/backend';
 import { RunAccounting, RunCounts } from './accounting';
 import { dispatchAll, SlotResult } from './dispatch';
+import { CappedStream, outputCapBytes } from './output-cap';
 import { ProgressBar } from './progress';
 
 /** How the dispatch of a plan ended. */
@@ -40,6 +41,18 @@ export async function executePlan(
   const counts: RunCounts = { done: 0, failed: 0, cancelled: 0, running: 0 };
   const progress = showProgress ? new ProgressBar(plan.label, requests.length) : undefined;
   const sink = getOutputSink();
+  const capBytes = outputCapBytes(plan.options.outputCapMb);
+  // One per invocation with output, until it finishes (at most `concurrency` at once, plus stragglers).
+  const capped = new Map<string, CappedStream>();
+  const streamOf = (request: RunPlan['requests'][number]): CappedStream => {
+    let stream = capped.get(request.id);
+    if (!stream) {
+      const label = request.index === undefined ? 'the invocation' : `element ${request.index}`;
+      stream = new CappedStream((name, text) => sink.stream(name, text), capBytes, label);
+      capped.set(request.id, stream);
+    }
+    return stream;
+  };
   let spentUsd = 0;
   let budgetStopped = false;
   // Spend is compared in integer pico-dollars by the cost module's guard, as the ledger sums it.
@@ -54,7 +67,7 @@ export async function executePlan(
       {
         onQueued: (request) => accounting.queued(plan, request),
         observer: (request) => ({
-          onStream: (name, text) => sink.stream(name, text),
+          onStream: (name, text) => streamOf(request).stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
           onClear: (wait) => sink.clear(wait),
           onAttemptStart: (info) => {
@@ -70,7 +83,9 @@ export async function executePlan(
             progress?.update({ running: counts.running, costUsd: spentUsd });
           },
         }),
-        onFinished: (_request, result) => {
+        onFinished: (request, result) => {
+          capped.get(request.id)?.finish();
+          capped.delete(request.id);
           if (result.outcome.status === 'ok') {
             counts.done += 1;
           } else if (result.outcome.status === 'cancelled') {
@@ -89,6 +104,10 @@ export async function executePlan(
     );
     return { slots, budgetStopped, interrupted: signal.aborted };
   } finally {
+    for (const stream of capped.values()) {
+      stream.finish();
+    }
+    capped.clear();
     const status = signal.aborted ? 'cancelled' : budgetStopped ? 'budget-stopped' : 'finished';
     progress?.finish(status === 'finished' ? undefined : status);
     accounting.runFinished(plan, {
