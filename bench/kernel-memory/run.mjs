@@ -27,28 +27,33 @@ try {
     if (reply.content.status !== 'ok') throw failed(code.split('\n')[0], reply);
     return reply;
   };
-  // The value comes back as a user expression: no output of its own.
-  const memory = async () => {
-    const header = await kernel.request('execute_request', {
+  // Asked as a user expression (no output of its own). RSS as it is; with
+  // `live`, the heap after a full collection too (gc exposed from inside the
+  // cell), only after the last map: a forced collection between maps would
+  // shrink the heap the next map starts from, which a user's kernel never does.
+  const memory = async (live) => {
+    const gc = live
+      ? "require('v8').setFlagsFromString('--expose-gc'); require('vm').runInNewContext('gc')();"
+      : '';
+    const reply = await kernel.request('execute_request', {
       code: '',
       silent: true,
       store_history: false,
       user_expressions: {
-        // RSS as it is, then the live heap after a full collection (gc exposed from inside the cell).
-        m: "(() => { const { rss } = process.memoryUsage(); const lazyFree = 1024 * Number(/LazyFree:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? 0); require('v8').setFlagsFromString('--expose-gc'); require('vm').runInNewContext('gc')(); return { ...process.memoryUsage(), rss, lazyFree }; })()",
+        m: `(() => { const { rss, heapUsed } = process.memoryUsage(); ${gc} const after = process.memoryUsage(); return { rss, heapUsed, live: after.heapUsed, heapTotal: after.heapTotal, external: after.external }; })()`,
       },
       allow_stdin: false,
     });
-    const text = header.content.user_expressions.m.data['text/plain'];
-    // A plain object's text/plain is its JSON-like inspection: numbers only.
+    const text = reply.content.user_expressions.m.data['text/plain'];
+    // A plain object's text/plain is its inspection: numbers only.
     const m = Object.fromEntries([...text.matchAll(/(\w+): (\d+)/g)].map(([, k, v]) => [k, Number(v)]));
-    return {
+    const sample = {
       rssMb: m.rss / MB,
       heapUsedMb: m.heapUsed / MB,
       heapTotalMb: m.heapTotal / MB,
       externalMb: m.external / MB,
-      lazyFreeMb: m.lazyFree / MB,
     };
+    return live ? { ...sample, liveHeapMb: m.live / MB } : sample;
   };
   for (let i = 0; i < panels; i++) {
     await kernel.notify('comm_open', {
@@ -58,15 +63,20 @@ try {
     });
   }
   await cell(`const xs = Array.from({ length: ${n} }, (_, i) => i);`);
-  const samples = [{ after: 'start', ...(await memory()) }];
+  const samples = [{ after: 'start', ...(await memory(false)) }];
   console.log(JSON.stringify(samples[0]));
   for (let round = 1; round <= rounds; round++) {
     const t = Date.now();
     await cell(`%%serverless --map xs --as x\nx * 2`, 600_000);
-    samples.push({ after: `map ${round}`, seconds: (Date.now() - t) / 1000, ...(await memory()) });
+    samples.push({
+      after: `map ${round}`,
+      seconds: (Date.now() - t) / 1000,
+      ...(await memory(round === rounds)),
+    });
     console.log(JSON.stringify(samples.at(-1)));
   }
   const ratio = samples.at(-1).rssMb / samples[1].rssMb;
+  console.log(`live heap after map ${rounds}: ${samples.at(-1).liveHeapMb.toFixed(0)} MB`);
   const result = {
     date: new Date().toISOString(),
     node: process.version,
