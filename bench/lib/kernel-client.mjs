@@ -154,6 +154,13 @@ export async function startKernel(name, argv) {
   };
   const request = (msgType, content, timeoutMs = REQUEST_TIMEOUT_MS) =>
     send(headers.create(msgType), content, timeoutMs);
+  /** Sends a message that has no reply (comm_open, comm_msg). */
+  const notify = (msgType, content) => {
+    sending = sending.then(() =>
+      shell.send(wire.encodeMessage({ msgType, content }, headers.create(msgType), signer)),
+    );
+    return sending;
+  };
   /**
    * Runs a cell; resolves with its reply and the times from sending it to
    * its execute_reply (shell) and to its idle status (iopub: every output
@@ -220,7 +227,7 @@ export async function startKernel(name, argv) {
     );
     if (first.content.status !== 'ok')
       throw new Error(`${name}: first cell failed: ${JSON.stringify(first.content)}`);
-    return { infoMs, firstCellMs: ms(started), request, execute, stop };
+    return { infoMs, firstCellMs: ms(started), request, notify, execute, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,7 +2,11 @@
  * The kernel process at the wire level: malformed input never kills it or
  * leaks output into cells; shutdown replies and ends the process cleanly.
  */
+import * as zmq from 'zeromq';
+
 import { JupyterMessage } from '../../kernel-magics/src/kernel/messages';
+import { decodeMessage } from '../../kernel-magics/src/kernel/wire';
+import { TELEMETRY_TARGET } from '../../kernel-magics/src/telemetry/protocol';
 import { RawKernel } from '../helpers/raw-kernel';
 import { isAlive, waitFor } from '../helpers/processes';
 
@@ -66,6 +70,122 @@ describe('malformed input', () => {
   });
 });
 
+describe('replayed messages', () => {
+  let kernel: RawKernel;
+
+  beforeAll(async () => {
+    kernel = await RawKernel.start();
+  });
+
+  afterAll(async () => {
+    await kernel?.dispose();
+  });
+
+  it.each(['shell', 'control'] as const)(
+    'refuses a validly signed execute_request sent again on %s, and runs it once',
+    async (again) => {
+      const code = 'globalThis.__runs = (globalThis.__runs ?? 0) + 1';
+      const id = await kernel.send('shell', 'execute_request', { code });
+      expect((await kernel.receive(kernel.shell, 30000)).parent_header.msg_id).toBe(id);
+      await kernel.idleFor(id);
+      await kernel.resend(again);
+      await waitFor(
+        () => kernel.stderr.includes(`Dropped ${again} message: Duplicate Signature`),
+        15000,
+        'the replay to be logged',
+      );
+      await expect(kernel.receive(again === 'shell' ? kernel.shell : kernel.control, 500)).rejects.toThrow();
+      const count = await kernel.send('shell', 'execute_request', { code: 'globalThis.__runs' });
+      expect((await kernel.receive(kernel.shell, 15000)).parent_header.msg_id).toBe(count);
+      const result = (await kernel.idleFor(count)).find((m) => m.header.msg_type === 'execute_result');
+      expect(result?.content.data).toEqual({ 'text/plain': again === 'shell' ? '1' : '2' });
+      // Busy/idle and the result of the first run only: the replay published nothing.
+      expect(kernel.iopubFor(id).filter((m) => m.header.msg_type === 'execute_input')).toHaveLength(1);
+    },
+  );
+});
+
+describe('iopub under load', () => {
+  let kernel: RawKernel;
+  let slow: zmq.Subscriber | undefined;
+
+  beforeAll(async () => {
+    kernel = await RawKernel.start();
+  });
+
+  afterAll(async () => {
+    slow?.close();
+    await kernel?.dispose();
+  });
+
+  /** Reads `socket` until the idle status of `msgId`; returns the messages of that request. */
+  async function readUntilIdle(socket: zmq.Subscriber, msgId: string): Promise<JupyterMessage[]> {
+    socket.receiveTimeout = 30000;
+    const mine: JupyterMessage[] = [];
+    for (;;) {
+      const message = decodeMessage(await socket.receive(), kernel.signer);
+      if (message.parent_header.msg_id === msgId) {
+        mine.push(message);
+        if (message.header.msg_type === 'status' && message.content.execution_state === 'idle') {
+          return mine;
+        }
+      }
+    }
+  }
+
+  it('loses no result or status of a cell to 2,000 telemetry comms and a subscriber that reads late', async () => {
+    const comms = 2000;
+    for (let i = 0; i < comms; i++) {
+      await kernel.send('shell', 'comm_open', {
+        comm_id: `panel-${i}`,
+        target_name: TELEMETRY_TARGET,
+        data: {},
+      });
+    }
+    const info = await kernel.send('shell', 'comm_info_request', { target_name: TELEMETRY_TARGET });
+    const reply = await kernel.receive(kernel.shell, 60000);
+    expect(reply.parent_header.msg_id).toBe(info);
+    expect(Object.keys(reply.content.comms as object)).toHaveLength(comms);
+
+    // A second subscriber (a frontend) that stops reading once it is connected.
+    slow = new zmq.Subscriber();
+    slow.connect(kernel.iopubEndpoint);
+    slow.subscribe();
+    await waitFor(
+      async () => {
+        const ping = await kernel.send('shell', 'kernel_info_request', {});
+        await kernel.receive(kernel.shell, 5000);
+        try {
+          await readUntilIdle(slow as zmq.Subscriber, ping);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      15000,
+      'the second subscriber to be connected',
+    );
+
+    const id = await kernel.send('shell', 'execute_request', {
+      code: '%%serverless --map Array.from({ length: 200 }, (_, i) => i) --as x\nx + 1',
+    });
+    const executed = await kernel.receive(kernel.shell, 120000);
+    expect(executed.parent_header.msg_id).toBe(id);
+    expect(executed.content.status).toBe('ok');
+    const published = await readUntilIdle(slow, id);
+    const result = published.find((m) => m.header.msg_type === 'execute_result');
+    expect(String((result?.content.data as Record<string, unknown>)['text/plain'])).toContain(
+      '... 100 more items',
+    );
+    // The late reader got the run's telemetry too, in batches per comm.
+    const batches = published.filter(
+      (m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === 'panel-0',
+    );
+    expect(batches.length).toBeGreaterThan(0);
+    await kernel.idleFor(id, 60000);
+  }, 240000);
+});
+
 describe('busy main thread', () => {
   let kernel: RawKernel;
 
@@ -105,6 +225,32 @@ describe('busy main thread', () => {
 });
 
 describe('shutdown', () => {
+  it.each([true, false])(
+    'drops the output of a map that a shutdown (restart=%s) interrupts, never printing it to its own stdout',
+    async (restart) => {
+      const kernel = await RawKernel.start();
+      try {
+        const id = await kernel.send('shell', 'execute_request', {
+          code:
+            '%%serverless --map Array.from({ length: 40 }, (_, i) => i) --as x --concurrency 2\n' +
+            'console.log(`element ${x}`);\nawait new Promise((r) => setTimeout(r, 200));\nx',
+        });
+        await waitFor(
+          () => kernel.iopubFor(id).some((m) => m.header.msg_type === 'update_display_data'),
+          30000,
+          'the progress bar to be redrawn',
+        );
+        await kernel.send('control', 'shutdown_request', { restart });
+        expect((await kernel.receive(kernel.control, 10000)).header.msg_type).toBe('shutdown_reply');
+        expect(await kernel.waitForExit(10000)).toBe(0);
+        expect(kernel.stdout).toBe('');
+      } finally {
+        await kernel.dispose();
+      }
+    },
+    60000,
+  );
+
   it.each([false, true])('answers shutdown_request (restart=%s) and exits with code 0', async (restart) => {
     const kernel = await RawKernel.start();
     try {

@@ -12,5 +12,6 @@ export const CELL_MAGIC_OPTIONS = [
   '--budget',
   '--dry-run',
   '--files',
+  '--output-cap',
   '--help',
 ] as const;

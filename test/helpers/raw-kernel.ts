@@ -26,8 +26,13 @@ export class RawKernel {
   readonly headers = new HeaderFactory();
   readonly iopubMessages: JupyterMessage[] = [];
   private stderrText = '';
+  private stdoutText = '';
   private exitCode: number | null = null;
   private exited: Promise<number | null>;
+  /** Where the kernel publishes iopub (to connect more subscribers). */
+  iopubEndpoint = '';
+  /** The frames of the last message sent (for replay tests). */
+  private lastFrames: (Buffer | string)[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -38,6 +43,7 @@ export class RawKernel {
     private readonly dir: string,
   ) {
     child.stderr?.on('data', (chunk: Buffer) => (this.stderrText += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (this.stdoutText += chunk.toString()));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code) => {
         this.exitCode = code;
@@ -76,6 +82,7 @@ export class RawKernel {
     iopub.connect(`tcp://127.0.0.1:${ports.iopub_port}`);
     iopub.subscribe();
     const kernel = new RawKernel(child, new MessageSigner(key), shell, control, iopub, dir);
+    kernel.iopubEndpoint = `tcp://127.0.0.1:${ports.iopub_port}`;
     // kernel_info until answered: the kernel may not have bound yet, and
     // replies to earlier attempts may arrive late.
     const sent = new Set<string>();
@@ -119,6 +126,11 @@ export class RawKernel {
     return this.stderrText;
   }
 
+  /** Everything the kernel process wrote to its own stdout (cell output never goes there). */
+  get stdout(): string {
+    return this.stdoutText;
+  }
+
   /** Signs and sends a request; returns its msg_id. `signature` overrides the HMAC. */
   async send(
     channel: 'shell' | 'control',
@@ -131,8 +143,14 @@ export class RawKernel {
     if (signature !== undefined) {
       frames[1] = Buffer.from(signature);
     }
+    this.lastFrames = frames;
     await (channel === 'shell' ? this.shell : this.control).send(frames);
     return header.msg_id;
+  }
+
+  /** Sends the last message's frames again, unchanged (a replay), on `channel`. */
+  async resend(channel: 'shell' | 'control'): Promise<void> {
+    await (channel === 'shell' ? this.shell : this.control).send(this.lastFrames);
   }
 
   /** Sends raw frames on shell (for malformed-input tests). */

@@ -91,6 +91,7 @@ describe('parseCellMagic', () => {
         out: undefined,
         budgetUsd: undefined,
         dryRun: false,
+        outputCapMb: 5,
       },
     });
   });
@@ -98,7 +99,7 @@ describe('parseCellMagic', () => {
   it('reads every option', () => {
     const parsed = parseCellMagic(
       '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
-        "--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run --files 'data/{a,b}/*.csv'\nn * n",
+        "--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run --files 'data/{a,b}/*.csv' --output-cap 64\nn * n",
     );
     expect(parsed.kind === 'run' && parsed.options).toEqual({
       backend: 'lambda',
@@ -113,6 +114,7 @@ describe('parseCellMagic', () => {
       budgetUsd: 0.25,
       dryRun: true,
       files: 'data/{a,b}/*.csv',
+      outputCapMb: 64,
     });
   });
 

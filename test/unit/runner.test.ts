@@ -224,6 +224,45 @@ describe('%serverless config', () => {
   }, 30_000);
 });
 
+describe('the output cap per invocation', () => {
+  const MB = 1024 * 1024;
+
+  it('keeps the first MB of each invocation and says how much it dropped, once per invocation', async () => {
+    const outcome = await run(
+      '%%serverless --map [0, 1] --as i --output-cap 1\n' +
+        "for (let k = 0; k < 3; k++) console.log('x'.repeat(512 * 1024 - 1));\ni",
+    );
+    expect(outcome).toMatchObject({ status: 'ok', value: [0, 1] });
+    expect(stdout.length).toBeGreaterThanOrEqual(2 * MB);
+    expect(stdout.length).toBeLessThanOrEqual(2 * MB + 2);
+    const notices = stderr.split('\n').filter((line) => line.startsWith('...'));
+    expect(notices.sort()).toEqual([
+      '... 0.5 MB of output dropped from element 0 (cap 1 MB per invocation; raise with --output-cap MB or %serverless config --output-cap MB)',
+      '... 0.5 MB of output dropped from element 1 (cap 1 MB per invocation; raise with --output-cap MB or %serverless config --output-cap MB)',
+    ]);
+  }, 60_000);
+
+  it('caps 20 MB of stdout at the default, a few MB, and takes the cap from %serverless config', async () => {
+    await run(
+      "%%serverless\nconst line = 'y'.repeat(1023);\nfor (let k = 0; k < 20 * 1024; k++) console.log(line);",
+    );
+    expect(stdout.length).toBe(5 * MB);
+    expect(stderr).toContain('... 15 MB of output dropped from the invocation (cap 5 MB per invocation;');
+    stdout = '';
+    stderr = '';
+    await run('%serverless config --output-cap 2');
+    stdout = '';
+    await run("%%serverless\nconsole.log('z'.repeat(3 * 1024 * 1024 - 1))");
+    // Cut at the cap, and ended with a newline so the notice starts a line.
+    expect(stdout.length).toBe(2 * MB + 1);
+    expect(stderr).toContain('... 1.0 MB of output dropped from the invocation (cap 2 MB per invocation;');
+    await run('%serverless config --reset');
+    expect(errorOf(await run('%%serverless --output-cap 0\n1')).message).toMatch(
+      /--output-cap must be a whole number from 1 to 1024/,
+    );
+  }, 60_000);
+});
+
 describe('interrupts', () => {
   it('cancels a long map quickly and %serverless retry finishes only the unfinished elements', async () => {
     await run('const waits = [0, 0, 0, 0, 2000, 2000];');

@@ -87,4 +87,25 @@ describe('SerialSender', () => {
     await flush();
     expect(lines).toEqual(['warn test: send failed: no route']);
   });
+
+  it('sends the kernel lane before bulk, and bounds bulk on its own', async () => {
+    const socket = new FakeSocket();
+    const lines: string[] = [];
+    const sender = new SerialSender(socket, 'iopub', createMemoryLogger(lines));
+    socket.pending = true;
+    sender.send(['first']);
+    socket.pending = false;
+    for (let i = 0; i < 10_005; i += 1) {
+      sender.send([`telemetry ${i}`], 'bulk');
+    }
+    sender.send(['status'], 'kernel');
+    sender.send(['result'], 'kernel');
+    expect(sender.queued('bulk')).toBe(10_000);
+    expect(lines).toEqual(['warn iopub: bulk send queue full, dropped 1 message(s)']);
+    socket.complete();
+    await flush();
+    expect(socket.sent.slice(0, 4)).toEqual(['first', 'status', 'result', 'telemetry 0']);
+    expect(socket.sent).toHaveLength(3 + 10_000);
+    expect(sender.queued('bulk')).toBe(0);
+  });
 });

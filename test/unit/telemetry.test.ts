@@ -43,18 +43,28 @@ let sent: Sent[];
 let logLines: string[];
 let hub: TelemetryHub;
 let failFor: Set<string>;
+/** Bulk messages the fake transport reports as still waiting. */
+let backlog: number;
+/** The lane of every message sent. */
+let lanes: (string | undefined)[];
 
 function setUp(options: TelemetryHubOptions = {}): void {
   registry = new CommRegistry();
   sent = [];
   logLines = [];
   failFor = new Set();
-  registry.connect((msgType, content) => {
-    if (failFor.has(String(content.comm_id))) {
-      throw new Error('socket gone');
-    }
-    sent.push({ msgType, content });
-  });
+  backlog = 0;
+  lanes = [];
+  registry.connect(
+    (msgType, content, _buffers, lane) => {
+      if (failFor.has(String(content.comm_id))) {
+        throw new Error('socket gone');
+      }
+      sent.push({ msgType, content });
+      lanes.push(lane);
+    },
+    () => backlog,
+  );
   hub = new TelemetryHub({
     logger: createMemoryLogger(logLines),
     now: () => 1_700_000_000_000,
@@ -157,6 +167,35 @@ describe('TelemetryHub over comms', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(dataOn('c1')).toEqual([expect.objectContaining({ type: 'events', events: expect.any(Array) })]);
     expect((dataOn('c1')[0].events as unknown[]).length).toBe(2);
+  });
+
+  it('sends its comms as bulk traffic, and holds batches back while earlier ones still wait', async () => {
+    setUp({ flushIntervalMs: 10 });
+    open('c1');
+    open('c2');
+    backlog = 5;
+    hub.emit(queued(0));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    hub.emit(queued(1));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(dataOn('c1')).toHaveLength(0);
+    backlog = 0;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // One batch per comm with everything held back, not one per interval.
+    for (const comm of ['c1', 'c2']) {
+      const messages = dataOn(comm);
+      expect(messages).toHaveLength(1);
+      expect((messages[0].events as TelemetryEvent[]).map((e) => e.seq)).toEqual([1, 2]);
+    }
+    expect(new Set(lanes)).toEqual(new Set(['bulk']));
+  });
+
+  it('answers a replay at once, whatever waits', () => {
+    open('c1');
+    backlog = 5;
+    hub.emit(queued(0));
+    request('c1', { type: 'replay' });
+    expect(dataOn('c1').map((d) => d.type)).toEqual(['events', 'replay']);
   });
 
   it('routes cancel requests to the handlers, and ignores unknown requests', () => {

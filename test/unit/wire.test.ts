@@ -5,6 +5,7 @@ import {
   MessageSigner,
   WireError,
 } from '../../kernel-magics/src/kernel/wire';
+import { SignatureHistory } from '../../kernel-magics/src/kernel/signature-history';
 
 describe('wire format', () => {
   const signer = new MessageSigner('secret-key');
@@ -66,5 +67,45 @@ describe('wire format', () => {
 
   it('refuses unknown signature schemes', () => {
     expect(() => new MessageSigner('k', 'rsa-foo')).toThrow(/Unsupported signature scheme/);
+  });
+
+  it('refuses a validly signed message sent twice, as jupyter_client does', () => {
+    const history = new SignatureHistory();
+    const frames = encodeMessage({ msgType: 'x', content: {} }, headers.create('x'), signer);
+    const first = decodeMessage(frames, signer, history);
+    expect(first.signature).toBe(frames[1]);
+    expect(() => decodeMessage(frames, signer, history)).toThrow(
+      new WireError(`Duplicate Signature: '${String(frames[1])}'`),
+    );
+    // Another message (another msg_id) is signed differently and passes.
+    const other = encodeMessage({ msgType: 'x', content: {} }, headers.create('x'), signer);
+    expect(decodeMessage(other, signer, history).header.msg_type).toBe('x');
+  });
+
+  it('remembers only validly signed messages, and nothing without a key', () => {
+    const history = new SignatureHistory();
+    const frames = encodeMessage({ msgType: 'x', content: {} }, headers.create('x'), signer);
+    const forged = [...frames];
+    forged[5] = '{"a": 1}';
+    expect(() => decodeMessage(forged, signer, history)).toThrow('Invalid message signature');
+    expect(history.size).toBe(0);
+    const unsigned = new MessageSigner('');
+    const plain = encodeMessage({ msgType: 'x', content: {} }, headers.create('x'), unsigned);
+    decodeMessage(plain, unsigned, history);
+    decodeMessage(plain, unsigned, history);
+    expect(history.size).toBe(0);
+  });
+
+  it('keeps a bounded history that forgets the oldest signature first', () => {
+    const history = new SignatureHistory(3);
+    for (const signature of ['a', 'b', 'c', 'd']) {
+      expect(history.admit(signature)).toBe(true);
+    }
+    expect(history.size).toBe(3);
+    expect(history.admit('b')).toBe(false);
+    expect(history.admit('d')).toBe(false);
+    // 'a' was forgotten to make room for 'd'.
+    expect(history.admit('a')).toBe(true);
+    expect(() => new SignatureHistory(0)).toThrow(RangeError);
   });
 });

@@ -5,13 +5,25 @@
 import { randomUUID } from 'node:crypto';
 
 import { JsonObject } from './messages';
+import { SendLane } from './wire';
 
-/** Sends a comm message to the frontend (the kernel wires this to iopub). */
+/** Sends a comm message to the frontend (the kernel wires this to iopub, in `lane`). */
 export type CommSender = (
   msgType: 'comm_open' | 'comm_msg' | 'comm_close',
   content: JsonObject,
   buffers?: Buffer[],
+  lane?: SendLane,
 ) => void;
+
+/** How a comm target's comms are sent. */
+export interface CommTargetOptions {
+  /**
+   * Their messages are bulk traffic (telemetry): they wait behind the
+   * kernel's own messages when iopub is slow, and their sender should hold
+   * back while {@link CommRegistry.backlog} is not 0.
+   */
+  bulk?: boolean;
+}
 
 /** A message received on a comm. */
 export interface CommMessage {
@@ -31,6 +43,7 @@ export class Comm {
     /** The target this comm was opened on. */
     readonly targetName: string,
     private readonly sender: CommSender,
+    private readonly lane: SendLane = 'kernel',
   ) {}
 
   /** True once either side closed the comm. */
@@ -43,7 +56,7 @@ export class Comm {
     if (this.closed) {
       throw new Error(`Comm ${this.commId} (${this.targetName}) is closed`);
     }
-    this.sender('comm_msg', { comm_id: this.commId, data }, buffers);
+    this.sender('comm_msg', { comm_id: this.commId, data }, buffers, this.lane);
   }
 
   /** Closes the comm from the kernel side. */
@@ -88,20 +101,30 @@ export type CommTargetHandler = (comm: Comm, openMessage: CommMessage) => void;
 
 /** Comm targets and open comms of one kernel. */
 export class CommRegistry {
-  private readonly targets = new Map<string, CommTargetHandler>();
+  private readonly targets = new Map<string, { handler: CommTargetHandler; lane: SendLane }>();
   private readonly comms = new Map<string, Comm>();
   private sender: CommSender = () => {
     throw new Error('Comms are not connected to a kernel');
   };
+  private bulkBacklog: () => number = () => 0;
 
-  /** @internal The kernel connects its iopub channel here. */
-  connect(sender: CommSender): void {
+  /**
+   * @internal The kernel connects its iopub channel here, and what tells
+   * how many bulk messages still wait to go out.
+   */
+  connect(sender: CommSender, bulkBacklog?: () => number): void {
     this.sender = sender;
+    this.bulkBacklog = bulkBacklog ?? (() => 0);
   }
 
   /** Registers (or replaces) the handler for a comm target. */
-  registerTarget(targetName: string, handler: CommTargetHandler): void {
-    this.targets.set(targetName, handler);
+  registerTarget(targetName: string, handler: CommTargetHandler, options: CommTargetOptions = {}): void {
+    this.targets.set(targetName, { handler, lane: options.bulk ? 'bulk' : 'kernel' });
+  }
+
+  /** Bulk comm messages not yet sent: a bulk sender holds back (and coalesces) while it is not 0. */
+  backlog(): number {
+    return this.bulkBacklog();
   }
 
   /** Removes a comm target; comms already open stay open. */
@@ -111,7 +134,7 @@ export class CommRegistry {
 
   /** Opens a comm from the kernel side. */
   open(targetName: string, data: JsonObject = {}): Comm {
-    const comm = this.createComm(randomUUID(), targetName);
+    const comm = this.createComm(randomUUID(), targetName, this.targets.get(targetName)?.lane);
     this.sender('comm_open', { comm_id: comm.commId, target_name: targetName, data });
     return comm;
   }
@@ -128,11 +151,11 @@ export class CommRegistry {
    * target is unknown (the caller then closes the comm, as the spec says).
    */
   handleOpen(commId: string, targetName: string, message: CommMessage): boolean {
-    const handler = this.targets.get(targetName);
-    if (!handler) {
+    const target = this.targets.get(targetName);
+    if (!target) {
       return false;
     }
-    handler(this.createComm(commId, targetName), message);
+    target.handler(this.createComm(commId, targetName, target.lane), message);
     return true;
   }
 
@@ -153,13 +176,14 @@ export class CommRegistry {
     comm?.dispatchClose(message);
   }
 
-  private createComm(commId: string, targetName: string): Comm {
-    const comm = new Comm(commId, targetName, (type, content, buffers) => {
+  private createComm(commId: string, targetName: string, lane: SendLane = 'kernel'): Comm {
+    const sender: CommSender = (type, content, buffers, messageLane) => {
       if (type === 'comm_close') {
         this.comms.delete(commId);
       }
-      this.sender(type, content, buffers);
-    });
+      this.sender(type, content, buffers, messageLane);
+    };
+    const comm = new Comm(commId, targetName, sender, lane);
     this.comms.set(commId, comm);
     return comm;
   }

@@ -25,11 +25,13 @@ import {
   stringField,
 } from './messages';
 import { StdinBroker } from './stdin';
-import { OutgoingMessage } from './wire';
+import { OutgoingMessage, SendLane } from './wire';
 
 /** How the handler sends messages; the transport implements it. */
 export interface KernelIO {
   send(channel: Channel, message: OutgoingMessage): void;
+  /** Bulk iopub messages still waiting to go out (0 when the transport has no such queue). */
+  bulkBacklog?(): number;
 }
 
 /** Everything a KernelHandler works with. */
@@ -82,9 +84,12 @@ export class KernelHandler {
       stdin: this.stdin,
       publish: (msgType, content, parent) => this.publish(msgType, content, parent),
     });
-    comms.connect((msgType, content, buffers) => {
-      this.publish(msgType, content, this.lastParent, buffers);
-    });
+    comms.connect(
+      (msgType, content, buffers, lane) => {
+        this.publish(msgType, content, this.lastParent, buffers, lane);
+      },
+      () => io.bulkBacklog?.() ?? 0,
+    );
     this.handlers = {
       kernel_info_request: () => kernelInfoReply(),
       complete_request: (m) => completeReply(engine, m.content),
@@ -283,7 +288,8 @@ export class KernelHandler {
     content: JsonObject,
     parent: MessageHeader | Record<string, never>,
     buffers?: Buffer[],
+    lane?: SendLane,
   ): void {
-    this.options.io.send('iopub', { msgType, content, parent, buffers });
+    this.options.io.send('iopub', { msgType, content, parent, buffers, lane });
   }
 }

@@ -25,6 +25,7 @@ import { createStderrLogger, Logger } from './log';
 import { kernelInfoReply } from './kernel-info';
 import { fromThreadMessage, JsonObject, JupyterMessage, toThreadMessage } from './messages';
 import { SerialSender } from './serial-sender';
+import { SignatureHistory } from './signature-history';
 import {
   decodeMessage,
   encodeMessage,
@@ -74,6 +75,8 @@ class IoThread {
     stdin: new zmq.Router(),
   };
   private readonly heartbeat = new zmq.Reply();
+  /** Signatures seen on control and stdin: a replayed message is dropped. */
+  private readonly seen = new SignatureHistory();
   private readonly senders: Record<ThreadChannel, SerialSender>;
   private pingId = 0;
   private answeredPing = 0;
@@ -137,7 +140,7 @@ class IoThread {
     for await (const frames of this.routers[channel]) {
       let message: JupyterMessage;
       try {
-        message = decodeMessage(frames, this.signer);
+        message = decodeMessage(frames, this.signer, this.seen);
       } catch (error) {
         if (error instanceof WireError) {
           this.log.warn(`Dropped ${channel} message: ${error.message}`);

@@ -83,7 +83,7 @@ export class IopubOutput implements OutputSink {
     this.publish('clear_output', { wait }, this.parent);
   }
 
-  /** Stops the flush timer (kernel shutdown). */
+  /** Sends what is buffered; later output goes nowhere (kernel shutdown). */
   dispose(): void {
     this.flush();
     this.parent = undefined;

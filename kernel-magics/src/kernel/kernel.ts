@@ -14,7 +14,7 @@
  * {@link WARM_UP_UNASKED_MS} after start-up when nobody asked (clients
  * connect a little after the kernel starts; zeromq retries every 100 ms).
  */
-import { setOutputSink } from '../output/sink';
+import { DISCARDING_SINK, setOutputSink } from '../output/sink';
 import { SharedCellState } from './cell-state';
 import { CommRegistry } from './comms';
 import { readConnectionFile } from './connection';
@@ -109,7 +109,6 @@ export async function startKernel(
   const transport = new ZmqTransport(connection, log);
   // Created once the sockets are up (see below).
   const running: { handler?: KernelHandler; engine?: CodeEngine } = {};
-  let restoreStdio = (): void => undefined;
   let stopping: Promise<void> | undefined;
   // Messages that arrive while the engine warms up wait here, in order.
   const early: Parameters<MessageListener>[] = [];
@@ -119,8 +118,9 @@ export async function startKernel(
       log.info('Shutting down');
       // If cleanup itself hangs, still end: a kernel that will not die is worse.
       setTimeout(() => process.exit(exitCode), FORCE_EXIT_MS);
-      restoreStdio();
-      setOutputSink(undefined);
+      // Output of what runs on (a run this interrupts) goes nowhere, never
+      // to the process's stdout: stdio stays captured by the disposed sink.
+      setOutputSink(DISCARDING_SINK);
       running.handler?.output.dispose();
       running.engine?.dispose();
       await transport.close();
@@ -201,7 +201,7 @@ export async function startKernel(
     Object.assign(running, { engine, handler });
     setOutputSink(handler.output);
     parts.onStdin?.(handler.stdin);
-    restoreStdio = captureStdio(handler.output);
+    captureStdio(handler.output);
     for (const [channel, message] of early.splice(0)) {
       dispatch(channel, message);
     }

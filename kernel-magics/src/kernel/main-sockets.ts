@@ -10,20 +10,34 @@
  * a macrotask (setImmediate survives termination) whose first job is the
  * receive's own, and `recover()` restarts whatever was lost (a receive
  * still pending in zeromq answers EBUSY, so nothing runs twice).
+ *
+ * iopub never drops silently: a PUB socket drops whatever meets a full
+ * subscriber queue (its high-water mark), replies' statuses and results
+ * included, so it is set `noDrop` and a full queue makes the send wait;
+ * what waits is then queued by the sender, the kernel's own messages ahead
+ * of bulk telemetry (serial-sender.ts). A subscriber that stops reading
+ * holds iopub back until it reads or disconnects, as nothing it was owed
+ * can be skipped without breaking its view of the cell.
  */
 import * as zmq from 'zeromq';
 
 import { Logger } from './log';
 import { SerialSender } from './serial-sender';
-import { Frame } from './wire';
+import { Frame, SendLane } from './wire';
 
 /** The channels whose sockets the main thread owns. */
 export type MainChannel = 'shell' | 'iopub';
 
+/**
+ * iopub messages zeromq holds per subscriber before sends wait: room for a
+ * burst (a telemetry flush to every open comm) without waiting.
+ */
+const IOPUB_HIGH_WATER_MARK = 10_000;
+
 /** The main thread's shell ROUTER and iopub PUB sockets. */
 export class MainSockets {
   private readonly shell = new zmq.Router();
-  private readonly iopub = new zmq.Publisher();
+  private readonly iopub = new zmq.Publisher({ noDrop: true, sendHighWaterMark: IOPUB_HIGH_WATER_MARK });
   private readonly senders: Record<MainChannel, SerialSender>;
   private closed = false;
 
@@ -44,11 +58,16 @@ export class MainSockets {
     this.receiveNext();
   }
 
-  /** Sends a message's frames on a channel (in order, never throws). */
-  send(channel: MainChannel, frames: Frame[]): void {
+  /** Sends a message's frames on a channel (in order within its lane, never throws). */
+  send(channel: MainChannel, frames: Frame[], lane: SendLane = 'kernel'): void {
     if (!this.closed) {
-      this.senders[channel].send(frames);
+      this.senders[channel].send(frames, lane);
     }
+  }
+
+  /** Bulk iopub messages waiting for the socket. */
+  bulkBacklog(): number {
+    return this.senders.iopub.queued('bulk');
   }
 
   /** Restarts receiving and sending after V8 terminated JavaScript on this thread. */

@@ -33,6 +33,8 @@ export interface JupyterMessage<C extends JsonObject = JsonObject> {
   metadata: JsonObject;
   content: C;
   buffers: Buffer[];
+  /** The HMAC it arrived with (received messages; what replays are recognised by). */
+  signature?: string;
 }
 
 /** A MIME bundle: MIME type to representation. */

@@ -10,17 +10,22 @@
  * The wait's continuation is a promise job, which V8 drops when it
  * terminates a cell on the main thread, so `recover()` resumes the wait
  * (harmless when nothing was lost).
+ *
+ * Two lanes: what the kernel itself says (replies, statuses, output) and
+ * `bulk` traffic (telemetry comm messages). Bulk waits while anything of
+ * the kernel's is queued, and has its own bound, so a flood of it never
+ * delays or displaces a reply or a status.
  */
 import { Logger } from './log';
-import { Frame } from './wire';
+import { Frame, SendLane } from './wire';
 
 /** The part of a zeromq socket the sender uses. */
 export interface SendableSocket {
   send(frames: Frame[]): Promise<void>;
 }
 
-/** Messages queued beyond this are dropped (and the drop is logged). */
-const MAX_QUEUED = 50_000;
+/** Messages queued beyond this are dropped (and the drop is logged), per lane. */
+const MAX_QUEUED: Record<SendLane, number> = { kernel: 50_000, bulk: 10_000 };
 
 /** True for zeromq's "a send is already in progress" error. */
 function isBusy(error: unknown): boolean {
@@ -29,14 +34,14 @@ function isBusy(error: unknown): boolean {
 
 /** An ordered, bounded send queue for one socket. */
 export class SerialSender {
-  private readonly queue: Frame[][] = [];
+  private readonly queues: Record<SendLane, Frame[][]> = { kernel: [], bulk: [] };
   /** zeromq's promise for the last send it was handed (it may still be pending). */
   private lastSend: Promise<void> = Promise.resolve();
   /** Set while waiting for a pending send before sending the queue. */
   private waiting = false;
   /** Identifies the current wait: a stale or duplicate resumption does nothing. */
   private waitId = 0;
-  private dropped = 0;
+  private readonly dropped: Record<SendLane, number> = { kernel: 0, bulk: 0 };
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -46,23 +51,29 @@ export class SerialSender {
   ) {}
 
   /** Queues a message (sent at once when the socket allows); never throws. */
-  send(frames: Frame[]): void {
-    if (this.queue.length >= MAX_QUEUED) {
-      this.dropped += 1;
-      if (this.dropped === 1 || this.dropped % 10_000 === 0) {
-        this.log.warn(`${this.name}: send queue full, dropped ${this.dropped} message(s)`);
+  send(frames: Frame[], lane: SendLane = 'kernel'): void {
+    const queue = this.queues[lane];
+    if (queue.length >= MAX_QUEUED[lane]) {
+      const dropped = ++this.dropped[lane];
+      if (dropped === 1 || dropped % 10_000 === 0) {
+        this.log.warn(`${this.name}: ${lane} send queue full, dropped ${dropped} message(s)`);
       }
       return;
     }
-    this.queue.push(frames);
+    queue.push(frames);
     if (!this.waiting) {
       this.pump();
     }
   }
 
+  /** Messages of a lane waiting for the socket (a sender of bulk traffic holds back while any do). */
+  queued(lane: SendLane): number {
+    return this.queues[lane].length;
+  }
+
   /** Resolves once everything queued so far was handed to zeromq. */
   drained(): Promise<void> {
-    if (!this.waiting && this.queue.length === 0) {
+    if (!this.waiting && this.queues.kernel.length === 0 && this.queues.bulk.length === 0) {
       return Promise.resolve();
     }
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -79,20 +90,24 @@ export class SerialSender {
   }
 
   private pump(): void {
-    while (this.queue.length > 0) {
+    for (;;) {
+      const queue = this.queues.kernel.length > 0 ? this.queues.kernel : this.queues.bulk;
+      if (queue.length === 0) {
+        break;
+      }
       let sent: Promise<void>;
       try {
-        sent = this.socket.send(this.queue[0]);
+        sent = this.socket.send(queue[0]);
       } catch (error) {
         if (isBusy(error)) {
           this.waitFor(this.lastSend);
           return;
         }
         this.log.warn(`${this.name}: send failed: ${(error as Error).message}`);
-        this.queue.shift();
+        queue.shift();
         continue;
       }
-      this.queue.shift();
+      queue.shift();
       // Kept as zeromq's own promise: one derived from it would settle only
       // through a promise job, which a termination can drop.
       this.lastSend = sent;

@@ -15,8 +15,10 @@ import { IoThreadData, IoThreadMessage, ThreadChannel } from './io-thread';
 import { Logger } from './log';
 import { MainSockets } from './main-sockets';
 import { Channel, fromThreadMessage, JupyterMessage, toThreadMessage } from './messages';
+import { SignatureHistory } from './signature-history';
 import {
   decodeMessage,
+  duplicateSignature,
   encodeMessage,
   HeaderFactory,
   MessageSigner,
@@ -40,6 +42,12 @@ export class ZmqTransport implements KernelIO {
   readonly cellState = new SharedCellState();
   private readonly signer: MessageSigner;
   private readonly headers = new HeaderFactory();
+  /**
+   * Signatures of shell messages and of those the I/O thread hands over, so
+   * a message replayed on another channel is refused too (the I/O thread
+   * keeps its own for what it answers itself).
+   */
+  private readonly seen = new SignatureHistory();
   private thread: Worker | undefined;
   private sockets: MainSockets | undefined;
   private closing = false;
@@ -82,7 +90,8 @@ export class ZmqTransport implements KernelIO {
       return;
     }
     if (channel === 'shell' || channel === 'iopub') {
-      this.sockets?.send(channel, encodeMessage(message, this.headers.create(message.msgType), this.signer));
+      const frames = encodeMessage(message, this.headers.create(message.msgType), this.signer);
+      this.sockets?.send(channel, frames, message.lane);
       return;
     }
     // Messages sent in one turn of the event loop cross to the I/O thread in
@@ -92,6 +101,10 @@ export class ZmqTransport implements KernelIO {
       this.flushScheduled = true;
       setImmediate(() => this.flushOutbox());
     }
+  }
+
+  bulkBacklog(): number {
+    return this.sockets?.bulkBacklog() ?? 0;
   }
 
   /** Flushes queued messages, closes every socket and ends the I/O thread. */
@@ -112,7 +125,7 @@ export class ZmqTransport implements KernelIO {
   private receivedOnShell(frames: Buffer[], listener: MessageListener): void {
     let message: JupyterMessage;
     try {
-      message = decodeMessage(frames, this.signer);
+      message = decodeMessage(frames, this.signer, this.seen);
     } catch (error) {
       if (error instanceof WireError) {
         this.log.warn(`Dropped shell message: ${error.message}`);
@@ -160,7 +173,12 @@ export class ZmqTransport implements KernelIO {
         } else if (message.type === 'ping') {
           thread.postMessage({ type: 'pong', id: message.id } satisfies IoThreadMessage);
         } else if (message.type === 'received') {
-          listener(message.channel, fromThreadMessage(message.message));
+          const signature = message.message.signature ?? '';
+          if (this.seen.admit(signature)) {
+            listener(message.channel, fromThreadMessage(message.message));
+          } else {
+            this.log.warn(`Dropped ${message.channel} message: ${duplicateSignature(signature)}`);
+          }
         } else if (message.type === 'publish') {
           for (const published of message.messages) {
             this.send('iopub', published);

@@ -5,6 +5,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
 import { JsonObject, JupyterMessage, MessageHeader, PROTOCOL_VERSION } from './messages';
+import { SignatureHistory } from './signature-history';
 
 const DELIMITER = '<IDS|MSG>';
 
@@ -87,8 +88,21 @@ function isHeader(value: JsonObject): value is JsonObject & MessageHeader {
   return typeof value.msg_id === 'string' && typeof value.msg_type === 'string';
 }
 
-/** Decodes and verifies the frames of a message received on a ROUTER socket. */
-export function decodeMessage(frames: readonly Frame[], signer: MessageSigner): JupyterMessage {
+/** The message of a replayed signature (jupyter_client's words, so logs read alike). */
+export function duplicateSignature(signature: string): string {
+  return `Duplicate Signature: '${signature}'`;
+}
+
+/**
+ * Decodes and verifies the frames of a message received on a ROUTER socket.
+ * With `history`, a signature seen before is refused (a replay) and a new
+ * one is remembered, once the signature is known to be valid.
+ */
+export function decodeMessage(
+  frames: readonly Frame[],
+  signer: MessageSigner,
+  history?: SignatureHistory,
+): JupyterMessage {
   const split = frames.findIndex((frame) => frameText(frame) === DELIMITER);
   if (split < 0 || frames.length < split + 6) {
     throw new WireError('Message has no <IDS|MSG> delimiter or too few frames');
@@ -98,11 +112,15 @@ export function decodeMessage(frames: readonly Frame[], signer: MessageSigner): 
   if (!signer.verify(signature, jsonFrames)) {
     throw new WireError('Invalid message signature');
   }
+  if (history && !history.admit(signature)) {
+    throw new WireError(duplicateSignature(signature));
+  }
   const header = parseJsonFrame(jsonFrames[0], 'header');
   if (!isHeader(header)) {
     throw new WireError('The header has no msg_id or msg_type');
   }
   return {
+    signature,
     identities: frames.slice(0, split).map(frameBuffer),
     header,
     parent_header: parseJsonFrame(jsonFrames[1], 'parent_header') as unknown as MessageHeader,
@@ -112,6 +130,12 @@ export function decodeMessage(frames: readonly Frame[], signer: MessageSigner): 
   };
 }
 
+/**
+ * The queue an outgoing message waits in when its socket is slow: the
+ * kernel's own messages go first; `bulk` (telemetry) waits behind them.
+ */
+export type SendLane = 'kernel' | 'bulk';
+
 /** What the kernel needs to build an outgoing message. */
 export interface OutgoingMessage {
   msgType: string;
@@ -120,6 +144,8 @@ export interface OutgoingMessage {
   metadata?: JsonObject;
   identities?: Buffer[];
   buffers?: Buffer[];
+  /** iopub only: `bulk` waits behind the kernel's own messages (see serial-sender.ts). */
+  lane?: SendLane;
 }
 
 /** Builds headers for one kernel session. */

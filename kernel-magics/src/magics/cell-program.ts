@@ -42,7 +42,7 @@ function positiveUsd(value: string): number {
 
 /** The commander program for the cell magic (built per parse: commander keeps state). */
 export function cellProgram(): Command {
-  const { memoryMb, timeoutS, concurrency, retries, maxElements } = LIMITS;
+  const { memoryMb, timeoutS, concurrency, retries, maxElements, outputCapMb } = LIMITS;
   return magicProgram('%%serverless', 'Run the rest of the cell as serverless invocations.')
     .usage('[options]   (first line of a cell; the cell body follows)')
     .addOption(
@@ -101,6 +101,14 @@ export function cellProgram(): Command {
       '--files <glob>',
       "files of the notebook's directory shipped read-only into each invocation's working directory " +
         "(e.g. 'data/*.csv', '{a.json,b/**}')",
+    )
+    .addOption(
+      new Option(
+        '--output-cap <MB>',
+        `stdout and stderr kept per invocation, ${outputCapMb.min}-${outputCapMb.max} MB (the rest is dropped and counted)`,
+      )
+        .argParser(integerIn('--output-cap', outputCapMb))
+        .default(outputCapMb.default),
     )
     .option('--dry-run', 'estimate duration and cost, invoke nothing', false);
 }

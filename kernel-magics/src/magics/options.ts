@@ -38,6 +38,11 @@ export interface ServerlessCellOptions {
    * into every invocation's working directory.
    */
   files?: string;
+  /**
+   * Streamed output (stdout and stderr) kept per invocation, MB; the rest
+   * is dropped and counted. Absent: LIMITS.outputCapMb.default.
+   */
+  outputCapMb?: number;
 }
 
 /** Limits and defaults, named so messages and docs quote the same numbers. */
@@ -52,6 +57,7 @@ export const LIMITS = {
    * stop somewhere.
    */
   maxElements: { min: 1, max: 10_000_000, default: 100_000 },
+  outputCapMb: { min: 1, max: 1024, default: 5 },
 } as const;
 
 /** The element name when --map is given without --as. */

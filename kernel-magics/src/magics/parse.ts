@@ -96,6 +96,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     budget?: number;
     dryRun: boolean;
     files?: string;
+    outputCap: number;
   }>();
   if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
@@ -121,6 +122,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       budgetUsd: opts.budget,
       dryRun: opts.dryRun,
       files: opts.files,
+      outputCapMb: opts.outputCap,
     },
   };
 }

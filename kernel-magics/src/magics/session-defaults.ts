@@ -5,10 +5,19 @@
 import { Command } from 'commander';
 
 import { cellProgram } from './cell-program';
+import { LIMITS } from './options';
 import { parseCellMagic } from './parse';
 
 /** Options `%serverless config` may set as defaults. */
-export const CONFIGURABLE = ['--backend', '--memory', '--timeout', '--concurrency', '--retries', '--files'];
+export const CONFIGURABLE = [
+  '--backend',
+  '--memory',
+  '--timeout',
+  '--concurrency',
+  '--retries',
+  '--files',
+  '--output-cap',
+];
 
 /** The session's defaults. */
 export class SessionDefaults {
@@ -50,7 +59,7 @@ export class SessionDefaults {
     const set = this.args();
     return (
       `%%serverless defaults for this kernel: --backend ${o.backend} --memory ${o.memoryMb} --timeout ${o.timeoutS} ` +
-      `--concurrency ${o.concurrency} --retries ${o.retries}` +
+      `--concurrency ${o.concurrency} --retries ${o.retries} --output-cap ${o.outputCapMb ?? LIMITS.outputCapMb.default}` +
       (o.files !== undefined ? ` --files ${o.files}` : '') +
       (set.length > 0 ? `\n(set here: ${set.join(' ')})` : '') +
       '\n'

@@ -46,6 +46,23 @@ const consoleSink: OutputSink = {
   },
 };
 
+/**
+ * Drops everything: the kernel's sink once it shuts down. A run it
+ * interrupts may still draw its progress or print as it ends, and that has
+ * no cell left to go to; the console would be the kernel's own stdout.
+ */
+export const DISCARDING_SINK: OutputSink = {
+  stream() {
+    // Nowhere to go (see above).
+  },
+  display() {
+    // Nowhere to go (see above).
+  },
+  clear() {
+    // Nothing to clear.
+  },
+};
+
 /** Installs the kernel's sink (returns the previous one). */
 export function setOutputSink(sink: OutputSink | undefined): OutputSink | undefined {
   const holder = globalThis as SinkHolder;

@@ -10,6 +10,7 @@ import { Backend } from '../runtime/backend';
 import { RunAccounting, RunCounts } from './accounting';
 import { dispatchAll, SlotResult } from './dispatch';
 import { lateErrorNote } from './errors';
+import { CappedStream, outputCapBytes } from './output-cap';
 import { ProgressBar } from './progress';
 
 /** How the dispatch of a plan ended. */
@@ -41,6 +42,18 @@ export async function executePlan(
   const counts: RunCounts = { done: 0, failed: 0, cancelled: 0, running: 0 };
   const progress = showProgress ? new ProgressBar(plan.label, requests.length) : undefined;
   const sink = getOutputSink();
+  const capBytes = outputCapBytes(plan.options.outputCapMb);
+  // One per invocation with output, until it finishes (at most `concurrency` at once, plus stragglers).
+  const capped = new Map<string, CappedStream>();
+  const streamOf = (request: RunPlan['requests'][number]): CappedStream => {
+    let stream = capped.get(request.id);
+    if (!stream) {
+      const label = request.index === undefined ? 'the invocation' : `element ${request.index}`;
+      stream = new CappedStream((name, text) => sink.stream(name, text), capBytes, label);
+      capped.set(request.id, stream);
+    }
+    return stream;
+  };
   let spentUsd = 0;
   let budgetStopped = false;
   // Spend is compared in integer pico-dollars by the cost module's guard, as the ledger sums it.
@@ -55,7 +68,7 @@ export async function executePlan(
       {
         onQueued: (request) => accounting.queued(plan, request),
         observer: (request) => ({
-          onStream: (name, text) => sink.stream(name, text),
+          onStream: (name, text) => streamOf(request).stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
           onClear: (wait) => sink.clear(wait),
           onLateError: (info) => {
@@ -75,7 +88,9 @@ export async function executePlan(
             progress?.update({ running: counts.running, costUsd: spentUsd });
           },
         }),
-        onFinished: (_request, result) => {
+        onFinished: (request, result) => {
+          capped.get(request.id)?.finish();
+          capped.delete(request.id);
           if (result.outcome.status === 'ok') {
             counts.done += 1;
           } else if (result.outcome.status === 'cancelled') {
@@ -94,6 +109,10 @@ export async function executePlan(
     );
     return { slots, budgetStopped, interrupted: signal.aborted };
   } finally {
+    for (const stream of capped.values()) {
+      stream.finish();
+    }
+    capped.clear();
     const status = signal.aborted ? 'cancelled' : budgetStopped ? 'budget-stopped' : 'finished';
     progress?.finish(status === 'finished' ? undefined : status);
     accounting.runFinished(plan, {

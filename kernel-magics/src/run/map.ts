@@ -48,6 +48,8 @@ export class MapMode implements RunMode {
       return evaluated;
     }
     const [value] = evaluated.value as [unknown];
+    // A new map replaces the last one's retry state: dropped now, not once it ends, so two runs' requests are never held at once.
+    this.last = undefined;
     const elements = await mapElements(expression, value, cell.options.maxElements, signal);
     if (!elements) {
       return { status: 'interrupted' };
@@ -127,7 +129,8 @@ export class MapMode implements RunMode {
         );
       }
     });
-    this.last = state;
+    // Kept only while something can be retried: the plan holds every element's request.
+    this.last = failed.size > 0 ? state : undefined;
   }
 
   private async finish(

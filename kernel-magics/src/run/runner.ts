@@ -12,6 +12,7 @@ import { CaptureError } from '../plan/capture';
 import { BodySyntaxError } from '../plan/plan';
 import { MapMode } from './map';
 import { RunMode } from './mode';
+import { reclaimHeapAfter, usedHeap } from './reclaim-heap';
 import { CellRun, NO_VALUE, RunnerServices } from './services';
 import { SingleMode } from './single';
 import { RunSteps } from './steps';
@@ -45,6 +46,20 @@ export class ServerlessRunner {
 
   /** Runs a `%%serverless` cell. */
   async runCell(code: string, signal: AbortSignal, executionCount?: number): Promise<ExecutionOutcome> {
+    const heapBefore = usedHeap();
+    try {
+      return await this.runCellOnce(code, signal, executionCount);
+    } finally {
+      // The run's requests and results are garbage now (the map keeps only what it can retry).
+      reclaimHeapAfter(heapBefore);
+    }
+  }
+
+  private async runCellOnce(
+    code: string,
+    signal: AbortSignal,
+    executionCount?: number,
+  ): Promise<ExecutionOutcome> {
     try {
       const magic = parseCellMagic(code, this.services.defaultArgs());
       if (magic.kind === 'help') {

@@ -3,6 +3,12 @@
  * them in batches to every comm open on {@link TELEMETRY_TARGET}, answers
  * replay requests and routes cancel requests (one naming a run only while
  * that run is running).
+ *
+ * A batch costs one iopub message per open comm, so its comms are bulk
+ * traffic (they wait behind the kernel's replies and statuses) and, while
+ * earlier batches still wait to go out, the hub holds the next one back and
+ * lets it grow: many comms or a slow frontend get fewer, larger batches,
+ * never a queue that grows with every event.
  */
 import { Comm, CommRegistry } from '../kernel/comms';
 import { JsonObject } from '../kernel/messages';
@@ -117,8 +123,12 @@ export class TelemetryHub {
       }
     }
     if (this.comms.size > 0) {
+      if (this.pending.length >= this.maxEvents) {
+        // Held back that long, the oldest are only in the history (a replay has them).
+        this.pending.shift();
+      }
       this.pending.push(stamped);
-      this.timer ??= setTimeout(() => this.flush(), this.flushIntervalMs).unref();
+      this.timer ??= setTimeout(() => this.flushWhenClear(), this.flushIntervalMs).unref();
     }
     return stamped;
   }
@@ -143,6 +153,15 @@ export class TelemetryHub {
     }
   }
 
+  /** The timer's flush: waits (and batches) while earlier batches are still queued. */
+  private flushWhenClear(): void {
+    if ((this.registry?.backlog() ?? 0) > 0) {
+      this.timer = setTimeout(() => this.flushWhenClear(), this.flushIntervalMs).unref();
+      return;
+    }
+    this.flush();
+  }
+
   /**
    * Registers the comm target. A comm opened on it receives live events
    * from then on, the whole history when it sends `{type: 'replay'}`, and its
@@ -152,11 +171,15 @@ export class TelemetryHub {
    */
   attach(registry: CommRegistry): void {
     this.registry = registry;
-    registry.registerTarget(TELEMETRY_TARGET, (comm) => {
-      this.comms.add(comm);
-      comm.onMessage((message) => this.handleRequest(comm, message.data));
-      comm.onClose(() => this.comms.delete(comm));
-    });
+    registry.registerTarget(
+      TELEMETRY_TARGET,
+      (comm) => {
+        this.comms.add(comm);
+        comm.onMessage((message) => this.handleRequest(comm, message.data));
+        comm.onClose(() => this.comms.delete(comm));
+      },
+      { bulk: true },
+    );
   }
 
   /**
