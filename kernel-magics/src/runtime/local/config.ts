@@ -138,8 +138,7 @@ export function heapLimitFlags(memoryMb: number, defaultHeapLimitMb: number, can
   return !canReadRss || memoryMb > defaultHeapLimitMb ? [`--max-old-space-size=${memoryMb}`] : [];
 }
 
-/** How much of an environment's stderr is kept to explain a crash. */
-export const STDERR_TAIL_BYTES = 8 * 1024;
+export { STDERR_TAIL_BYTES } from './end-report';
 
 /**
  * How long after its exit an environment's stderr may still be arriving: V8

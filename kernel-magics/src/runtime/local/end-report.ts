@@ -10,7 +10,13 @@ import { writeSync } from 'node:fs';
 
 import type { RemoteError } from '../backend';
 import type { EndReport } from '../program/process-guard';
-import { STDERR_TAIL_BYTES } from './config';
+
+/**
+ * How much of an environment's stderr the kernel keeps to explain a crash
+ * (here, not in config.ts: the worker loads this file, and config.ts is the
+ * kernel side's).
+ */
+export const STDERR_TAIL_BYTES = 8 * 1024;
 
 /** Starts the report's line (a character no program prints by accident, and a name). */
 const MARKER = '\u001eserverless-environment-end ';

@@ -7,7 +7,7 @@
  * polls the parent PID (a process whose parent died is given another) and
  * sends the whole process SIGKILL, which needs nothing from the main thread.
  */
-import { Worker } from 'node:worker_threads';
+import type * as WorkerThreads from 'node:worker_threads';
 
 /** The worker's argument that starts the watchdog (the kernel adds it when there is no sandbox). */
 export const WATCHDOG_FLAG = '--watch-kernel';
@@ -28,6 +28,9 @@ export function startWatchdogIfAsked(argv: readonly string[] = process.argv): vo
   if (!argv.includes(WATCHDOG_FLAG)) {
     return;
   }
+  // Loaded only here: sandboxed workers (no watchdog) would pay for it at every cold start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load
+  const { Worker } = require('node:worker_threads') as typeof WorkerThreads;
   const thread = new Worker(THREAD, {
     eval: true,
     workerData: { parent: process.ppid, pollMs: WATCHDOG_POLL_MS },

@@ -8,7 +8,7 @@
  * Lambda, an environment does not go on after an uncaught error: the state
  * the program left it in is unknown, so it is replaced.
  */
-import { constants } from 'node:os';
+import type * as Os from 'node:os';
 
 import type { RemoteError } from '../backend';
 import type { OutputOwnership } from './output';
@@ -59,6 +59,9 @@ function signalName(signal: string | number | undefined): string | undefined {
   if (typeof signal === 'string') {
     return signal;
   }
+  // Loaded only for a numbered signal: every module the worker loads at start is part of every cold start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load
+  const { constants } = require('node:os') as typeof Os;
   const entry = Object.entries(constants.signals).find(([, number]) => number === signal);
   return entry?.[0];
 }
