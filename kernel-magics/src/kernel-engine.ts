@@ -13,6 +13,7 @@ import { KernelAccounting } from './run/accounting';
 import { ServerlessRunner } from './run/runner';
 import { Backend } from './runtime/backend';
 import { BackendFactory, BackendRegistry, BackendUnavailableError } from './runtime';
+import { FileStaging } from './runtime/files';
 import { LocalBackend } from './runtime/local';
 import { TelemetryHub } from './telemetry';
 
@@ -54,17 +55,21 @@ export function createKernelEngine(options: KernelEngineOptions): {
   };
   // One session-defaults object: `%serverless config` sets it, every cell reads it.
   const defaults = new SessionDefaults();
+  const files = new FileStaging();
   const runner = new ServerlessRunner({
     scope: options.inner,
     backend,
     accounting,
     cwd: options.cwd,
     defaultArgs: () => defaults.args(),
+    files,
   });
   const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all(), defaults });
   const engine = new ServerlessEngine(options.inner, runner, lineMagics, () => {
     telemetry.dispose();
     void backends.dispose();
+    // At once: the kernel may exit before the backends finish; environments being killed read nothing more.
+    files.dispose();
   });
   telemetry.onCancel(() => {
     engine.cancelRun();

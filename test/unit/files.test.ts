@@ -3,12 +3,21 @@
  * staged read-only copy every invocation of a run sees (the runtime tests
  * check what a body sees of it, with and without the sandbox).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { globToRegExp } from '../../kernel-magics/src/runtime/files/glob';
-import { FilesError, matchFiles, stageFiles } from '../../kernel-magics/src/runtime/files';
+import { FileStaging, FilesError, matchFiles, stageFiles } from '../../kernel-magics/src/runtime/files';
 
 let dir = '';
 beforeEach(() => {
@@ -67,5 +76,21 @@ describe('staging', () => {
     expect(() => stageFiles(path.join(dir, 'nb'), '*.parquet', path.join(dir, 'staged'))).toThrow(
       /matches no file in .*nb; patterns are relative to the notebook's directory/,
     );
+  });
+
+  it("keeps a kernel's sets in a directory of its own, removed with the kernel, and removes a killed kernel's", () => {
+    const parent = path.join(dir, 'staging');
+    // A set left behind by a kernel that is gone (PID 2^22 + 1 is past Linux's pid_max), read-only.
+    const orphan = path.join(parent, `kernel-${2 ** 22 + 1}-abc`);
+    mkdirSync(path.join(orphan, 'set'), { recursive: true });
+    const staging = new FileStaging(parent);
+    const staged = staging.stage(path.join(dir, 'nb'), '*.csv');
+    expect(path.relative(parent, staged.dir)).toMatch(
+      new RegExp(`^kernel-${process.pid}-[^/]+/[0-9a-f]{32}$`),
+    );
+    expect(statSync(staged.dir).mode & 0o777).toBe(0o555);
+    expect(existsSync(orphan)).toBe(false);
+    staging.dispose();
+    expect(readdirSync(parent)).toEqual([]);
   });
 });

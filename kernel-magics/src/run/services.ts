@@ -5,6 +5,7 @@
 import { ExecutionOutcome } from '../kernel/engine';
 import { BackendName, ServerlessCellOptions } from '../magics/options';
 import { Backend } from '../runtime/backend';
+import type { FileStaging } from '../runtime/files';
 import { RunAccounting } from './accounting';
 
 /** The kernel as the runner sees it. */
@@ -24,6 +25,8 @@ export interface RunnerServices {
   cwd: string;
   /** Extra arguments put before a cell's own (session defaults from `%serverless config`). */
   defaultArgs(): string[];
+  /** Where `--files` are staged for this kernel (removed with it). */
+  files: FileStaging;
 }
 
 /** A parsed `%%serverless` cell, as a mode receives it. */

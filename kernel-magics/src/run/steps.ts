@@ -9,7 +9,8 @@ import { getOutputSink } from '../output/sink';
 import { clearHandOff, declarationCell, handOff, typeOfValue } from '../plan/declare';
 import { MagicUsageError } from '../magics/usage';
 import { planRun, RunPlan } from '../plan/plan';
-import { FilesError, stageFiles } from '../runtime/files';
+import { FilesError } from '../runtime/files';
+import { ShippedFiles } from '../runtime/backend';
 import { DispatchedRun, executePlan } from './execute';
 import { CellRun, RunnerServices } from './services';
 
@@ -44,12 +45,12 @@ export class RunSteps {
   }
 
   /** The files `--files` ships, staged once per run. @throws MagicUsageError when they cannot be shipped. */
-  private shippedFiles(glob: string | undefined): ReturnType<typeof stageFiles> | undefined {
+  private shippedFiles(glob: string | undefined): ShippedFiles | undefined {
     if (glob === undefined) {
       return undefined;
     }
     try {
-      return stageFiles(this.services.cwd, glob);
+      return this.services.files.stage(this.services.cwd, glob);
     } catch (error) {
       if (error instanceof FilesError) {
         throw new MagicUsageError(`%%serverless ${error.message}`);

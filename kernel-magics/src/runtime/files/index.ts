@@ -1,2 +1,2 @@
 /** Files shipped into invocations' working directories (`--files`), for every backend. */
-export { FILES_MAX_BYTES, FilesError, matchFiles, stageFiles } from './stage';
+export { FILES_MAX_BYTES, FileStaging, FilesError, matchFiles, stageFiles } from './stage';

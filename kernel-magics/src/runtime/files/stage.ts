@@ -14,6 +14,7 @@ import {
   Dirent,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -86,6 +87,73 @@ export function matchFiles(root: string, glob: string): string[] {
 /** Where staged file sets live (one directory per key). */
 export function stagingRoot(): string {
   return path.join(os.tmpdir(), `serverless-kernel-files-${os.userInfo().uid}`);
+}
+
+/**
+ * The file sets one kernel staged: under a directory of its own, reused
+ * across its runs while the files are unchanged, and removed with the kernel
+ * (a set is read-only, so it is made writable first: a user other than root
+ * could not remove it otherwise).
+ */
+export class FileStaging {
+  private root?: string;
+
+  /** `parent`: where the kernels' staging directories are (default stagingRoot()). */
+  constructor(private readonly parent = stagingRoot()) {}
+
+  /** Stages what `glob` matches under `cwd` (see stageFiles). */
+  stage(cwd: string, glob: string): ShippedFiles {
+    if (!this.root) {
+      mkdirSync(this.parent, { recursive: true, mode: 0o700 });
+      removeOrphans(this.parent);
+      this.root = mkdtempSync(path.join(this.parent, `kernel-${process.pid}-`));
+    }
+    return stageFiles(cwd, glob, this.root);
+  }
+
+  /** Removes every set staged (environments that used them are gone by then). */
+  dispose(): void {
+    if (this.root && existsSync(this.root)) {
+      makeWritable(this.root);
+      rmSync(this.root, { recursive: true, force: true });
+    }
+    this.root = undefined;
+  }
+}
+
+/** Removes the sets of kernels that are gone without removing theirs (killed). */
+function removeOrphans(parent: string): void {
+  for (const name of readdirSync(parent)) {
+    const pid = Number(/^kernel-(\d+)-/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !processExists(pid)) {
+      const dir = path.join(parent, name);
+      makeWritable(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Whether a process with this PID exists (EPERM: it does, under another user). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Makes a staged tree writable by its owner again, so it can be removed. */
+function makeWritable(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      makeWritable(full);
+    } else {
+      chmodSync(full, 0o600);
+    }
+  }
 }
 
 /** Makes a staged copy read-only: files r--r--r--, directories r-xr-xr-x. */
