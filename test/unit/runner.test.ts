@@ -169,6 +169,10 @@ describe('line magics', () => {
     await run('%serverless help');
     expect(stdout).toMatch(/^%serverless <command>\n {2}config \[--backend <name>\] \[--memory <MB>\]/);
     expect(stdout).toMatch(/\n {2}retry\n {6}re-run only the failed elements/);
+    stdout = '';
+    await run('%%serverless\n1');
+    await run('%serverless status');
+    expect(stdout).toMatch(/\n {2}isolation: each environment in a sandbox \(bubblewrap/);
   });
 });
 

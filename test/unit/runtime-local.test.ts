@@ -252,6 +252,14 @@ describe('pool', () => {
     expect(results.map(valueOf)).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('says in status() whether environments are sandboxed, and why not when they are not', () => {
+    // This machine has bubblewrap and user namespaces (scripts/setup.sh installs it).
+    expect(backend().status().isolation).toMatch(/^each environment in a sandbox \(bubblewrap/);
+    expect(backend({ sandbox: 'off' }).status().isolation).toMatch(
+      /^NOT sandboxed: .*\. Environments have a clean environment and die with the kernel/,
+    );
+  });
+
   it('reports running and queued invocations and busy environments in status()', async () => {
     const local = backend({ concurrency: 1 });
     const controller = new AbortController();
