@@ -9,6 +9,7 @@ import { emptyState, TelemetryState } from '../../extension/src/model/state';
 import {
   BAR_STYLES,
   barHover,
+  hoverKey,
   barLabel,
   COST_PARTS,
   costPartLabel,
@@ -156,6 +157,20 @@ describe('timelineShape', () => {
     );
     expect(hover(shape, 'running', 0)).toContain('1024 MB · running for 50 ms');
     expect(hover(shape, 'queued', 0)).toBe('1 queued (run [5])');
+  });
+
+  it("says on an invocation's last bar that code it left behind failed after it returned", () => {
+    const { s, state } = scenario();
+    const before = timelineShape(state, { now: s.time + 50 });
+    const key = hoverKey(series(before, 'cold').source[0]);
+    s.lateError('a', 'r1', { name: 'TypeError', message: 'A-late <b>' });
+    const after = timelineShape(foldEvents(state, s.take()), { now: s.time + 50 });
+    expect(hover(after, 'cold', 0).split('<br>').pop()).toBe(
+      'after it returned: TypeError: A-late &lt;b&gt; (environment replaced)',
+    );
+    expect(hover(before, 'cold', 0)).not.toContain('after it returned');
+    // The cached hover text is keyed so that it changes.
+    expect(hoverKey(series(after, 'cold').source[0])).not.toBe(key);
   });
 
   it('shows one run on its own, and queued invocations its run cancelled', () => {

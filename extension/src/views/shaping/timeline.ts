@@ -119,7 +119,8 @@ export function hoverKey(source: BarSource): string | null {
     case 'attempt':
       return source.attempt.state === 'running'
         ? null
-        : `a\u0000${source.inv.id}\u0000${source.attempt.attempt}\u0000${source.attempt.state}`;
+        : `a\u0000${source.inv.id}\u0000${source.attempt.attempt}\u0000${source.attempt.state}` +
+            (source.inv.lateError ? '\u0000late' : '');
     case 'cancelled':
       return `c\u0000${source.inv.id}`;
     case 'queued':
@@ -223,6 +224,12 @@ function attemptHover(
     ? ` · ${oneLine(`${attempt.error.name}: ${attempt.error.message}`, ERROR_WIDTH)}`
     : '';
   lines.push(`state: ${attempt.state}${escapePlotly(error)}`);
+  const last = inv.attempts[inv.attempts.length - 1] === attempt;
+  if (inv.lateError && last) {
+    // Code it left behind failed after it returned, and took its environment down.
+    const late = oneLine(`${inv.lateError.name}: ${inv.lateError.message}`, ERROR_WIDTH);
+    lines.push(`after it returned: ${escapePlotly(late)} (environment replaced)`);
+  }
   return lines.join('<br>');
 }
 
