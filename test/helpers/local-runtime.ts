@@ -62,7 +62,12 @@ export function useLocalRuntime(prefix: string): LocalRuntimeFixture {
   });
   return {
     backend(options = {}) {
-      const created = new LocalBackend({ workerPath: LOCAL_WORKER, ...options });
+      // The embedded store's directory in the test's own temporary directory, not the user's home.
+      const created = new LocalBackend({
+        workerPath: LOCAL_WORKER,
+        storeDir: path.join(tmp, 'store'),
+        ...options,
+      });
       backends.push(created);
       return created;
     },

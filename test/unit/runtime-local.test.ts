@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { serialize } from 'node:v8';
 
@@ -706,6 +706,31 @@ describe('output and isolation', () => {
         }
       });
     }
+  });
+});
+
+describe('the embedded store directory', () => {
+  const probe = returning(`(() => {
+    const fs = require('node:fs');
+    const dir = process.env.SERVERLESS_STORE;
+    fs.writeFileSync(dir + '/from-body.txt', 'kept');
+    let elsewhere = 'written';
+    try { fs.writeFileSync(c.notebook + '/from-body.txt', 'no'); } catch (error) { elsewhere = error.code; }
+    return { dir, elsewhere };
+  })()`);
+
+  it('is the one directory of the notebook machine a sandboxed body writes to, named by $SERVERLESS_STORE', async () => {
+    const storeDir = path.join(runtime.tmp, 'state', 'store');
+    const notebook = path.join(runtime.tmp, 'nb');
+    mkdirSync(notebook);
+    const local = backend({ storeDir });
+    const value = valueOf(
+      await local.invoke(request(probe, { cwd: notebook, captures: { notebook } }), {}, never),
+    );
+    expect(value).toMatchObject({ dir: storeDir });
+    expect(readFileSync(path.join(storeDir, 'from-body.txt'), 'utf8')).toBe('kept');
+    // Elsewhere a write fails or lands in the sandbox's own /tmp (this notebook is under /tmp): never here.
+    expect(existsSync(path.join(notebook, 'from-body.txt'))).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 
+import { embeddedStoreDir, STORE_ENV } from '../../exchange/store-dir';
 import type { SandboxMode } from './sandbox';
 
 /**
@@ -43,6 +44,12 @@ export interface LocalBackendOptions {
    * processes with a watchdog. `SERVERLESS_SANDBOX=off` also turns it off.
    */
   sandbox?: SandboxMode;
+  /**
+   * The embedded store's directory (default: embeddedStoreDir()): the one
+   * directory of the notebook machine an environment may write to, bound
+   * into the sandbox at the same path and named by `$SERVERLESS_STORE`.
+   */
+  storeDir?: string;
 }
 
 /**
@@ -81,6 +88,7 @@ export function resolveLocalOptions(
   const resolved: Required<LocalBackendOptions> = {
     ...LOCAL_DEFAULTS,
     workerPath: defaultWorkerPath,
+    storeDir: embeddedStoreDir(),
     ...options,
   };
   const { concurrency, maxColdStarts, pipelineDepth, idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs } =
@@ -177,8 +185,9 @@ export const HELD_CAPTURES_MEMORY_FRACTION = 0.25;
  * The environment of a worker: nothing of the kernel's (no credentials, no
  * tokens), only what a Lambda Node.js runtime offers that makes sense here.
  */
-export function cleanEnvironment(memoryMb: number, home: string): NodeJS.ProcessEnv {
+export function cleanEnvironment(memoryMb: number, home: string, storeDir?: string): NodeJS.ProcessEnv {
   return {
+    ...(storeDir === undefined ? {} : { [STORE_ENV]: storeDir }),
     PATH: '/usr/local/bin:/usr/bin:/bin',
     LANG: 'C.UTF-8',
     TZ: 'UTC',

@@ -4,6 +4,8 @@
  * limit, idle expiry, and the processes not yet exited (which `dispose`
  * waits for).
  */
+import { mkdirSync } from 'node:fs';
+
 import { PACKAGE_ROOT } from '../../package-root';
 import { BackendStatus, InvocationRequest } from '../backend';
 import { KILL_GRACE_MS } from './config';
@@ -17,6 +19,7 @@ export interface PoolOptions {
   readyTimeoutMs: number;
   idleExpiryMs: number;
   sandbox: SandboxMode;
+  storeDir: string;
 }
 
 /** The environments of one backend. */
@@ -28,6 +31,7 @@ export class EnvironmentPool {
   private readonly expiryTimers = new Map<Environment, NodeJS.Timeout>();
   private nextId = 1;
   private support?: SandboxSupport;
+  private storeReady = false;
 
   constructor(
     private readonly options: PoolOptions,
@@ -57,6 +61,7 @@ export class EnvironmentPool {
         readyTimeoutMs: this.options.readyTimeoutMs,
         sandbox: this.sandbox(),
         filesDir: request.files?.dir,
+        storeDir: this.storeDir(),
         fileEntries: request.files?.entries ?? [],
         filesHash: request.files?.hash ?? '',
       },
@@ -89,6 +94,18 @@ export class EnvironmentPool {
   sandbox(): SandboxSupport {
     this.support ??= sandboxSupport(this.options.sandbox);
     return this.support;
+  }
+
+  /**
+   * The embedded store's directory, created (owner only) when the first
+   * environment starts: a bind mount needs it to exist.
+   */
+  private storeDir(): string {
+    if (!this.storeReady) {
+      mkdirSync(this.options.storeDir, { recursive: true, mode: 0o700 });
+      this.storeReady = true;
+    }
+    return this.options.storeDir;
   }
 
   /** How many environments are starting. */

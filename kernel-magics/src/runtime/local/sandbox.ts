@@ -7,7 +7,8 @@
  * package (read-only), the `node_modules` directories the notebook's
  * `require` resolves from (read-only), a private writable /tmp, its own
  * /proc and a minimal /dev, and the files shipped with `--files` in its
- * working directory. None of the kernel's processes, its home, its
+ * working directory, and the embedded store's directory, writable. None of
+ * the kernel's processes, its home, its
  * connection file or the notebook's other files are visible; every
  * capability is dropped; it dies with the kernel (`--die-with-parent`).
  * The network is the host's: Lambda functions reach the internet, and the
@@ -136,6 +137,8 @@ export interface SandboxView {
   cwd: string;
   /** A directory whose top-level entries appear read-only in the working directory (`--files`). */
   filesDir?: string;
+  /** The embedded store's directory, bound in writable at its own path. */
+  storeDir?: string;
 }
 
 /** The `node_modules` directories `require` looks in from `dir` (and its ancestors), that exist. */
@@ -217,6 +220,8 @@ export function sandboxArgs(view: SandboxView, entries: readonly string[] = []):
     '--dir',
     cwd,
     ...files,
+    // The one writable directory of the notebook machine (a bind mount: the read-only remount of / leaves it be).
+    ...(view.storeDir ? ['--bind', view.storeDir, view.storeDir] : []),
     '--chdir',
     cwd,
     // Everything but /tmp (and /dev, /proc) is read-only, as a Lambda's file system.

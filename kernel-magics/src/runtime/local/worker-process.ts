@@ -114,7 +114,7 @@ export class WorkerProcess {
     // channel, which bubblewrap passes on as it is.
     this.child = spawn(command.file, command.args, {
       cwd: command.cwd,
-      env: cleanEnvironment(launch.memoryMb, command.home),
+      env: cleanEnvironment(launch.memoryMb, command.home, launch.storeDir),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     this.channel = this.child.stdio[3] as Socket;
