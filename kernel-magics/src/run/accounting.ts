@@ -43,7 +43,7 @@ export interface RunAccounting {
   /** Bills an attempt; returns its cost in USD. */
   attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number;
   /** Code an invocation left behind failed after it ended (possibly after its run finished). */
-  lateError(plan: RunPlan, request: InvocationRequest, info: LateErrorInfo): void;
+  lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void;
   runFinished(plan: RunPlan, ending: RunEnding): void;
   /** `%serverless cost`. */
   costReport(): { text: string; html: string };
@@ -148,11 +148,11 @@ export class KernelAccounting implements RunAccounting {
     return bill.totalUsd;
   }
 
-  lateError(plan: RunPlan, request: InvocationRequest, info: LateErrorInfo): void {
+  lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void {
     this.telemetry.emit({
       type: 'invocation-late-error',
       id: request.id,
-      runId: plan.runId,
+      runId,
       index: request.index,
       attempt: info.attempt,
       environmentId: info.environmentId,

@@ -47,23 +47,17 @@ export async function dispatchAll(
   for (const request of requests) {
     hooks.onQueued(request);
   }
-  let stopped = false;
-  /** Whether the run may start another invocation (asked at dispatch and again when one handed ahead starts). */
-  const mayStart = (): boolean => {
-    stopped ||= signal.aborted || hooks.shouldStop();
-    return !stopped;
-  };
+  const gate = new RunGate(signal, hooks);
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < requests.length && mayStart()) {
+    while (next < requests.length && gate.mayStart()) {
       const slot = next;
       next += 1;
       const request = requests[slot];
-      const observer: InvocationObserver = { ...hooks.observer(request), mayStart };
-      const result = await backend.invoke(request, observer, signal);
+      const result = await backend.invoke(request, gatedObserver(hooks.observer(request), gate), signal);
       // Ended before it started because the run stopped: never dispatched, as far as the run goes.
       if (
-        (stopped || signal.aborted) &&
+        (gate.stopped || signal.aborted) &&
         result.attempts.length === 0 &&
         result.outcome.status === 'cancelled'
       ) {
@@ -76,4 +70,29 @@ export async function dispatchAll(
   const lanes = Array.from({ length: Math.min(concurrency * DISPATCH_AHEAD, requests.length) }, () => lane());
   await Promise.all(lanes);
   return results;
+}
+
+/** Whether the run may start another invocation: asked at dispatch and again when one handed ahead starts. */
+class RunGate {
+  stopped = false;
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly hooks: Pick<DispatchHooks, 'shouldStop'>,
+  ) {}
+
+  mayStart(): boolean {
+    this.stopped ||= this.signal.aborted || this.hooks.shouldStop();
+    return !this.stopped;
+  }
+}
+
+/**
+ * An invocation's observer that also asks the gate. Made here, not in
+ * dispatchAll: a backend may keep an observer after its invocation ended
+ * (to blame code it left behind), and a closure made there would keep the
+ * run's requests and results alive with it.
+ */
+function gatedObserver(observer: InvocationObserver, gate: RunGate): InvocationObserver {
+  return { ...observer, mayStart: () => gate.mayStart() };
 }

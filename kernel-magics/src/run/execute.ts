@@ -38,6 +38,17 @@ export async function executePlan(
   showProgress: boolean,
 ): Promise<DispatchedRun> {
   const { requests } = plan;
+  // The callbacks below reach the plan only through `live`, emptied when the run ends: an
+  // environment remembers the invocations it ran (their observers) to blame code they left behind,
+  // and must not keep a whole map's requests alive with them. A late error needs only `blame`.
+  const live: { plan?: RunPlan } = { plan };
+  const during = (): RunPlan => live.plan as RunPlan;
+  const blame = {
+    runId: plan.runId,
+    label: plan.label,
+    executionCount: plan.executionCount,
+    position: { compiled: plan.compiled, bodyLine: plan.bodyLine },
+  };
   backend.setConcurrency(plan.options.concurrency);
   const counts: RunCounts = { done: 0, failed: 0, cancelled: 0, running: 0 };
   const progress = showProgress ? new ProgressBar(plan.label, requests.length) : undefined;
@@ -66,23 +77,26 @@ export async function executePlan(
       requests,
       plan.options.concurrency,
       {
-        onQueued: (request) => accounting.queued(plan, request),
+        onQueued: (request) => accounting.queued(during(), request),
         observer: (request) => ({
           onStream: (name, text) => streamOf(request).stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
           onClear: (wait) => sink.clear(wait),
           onLateError: (info) => {
-            accounting.lateError(plan, request, info);
-            sink.stream('stderr', lateErrorNote(plan.label, plan.executionCount, request, info, plan));
+            accounting.lateError(blame.runId, request, info);
+            sink.stream(
+              'stderr',
+              lateErrorNote(blame.label, blame.executionCount, request, info, blame.position),
+            );
           },
           onAttemptStart: (info) => {
             counts.running += 1;
-            accounting.attemptStarted(plan, request, info);
+            accounting.attemptStarted(during(), request, info);
             progress?.update({ running: counts.running });
           },
           onAttemptEnd: (record) => {
             counts.running -= 1;
-            const costUsd = accounting.attemptEnded(plan, request, record);
+            const costUsd = accounting.attemptEnded(during(), request, record);
             spentUsd += costUsd;
             budget?.add(costUsd);
             progress?.update({ running: counts.running, costUsd: spentUsd });
@@ -121,5 +135,6 @@ export async function executePlan(
       cancelled: signal.aborted,
       budgetStopped,
     });
+    live.plan = undefined;
   }
 }
