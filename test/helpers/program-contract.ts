@@ -99,24 +99,10 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
       'scaled.reduce((a, b) => a + b, 0)',
     ].join('\n');
     const plan = planRun({
-      options: {
-        backend: 'local',
-        memoryMb: 256,
-        timeoutS: LIMITS.timeoutS.default,
-        concurrency: 1,
-        retries: 0,
-        maxElements: LIMITS.maxElements.default,
-        map: '[3]',
-        as: DEFAULT_ELEMENT_NAME,
-        dryRun: false,
-      },
-      body,
-      bodyLine: 1,
+      ...cellInput(dir, body, { weights: [1, 2, 3.5] }),
+      options: { ...cellInput(dir, body, {}).options, map: '[3]' },
       label: '%%serverless --map [3]',
-      kernel: { weights: [1, 2, 3.5] },
       elements: [3],
-      sequence: 1,
-      cwd: dir,
     });
     const seen: string[] = [];
     const events: InvocationEvent[] = [];
@@ -129,10 +115,9 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
     expect(seen).toEqual(['stdout:scaled 3\n', 'display:<i>shown</i>']);
     expect(events).toEqual([{ type: 'progress', data: { done: 3 } }]);
 
-    const single = planRun({
-      ...singleCell(dir),
-      body: 'const total = base + 1;\nlet label = `n=${total}`;',
-    });
+    const single = planRun(
+      cellInput(dir, 'const total = base + 1;\nlet label = `n=${total}`;', { base: 41 }),
+    );
     const declared = resultOf(await executor.run(single.requests[0], {}));
     expect(declared).toMatchObject({ hasValue: false, exports: { total: 42, label: 'n=42' } });
   });
@@ -326,8 +311,12 @@ export function programContract(make: () => Promise<ProgramExecutor & { dispose(
   });
 }
 
-/** The plan input of a single invocation of a cell in `dir` with a kernel variable `base` = 41. */
-function singleCell(dir: string): Parameters<typeof planRun>[0] {
+/** The plan input of a single invocation of `body` in `dir`, with these kernel variables. */
+function cellInput(
+  dir: string,
+  body: string,
+  kernel: Record<string, unknown>,
+): Parameters<typeof planRun>[0] {
   return {
     options: {
       backend: 'local',
@@ -339,11 +328,11 @@ function singleCell(dir: string): Parameters<typeof planRun>[0] {
       as: DEFAULT_ELEMENT_NAME,
       dryRun: false,
     },
-    body: '',
+    body,
     bodyLine: 1,
     label: '%%serverless',
-    kernel: { base: 41 },
-    sequence: 2,
+    kernel,
+    sequence: 1,
     cwd: dir,
   };
 }

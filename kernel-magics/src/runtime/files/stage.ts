@@ -145,28 +145,29 @@ function processExists(pid: number): boolean {
 
 /** Makes a staged tree writable by its owner again, so it can be removed. */
 function makeWritable(dir: string): void {
-  chmodSync(dir, 0o700);
+  chmodTree(dir, 0o700, 0o600);
+}
+
+/**
+ * Sets the modes of a tree. A directory is made searchable before its
+ * entries are read and closed (if `dirMode` closes it) only after them.
+ */
+function chmodTree(dir: string, dirMode: number, fileMode: number): void {
+  chmodSync(dir, dirMode | 0o700);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      makeWritable(full);
+      chmodTree(full, dirMode, fileMode);
     } else {
-      chmodSync(full, 0o600);
+      chmodSync(full, fileMode);
     }
   }
+  chmodSync(dir, dirMode);
 }
 
 /** Makes a staged copy read-only: files r--r--r--, directories r-xr-xr-x. */
 function makeReadOnly(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      makeReadOnly(full);
-    } else {
-      chmodSync(full, 0o444);
-    }
-  }
-  chmodSync(dir, 0o555);
+  chmodTree(dir, 0o555, 0o444);
 }
 
 /**
