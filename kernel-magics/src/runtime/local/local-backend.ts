@@ -28,16 +28,7 @@ import { EnvironmentRun, Job, neverRan, UndecidedRecord } from './job';
 import { MemoryWatch } from './memory';
 import { fitsLine, lineRoom, unblockLines, withdrawRun } from './pipeline';
 import { EnvironmentPool } from './pool';
-import { SandboxSupport } from './sandbox';
-
-/** What `%serverless status` says of the local backend's isolation. */
-function isolationText(support: SandboxSupport): string {
-  return support.sandboxed
-    ? 'each environment in a sandbox (bubblewrap: own PID, mount and user namespaces; code read-only; private /tmp; ' +
-        'nothing of the kernel visible; dies with the kernel)'
-    : `NOT sandboxed: ${support.reason}. Environments have a clean environment and die with the kernel, ` +
-        "but see what the kernel's user can see (see the README, Isolation)";
-}
+import { describeIsolation } from './sandbox';
 
 /** The `local` backend. */
 export class LocalBackend implements Backend {
@@ -118,7 +109,7 @@ export class LocalBackend implements Backend {
       queued: this.queue.count() + [...this.pool.environments].reduce((sum, env) => sum + env.notStarted, 0),
       running: this.running,
       concurrencyLimit: this.limit,
-      isolation: isolationText(this.pool.sandbox()),
+      isolation: describeIsolation(this.pool.sandbox()),
     };
   }
 

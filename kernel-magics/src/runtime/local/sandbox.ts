@@ -127,6 +127,15 @@ export function sandboxSupport(mode: SandboxMode = 'auto', bwrapName = 'bwrap'):
   return support;
 }
 
+/** What `%serverless status` says of the environments' isolation. */
+export function describeIsolation(support: SandboxSupport): string {
+  return support.sandboxed
+    ? 'each environment in a sandbox (bubblewrap: own PID, mount and user namespaces; code read-only; private /tmp; ' +
+        'nothing of the kernel visible; dies with the kernel)'
+    : `NOT sandboxed: ${support.reason}. Environments have a clean environment and die with the kernel, ` +
+        "but see what the kernel's user can see (see the README, Isolation)";
+}
+
 /** What a sandboxed worker sees. */
 export interface SandboxView {
   /** The worker entry point (its directory is bound in read-only). */
