@@ -40,11 +40,18 @@ export interface ClassInstance {
   className: string;
 }
 
+/**
+ * How a value was reached from its parent: an array index, an object key, or
+ * a step already written out. Written out only for the path of an instance
+ * found: a walk over a large result must not format a step per element.
+ */
+type Step = number | { key: string } | string;
+
 /** One object met while walking a value, and how it was reached. */
 interface Visit {
   value: object;
   parent?: Visit;
-  step: string;
+  step: Step;
 }
 
 const isNative = (fn: unknown): boolean =>
@@ -53,13 +60,19 @@ const isNative = (fn: unknown): boolean =>
 function pathOf(visit: Visit): string {
   const steps: string[] = [];
   for (let at: Visit | undefined = visit; at; at = at.parent) {
-    steps.push(at.step);
+    steps.push(stepText(at.step));
   }
   return steps.reverse().join('');
 }
 
-function keyStep(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+function stepText(step: Step): string {
+  if (typeof step === 'number') {
+    return `[${step}]`;
+  }
+  if (typeof step === 'string') {
+    return step;
+  }
+  return /^[A-Za-z_$][\w$]*$/.test(step.key) ? `.${step.key}` : `[${JSON.stringify(step.key)}]`;
 }
 
 /** Finds class instances in values; remembers which prototypes are plain. */
@@ -110,7 +123,7 @@ class InstanceFinder {
         for (let i = 0; i < at.length; i += 1) {
           const child = at[i] as unknown;
           if (typeof child === 'object' && child !== null && !seen.has(child)) {
-            pending.push({ value: child, parent: visit, step: `[${i}]` });
+            pending.push({ value: child, parent: visit, step: i });
           }
         }
         continue;
@@ -126,7 +139,7 @@ class InstanceFinder {
 }
 
 /** The values V8 serialization carries inside an object of a rebuilt type (not an array), with their steps. */
-function* children(value: object): Iterable<[string, unknown]> {
+function* children(value: object): Iterable<[Step, unknown]> {
   if (types.isArrayBufferView(value) || types.isAnyArrayBuffer(value) || types.isNativeError(value)) {
     return;
   }
@@ -148,7 +161,7 @@ function* children(value: object): Iterable<[string, unknown]> {
     return;
   }
   for (const key of Object.keys(value)) {
-    yield [keyStep(key), (value as Record<string, unknown>)[key]];
+    yield [{ key }, (value as Record<string, unknown>)[key]];
   }
 }
 
