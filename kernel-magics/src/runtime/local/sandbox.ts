@@ -187,6 +187,24 @@ function nodeInstall(): string[] {
   return [path.dirname(path.dirname(real))];
 }
 
+/**
+ * What every sandbox binds of this kernel's own installation (Node, the
+ * package and its node_modules): looked up once per package root, not at
+ * every environment start. The notebook's node_modules are looked up each
+ * time (a package installed mid-session must be found).
+ */
+const installDirs = new Map<string, string[]>();
+
+function kernelInstall(packageRoot: string, workerPath: string): string[] {
+  const key = `${packageRoot}\0${workerPath}`;
+  let dirs = installDirs.get(key);
+  if (!dirs) {
+    dirs = [...nodeInstall(), packageRoot, path.dirname(workerPath), ...nodeModulesChain(packageRoot)];
+    installDirs.set(key, dirs);
+  }
+  return dirs;
+}
+
 /** Read-only binds of `dirs` (each once, in order; a directory inside an earlier one is bound again, harmlessly). */
 function readOnly(dirs: string[]): string[] {
   return [...new Set(dirs)].flatMap((dir) => ['--ro-bind', dir, dir]);
@@ -198,13 +216,7 @@ function readOnly(dirs: string[]): string[] {
  */
 export function sandboxArgs(view: SandboxView, entries: readonly string[] = []): string[] {
   const cwd = path.resolve(view.cwd);
-  const code = [
-    ...nodeInstall(),
-    view.packageRoot,
-    path.dirname(view.workerPath),
-    ...nodeModulesChain(view.packageRoot),
-    ...nodeModulesChain(cwd),
-  ];
+  const code = [...kernelInstall(view.packageRoot, view.workerPath), ...nodeModulesChain(cwd)];
   const files = view.filesDir
     ? entries.flatMap((entry) => [
         '--ro-bind',
