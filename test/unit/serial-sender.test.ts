@@ -53,10 +53,22 @@ describe('SerialSender', () => {
     sender.send(['b']);
     sender.send(['c']);
     expect(socket.sent).toEqual(['a']);
-    const drained = sender.drained();
+    const drained = sender.drained(10_000);
     socket.complete();
     await drained;
     expect(socket.sent).toEqual(['a', 'b', 'c']);
+  });
+
+  it('stops waiting for a drain that never comes after the bound it is given', async () => {
+    const socket = new FakeSocket();
+    const sender = new SerialSender(socket, 'test', createMemoryLogger([]));
+    socket.pending = true;
+    sender.send(['a']);
+    sender.send(['b']);
+    const started = Date.now();
+    await sender.drained(50);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(socket.sent).toEqual(['a']);
   });
 
   it('recover() resumes a wait without sending anything twice', async () => {

@@ -35,6 +35,9 @@ import {
   WireError,
 } from './wire';
 
+/** How long closing waits for queued replies to go out, and then for peers (ms). */
+const CLOSE_LINGER_MS = 500;
+
 /** Data the main thread passes to the I/O thread. */
 export interface IoThreadData {
   connection: ConnectionInfo;
@@ -122,9 +125,9 @@ class IoThread {
   }
 
   private async close(): Promise<void> {
-    await Promise.all(Object.values(this.senders).map((sender) => sender.drained()));
+    await Promise.all(Object.values(this.senders).map((sender) => sender.drained(CLOSE_LINGER_MS)));
     for (const socket of [...Object.values(this.routers), this.heartbeat]) {
-      socket.linger = 500;
+      socket.linger = CLOSE_LINGER_MS;
       socket.close();
     }
     this.port.close();

@@ -77,13 +77,13 @@ export class MainSockets {
     this.receiveNext();
   }
 
-  /** Sends what is queued (waiting up to `lingerMs` for peers), then closes. */
+  /** Sends what is queued (waiting up to `lingerMs` for it and for peers), then closes. */
   async close(lingerMs: number): Promise<void> {
     if (this.closed) {
       return;
     }
     this.closed = true;
-    await Promise.all([this.senders.shell.drained(), this.senders.iopub.drained()]);
+    await Promise.all([this.senders.shell.drained(lingerMs), this.senders.iopub.drained(lingerMs)]);
     for (const socket of [this.shell, this.iopub]) {
       socket.linger = lingerMs;
       socket.close();

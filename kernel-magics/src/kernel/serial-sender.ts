@@ -71,12 +71,25 @@ export class SerialSender {
     return this.queues[lane].length;
   }
 
-  /** Resolves once everything queued so far was handed to zeromq. */
-  drained(): Promise<void> {
+  /**
+   * Resolves once everything queued so far was handed to zeromq, or after
+   * `withinMs` at the latest: a subscriber that stops reading holds an iopub
+   * queue (it never drops) for as long as it likes, and closing must not wait
+   * on it.
+   */
+  drained(withinMs: number): Promise<void> {
     if (!this.waiting && this.queues.kernel.length === 0 && this.queues.bulk.length === 0) {
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, withinMs);
+      this.idleWaiters.push(done);
+    });
   }
 
   /**
