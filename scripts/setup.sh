@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-jupyter-client bubblewrap
-  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert chromium)
+  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert chromium redis-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

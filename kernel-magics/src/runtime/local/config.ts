@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 
-import { embeddedStoreDir, STORE_ENV } from '../../exchange/store-dir';
+import { embeddedStoreDir, STORE_ENV } from '../../exchange/store/embedded-dir';
 import type { SandboxMode } from './sandbox';
 
 /**

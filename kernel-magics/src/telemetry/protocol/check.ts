@@ -75,3 +75,18 @@ export function hasFields(
   }
   return true;
 }
+
+/** An array whose every element passes `check`. */
+export function arrayOf<T>(check: Check<T>): Check<T[]> {
+  return (value): value is T[] => {
+    if (!Array.isArray(value)) {
+      return false;
+    }
+    for (const item of value) {
+      if (!check(item)) {
+        return false;
+      }
+    }
+    return true;
+  };
+}

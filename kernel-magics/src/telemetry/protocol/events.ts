@@ -25,8 +25,10 @@ export const TELEMETRY_TARGET = 'jupyter.serverless.telemetry';
  * Version of this protocol, carried by every kernel -> frontend message.
  * 2: attempts and runs carry their bill's parts (`bill`) instead of a bare
  * `costUsd`.
+ * 3: `exchange-round` is one worker's part of a round, with its strategy,
+ * codec, raw bytes, requests, storage cost and graph edges.
  */
-export const TELEMETRY_PROTOCOL_VERSION = 2;
+export const TELEMETRY_PROTOCOL_VERSION = 3;
 
 /** Fields every event has. */
 export type EventStamp = {
@@ -177,18 +179,55 @@ export type InvocationLateErrorEvent = EventStamp & {
 /** The kernel's cost totals so far. */
 export type CostTotalsEvent = EventStamp & CostTotals & { type: 'cost-totals' };
 
-/** One round of gradient or state exchange through a store. */
-export type ExchangeRoundEvent = EventStamp & {
-  type: 'exchange-round';
-  runId: string;
-  round: number;
-  /** The worker, when the round is per worker. */
-  workerId?: string;
-  /** The store: `embedded`, `redis`, `s3`... */
-  store: string;
+/** How workers combine their vectors in an exchange (see exchange/collectives). */
+export type ExchangeStrategy = 'allreduce' | 'scatter-reduce' | 'parameter-server';
+
+/**
+ * One edge of the exchange graph that a worker used in a round: the bytes it
+ * sent towards `node` and received from it, through the store. Nodes are
+ * `worker:<rank>` (a leader, or the owner of a scatter-reduce shard) and
+ * `ps:<shard>` (a parameter-server shard): a leader all-reduce draws a star,
+ * a scatter-reduce a mesh.
+ */
+export interface ExchangeLink {
+  node: string;
   bytesUp: number;
   bytesDown: number;
+}
+
+/**
+ * One worker's part of one round of gradient or state exchange through a
+ * store, as the worker measured it.
+ */
+export type ExchangeRoundEvent = EventStamp & {
+  type: 'exchange-round';
+  /** The cell run the worker's invocation belongs to. */
+  runId: string;
+  /** The exchange's name (`exchange.open({ run })`), unique within the cell run. */
+  exchange: string;
+  round: number;
+  /** The worker: `worker:<rank>`. */
+  workerId: string;
+  rank: number;
+  workers: number;
+  strategy: ExchangeStrategy;
+  /** The codec as written: `none`, `fp16`, `topk:0.01`. */
+  codec: string;
+  /** The store's kind: `embedded`, `redis`, `s3`. */
+  store: string;
+  /** Bytes the worker wrote to the store in the round (encoded). */
+  bytesUp: number;
+  /** Bytes the worker read from the store in the round (encoded). */
+  bytesDown: number;
+  /** What `bytesUp + bytesDown` would have been with no codec: the compression ratio is their quotient. */
+  rawBytes: number;
+  /** Store requests the worker made in the round (puts, gets, lists, deletes). */
+  requests: number;
+  /** What those requests cost at the store's prices, USD. */
+  storageUsd: number;
   durationMs: number;
+  /** The edges of the exchange graph the worker used in the round. */
+  links: ExchangeLink[];
 };
 
 /** Every telemetry event. */

@@ -4,6 +4,7 @@
  * compiler refuses a check that disagrees with the declaration.
  */
 import {
+  arrayOf,
   boolean,
   Check,
   count,
@@ -20,6 +21,8 @@ import type {
   AttemptCost,
   AttemptFields,
   CostSplit,
+  ExchangeLink,
+  ExchangeStrategy,
   InvocationStatus,
   RunStatus,
   TelemetryEvent,
@@ -35,6 +38,12 @@ const invocationStatus = oneOf<InvocationStatus>({
   crashed: true,
   cancelled: true,
   retried: true,
+});
+
+const exchangeStrategy = oneOf<ExchangeStrategy>({
+  allreduce: true,
+  'scatter-reduce': true,
+  'parameter-server': true,
 });
 
 const runStatus = oneOf<RunStatus>({ ok: true, failed: true, cancelled: true, 'budget-stopped': true });
@@ -109,12 +118,21 @@ const EVENTS: EventFields = {
   'cost-totals': { ...COST_SPLIT, invocations: count },
   'exchange-round': {
     runId: string,
+    exchange: string,
     round: count,
-    workerId: optional(string),
+    workerId: string,
+    rank: count,
+    workers: count,
+    strategy: exchangeStrategy,
+    codec: string,
     store: string,
     bytesUp: count,
     bytesDown: count,
+    rawBytes: count,
+    requests: count,
+    storageUsd: finite,
     durationMs: finite,
+    links: arrayOf(object<ExchangeLink>({ node: string, bytesUp: count, bytesDown: count })),
   },
 };
 

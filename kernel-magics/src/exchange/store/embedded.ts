@@ -1,0 +1,189 @@
+/**
+ * The embedded object store: files under one directory on this machine (the
+ * default store; it survives kernel restarts). Every execution environment
+ * sees the same directory (the sandbox binds it in, writable).
+ *
+ * The object under key `a/b` is the file `a/b.obj`, so that `a` and `a/b`
+ * can both be keys, as in S3 and Redis. A put writes a temporary file in
+ * `#tmp/` (a name no key can take) and renames it into place: readers see
+ * the old object or the new one, never part of one.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+import { StoreError } from './errors';
+import { checkKey, checkPrefix, ObjectStore, StoreCallOptions } from './object-store';
+
+const OBJECT_SUFFIX = '.obj';
+const TMP_DIR = '#tmp';
+
+/** Files under a directory, as an {@link ObjectStore}. */
+export class EmbeddedStore implements ObjectStore {
+  readonly kind = 'embedded' as const;
+  readonly location: string;
+  private closed = false;
+
+  /** `root`: the store's directory (created on first write). */
+  constructor(private readonly root: string) {
+    this.location = root;
+  }
+
+  async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
+    const file = this.fileOf(key, 'put', options);
+    const tmp = await this.writeTemporary(body, key, 'put');
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.rename(tmp, file);
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      throw this.failure('put', key, error);
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<boolean> {
+    const file = this.fileOf(key, 'putIfAbsent', options);
+    const tmp = await this.writeTemporary(body, key, 'putIfAbsent');
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      // link() fails if the name exists: the one atomic create-if-absent of a whole file.
+      await fs.link(tmp, file);
+      return true;
+    } catch (error) {
+      if (isCode(error, 'EEXIST')) {
+        return false;
+      }
+      throw this.failure('putIfAbsent', key, error);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  async get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+    const file = this.fileOf(key, 'get', options);
+    try {
+      const data = await fs.readFile(file, { signal: options?.signal });
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) {
+        return undefined;
+      }
+      throw this.failure('get', key, error);
+    }
+  }
+
+  async list(prefix: string, options?: StoreCallOptions): Promise<string[]> {
+    this.ready('list', options);
+    checkPrefix(prefix);
+    // Walk only the deepest directory the prefix names; filter by the whole prefix.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
+    const keys: string[] = [];
+    await this.walk(dirKey, keys, options?.signal);
+    return keys.filter((key) => key.startsWith(prefix)).sort();
+  }
+
+  async delete(key: string, options?: StoreCallOptions): Promise<void> {
+    const file = this.fileOf(key, 'delete', options);
+    try {
+      await fs.rm(file, { force: true });
+    } catch (error) {
+      throw this.failure('delete', key, error);
+    }
+  }
+
+  async deletePrefix(prefix: string, options?: StoreCallOptions): Promise<number> {
+    const keys = await this.list(prefix, options);
+    for (const key of keys) {
+      await this.delete(key, options);
+    }
+    await this.pruneEmpty(keys);
+    return keys.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private fileOf(key: string, operation: string, options?: StoreCallOptions): string {
+    this.ready(operation, options);
+    return path.join(this.root, ...checkKey(key).split('/')) + OBJECT_SUFFIX;
+  }
+
+  private ready(operation: string, options?: StoreCallOptions): void {
+    if (this.closed) {
+      throw new StoreError(`the embedded store at ${this.root} is closed`, this.info(operation));
+    }
+    options?.signal?.throwIfAborted();
+  }
+
+  private async writeTemporary(body: Uint8Array, key: string, operation: string): Promise<string> {
+    const dir = path.join(this.root, TMP_DIR);
+    const tmp = path.join(dir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(tmp, body);
+      return tmp;
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      throw this.failure(operation, key, error);
+    }
+  }
+
+  private async walk(dirKey: string, into: string[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) {
+        return;
+      }
+      throw this.failure('list', dirKey, error);
+    }
+    for (const entry of entries) {
+      if (entry.name === TMP_DIR) {
+        continue;
+      }
+      const child = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) {
+        await this.walk(child, into, signal);
+      } else if (entry.name.endsWith(OBJECT_SUFFIX)) {
+        into.push(child.slice(0, -OBJECT_SUFFIX.length));
+      }
+    }
+  }
+
+  /** Removes directories the deleted keys left empty, deepest first (one a concurrent put refilled stays). */
+  private async pruneEmpty(keys: string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const parts = key.split('/');
+      for (let depth = parts.length - 1; depth > 0; depth -= 1) {
+        dirs.add(parts.slice(0, depth).join('/'));
+      }
+    }
+    const deepestFirst = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length);
+    for (const dir of deepestFirst) {
+      await fs.rmdir(path.join(this.root, ...dir.split('/'))).catch(() => undefined);
+    }
+  }
+
+  private info(operation: string, key?: string) {
+    return { kind: this.kind, location: this.root, operation, key };
+  }
+
+  private failure(operation: string, key: string, error: unknown): StoreError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new StoreError(
+      `embedded store ${this.root}: ${operation} ${key} failed: ${reason}`,
+      this.info(operation, key),
+      { cause: error },
+    );
+  }
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+}
