@@ -7,5 +7,6 @@ export { Comm, CommMessage, CommRegistry, CommTargetHandler } from './kernel/com
 export { display, Display } from './output/display';
 export { MIME_BUNDLE } from './output/format';
 export { emitEvent } from './output/events';
+export { currentInvocation as invocation, InvocationContext } from './runtime/program/context';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';

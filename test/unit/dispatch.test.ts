@@ -81,6 +81,10 @@ class StandIn implements Backend {
     }
   }
 
+  replace(): boolean {
+    return false;
+  }
+
   setConcurrency(): void {}
 
   status(): BackendStatus {

@@ -24,6 +24,7 @@ import {
 import { stageFiles } from '../../kernel-magics/src/runtime/files';
 import { LocalBackend, LocalBackendOptions } from '../../kernel-magics/src/runtime/local';
 import { heapLimitFlags, MAX_HELD_CAPTURES } from '../../kernel-magics/src/runtime/local/config';
+import { currentInvocation } from '../../kernel-magics/src/runtime/program/context';
 import { DIST_LOCAL, programResult, sha256, useLocalRuntime } from '../helpers/local-runtime';
 import { isAlive, processTree, waitFor } from '../helpers/processes';
 import { REPO_ROOT } from '../helpers/paths';
@@ -42,6 +43,8 @@ interface RequestOptions {
   retries?: number;
   cwd?: string;
   files?: ShippedFiles;
+  store?: string;
+  id?: string;
 }
 
 /** A request whose program is `body` inside `async (c, e, require) => { ... }` (c: captures, e: element). */
@@ -50,7 +53,7 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
   const source = `(async (c, e, require) => {\n${body}\n})`;
   const captures = serialize(options.captures ?? {});
   return {
-    id: `inv-${sequence}`,
+    id: options.id ?? `inv-${sequence}`,
     runId: 'run-test',
     program: { hash: sha256(source), source, filename: `cell-${sha256(source).slice(0, 8)}.js` },
     captures: { hash: sha256(captures), bytes: captures },
@@ -60,6 +63,7 @@ function request(body: string, options: RequestOptions = {}): InvocationRequest 
     retries: options.retries ?? 0,
     cwd: options.cwd ?? runtime.tmp,
     files: options.files,
+    store: options.store,
   };
 }
 
@@ -705,6 +709,94 @@ describe('output and isolation', () => {
           process.env[name] = saved[i];
         }
       });
+    }
+  });
+});
+
+describe('what a program knows of its invocation', () => {
+  const context = returning("require('serverless-kernel').invocation()");
+
+  it('gives the body its ids, its attempt and the configured store, inside the invocation only', async () => {
+    const local = backend();
+    const first = request(context, { store: 'redis://127.0.0.1:6390/2', element: 7 });
+    const value = valueOf(await local.invoke({ ...first, index: 3 }, {}, never));
+    expect(value).toEqual({
+      id: first.id,
+      runId: 'run-test',
+      index: 3,
+      attempt: 1,
+      store: 'redis://127.0.0.1:6390/2',
+    });
+    // A timer the invocation leaves behind runs after it ended: it gets no context.
+    const leaving = returning(
+      "(setTimeout(() => { globalThis.seenLater = require('serverless-kernel').invocation() ?? 'none'; }, 0), 'left')",
+    );
+    await local.invoke(request(leaving), {}, never);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const later = await local.invoke(request(returning('globalThis.seenLater')), {}, never);
+    expect(valueOf(later)).toBe('none');
+    // Outside any invocation (here, in the kernel's process) there is none either.
+    expect(currentInvocation()).toBeUndefined();
+  });
+
+  it('replaces a running invocation on request: that attempt ends crashed with the reason, the retry runs as attempt 2', async () => {
+    const local = backend({ retryBaseMs: 10 });
+    const body =
+      `const me = require('serverless-kernel').invocation();\n` +
+      `if (me.attempt === 1) await new Promise((r) => setTimeout(r, 30000));\n` +
+      returning('me.attempt');
+    const slow = request(body, { retries: 1 });
+    let replaced = false;
+    const result = await local.invoke(
+      slow,
+      {
+        onAttemptStart: (info) => {
+          if (info.attempt === 1) {
+            setTimeout(() => {
+              replaced = local.replace(slow.id, 'worker 1 held up round 4');
+            }, 100);
+          }
+        },
+      },
+      never,
+    );
+    expect(replaced).toBe(true);
+    expect(result.attempts.map((a) => a.outcome.status)).toEqual(['crashed', 'ok']);
+    expect(messageOf(result.attempts[0].outcome)).toBe('Replaced by the kernel: worker 1 held up round 4.');
+    expect(valueOf(result)).toBe(2);
+    // Nothing to replace once it ended, or for an id never seen.
+    expect(local.replace(slow.id, 'again')).toBe(false);
+    expect(local.replace('no-such-invocation', 'x')).toBe(false);
+  });
+
+  it('gives an environment the credentials its store needs, and no other environment any', async () => {
+    const saved = { key: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'test-key-id';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test-secret';
+    try {
+      const local = backend();
+      const probe = returning(
+        '[process.env.AWS_ACCESS_KEY_ID ?? null, process.env.AWS_SECRET_ACCESS_KEY ?? null]',
+      );
+      const s3 = await local.invoke(request(probe, { store: 's3://bucket/prefix' }), {}, never);
+      const embedded = await local.invoke(request(probe), {}, never);
+      const redis = await local.invoke(request(probe, { store: 'redis://127.0.0.1:1' }), {}, never);
+      expect(valueOf(s3)).toEqual(['test-key-id', 'test-secret']);
+      expect(valueOf(embedded)).toEqual([null, null]);
+      expect(valueOf(redis)).toEqual([null, null]);
+      // Three stores, three environments: one with S3 credentials is never reused for another store.
+      expect(new Set([s3, embedded, redis].map((r) => r.attempts[0].environmentId)).size).toBe(3);
+    } finally {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.key],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
+        if (value === undefined) {
+          delete process.env[name];
+        } else {
+          process.env[name] = value;
+        }
+      }
     }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import { describeStoreUrl } from '../exchange/store/store-url';
 import { bindingNameProblem } from './names';
 import { LIMITS } from './options';
 import { magicProgram } from './usage';
@@ -30,6 +31,14 @@ function bindingName(inInvocation: boolean) {
     }
     return value;
   };
+}
+
+function storeUrl(value: string): string {
+  try {
+    return describeStoreUrl(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function positiveUsd(value: string): number {
@@ -101,6 +110,12 @@ export function cellProgram(): Command {
       '--files <glob>',
       "files of the notebook's directory shipped read-only into each invocation's working directory " +
         "(e.g. 'data/*.csv', '{a.json,b/**}')",
+    )
+    .addOption(
+      new Option(
+        '--store <URL>',
+        "where exchange and models keep state: 'embedded' (default), 'redis://host:port[/db]', 's3://bucket[/prefix]'",
+      ).argParser(storeUrl),
     )
     .addOption(
       new Option(

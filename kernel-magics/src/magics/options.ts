@@ -43,6 +43,8 @@ export interface ServerlessCellOptions {
    * is dropped and counted. Absent: LIMITS.outputCapMb.default.
    */
   outputCapMb?: number;
+  /** The store URL of the exchange and models (`--store`); absent: the embedded store. */
+  store?: string;
 }
 
 /** Limits and defaults, named so messages and docs quote the same numbers. */

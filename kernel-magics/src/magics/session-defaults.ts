@@ -17,6 +17,7 @@ export const CONFIGURABLE = [
   '--retries',
   '--files',
   '--output-cap',
+  '--store',
 ];
 
 /** The session's defaults. */
@@ -61,6 +62,7 @@ export class SessionDefaults {
       `%%serverless defaults for this kernel: --backend ${o.backend} --memory ${o.memoryMb} --timeout ${o.timeoutS} ` +
       `--concurrency ${o.concurrency} --retries ${o.retries} --output-cap ${o.outputCapMb ?? LIMITS.outputCapMb.default}` +
       (o.files !== undefined ? ` --files ${o.files}` : '') +
+      ` --store ${o.store ?? 'embedded'}` +
       (set.length > 0 ? `\n(set here: ${set.join(' ')})` : '') +
       '\n'
     );

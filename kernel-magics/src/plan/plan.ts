@@ -129,6 +129,7 @@ export function planRun(input: PlanInput): RunPlan {
     retries: options.retries,
     cwd: input.cwd,
     files: input.files,
+    store: options.store,
   };
   const requests: InvocationRequest[] = input.elements
     ? input.elements.map((element, index) => ({

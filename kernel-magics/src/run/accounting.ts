@@ -17,6 +17,8 @@ import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
+import { billStoreRequests } from '../cost/store-pricing';
+import type { WorkerRound } from './exchange-events';
 
 /** Counts of a run's invocations. */
 export interface RunCounts {
@@ -42,6 +44,8 @@ export interface RunAccounting {
   attemptStarted(plan: RunPlan, request: InvocationRequest, info: AttemptStartInfo): void;
   /** Bills an attempt; returns its cost in USD. */
   attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number;
+  /** A worker's exchange round: telemetry, and its store requests billed to the run. */
+  exchangeRound(plan: RunPlan, request: InvocationRequest, round: WorkerRound): void;
   /** Code an invocation left behind failed after it ended (possibly after its run finished). */
   lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void;
   runFinished(plan: RunPlan, ending: RunEnding): void;
@@ -146,6 +150,20 @@ export class KernelAccounting implements RunAccounting {
       bytesOut: record.bytesOut,
     });
     return bill.totalUsd;
+  }
+
+  exchangeRound(plan: RunPlan, _request: InvocationRequest, round: WorkerRound): void {
+    const bill = billStoreRequests(round.store, round.requests, this.prices);
+    this.ledger.recordStorage(plan.runId, bill);
+    const { requests, ...rest } = round;
+    this.telemetry.emit({
+      type: 'exchange-round',
+      runId: plan.runId,
+      workerId: `worker:${round.rank}`,
+      ...rest,
+      requests: requests.put + requests.get + requests.list + requests.delete,
+      storageUsd: bill.usd,
+    });
   }
 
   lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void {

@@ -10,6 +10,7 @@ import { Backend } from '../runtime/backend';
 import { RunAccounting, RunCounts } from './accounting';
 import { dispatchAll, SlotResult } from './dispatch';
 import { lateErrorNote } from './errors';
+import { ExchangeWatch } from './exchange-events';
 import { CappedStream, outputCapBytes } from './output-cap';
 import { ProgressBar } from './progress';
 
@@ -69,6 +70,12 @@ export async function executePlan(
   let budgetStopped = false;
   // Spend is compared in integer pico-dollars by the cost module's guard, as the ledger sums it.
   const budget = plan.options.budgetUsd === undefined ? undefined : new BudgetGuard(plan.options.budgetUsd);
+  const exchange = new ExchangeWatch({
+    // A round reported after the run ended (code the invocation left behind) has no run to bill.
+    round: (request, round) => live.plan && accounting.exchangeRound(live.plan, request, round),
+    replace: (invocationId, why) => backend.replace(invocationId, why),
+    note: (text) => sink.stream('stderr', text),
+  });
   const startedAt = performance.now();
   accounting.runStarted(plan, requests.length, estimate);
   try {
@@ -82,6 +89,7 @@ export async function executePlan(
           onStream: (name, text) => streamOf(request).stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
           onClear: (wait) => sink.clear(wait),
+          onEvent: (event) => exchange.onEvent(request, event),
           onLateError: (info) => {
             accounting.lateError(blame.runId, request, info);
             sink.stream(

@@ -68,6 +68,11 @@ export interface InvocationRequest {
   cwd: string;
   /** Files shipped into the invocation's working directory, read-only (`--files`); none when absent. */
   files?: ShippedFiles;
+  /**
+   * The object store the program's exchange and models use (`%serverless config
+   * --store`), as a URL without credentials; the embedded store when absent.
+   */
+  store?: string;
 }
 
 /**
@@ -244,6 +249,13 @@ export interface Backend {
     observer: InvocationObserver,
     signal: AbortSignal,
   ): Promise<InvocationResult>;
+  /**
+   * Replaces a running invocation that holds others up (a straggler of an
+   * exchange round): its attempt is stopped and ends `crashed` with `why`,
+   * and the retry policy runs it again, as after any crash. Returns false
+   * when the invocation is not running now (queued, ended, unknown).
+   */
+  replace(invocationId: string, why: string): boolean;
   /** Sets how many invocations may run at once (queued ones wait). */
   setConcurrency(limit: number): void;
   /** Environments and queue. */

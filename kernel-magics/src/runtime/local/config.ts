@@ -182,11 +182,18 @@ export const MAX_HELD_CAPTURES = 4;
 export const HELD_CAPTURES_MEMORY_FRACTION = 0.25;
 
 /**
- * The environment of a worker: nothing of the kernel's (no credentials, no
- * tokens), only what a Lambda Node.js runtime offers that makes sense here.
+ * The environment of a worker: nothing of the kernel's (no tokens, no
+ * credentials but those its store needs, as a Lambda's execution role gives
+ * its function), only what a Lambda Node.js runtime offers that makes sense here.
  */
-export function cleanEnvironment(memoryMb: number, home: string, storeDir?: string): NodeJS.ProcessEnv {
+export function cleanEnvironment(
+  memoryMb: number,
+  home: string,
+  storeDir?: string,
+  storeCredentials: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
   return {
+    ...storeCredentials,
     ...(storeDir === undefined ? {} : { [STORE_ENV]: storeDir }),
     PATH: '/usr/local/bin:/usr/bin:/bin',
     LANG: 'C.UTF-8',

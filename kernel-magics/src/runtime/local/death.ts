@@ -57,6 +57,11 @@ export function deathOutcome(
     case 'cancel':
     case 'dispose':
       return { status: 'cancelled', message: 'Cancelled: the invocation was stopped before it finished.' };
+    case 'replaced':
+      return {
+        status: 'crashed',
+        message: `Replaced by the kernel: ${worker.killNote ?? 'it held others up'}.`,
+      };
     case 'channel':
       return {
         status: 'crashed',

@@ -73,6 +73,8 @@ export class Environment implements Watched, JobEnvironment {
   readonly cwd: string;
   /** The files shipped into it (`--files`), by content key; '' for none. */
   readonly filesHash: string;
+  /** The store URL its invocations use ('' for the embedded store). */
+  readonly store: string;
   /** Invocations this environment ran (or runs). */
   invocations = 0;
   /** When it last finished an invocation (epoch ms). */
@@ -104,6 +106,7 @@ export class Environment implements Watched, JobEnvironment {
     this.memoryMb = launch.memoryMb;
     this.cwd = launch.cwd;
     this.filesHash = launch.filesHash;
+    this.store = launch.store;
     this.held = new HeldInputs(this.memoryMb);
     this.process = new WorkerProcess(launch, {
       ready: () => this.onReady(),
@@ -211,6 +214,13 @@ export class Environment implements Watched, JobEnvironment {
       capturesHash: request.captures.hash,
       element: request.element,
       cwd: request.cwd,
+      context: {
+        id: request.id,
+        runId: request.runId,
+        index: request.index,
+        attempt: job.attempt,
+        store: request.store,
+      },
     };
     const bytesIn = (request.element?.byteLength ?? 0) + this.held.fill(message, request);
     this.line.push({ job, seq: this.seq, bytesIn, startedAt: 0, preloaded });
@@ -245,8 +255,8 @@ export class Environment implements Watched, JobEnvironment {
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
-  kill(reason?: KillReason): void {
-    this.process.kill(reason);
+  kill(reason?: KillReason, note?: string): void {
+    this.process.kill(reason, note);
   }
 
   /** Whether the memory watch checks it: while it runs an invocation. */

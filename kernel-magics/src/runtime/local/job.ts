@@ -41,7 +41,9 @@ export interface JobEnvironment {
   readonly id: string;
   /** ms from spawn to ready (0 until ready). */
   readonly initMs: number;
-  kill(reason?: KillReason): void;
+  /** Whether it was killed (it is on its way out). */
+  readonly killed: boolean;
+  kill(reason?: KillReason, note?: string): void;
 }
 
 /** An attempt's record before the backend decided whether to retry after it. */

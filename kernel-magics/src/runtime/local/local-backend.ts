@@ -281,6 +281,16 @@ export class LocalBackend implements Backend {
     }
   }
 
+  replace(invocationId: string, why: string): boolean {
+    for (const job of this.groups.all()) {
+      if (job.request.id === invocationId && job.state === 'running' && job.env && !job.env.killed) {
+        job.env.kill('replaced', why);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A job began to run (the environment's clock started). */
   private started(env: Environment, job: Job, startedAt: number): void {
     if (job.state === 'starting') {

@@ -64,6 +64,7 @@ export class EnvironmentPool {
         storeDir: this.storeDir(),
         fileEntries: request.files?.entries ?? [],
         filesHash: request.files?.hash ?? '',
+        store: request.store ?? '',
       },
       this.events,
     );
@@ -80,7 +81,8 @@ export class EnvironmentPool {
         !env.killed &&
         env.memoryMb === request.memoryMb &&
         env.cwd === request.cwd &&
-        env.filesHash === (request.files?.hash ?? '')
+        env.filesHash === (request.files?.hash ?? '') &&
+        env.store === (request.store ?? '')
       ) {
         clearTimeout(this.expiryTimers.get(env));
         this.expiryTimers.delete(env);

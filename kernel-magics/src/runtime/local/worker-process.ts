@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as os from 'node:os';
 
+import { storeCredentialVariables } from '../../exchange/store/credentials';
 import {
   CHANNEL_LOST_GRACE_MS,
   cleanEnvironment,
@@ -32,6 +33,8 @@ export interface WorkerLaunch extends SandboxView {
   fileEntries: readonly string[];
   /** Key of the shipped files ('' for none). */
   filesHash: string;
+  /** The store URL its invocations use ('' for the embedded store): decides which credentials it gets. */
+  store: string;
 }
 
 /** The command that starts a worker: node itself, or node inside bubblewrap. */
@@ -69,7 +72,7 @@ function childrenOf(pid: number): number[] {
 }
 
 /** Why the kernel side killed a worker. */
-export type KillReason = 'timeout' | 'cancel' | 'dispose' | 'memory' | 'channel';
+export type KillReason = 'timeout' | 'cancel' | 'dispose' | 'memory' | 'channel' | 'replaced';
 
 /** What the process tells its environment, synchronously. */
 export interface WorkerProcessEvents {
@@ -89,6 +92,8 @@ export class WorkerProcess {
   initMs = 0;
   /** Why the kernel side killed it, if it did (the first reason given). */
   killedFor?: KillReason;
+  /** Why the kernel killed it, in words, when the reason alone does not say (`replaced`). */
+  killNote?: string;
   /** How it exited (`code 3`, `signal SIGKILL`), once it has. */
   exitDescription = '';
   /** Resolves when the worker is ready; rejects when it died or did not start in time. */
@@ -114,7 +119,12 @@ export class WorkerProcess {
     // channel, which bubblewrap passes on as it is.
     this.child = spawn(command.file, command.args, {
       cwd: command.cwd,
-      env: cleanEnvironment(launch.memoryMb, command.home, launch.storeDir),
+      env: cleanEnvironment(
+        launch.memoryMb,
+        command.home,
+        launch.storeDir,
+        storeCredentialVariables(launch.store),
+      ),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     this.channel = this.child.stdio[3] as Socket;
@@ -242,8 +252,11 @@ export class WorkerProcess {
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler); the first reason is kept. */
-  kill(reason?: KillReason): void {
-    this.killedFor ??= reason;
+  kill(reason?: KillReason, note?: string): void {
+    if (this.killedFor === undefined) {
+      this.killedFor = reason;
+      this.killNote = note;
+    }
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGKILL');
     }

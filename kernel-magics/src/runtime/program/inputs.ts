@@ -5,6 +5,7 @@
  * entry point (the local worker, a Lambda handler) hands these to a
  * {@link ProgramRunner}.
  */
+import type { InvocationContext } from './context';
 
 /** The inputs of one invocation, as an entry point receives them. */
 export interface ProgramInputs {
@@ -18,6 +19,8 @@ export interface ProgramInputs {
   element?: Uint8Array;
   /** Directory the program's `require` resolves modules from. */
   cwd: string;
+  /** What the program may know of its invocation (see ./context). */
+  context?: InvocationContext;
   /** Programs to drop from the environment's cache (the kernel side forgot them). */
   dropPrograms?: string[];
   /** Captures to drop from the environment's cache (the kernel side forgot them). */

@@ -11,6 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { JsonObject, MimeBundle } from '../../kernel/messages';
 import { getOutputSink, OutputSink, setOutputSink } from '../../output/sink';
 import type { InvocationEvent } from '../backend';
+import type { InvocationContext } from './context';
 
 /** Where one invocation's output goes while it runs. */
 export interface ProgramSink {
@@ -28,6 +29,8 @@ interface Owner {
   running: boolean;
   /** The entry point's id of the invocation (see {@link OutputOwnership.run}). */
   invocation?: number;
+  /** What the program may know of its invocation. */
+  context?: InvocationContext;
 }
 
 /** The invocation whose code runs now (see {@link OutputOwnership.current}). */
@@ -50,8 +53,13 @@ export class OutputOwnership {
    * settles; output its leftovers write later goes nowhere. `invocation`
    * is the entry point's id for it, which {@link current} gives back.
    */
-  async run<T>(sink: ProgramSink, fn: () => Promise<T>, invocation?: number): Promise<T> {
-    const owner: Owner = { sink, running: true, invocation };
+  async run<T>(
+    sink: ProgramSink,
+    fn: () => Promise<T>,
+    invocation?: number,
+    context?: InvocationContext,
+  ): Promise<T> {
+    const owner: Owner = { sink, running: true, invocation, context };
     this.latest = owner;
     try {
       return await this.context.run(owner, fn);
@@ -71,6 +79,16 @@ export class OutputOwnership {
     return owner && owner.sink !== NO_SINK
       ? { invocation: owner.invocation, running: owner.running }
       : undefined;
+  }
+
+  /**
+   * The context of the invocation whose code runs now, found through the
+   * async context only (code left behind by an ended invocation, or running
+   * outside any, gets none: it must not exchange in a round of a run that ended).
+   */
+  currentContext(): InvocationContext | undefined {
+    const owner = this.context.getStore();
+    return owner?.running ? owner.context : undefined;
   }
 
   /** Turns on async context tracking ahead of the first invocation (it costs the first run otherwise). */

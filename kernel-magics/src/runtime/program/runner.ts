@@ -12,6 +12,7 @@ import { deserialize } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 
 import type { ProgramResult, RemoteError } from '../backend';
+import { setInvocationSource } from './context';
 import type { ProgramInputs } from './inputs';
 import { OutputOwnership, ProgramSink } from './output';
 import { peakRssMb } from './peak-memory';
@@ -43,6 +44,11 @@ export class ProgramRunner {
   private readonly captureBytes = new Map<string, Uint8Array | null>();
   private readonly requires = new Map<string, NodeJS.Require>();
   readonly output = new OutputOwnership();
+
+  constructor() {
+    // The cell API (exchange, models) learns its invocation from the runner that runs it.
+    setInvocationSource(() => this.output.currentContext());
+  }
 
   /**
    * Keeps what an invocation brings (program, captures) and drops what the
@@ -89,7 +95,12 @@ export class ProgramRunner {
     const started = performance.now();
     let outcome: Uint8Array | RemoteError;
     try {
-      const result = await this.output.run(sink, () => fn(captures, element, require), invocation);
+      const result = await this.output.run(
+        sink,
+        () => fn(captures, element, require),
+        invocation,
+        inputs.context,
+      );
       outcome = serializeResult(result);
     } catch (thrown) {
       outcome = toRemoteError(thrown);
