@@ -7,6 +7,7 @@
 import { CommRegistry } from './kernel/comms';
 import { LineMagics } from './magics/line-magics';
 import { SessionDefaults } from './magics/session-defaults';
+import { setKernelStoreSource } from './exchange/store/configured';
 import { MagicUsageError } from './magics/usage';
 import { ScopedEngine, ServerlessEngine } from './magics/serverless-engine';
 import { KernelAccounting } from './run/accounting';
@@ -55,6 +56,7 @@ export function createKernelEngine(options: KernelEngineOptions): {
   };
   // One session-defaults object: `%serverless config` sets it, every cell reads it.
   const defaults = new SessionDefaults();
+  setKernelStoreSource(() => defaults.store());
   const files = new FileStaging();
   const runner = new ServerlessRunner({
     scope: options.inner,

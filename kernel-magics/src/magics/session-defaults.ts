@@ -45,6 +45,11 @@ export class SessionDefaults {
     }
   }
 
+  /** The store URL set as a default (`--store`), if any. */
+  store(): string | undefined {
+    return this.values.get('--store');
+  }
+
   /** Forgets every default. */
   reset(): void {
     this.values.clear();
