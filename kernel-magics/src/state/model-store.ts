@@ -330,6 +330,7 @@ async function build<M>(fetched: FetchedVersion, tf: TfLike<M>): Promise<M> {
   const { manifest, artifacts } = fetched;
   const where = partKey(manifest.name, manifest.version, PART.topology);
   const json = decodeModelJson(artifacts.topology, where);
+  // tfjs copies while decoding today; a copy here keeps the cache safe whatever a tfjs version does.
   const weights = artifacts.weights.slice().buffer;
   const handler: LoadHandlerLike = { load: async () => artifactsOf(json, weights) };
   if (json.format === GRAPH_MODEL_FORMAT) {
