@@ -4,7 +4,7 @@
  * typed errors, checkpoints that outlive the store instance and the process.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -196,6 +196,17 @@ describe('errors', () => {
     }
   });
 
+  it('stops at an aborted signal with its reason', async () => {
+    const model = await trainedModel();
+    await store.save('m', model);
+    const signal = AbortSignal.abort(new Error('stopped by the test'));
+    await expect(store.save('m', model, { signal })).rejects.toThrow('stopped by the test');
+    await expect(store.load('m', { tf, signal })).rejects.toThrow('stopped by the test');
+    await expect(store.list({ signal })).rejects.toThrow('stopped by the test');
+    await expect(store.delete('m', { signal })).rejects.toThrow('stopped by the test');
+    expect((await store.list()).map((row) => row.version)).toEqual([1]);
+  });
+
   it('rejects versions that are not whole numbers from 1', async () => {
     await expect(store.load('m', { version: 0, tf })).rejects.toThrow(TypeError);
     await expect(store.load('m', { version: 1.5, tf })).rejects.toThrow(/whole number from 1/);
@@ -236,5 +247,53 @@ describe('checkpoints outlive the kernel', () => {
       sameTf: true,
       y: predictionBytes(model).toString('base64'),
     });
+  });
+});
+
+describe('finding tfjs for a load', () => {
+  const resolver = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'state', 'tfjs.js');
+  let notebook: string;
+  let elsewhere: string;
+
+  beforeAll(() => {
+    // A notebook folder with its own tfjs copy: the real one re-exported with a mark, in a file of its own.
+    notebook = mkdtempSync(path.join(os.tmpdir(), 'jsl-notebook-'));
+    const dist = path.join(notebook, 'node_modules', '@tensorflow', 'tfjs', 'dist');
+    mkdirSync(dist, { recursive: true });
+    writeFileSync(
+      path.join(dist, '..', 'package.json'),
+      JSON.stringify({ name: '@tensorflow/tfjs', main: 'dist/tf.node.js' }),
+    );
+    const real = require.resolve('@tensorflow/tfjs', { paths: [REPO_ROOT] });
+    writeFileSync(
+      path.join(dist, 'tf.node.js'),
+      `module.exports = { ...require(${JSON.stringify(real)}), copy: 'notebook' };`,
+    );
+    elsewhere = mkdtempSync(path.join(os.tmpdir(), 'jsl-elsewhere-'));
+  });
+
+  afterAll(() => {
+    rmSync(notebook, { recursive: true, force: true });
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  /** Which tfjs copy resolveTfjs picks in a fresh node process, after running `before`. */
+  async function picked(cwd: string, before = ''): Promise<string> {
+    const script = `${before}\nconst tf = require(${JSON.stringify(resolver)}).resolveTfjs();\nprocess.stdout.write(tf.copy ?? (typeof tf.loadLayersModel === 'function' ? 'package' : 'none'));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd, timeout: 30_000 });
+    return stdout;
+  }
+
+  it("takes the notebook's copy, resolved from the working directory", async () => {
+    expect(await picked(notebook)).toBe('notebook');
+  });
+
+  it("takes the copy the process loaded already when the working directory has none (an environment's files folder)", async () => {
+    const userCell = `require(${JSON.stringify(path.join(notebook, 'node_modules', '@tensorflow', 'tfjs'))});`;
+    expect(await picked(elsewhere, userCell)).toBe('notebook');
+  });
+
+  it("falls back to the package's own copy", async () => {
+    expect(await picked(elsewhere)).toBe('package');
   });
 });

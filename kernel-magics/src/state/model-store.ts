@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { StoreError } from '../exchange/store/errors';
 import type { ObjectStore } from '../exchange/store/object-store';
 import { currentInvocation } from '../runtime/program/context';
 import { artifactsOf, captureArtifacts, decodeModelJson, encodeModel, GRAPH_MODEL_FORMAT } from './artifacts';
@@ -22,7 +23,6 @@ import {
   modelPrefix,
   PART,
   partKey,
-  versionPrefix,
 } from './layout';
 import { decodeManifest, encodeManifest, makeManifest, type Manifest, versionBytes } from './manifest';
 import { defaultStoreResolver, type StoreResolver } from './store-resolver';
@@ -31,6 +31,7 @@ import type { LayersModelLike, LoadHandlerLike, SavableModel, TfLike } from './t
 import {
   claimVersion,
   DEFAULT_STALE_CLAIM_MS,
+  discardVersion,
   inventory,
   listModel,
   refreshLatest,
@@ -107,7 +108,20 @@ interface FetchedVersion {
   artifacts: CachedVersion;
 }
 
-/** Versioned tfjs models in an object store. */
+/**
+ * Versioned tfjs models in an object store. Cells use the package's
+ * `models`:
+ *
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { models } from 'serverless-kernel';
+ * const { version } = await models.save('mnist-mlp', model); // 1, then 2...
+ * const newest = await models.load('mnist-mlp', { tf }); // a tf.LayersModel
+ * const first = await models.load('mnist-mlp', { version: 1, tf });
+ * await models.list(); // [{ name, version, bytes, savedAt }, ...]
+ * await models.delete('mnist-mlp', { version: 1 });
+ * ```
+ */
 export class ModelStore {
   private readonly resolveStore: StoreResolver;
   private readonly cache: ArtifactCache | undefined;
@@ -152,8 +166,9 @@ export class ModelStore {
       manifestBody = encodeManifest(manifest);
       await store.put(partKey(name, version, PART.manifest), manifestBody, { signal });
     } catch (error) {
-      // Free the claim now rather than wait for a later save to judge it abandoned; failing that, that save will.
-      await store.deletePrefix(versionPrefix(name, version)).catch(() => undefined);
+      // Free the claim now rather than wait for a later save to judge it abandoned (no signal: it may be what
+      // aborted). If this fails too, the error to report is still the first one, and a later save cleans up.
+      await discardVersion(store, name, version, undefined).catch(() => undefined);
       throw error;
     }
     if (this.caching()) {
@@ -161,7 +176,13 @@ export class ModelStore {
     }
     await refreshLatest(store, name, { version, manifest: manifestBody }, signal);
     // Housekeeping never fails a save that is already visible: the next save of the name tries again.
-    await removeAbandoned(store, name, listing, version, this.staleClaimMs, signal).catch(() => undefined);
+    await removeAbandoned(store, name, listing, version, this.staleClaimMs, signal).catch(
+      (error: unknown) => {
+        if (!(error instanceof StoreError)) {
+          throw error;
+        }
+      },
+    );
     return infoOf(manifest);
   }
 
@@ -224,7 +245,7 @@ export class ModelStore {
       await store.deletePrefix(modelPrefix(name), { signal });
     } else {
       await refreshLatest(store, name, undefined, signal);
-      await store.deletePrefix(versionPrefix(name, only), { signal });
+      await discardVersion(store, name, only, signal);
     }
     return { name, versions: doomed };
   }

@@ -110,6 +110,17 @@ export async function refreshLatest(
   // Still changing: the saves and deletes changing it refresh it after us.
 }
 
+/** Removes a version: its manifest first (it vanishes at once), then the rest, its claim included. */
+export async function discardVersion(
+  store: ObjectStore,
+  name: string,
+  version: number,
+  signal: Signal,
+): Promise<void> {
+  await store.delete(partKey(name, version, PART.manifest), { signal });
+  await store.deletePrefix(versionPrefix(name, version), { signal });
+}
+
 /**
  * Removes versions below `below` that have objects but no manifest and
  * whose claim is older than `staleMs` (or unreadable): what a save that
