@@ -15,17 +15,16 @@ export {
   VersionClaimError,
 } from './errors';
 export { MAX_MODEL_NAME_LENGTH } from './layout';
-export {
-  type DeleteOptions,
-  type DeleteResult,
-  type ListOptions,
-  type LoadOptions,
-  ModelStore,
-  type ModelStoreOptions,
-  type ModelVersionInfo,
-  type SaveOptions,
-  sharedModelCache,
-} from './model-store';
+export { ModelStore, sharedModelCache } from './model-store';
+export type {
+  DeleteOptions,
+  DeleteResult,
+  ListOptions,
+  LoadOptions,
+  ModelStoreOptions,
+  ModelVersionInfo,
+  SaveOptions,
+} from './options';
 export { defaultStoreResolver, type StoreResolver } from './store-resolver';
 export type { LayersModelLike, SavableModel, TensorLike, TfLike } from './tfjs-types';
 
