@@ -10,3 +10,25 @@ export { emitEvent } from './output/events';
 export { currentInvocation as invocation, InvocationContext } from './runtime/program/context';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';
+export {
+  ArtifactCache,
+  type DeleteOptions,
+  type DeleteResult,
+  InvalidModelNameError,
+  type LayersModelLike,
+  type ListOptions,
+  type LoadOptions,
+  ModelFormatError,
+  ModelNotFoundError,
+  models,
+  ModelStore,
+  ModelStoreError,
+  type ModelStoreOptions,
+  type ModelVersionInfo,
+  type SavableModel,
+  type SaveOptions,
+  type StoreResolver,
+  TfjsNotFoundError,
+  type TfLike,
+  VersionClaimError,
+} from './state';
