@@ -20,7 +20,7 @@ import {
 } from '../../extension/src/views/shape';
 import type { GraphNode, TrafficShape } from '../../extension/src/views/shape';
 import { LEGEND_WORKERS, trafficFigure, workerColorVar } from '../../extension/src/views/traffic-figure';
-import { EDGE_MAX_PX, edgeWidth } from '../../extension/src/views/traffic-graph-figure';
+import { EDGE_MAX_PX, edgeMaxPx, edgeWidth } from '../../extension/src/views/traffic-graph-figure';
 import { EventScript, exchangeRun, ExchangeRunOptions } from './extension-fixtures';
 
 /** A theme whose every color names its variable, so tests see which one was used. */
@@ -244,7 +244,8 @@ describe('trafficFigure', () => {
     ]);
     expect((data[7].hovertext as string[])[3].split('<br>')[0]).toBe('<b>worker:0</b> · leader');
     expect(layout.barmode).toBe('stack');
-    expect(layout.yaxis2).toMatchObject({ overlaying: 'y', side: 'right' });
+    // Room above the ratio, so a constant one is not drawn on the plot's top edge.
+    expect(layout.yaxis2).toMatchObject({ overlaying: 'y', side: 'right', range: [0, 2 * 1.15] });
     expect(layout.yaxis3).toMatchObject({ anchor: 'x2', scaleanchor: 'x2', visible: false });
     expect(layout.xaxis2).toMatchObject({ anchor: 'y3', visible: false });
     expect(layout.uirevision).toBe(shape.exchange!.key);
@@ -261,6 +262,9 @@ describe('trafficFigure', () => {
     expect([edgeWidth(0, 100), edgeWidth(50, 100), edgeWidth(100, 100), edgeWidth(5, 0)]).toEqual([
       1, 5, 8, 1,
     ]);
+    // Many edges (a mesh) are drawn thinner.
+    expect([edgeMaxPx(3), edgeMaxPx(16), edgeMaxPx(120), edgeMaxPx(2016)]).toEqual([8, 8, 3, 2]);
+    expect(edgeWidth(100, 100, 3)).toBe(3);
     const s = new EventScript();
     // Worker k sends k + 1 times as much to the leader.
     for (let rank = 1; rank < 8; rank++) {
@@ -292,6 +296,7 @@ describe('trafficFigure', () => {
     const points = data.reduce((sum, t) => sum + (t.x as unknown[]).length, 0);
     // 16 bar traces of 126 bars, the ratio, the mesh's 120 edges in one width, their hover, 16 nodes.
     expect(data).toHaveLength(16 + 1 + 1 + 1 + 1);
+    expect(data[17].name).toBe('edges 3px');
     expect(points).toBe(16 * 126 + 126 + 120 * 3 + 120 + 16);
     expect(points).toBeLessThan(MAX_TRAFFIC_CELLS + 1000);
     expect(legend).toHaveLength(LEGEND_WORKERS + 2);

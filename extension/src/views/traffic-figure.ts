@@ -14,10 +14,13 @@ import type { IFigure } from './timeline-figure';
 import { GRAPH_AXES, graphLayoutLabel, graphTraces } from './traffic-graph-figure';
 
 /** The chart's height, px: the bars on top, the graph below. */
-export const TRAFFIC_HEIGHT_PX = 520;
+export const TRAFFIC_HEIGHT_PX = 560;
 
 /** The share of the height (from the bottom) the graph takes. */
-export const GRAPH_DOMAIN: [number, number] = [0, 0.4];
+export const GRAPH_DOMAIN: [number, number] = [0, 0.38];
+
+/** Where the bars' plot starts (from the bottom): room for the round axis and the graph's caption between. */
+export const BARS_BOTTOM = 0.55;
 
 /** The theme variables of the workers' bars, by rank order: five hues in three shades and grey, then again. */
 export const WORKER_COLORS: readonly string[] = [
@@ -96,16 +99,15 @@ export function trafficFigure(
       xref: 'paper',
       yref: 'paper',
       x: 0,
-      y: GRAPH_DOMAIN[1] + 0.02,
+      y: GRAPH_DOMAIN[1] + 0.01,
       xanchor: 'left',
       yanchor: 'bottom',
+      align: 'left',
       showarrow: false,
-      text: escapePlotly(
-        trans.__(
-          'Exchange graph (%1); edge width: bytes carried',
-          graphLayoutLabel(shape.graph.layout, trans),
-        ),
-      ),
+      text: [
+        escapePlotly(trans.__('Exchange graph, %1', graphLayoutLabel(shape.graph.layout, trans))),
+        escapePlotly(trans.__('edge width: bytes carried')),
+      ].join('<br>'),
       font: { color: theme.color('--jp-ui-font-color2') },
     },
   ];
@@ -124,7 +126,7 @@ export function trafficFigure(
       zeroline: false,
     }),
     yaxis: themedAxis(theme, {
-      domain: [GRAPH_DOMAIN[1] + 0.12, 1],
+      domain: [BARS_BOTTOM, 1],
       tickformat: '~s',
       ticksuffix: 'B',
       rangemode: 'tozero',
@@ -133,7 +135,8 @@ export function trafficFigure(
       overlaying: 'y',
       side: 'right',
       showgrid: false,
-      rangemode: 'tozero',
+      // Room above the highest ratio: a constant one is not drawn on the top edge.
+      range: [0, Math.max(1, ...b.ratio.map((r) => r ?? 0)) * 1.15],
       ticksuffix: '×',
     }),
     xaxis2: { ...hidden, anchor: GRAPH_AXES.yaxis, range: [-1.7, 1.7] },

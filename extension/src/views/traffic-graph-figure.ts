@@ -13,8 +13,13 @@ import { escapePlotly, formatBytes, formatMs, formatUsd, ITrans, NO_TRANS } from
 import { compressionRatio, formatRatio, nodeLabel } from './shape';
 import type { GraphEdge, GraphLayout, GraphNode, TrafficGraph } from './shape';
 
-/** The widest edge, px (the edge that carried the most bytes). */
+/** The widest edge, px (the edge that carried the most bytes), in a graph of a few edges. */
 export const EDGE_MAX_PX = 8;
+
+/** The widest edge of a graph of `edges` edges, px: narrower when there are many (a mesh). */
+export function edgeMaxPx(edges: number): number {
+  return Math.max(2, Math.min(EDGE_MAX_PX, Math.round(EDGE_MAX_PX * Math.sqrt(16 / Math.max(1, edges)))));
+}
 
 /** The axes the graph is drawn on. */
 export const GRAPH_AXES = { xaxis: 'x2', yaxis: 'y3' } as const;
@@ -30,19 +35,22 @@ export interface GraphTraceOptions {
 export function graphLayoutLabel(layout: GraphLayout, trans: ITrans = NO_TRANS): string {
   switch (layout) {
     case 'star':
-      return trans.__('star: every worker through the leader');
+      return trans.__('star: leader all-reduce');
     case 'parameter-server':
-      return trans.__('parameter-server shards in the middle');
+      return trans.__('parameter-server shards inside');
     case 'mesh':
-      return trans.__('mesh: every worker with every shard owner');
+      return trans.__('mesh: scatter-reduce');
     default:
       return trans.__('no links');
   }
 }
 
-/** The width of an edge that carried `bytes` when the most any edge carried is `max`, px. */
-export function edgeWidth(bytes: number, max: number): number {
-  return max > 0 ? 1 + Math.round(((EDGE_MAX_PX - 1) * bytes) / max) : 1;
+/**
+ * The width of an edge that carried `bytes` when the most any edge carried
+ * is `max`, px, `widest` px at most.
+ */
+export function edgeWidth(bytes: number, max: number, widest = EDGE_MAX_PX): number {
+  return max > 0 ? 1 + Math.round(((widest - 1) * bytes) / max) : 1;
 }
 
 /** The graph's traces: edges by width, their hover markers, then the nodes. */
@@ -57,6 +65,7 @@ export function graphTraces(
   }
   const at = new Map(graph.nodes.map((n) => [n.id, n]));
   const max = graph.edges.reduce((m, e) => Math.max(m, e.bytes), 0);
+  const widest = edgeMaxPx(graph.edges.length);
   const byWidth = new Map<number, { x: (number | null)[]; y: (number | null)[] }>();
   const mid = { x: [] as number[], y: [] as number[], text: [] as string[] };
   for (const edge of graph.edges) {
@@ -65,7 +74,7 @@ export function graphTraces(
     if (!a || !b) {
       continue;
     }
-    const width = edgeWidth(edge.bytes, max);
+    const width = edgeWidth(edge.bytes, max, widest);
     let line = byWidth.get(width);
     if (!line) {
       line = { x: [], y: [] };
@@ -88,6 +97,8 @@ export function graphTraces(
       x: line.x,
       y: line.y,
       line: { width, color: edgeColor },
+      // Edges that cross (a mesh) stay readable.
+      opacity: 0.7,
       hoverinfo: 'skip',
       showlegend: false,
     }));
@@ -135,10 +146,11 @@ export function graphTraces(
 
 /** Where a node's name goes: outwards from the middle. */
 function labelPosition(node: GraphNode): NonNullable<PlotData['textposition']> {
-  if (node.y > 0.3 || (node.x === 0 && node.y === 0)) {
+  const r = Math.hypot(node.x, node.y);
+  if (r === 0 || node.y / r > 0.6) {
     return 'top center';
   }
-  if (node.y < -0.3) {
+  if (node.y / r < -0.6) {
     return 'bottom center';
   }
   return node.x >= 0 ? 'middle right' : 'middle left';
