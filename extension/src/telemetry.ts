@@ -11,6 +11,8 @@ export {
   parseTelemetryMessage,
   addUsd,
   formatUsd,
+  picoToUsd,
+  usdToPico,
 } from 'serverless-kernel/telemetry';
 export type {
   TelemetryEvent,
@@ -30,6 +32,8 @@ export type {
   InvocationLateErrorEvent,
   CostTotalsEvent,
   ExchangeRoundEvent,
+  ExchangeLink,
+  ExchangeStrategy,
   EventsMessage,
   ReplayMessage,
 } from 'serverless-kernel/telemetry';

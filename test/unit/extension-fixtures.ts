@@ -12,6 +12,9 @@ import { addUsd } from '../../extension/src/telemetry';
 import type {
   AttemptCost,
   CostSplit,
+  ExchangeLink,
+  ExchangeRoundEvent,
+  ExchangeStrategy,
   InvocationStatus,
   RunStatus,
   TelemetryEvent,
@@ -40,6 +43,23 @@ export function costSplit(parts: {
 
 /** What a warm 100 ms attempt at 1,024 MB costs on Lambda (x86_64). */
 export const WARM_BILL = attemptBill(0.00000166667);
+
+/** The fields of an exchange-round event a test may set (see {@link EventScript.exchange}). */
+export interface ExchangeFields {
+  exchange?: string;
+  rank?: number;
+  workers?: number;
+  strategy?: ExchangeStrategy;
+  codec?: string;
+  store?: string;
+  bytesUp?: number;
+  bytesDown?: number;
+  rawBytes?: number;
+  requests?: number;
+  storageUsd?: number;
+  durationMs?: number;
+  links?: ExchangeLink[];
+}
 
 /** A clock and a seq counter that build events in order. */
 export class EventScript {
@@ -179,27 +199,30 @@ export class EventScript {
     return this.push({ type: 'cost-totals', ...costSplit(fields), invocations: fields.invocations });
   }
 
-  exchange(
-    runId: string,
-    round: number,
-    fields: {
-      workerId?: string;
-      store?: string;
-      bytesUp?: number;
-      bytesDown?: number;
-      durationMs?: number;
-    } = {},
-  ): this {
+  /** One worker's part of a round of exchange `fields.exchange` (default `grads`), protocol v3. */
+  exchange(runId: string, round: number, fields: ExchangeFields = {}): this {
+    const rank = fields.rank ?? 0;
+    const bytesUp = fields.bytesUp ?? 1000;
+    const bytesDown = fields.bytesDown ?? 2000;
     return this.push({
       type: 'exchange-round',
       runId,
+      exchange: fields.exchange ?? 'grads',
       round,
-      ...(fields.workerId === undefined ? {} : { workerId: fields.workerId }),
+      workerId: `worker:${rank}`,
+      rank,
+      workers: fields.workers ?? 1,
+      strategy: fields.strategy ?? 'allreduce',
+      codec: fields.codec ?? 'none',
       store: fields.store ?? 'embedded',
-      bytesUp: fields.bytesUp ?? 1000,
-      bytesDown: fields.bytesDown ?? 2000,
+      bytesUp,
+      bytesDown,
+      rawBytes: fields.rawBytes ?? bytesUp + bytesDown,
+      requests: fields.requests ?? 3,
+      storageUsd: fields.storageUsd ?? 0,
       durationMs: fields.durationMs ?? 10,
-    });
+      links: fields.links ?? [],
+    } satisfies Omit<ExchangeRoundEvent, 'seq' | 'time'>);
   }
 
   lateError(id: string, runId: string, fields: { env?: string; name?: string; message?: string } = {}): this {
@@ -251,6 +274,87 @@ export function mapRun(script: EventScript, runId: string, n: number, envs: numb
   }
   script.runFinished(runId, { done: n, bill: costSplit(sum) });
   return script.costTotals({ ...sum, invocations: n });
+}
+
+/** What {@link exchangeRun} builds. */
+export interface ExchangeRunOptions {
+  exchange?: string;
+  workers: number;
+  rounds: number;
+  /** The first round's number (default 1). */
+  firstRound?: number;
+  strategy?: ExchangeStrategy;
+  /** Parameter-server shards (default 2). */
+  shards?: number;
+  /** Raw bytes of one worker's vector (default 4,000). */
+  vectorBytes?: number;
+  /** Raw / encoded (default 1: codec `none`). */
+  ratio?: number;
+  codec?: string;
+  store?: string;
+  /** USD of one store request (default 0). */
+  requestUsd?: number;
+}
+
+/**
+ * The exchange-round events of a data-parallel exchange: every worker's part
+ * of every round, with the bytes and links its strategy gives. A leader
+ * all-reduce: each worker writes its vector and reads the mean through the
+ * leader `worker:0` (a star; the leader's own part is a link to itself). A
+ * scatter-reduce: each worker sends a shard of its vector to each shard
+ * owner and reads the reduced shards back (a mesh). A parameter server:
+ * each worker pushes and pulls a part of its vector to every `ps:<shard>`.
+ * Worker `rank` of round `round` takes `10 + rank + round % 3` ms.
+ */
+export function exchangeRun(script: EventScript, runId: string, o: ExchangeRunOptions): EventScript {
+  const strategy = o.strategy ?? 'allreduce';
+  const n = o.workers;
+  const raw = o.vectorBytes ?? 4000;
+  const ratio = o.ratio ?? 1;
+  const enc = (bytes: number) => Math.round(bytes / ratio);
+  const first = o.firstRound ?? 1;
+  for (let round = first; round < first + o.rounds; round++) {
+    for (let rank = 0; rank < n; rank++) {
+      let links: ExchangeLink[];
+      if (strategy === 'allreduce') {
+        const down = rank === 0 ? raw * (n - 1) : raw;
+        links = [{ node: 'worker:0', bytesUp: enc(raw), bytesDown: enc(down) }];
+      } else if (strategy === 'scatter-reduce') {
+        const shard = raw / n;
+        links = Array.from({ length: n }, (_, owner) => ({
+          node: `worker:${owner}`,
+          bytesUp: enc(shard),
+          bytesDown: enc(owner === rank ? shard * (n - 1) : shard),
+        }));
+      } else {
+        const shards = o.shards ?? 2;
+        links = Array.from({ length: shards }, (_, s) => ({
+          node: `ps:${s}`,
+          bytesUp: enc(raw / shards),
+          bytesDown: enc(raw / shards),
+        }));
+      }
+      const bytesUp = links.reduce((sum, l) => sum + l.bytesUp, 0);
+      const bytesDown = links.reduce((sum, l) => sum + l.bytesDown, 0);
+      const requests = links.length * 2;
+      script.exchange(runId, round, {
+        exchange: o.exchange,
+        rank,
+        workers: n,
+        strategy,
+        codec: o.codec ?? (ratio === 1 ? 'none' : 'fp16'),
+        store: o.store,
+        bytesUp,
+        bytesDown,
+        rawBytes: Math.round((bytesUp + bytesDown) * ratio),
+        requests,
+        storageUsd: requests * (o.requestUsd ?? 0),
+        durationMs: 10 + rank + (round % 3),
+        links,
+      });
+    }
+  }
+  return script;
 }
 
 /** A comm as the model uses it; `receive` and `closeFromKernel` act as the kernel. */

@@ -274,34 +274,18 @@ describe('foldEvents', () => {
     expect(floatTotal).not.toBe(split.totalUsd);
   });
 
-  it('keeps exchange rounds in order, without the event type', () => {
+  it('folds exchange rounds into one record per run and exchange (details in extension-exchange)', () => {
     const s = new EventScript();
-    s.runStarted('r').exchange('r', 1, { workerId: 'w0' }).exchange('r', 1, { workerId: 'w1', store: 's3' });
+    s.runStarted('r')
+      .exchange('r', 1, { rank: 0, workers: 2 })
+      .exchange('r', 1, { rank: 1, workers: 2, store: 's3' })
+      .exchange('r', 1, { exchange: 'state' });
     const state = foldEvents(emptyState(), s.take());
-    expect(state.exchanges).toEqual([
-      {
-        seq: 2,
-        time: s.all[1].time,
-        runId: 'r',
-        round: 1,
-        workerId: 'w0',
-        store: 'embedded',
-        bytesUp: 1000,
-        bytesDown: 2000,
-        durationMs: 10,
-      },
-      {
-        seq: 3,
-        time: s.all[2].time,
-        runId: 'r',
-        round: 1,
-        workerId: 'w1',
-        store: 's3',
-        bytesUp: 1000,
-        bytesDown: 2000,
-        durationMs: 10,
-      },
+    expect([...state.exchanges.values()].map((x) => [x.runId, x.exchange, x.totals.parts, x.store])).toEqual([
+      ['r', 'grads', 2, 's3'],
+      ['r', 'state', 1, 'embedded'],
     ]);
+    expect(state.droppedExchanges).toBe(0);
   });
 
   it('skips events at or below lastSeq: a replay overlap changes nothing', () => {

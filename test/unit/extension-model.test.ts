@@ -2,12 +2,15 @@
  * The extension's TelemetryModel over a fake kernel connection (just the
  * surface the model uses: createComm, status and connection-status signals,
  * disposed): comm and replay, live events, kernel switch, restart,
- * reconnect, cancel, export, the throttled signal, dispose.
+ * reconnect, cancel, export, the throttled signal, dispose; and a training
+ * shown the same live and replayed from the kernel hub's history.
  */
 import { TelemetryModel } from '../../extension/src/model/telemetry-model';
 import { TelemetryState } from '../../extension/src/model/state';
 import { TELEMETRY_PROTOCOL_VERSION, TELEMETRY_TARGET, TelemetryEvent } from '../../extension/src/telemetry';
-import { EventScript, FakeKernel, mapRun } from './extension-fixtures';
+import { createMemoryLogger } from '../../kernel-magics/src/kernel/log';
+import { TelemetryEventInput, TelemetryHub } from '../../kernel-magics/src/telemetry';
+import { EventScript, exchangeRun, FakeKernel, mapRun } from './extension-fixtures';
 
 function replay(events: TelemetryEvent[], truncated = 0): object {
   return { type: 'replay', version: TELEMETRY_PROTOCOL_VERSION, events, truncated };
@@ -275,6 +278,57 @@ describe('TelemetryModel', () => {
     expect(emitted).toHaveLength(count + 2);
     model.budgetWarningUsd = 0;
     expect(model.budgetWarningUsd).toBeNull();
+  });
+
+  it('shows a training the same way whether it was open all along or opened late (a replay of the hub history)', () => {
+    // The kernel's hub stamps the events of a map run and a 16-worker training.
+    const hub = new TelemetryHub({ logger: createMemoryLogger([]), validate: true });
+    const sent: TelemetryEvent[] = [];
+    hub.subscribe((event) => sent.push(JSON.parse(JSON.stringify(event)) as TelemetryEvent));
+    const s = mapRun(new EventScript(), 'prep', 50, 4);
+    s.runStarted('train', { executionCount: 9 });
+    exchangeRun(s, 'train', {
+      workers: 16,
+      rounds: 300,
+      strategy: 'scatter-reduce',
+      ratio: 2,
+      requestUsd: 4e-7,
+    });
+    for (const event of s.take()) {
+      // As emitted: the hub stamps seq and time.
+      const input: Partial<TelemetryEvent> = { ...event };
+      delete input.seq;
+      delete input.time;
+      hub.emit(input as TelemetryEventInput);
+    }
+    hub.dispose();
+
+    // Open all along: live batches as the hub flushes them.
+    const live = makeModel();
+    const k1 = new FakeKernel('k1');
+    live.connect(k1.connection);
+    k1.comm.receive(replay([]));
+    for (let i = 0; i < sent.length; i += 97) {
+      k1.comm.receive(batch(sent.slice(i, i + 97)));
+    }
+    const liveState = live.state;
+    // Opened late: the kernel's history in one replay.
+    const late = new TelemetryModel({ throttleMs: 0 });
+    const k2 = new FakeKernel('k2');
+    late.connect(k2.connection);
+    k2.comm.receive(JSON.parse(JSON.stringify(replay(hub.history(), hub.truncated))));
+    const lateState = late.state;
+    late.dispose();
+
+    expect(lateState.lastSeq).toBe(liveState.lastSeq);
+    const plain = (state: TelemetryState) =>
+      JSON.stringify([...state.exchanges.values()], (_key, value: unknown) =>
+        value instanceof Map ? [...value.entries()] : value,
+      );
+    expect(liveState.exchanges.size).toBe(1);
+    expect(plain(lateState)).toBe(plain(liveState));
+    expect([...liveState.exchanges.values()][0].totals.parts).toBe(4800);
+    expect(lateState.runs.get('prep')).toEqual(liveState.runs.get('prep'));
   });
 
   it('leaves no timer, comm or connection behind when disposed', () => {

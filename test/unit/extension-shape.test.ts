@@ -1,7 +1,6 @@
 /**
  * The views' data shaping: timeline rows, bars and bands (and their Plotly
- * traces, 10,000 invocations included), gradient traffic with its empty
- * state, the cumulative cost split with the budget line, the per-run table
+ * traces, 10,000 invocations included), gradient traffic's empty state, the cumulative cost split with the budget line, the per-run table
  * and the status bar text.
  */
 import { foldEvents, replayState } from '../../extension/src/model/fold';
@@ -58,9 +57,9 @@ function scenario(): { s: EventScript; state: TelemetryState } {
     .started('z', 'r2', { env: 'e0' })
     .wait(20)
     .finished('z', 'r2', { env: 'e0', bill: attemptBill(0.0000018) });
-  s.exchange('r2', 1, { workerId: 'w0', bytesUp: 1000, bytesDown: 4000, durationMs: 50 });
-  s.exchange('r2', 1, { workerId: 'w1', bytesUp: 3000, bytesDown: 4000, durationMs: 100 });
-  s.exchange('r2', 2, { workerId: 'w0', store: 's3', bytesUp: 500, bytesDown: 500, durationMs: 0 });
+  s.exchange('r2', 1, { rank: 0, workers: 2, bytesUp: 1000, bytesDown: 4000, durationMs: 50 });
+  s.exchange('r2', 1, { rank: 1, workers: 2, bytesUp: 3000, bytesDown: 4000, durationMs: 100 });
+  s.exchange('r2', 2, { rank: 0, workers: 2, store: 's3', bytesUp: 500, bytesDown: 500, durationMs: 0 });
   s.runFinished('r2', { done: 1, bill: costSplit({ computeUsd: 0.0000018, requestUsd: 0.0000002 }) });
   s.costTotals({ computeUsd: 0.0000018, requestUsd: 0.0000002, invocations: 1 });
   s.wait(1000);
@@ -387,49 +386,24 @@ describe('timelineTraces', () => {
 });
 
 describe('trafficShape', () => {
-  it('is empty until a run exchanges something', () => {
+  it('is empty until a run exchanges something (more in extension-traffic)', () => {
     const state = replayState(mapRun(new EventScript(), 'r', 3, 1).take());
     const shape = trafficShape(state);
     expect(shape.empty).toBe(true);
-    expect(shape.rounds).toEqual([]);
+    expect(shape.choices).toEqual([]);
+    expect(shape.bars.x).toEqual([]);
     expect(TRAFFIC_EMPTY_TEXT).toMatch(/No gradient traffic yet/);
   });
 
-  it('sums bytes per round, worker and store, with each round throughput', () => {
+  it('shows the exchange of the scenario, two rounds by two workers', () => {
     const { state } = scenario();
     const shape = trafficShape(state);
-    expect(shape.empty).toBe(false);
-    expect(shape.rounds).toEqual([
-      expect.objectContaining({
-        runId: 'r2',
-        label: '[4] r1',
-        round: 1,
-        workers: 2,
-        stores: 'embedded',
-        bytesUp: 4000,
-        bytesDown: 8000,
-        durationMs: 100,
-        throughputBps: 120_000,
-      }),
-      expect.objectContaining({ label: '[4] r2', round: 2, workers: 1, stores: 's3', throughputBps: 0 }),
+    expect(shape.label).toBe('[4] grads · allreduce');
+    expect(shape.workers.map((w) => [w.label, w.bytes])).toEqual([
+      ['w0', [5000, 1000]],
+      ['w1', [7000, 0]],
     ]);
-    expect(shape.byWorker).toEqual([
-      { key: 'w0', label: 'w0', bytesUp: 1500, bytesDown: 4500, parts: 2 },
-      { key: 'w1', label: 'w1', bytesUp: 3000, bytesDown: 4000, parts: 1 },
-    ]);
-    expect(shape.byStore.map((t) => [t.key, t.bytesUp + t.bytesDown])).toEqual([
-      ['embedded', 12_000],
-      ['s3', 1000],
-    ]);
-    expect(shape.totals).toEqual({ bytesUp: 4500, bytesDown: 8500, rounds: 2 });
-    expect(shape.series).toEqual({
-      label: ['[4] r1', '[4] r2'],
-      time: [shape.rounds[0].time, shape.rounds[1].time],
-      bytesUp: [4000, 500],
-      bytesDown: [8000, 500],
-      throughputBps: [120_000, 0],
-    });
-    expect(trafficShape(state, 'r1').empty).toBe(true);
+    expect(shape.totals).toMatchObject({ bytesUp: 4500, bytesDown: 8500, rounds: 2, ratio: 1 });
   });
 });
 

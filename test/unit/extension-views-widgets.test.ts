@@ -14,6 +14,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import { exchangeKey } from '../../extension/src/model/exchange-state';
 import { foldEvents, replayState } from '../../extension/src/model/fold';
 import { emptyState, TelemetryState } from '../../extension/src/model/state';
 import type { ITelemetryModel } from '../../extension/src/tokens';
@@ -26,7 +27,7 @@ import { TRAFFIC_EMPTY_TEXT } from '../../extension/src/views/shape';
 import { ServerlessStatus } from '../../extension/src/views/status-item';
 import { TimelineView } from '../../extension/src/views/timeline-view';
 import { TrafficView } from '../../extension/src/views/traffic-view';
-import { costSplit, EventScript, mapRun, WARM_BILL } from './extension-fixtures';
+import { costSplit, EventScript, exchangeRun, mapRun, WARM_BILL } from './extension-fixtures';
 
 /** The model surface the views read, with a state the test sets. */
 class FakeModel {
@@ -255,16 +256,95 @@ describe('TrafficView', () => {
     const empty = view.node.querySelector('.jp-serverless-Traffic-empty') as HTMLElement;
     expect(empty.textContent).toBe(TRAFFIC_EMPTY_TEXT);
     expect(load).not.toHaveBeenCalled();
+    const picker = view.node.querySelector('.jp-serverless-Traffic-picker') as HTMLElement;
+    expect(picker.hidden).toBe(true);
 
     s.runStarted('t', { executionCount: 2 });
-    s.exchange('t', 1, { bytesUp: 1500, bytesDown: 2500 });
+    exchangeRun(s, 't', { workers: 2, rounds: 3, ratio: 2, codec: 'fp16', requestUsd: 0.0000004 });
     model.set(foldEvents(model.state, s.take()));
     await settle(view);
     expect(empty.hidden).toBe(true);
+    expect(picker.hidden).toBe(true);
     expect(plotly.react).toHaveBeenCalledTimes(1);
+    const data = plotly.react.mock.calls[0][1] as { type: string; name: string }[];
+    expect(data.filter((t) => t.type === 'bar').map((t) => t.name)).toEqual(['w0', 'w1']);
     expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toBe(
-      '1 rounds · up 1.50 kB · down 2.50 kB · embedded',
+      '[2] grads · allreduce · fp16 · embedded · 2 workers · 3 rounds · up 12.0 kB · down 12.0 kB · ' +
+        'ratio 2.00× · 12 requests · storage $0.0000048',
     );
+    expect(view.node.querySelector('.jp-serverless-View-legend')!.textContent).toBe('w0w1compression ratio');
+  });
+
+  it('offers a selector when there are several exchanges, and draws the one picked', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new TrafficView({ model: model.asModel(), loadPlotly: load }));
+    const s = new EventScript();
+    s.runStarted('a', { executionCount: 1 });
+    exchangeRun(s, 'a', { workers: 2, rounds: 2 });
+    s.runStarted('b', { executionCount: 2 });
+    exchangeRun(s, 'b', { workers: 3, rounds: 2, strategy: 'scatter-reduce' });
+    model.set(replayState(s.take()));
+    await settle(view);
+    const picker = view.node.querySelector('.jp-serverless-Traffic-picker') as HTMLElement;
+    const select = picker.querySelector('select.jp-serverless-Traffic-select') as HTMLSelectElement;
+    expect(picker.hidden).toBe(false);
+    expect(Array.from(select.options).map((o) => o.textContent)).toEqual([
+      '[2] grads · scatter-reduce',
+      '[1] grads · allreduce',
+    ]);
+    expect(select.value).toBe(exchangeKey('b', 'grads'));
+    const bars = (call: number) =>
+      (plotly.react.mock.calls[call][1] as { type: string; name: string }[]).filter((t) => t.type === 'bar');
+    expect(bars(0)).toHaveLength(3);
+
+    select.value = exchangeKey('a', 'grads');
+    select.dispatchEvent(new Event('change'));
+    await settle(view);
+    expect(view.selected).toBe(exchangeKey('a', 'grads'));
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect(bars(1)).toHaveLength(2);
+    expect(plotly.react.mock.calls[1][2]).toMatchObject({ uirevision: exchangeKey('a', 'grads') });
+
+    // A newer exchange does not take the place of the one picked.
+    s.runStarted('c', { executionCount: 3 });
+    exchangeRun(s, 'c', { workers: 4, rounds: 1 });
+    model.set(foldEvents(model.state, s.take()));
+    await settle(view);
+    expect(select.options).toHaveLength(3);
+    expect(select.value).toBe(exchangeKey('a', 'grads'));
+    expect(bars(2)).toHaveLength(2);
+  });
+
+  it('draws 16 workers × 1,000 rounds with traces of bounded size, fewer bars in a narrow view, only while visible', async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new TrafficView({ model: model.asModel(), loadPlotly: load }));
+    const s = new EventScript();
+    s.runStarted('big', { executionCount: 1 });
+    exchangeRun(s, 'big', { workers: 16, rounds: 1000, strategy: 'scatter-reduce', ratio: 2 });
+    view.hide();
+    model.set(replayState(s.take()));
+    await settle(view);
+    expect(plotly.react).not.toHaveBeenCalled();
+    view.show();
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(1);
+    const points = (call: number) =>
+      (plotly.react.mock.calls[call][1] as { x: unknown[] }[]).map((t) => t.x.length);
+    const wide = points(0);
+    // 16 bars traces of 126 bars (bins of 8 rounds), the ratio, the mesh's edges, their hover, the nodes.
+    expect(wide).toEqual([...new Array<number>(16).fill(126), 126, 360, 120, 16]);
+    expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toContain(
+      'a bar per 8 rounds',
+    );
+
+    // A 240 px wide view: at most 80 bars across (bins of 16 rounds).
+    Object.defineProperty(view.node, 'clientWidth', { configurable: true, value: 240 });
+    MessageLoop.sendMessage(view, new Widget.ResizeMessage(240, 400));
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect(points(1).slice(0, 17)).toEqual(new Array<number>(17).fill(63));
   });
 });
 

@@ -39,7 +39,7 @@ import {
   timelineHeight,
   wrapHover,
 } from '../../extension/src/views/timeline-figure';
-import { TRAFFIC_COLORS, trafficFigure } from '../../extension/src/views/traffic-figure';
+import { trafficFigure } from '../../extension/src/views/traffic-figure';
 import { costSplit, EventScript, mapRun } from './extension-fixtures';
 
 /** A theme whose every color names its variable, so tests see which one was used. */
@@ -237,44 +237,11 @@ describe('timelineFigure', () => {
 });
 
 describe('trafficFigure', () => {
-  it('draws nothing before any exchange', () => {
+  it('draws nothing before any exchange (more in extension-traffic)', () => {
     const shape = trafficShape(emptyState());
     expect(shape.empty).toBe(true);
     expect(trafficFigure(shape, theme).data).toEqual([]);
     expect(TRAFFIC_EMPTY_TEXT).toMatch(/^No gradient traffic yet/);
-  });
-
-  it('stacks bytes up and down per round with the throughput on a second axis', () => {
-    const s = new EventScript();
-    s.runStarted('r', { executionCount: 3 });
-    s.exchange('r', 1, { workerId: 'w0', bytesUp: 1000, bytesDown: 3000, durationMs: 100 });
-    s.exchange('r', 1, { workerId: 'w1', bytesUp: 1000, bytesDown: 3000, durationMs: 50 });
-    s.exchange('r', 2, { store: 's3<x>', bytesUp: 500, bytesDown: 500, durationMs: 0 });
-    const { data, layout, legend } = trafficFigure(trafficShape(replayState(s.take())), theme);
-    expect(legend.map((l) => [l.label, l.kind])).toEqual([
-      ['bytes up', 'fill'],
-      ['bytes down', 'fill'],
-      ['throughput', 'line'],
-    ]);
-    expect(data.map((t) => [t.type, t.name, t.yaxis])).toEqual([
-      ['bar', 'bytes up', undefined],
-      ['bar', 'bytes down', undefined],
-      ['scatter', 'throughput', 'y2'],
-    ]);
-    expect(data[0].x).toEqual(['[3] r1', '[3] r2']);
-    expect(data[0].y).toEqual([2000, 500]);
-    expect(data[1].y).toEqual([6000, 500]);
-    expect(data[2].y).toEqual([80_000, 0]);
-    expect(data[0].marker?.color).toBe(`color(${TRAFFIC_COLORS.up})`);
-    expect((data[0].hovertext as string[])[0].split('<br>')).toEqual([
-      '<b>[3] r1</b>',
-      'up 2.00 kB · down 6.00 kB',
-      '2 workers · embedded',
-      '100 ms · 80.0 kB/s',
-    ]);
-    expect((data[0].hovertext as string[])[1]).toContain('s3&lt;x&gt;');
-    expect(layout.barmode).toBe('stack');
-    expect(layout.yaxis2?.overlaying).toBe('y');
   });
 });
 

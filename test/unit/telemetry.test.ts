@@ -1,6 +1,7 @@
 /**
  * The telemetry hub over a real comm registry with a recording sender:
- * replay, batching, the history bound, cancel routing (a request naming a run
+ * replay, batching, the history bound (exchange rounds in a lane of their
+ * own, 16 workers × 1,000 rounds kept with the run's events), cancel routing (a request naming a run
  * only while it runs), closed and failing comms, listeners; the protocol's
  * guards, held to its types by the compiler; and its money helpers.
  */
@@ -308,6 +309,133 @@ describe('the history bound', () => {
     const [replay] = dataOn('c1');
     expect(replay.truncated).toBe(7);
     expect((replay.events as TelemetryEvent[]).map((e) => e.seq)).toEqual([8, 9, 10, 11, 12]);
+  });
+});
+
+/** Worker `rank`'s part of round `round` of a 16-worker scatter-reduce (16 links). */
+function exchangeRound(round: number, rank: number, workers = 16): TelemetryEventInput {
+  const links = Array.from({ length: workers }, (_, owner) => ({
+    node: `worker:${owner}`,
+    bytesUp: 256,
+    bytesDown: 256,
+  }));
+  return {
+    type: 'exchange-round',
+    runId: 'train',
+    exchange: 'grads',
+    round,
+    workerId: `worker:${rank}`,
+    rank,
+    workers,
+    strategy: 'scatter-reduce',
+    codec: 'fp16',
+    store: 'redis',
+    bytesUp: 256 * workers,
+    bytesDown: 256 * workers,
+    rawBytes: 1024 * workers,
+    requests: 2 * workers,
+    storageUsd: 0,
+    durationMs: 12.5,
+    links,
+  };
+}
+
+function queuedIn(runId: string, index: number): TelemetryEventInput {
+  return { type: 'invocation-queued', id: `${runId}-${index}`, runId, index };
+}
+
+describe('exchange rounds in the history', () => {
+  it('keeps 16 workers × 1,000 rounds and every other event of the run, and sends them all', () => {
+    setUp();
+    open('c1');
+    const inputs: TelemetryEventInput[] = [runStarted('train')];
+    for (let rank = 0; rank < 16; rank += 1) {
+      inputs.push(queuedIn('train', rank));
+    }
+    for (let round = 1; round <= 1000; round += 1) {
+      for (let rank = 0; rank < 16; rank += 1) {
+        inputs.push(exchangeRound(round, rank));
+      }
+    }
+    inputs.push(runFinished('train'));
+    const t0 = performance.now();
+    for (const input of inputs) {
+      hub.emit(input);
+    }
+    const emitMs = performance.now() - t0;
+    hub.flush();
+    expect(hub.truncated).toBe(0);
+    const history = hub.history();
+    expect(history).toHaveLength(1 + 16 + 16_000 + 1);
+    expect(history.map((e) => e.seq)).toEqual(Array.from({ length: 16_018 }, (_, i) => i + 1));
+    // The live batch: every event, in order, each well-formed (the hub validates in these tests).
+    const batches = dataOn('c1');
+    const sent = batches.flatMap((m) => m.events as TelemetryEvent[]);
+    expect(sent).toHaveLength(16_018);
+    expect(sent.every(isTelemetryEvent)).toBe(true);
+    expect(logLines).toEqual([]);
+    // Emitting them costs the kernel little (validation of every event included, as in these tests).
+    expect(emitMs).toBeLessThan(1000);
+    // The replay has them too.
+    request('c1', { type: 'replay' });
+    const replay = dataOn('c1').at(-1)!;
+    expect(replay.type).toBe('replay');
+    expect((replay.events as TelemetryEvent[]).filter((e) => e.type === 'exchange-round')).toHaveLength(
+      16_000,
+    );
+  });
+
+  it('keeps exchange rounds in a lane of their own: a long training never pushes out the runs', () => {
+    setUp({ maxEvents: 8, maxExchangeEvents: 32 });
+    hub.emit(runStarted('train'));
+    for (let i = 0; i < 4; i += 1) {
+      hub.emit(queuedIn('train', i));
+    }
+    for (let round = 1; round <= 25; round += 1) {
+      for (let rank = 0; rank < 4; rank += 1) {
+        hub.emit(exchangeRound(round, rank, 4));
+      }
+    }
+    hub.emit(runFinished('train'));
+    const history = hub.history();
+    // The run's six events all stay; of the 100 rounds' parts, the newest 32 (rounds 18-25).
+    expect(history.filter((e) => e.type !== 'exchange-round').map((e) => e.type)).toEqual([
+      'run-started',
+      'invocation-queued',
+      'invocation-queued',
+      'invocation-queued',
+      'invocation-queued',
+      'run-finished',
+    ]);
+    const rounds = history.filter((e) => e.type === 'exchange-round');
+    expect(rounds).toHaveLength(32);
+    expect(rounds[0]).toMatchObject({ round: 18, rank: 0 });
+    expect(hub.truncated).toBe(68);
+    // In seq order, as a panel folds them.
+    const seqs = history.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(seqs[0]).toBe(1);
+    expect(seqs.at(-1)).toBe(106);
+    open('c1');
+    request('c1', { type: 'replay' });
+    const [replay] = dataOn('c1');
+    expect(replay.truncated).toBe(68);
+    expect((replay.events as TelemetryEvent[]).map((e) => e.seq)).toEqual(seqs);
+
+    // The other lane is bounded as before: more events push out its oldest only.
+    for (let i = 4; i < 10; i += 1) {
+      hub.emit(queuedIn('train', i));
+    }
+    expect(hub.history().filter((e) => e.type !== 'exchange-round')).toHaveLength(8);
+    expect(hub.history().filter((e) => e.type === 'exchange-round')).toHaveLength(32);
+    expect(hub.truncated).toBe(68 + 4);
+  });
+
+  it('refuses lane sizes that are not whole numbers >= 1', () => {
+    expect(() => new TelemetryHub({ maxExchangeEvents: 0 })).toThrow(
+      /maxExchangeEvents must be a whole number >= 1/,
+    );
+    expect(() => new TelemetryHub({ maxEvents: 1.5 })).toThrow(/maxEvents must be a whole number >= 1/);
   });
 });
 

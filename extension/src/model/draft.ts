@@ -4,13 +4,13 @@
  * it was given and shares every part its events did not touch. The event
  * handlers are in `./fold`.
  */
+import type { ExchangeDraft } from './exchange-fold';
 import {
   AttemptRecord,
   AttemptRef,
   CostPoint,
   CostSplit,
   EnvironmentRecord,
-  ExchangeRecord,
   InvocationRecord,
   InvocationState,
   RunCounts,
@@ -51,7 +51,8 @@ export class StateDraft {
   private invocations: Map<string, InvocationRecord> | undefined;
   private environments: Map<string, EnvironmentRecord> | undefined;
   private costSeries: CostPoint[] | undefined;
-  protected exchanges: ExchangeRecord[] | undefined;
+  /** The exchanges, once an exchange-round event was folded. */
+  protected exchanges: ExchangeDraft | undefined;
   protected totals: CostPoint;
   /** Records, arrays and splits this draft copied or made, free to mutate (a Set: cheaper than a WeakSet, and a draft lives for one fold). */
   private readonly owned = new Set<object>();
@@ -77,7 +78,8 @@ export class StateDraft {
       environments: this.environments ?? b.environments,
       costSeries: this.costSeries ?? b.costSeries,
       totals: this.totals,
-      exchanges: this.exchanges ?? b.exchanges,
+      exchanges: this.exchanges ? this.exchanges.exchanges : b.exchanges,
+      droppedExchanges: this.exchanges ? this.exchanges.dropped : b.droppedExchanges,
     };
   }
 

@@ -21,6 +21,7 @@ import type {
   TelemetryEvent,
 } from '../telemetry';
 import { Mutable, StateDraft } from './draft';
+import { ExchangeDraft } from './exchange-fold';
 import { AttemptRecord, CostPoint, CostSplit, emptyState, TelemetryState } from './state';
 
 /**
@@ -236,17 +237,7 @@ class EventDraft extends StateDraft {
   }
 
   private exchange(e: ExchangeRoundEvent): void {
-    this.exchanges ??= this.base.exchanges.slice();
-    this.exchanges.push({
-      seq: e.seq,
-      time: e.time,
-      runId: e.runId,
-      round: e.round,
-      workerId: e.workerId,
-      store: e.store,
-      bytesUp: e.bytesUp,
-      bytesDown: e.bytesDown,
-      durationMs: e.durationMs,
-    });
+    this.exchanges ??= new ExchangeDraft(this.base.exchanges, this.base.droppedExchanges);
+    this.exchanges.apply(e);
   }
 }

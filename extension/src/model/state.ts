@@ -1,11 +1,21 @@
 /**
  * What the side panel knows about a kernel's serverless work: the telemetry
  * events folded (by {@link foldEvents} in `./fold`) into runs, invocations,
- * execution environments, a cost series and exchange rounds. States are
+ * execution environments, a cost series and exchanges (per round and edge). States are
  * immutable snapshots: a fold returns a new state and shares every part the
  * events did not touch.
  */
 import type { CostSplit as BillSplit, InvocationStatus, RunStatus } from '../telemetry';
+import type { ExchangeRecord } from './exchange-state';
+
+export type {
+  ExchangeEdge,
+  ExchangeLimits,
+  ExchangeRecord,
+  ExchangeWorker,
+  RoundBin,
+  TrafficSums,
+} from './exchange-state';
 
 /** The state of one attempt: `running` until its finished event. */
 export type AttemptState = 'running' | InvocationStatus;
@@ -158,19 +168,6 @@ export interface CostPoint extends CostSplit {
   readonly fromLedger: boolean;
 }
 
-/** One exchange-round event (one worker's part of a round when `workerId` is set). */
-export interface ExchangeRecord {
-  readonly seq: number;
-  readonly time: number;
-  readonly runId: string;
-  readonly round: number;
-  readonly workerId?: string;
-  readonly store: string;
-  readonly bytesUp: number;
-  readonly bytesDown: number;
-  readonly durationMs: number;
-}
-
 /** Everything the panel knows about a kernel's telemetry. */
 export interface TelemetryState {
   /** The `seq` of the last event folded (0 before any); events at or below it are skipped. */
@@ -190,8 +187,14 @@ export interface TelemetryState {
   readonly costSeries: readonly CostPoint[];
   /** The cumulative cost now (the last point, or zeros). */
   readonly totals: CostPoint;
-  /** Exchange-round events, in order. */
-  readonly exchanges: readonly ExchangeRecord[];
+  /**
+   * The exchanges of the cell runs, folded from their exchange-round events
+   * (aggregates, bounded: see `./exchange-state`), by `exchangeKey(runId,
+   * exchange)`, in the order first seen.
+   */
+  readonly exchanges: ReadonlyMap<string, ExchangeRecord>;
+  /** Exchanges dropped (the oldest first) to keep the state bounded. */
+  readonly droppedExchanges: number;
 }
 
 const ZERO_TOTALS: CostPoint = {
@@ -216,6 +219,7 @@ export function emptyState(truncated = 0): TelemetryState {
     environments: new Map(),
     costSeries: [],
     totals: ZERO_TOTALS,
-    exchanges: [],
+    exchanges: new Map(),
+    droppedExchanges: 0,
   };
 }

@@ -31,11 +31,21 @@ const FALLBACKS: Readonly<Record<string, string>> = {
   '--jp-layout-color3': '#bdbdbd',
   '--jp-border-color1': '#bdbdbd',
   '--jp-border-color2': '#e0e0e0',
+  '--jp-brand-color0': '#0d47a1',
   '--jp-brand-color1': '#1976d2',
+  '--jp-brand-color2': '#64b5f6',
+  '--jp-info-color0': '#006064',
   '--jp-info-color1': '#0097a7',
+  '--jp-info-color2': '#4dd0e1',
+  '--jp-warn-color0': '#e65100',
   '--jp-warn-color1': '#f57c00',
+  '--jp-warn-color2': '#ffb74d',
+  '--jp-error-color0': '#b71c1c',
   '--jp-error-color1': '#d32f2f',
+  '--jp-error-color2': '#e57373',
+  '--jp-success-color0': '#1b5e20',
   '--jp-success-color1': '#388e3c',
+  '--jp-success-color2': '#81c784',
 };
 
 const DEFAULT_FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif';

@@ -18,8 +18,26 @@ export type {
 } from './shaping/timeline';
 export { DEFAULT_PLOT_WIDTH_PX, MAX_DRAWN_BARS, timelineTraces } from './shaping/plotly';
 export type { TimelineTrace, TimelineTraceOptions } from './shaping/plotly';
-export { TRAFFIC_EMPTY_TEXT, trafficShape } from './shaping/traffic';
-export type { TrafficRound, TrafficShape, TrafficTotal } from './shaping/traffic';
+export {
+  compressionRatio,
+  formatRatio,
+  MAX_TRAFFIC_BARS,
+  MAX_TRAFFIC_CELLS,
+  MIN_TRAFFIC_BARS,
+  nodeLabel,
+  TRAFFIC_EMPTY_TEXT,
+  trafficChoices,
+  trafficShape,
+} from './shaping/traffic';
+export type {
+  TrafficBars,
+  TrafficChoice,
+  TrafficOptions,
+  TrafficShape,
+  TrafficWorkerSeries,
+} from './shaping/traffic';
+export { INNER_RADIUS, trafficGraph } from './shaping/traffic-graph';
+export type { GraphEdge, GraphLayout, GraphNode, GraphNodeKind, TrafficGraph } from './shaping/traffic-graph';
 export { COST_PARTS, costPartLabel, costShape, runCostRows, thinned } from './shaping/cost';
 export type { CostOptions, CostPart, CostShape, RunCostRow } from './shaping/cost';
 export { statusShape } from './shaping/status';

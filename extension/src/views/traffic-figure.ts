@@ -1,24 +1,48 @@
 /**
- * The gradient traffic chart as a Plotly figure: bytes sent up to and down
- * from the store in each exchange round (stacked bars), and each round's
- * throughput on a second axis.
+ * The gradient traffic as one Plotly figure of two parts: on top, the bytes
+ * of each round stacked by worker (a bar trace per worker) with the
+ * compression ratio as a line on a second axis; below, the exchange graph
+ * (`./traffic-graph-figure`) on axes of its own. Its size is bounded by the
+ * shaping: workers times bars drawn, plus a few traces for the graph.
  */
-import type { Layout, PlotData } from 'plotly.js';
+import type { Annotations, Layout, PlotData } from 'plotly.js';
 
-import { escapePlotly, formatBytes, formatMs, ITrans, NO_TRANS } from './shape';
-import type { TrafficShape } from './shape';
 import { baseLayout, IFigureTheme, LegendItem, themedAxis } from './figure-theme';
+import { escapePlotly, formatBytes, formatMs, formatRatio, formatUsd, ITrans, NO_TRANS } from './shape';
+import type { TrafficShape, TrafficWorkerSeries } from './shape';
 import type { IFigure } from './timeline-figure';
+import { GRAPH_AXES, graphLayoutLabel, graphTraces } from './traffic-graph-figure';
 
-/** The chart's height, px. */
-export const TRAFFIC_HEIGHT_PX = 260;
+/** The chart's height, px: the bars on top, the graph below. */
+export const TRAFFIC_HEIGHT_PX = 560;
 
-/** The theme variables of the traffic chart's series. */
+/** The share of the height (from the bottom) the graph takes. */
+export const GRAPH_DOMAIN: [number, number] = [0, 0.38];
+
+/** Where the bars' plot starts (from the bottom): room for the round axis and the graph's caption between. */
+export const BARS_BOTTOM = 0.55;
+
+/** The theme variables of the workers' bars, by rank order: five hues in three shades and grey, then again. */
+export const WORKER_COLORS: readonly string[] = [
+  ...[1, 2, 0].flatMap((shade) =>
+    ['brand', 'warn', 'success', 'info', 'error'].map((hue) => `--jp-${hue}-color${shade}`),
+  ),
+  '--jp-ui-font-color2',
+];
+
+/** The theme variables of the chart's other series. */
 export const TRAFFIC_COLORS = {
-  up: '--jp-brand-color1',
-  down: '--jp-info-color1',
-  throughput: '--jp-warn-color1',
+  ratio: '--jp-ui-font-color1',
+  more: '--jp-ui-font-color3',
 } as const;
+
+/** Workers named in the legend at most (the rest as `+n workers`). */
+export const LEGEND_WORKERS = 10;
+
+/** The color variable of the `i`th worker by rank. */
+export function workerColorVar(i: number): string {
+  return WORKER_COLORS[i % WORKER_COLORS.length];
+}
 
 /** The traffic of `shape` as a Plotly figure (empty data when `shape.empty`). */
 export function trafficFigure(
@@ -26,64 +50,140 @@ export function trafficFigure(
   theme: IFigureTheme,
   trans: ITrans = NO_TRANS,
 ): IFigure<Partial<PlotData>> {
-  const hover = shape.rounds.map((r) =>
-    [
-      `<b>${escapePlotly(r.label)}</b>`,
-      trans.__('up %1 · down %2', formatBytes(r.bytesUp), formatBytes(r.bytesDown)),
-      r.workers > 0 ? trans.__('%1 workers · %2', r.workers, escapePlotly(r.stores)) : escapePlotly(r.stores),
-      trans.__('%1 · %2/s', formatMs(r.durationMs), formatBytes(Math.round(r.throughputBps))),
-    ].join('<br>'),
+  if (shape.empty || !shape.exchange) {
+    return { data: [], layout: baseLayout(theme, TRAFFIC_HEIGHT_PX), legend: [] };
+  }
+  const b = shape.bars;
+  const rounds = b.x.map((_, i) =>
+    b.firstRound[i] === b.lastRound[i] && b.rounds[i] === 1
+      ? trans.__('round %1', b.firstRound[i])
+      : trans.__('rounds %1–%2, mean of %3', b.firstRound[i], b.lastRound[i], b.rounds[i]),
   );
-  const x = shape.series.label.map((label) => escapePlotly(label));
-  const bars = (name: string, y: number[], colorVar: string): Partial<PlotData> => ({
-    type: 'bar',
-    name,
-    x,
-    y,
-    hovertext: hover,
-    hoverinfo: 'text',
-    marker: { color: theme.solid(colorVar) },
+  const colors = new Map<string, string>();
+  const bars: Partial<PlotData>[] = shape.workers.map((w, wi) => {
+    const color = theme.solid(workerColorVar(wi));
+    colors.set(w.id, color);
+    return {
+      type: 'bar',
+      name: w.label,
+      x: b.x,
+      y: w.bytes,
+      width: b.width,
+      hovertext: rounds.map((r, i) => workerHover(w, i, r, trans)),
+      hoverinfo: 'text',
+      marker: { color, line: { width: 0 } },
+    };
   });
-  const data: Partial<PlotData>[] = shape.empty
-    ? []
-    : [
-        bars(trans.__('bytes up'), shape.series.bytesUp, TRAFFIC_COLORS.up),
-        bars(trans.__('bytes down'), shape.series.bytesDown, TRAFFIC_COLORS.down),
-        {
-          type: 'scatter',
-          mode: 'lines+markers',
-          name: trans.__('throughput'),
-          x,
-          y: shape.series.throughputBps,
-          yaxis: 'y2',
-          hovertext: hover,
-          hoverinfo: 'text',
-          line: { color: theme.color(TRAFFIC_COLORS.throughput), width: 2 },
-          marker: { color: theme.color(TRAFFIC_COLORS.throughput), size: 5 },
-        },
-      ];
+  const ratio: Partial<PlotData> = {
+    type: 'scatter',
+    mode: b.x.length > 60 ? 'lines' : 'lines+markers',
+    name: trans.__('compression ratio'),
+    x: b.x,
+    y: b.ratio,
+    yaxis: 'y2',
+    connectgaps: false,
+    hovertext: rounds.map((r, i) =>
+      [
+        `<b>${r}</b>`,
+        trans.__('all workers: %1 per round', formatBytes(Math.round(b.bytes[i]))),
+        trans.__('ratio %1 · slowest worker %2', formatRatio(b.ratio[i]), formatMs(b.durationMs[i])),
+      ].join('<br>'),
+    ),
+    hoverinfo: 'text',
+    line: { color: theme.color(TRAFFIC_COLORS.ratio), width: 2 },
+    marker: { color: theme.color(TRAFFIC_COLORS.ratio), size: 4 },
+  };
+  const graph = graphTraces(shape.graph, theme, { workerColor: (id) => colors.get(id), trans });
+  const annotations: Partial<Annotations>[] = [
+    {
+      xref: 'paper',
+      yref: 'paper',
+      x: 0,
+      y: GRAPH_DOMAIN[1] + 0.01,
+      xanchor: 'left',
+      yanchor: 'bottom',
+      align: 'left',
+      showarrow: false,
+      text: [
+        escapePlotly(trans.__('Exchange graph, %1', graphLayoutLabel(shape.graph.layout, trans))),
+        escapePlotly(trans.__('edge width: bytes carried')),
+      ].join('<br>'),
+      font: { color: theme.color('--jp-ui-font-color2') },
+    },
+  ];
+  const hidden = { visible: false, fixedrange: true, showgrid: false, zeroline: false };
   const layout: Partial<Layout> = {
     ...baseLayout(theme, TRAFFIC_HEIGHT_PX),
     barmode: 'stack',
+    bargap: 0,
     hovermode: 'closest',
-    uirevision: 'traffic',
-    xaxis: themedAxis(theme, { type: 'category', tickangle: -30 }),
-    yaxis: themedAxis(theme, { tickformat: '~s', ticksuffix: 'B', rangemode: 'tozero' }),
-    yaxis2: themedAxis(theme, {
+    // Another exchange shown: the zoom starts anew.
+    uirevision: shape.exchange.key,
+    xaxis: themedAxis(theme, {
+      anchor: 'y',
+      title: { text: trans.__('round') },
+      tickformat: 'd',
+      zeroline: false,
+    }),
+    yaxis: themedAxis(theme, {
+      domain: [BARS_BOTTOM, 1],
       tickformat: '~s',
-      ticksuffix: 'B/s',
+      ticksuffix: 'B',
+      rangemode: 'tozero',
+    }),
+    yaxis2: themedAxis(theme, {
       overlaying: 'y',
       side: 'right',
       showgrid: false,
-      rangemode: 'tozero',
+      // Room above the highest ratio: a constant one is not drawn on the top edge.
+      range: [0, Math.max(1, ...b.ratio.map((r) => r ?? 0)) * 1.15],
+      ticksuffix: '×',
     }),
+    xaxis2: { ...hidden, anchor: GRAPH_AXES.yaxis, range: [-1.7, 1.7] },
+    yaxis3: {
+      ...hidden,
+      anchor: GRAPH_AXES.xaxis,
+      domain: GRAPH_DOMAIN,
+      range: [-1.3, 1.3],
+      scaleanchor: GRAPH_AXES.xaxis,
+    },
+    annotations,
   };
-  const legend: LegendItem[] = shape.empty
-    ? []
-    : [
-        { label: trans.__('bytes up'), colorVar: TRAFFIC_COLORS.up, kind: 'fill' },
-        { label: trans.__('bytes down'), colorVar: TRAFFIC_COLORS.down, kind: 'fill' },
-        { label: trans.__('throughput'), colorVar: TRAFFIC_COLORS.throughput, kind: 'line' },
-      ];
-  return { data, layout, legend };
+  const legend: LegendItem[] = shape.workers.slice(0, LEGEND_WORKERS).map((w, i) => ({
+    label: w.label,
+    colorVar: workerColorVar(i),
+    kind: 'fill',
+  }));
+  if (shape.workers.length > LEGEND_WORKERS) {
+    legend.push({
+      label: trans.__('+%1 workers', shape.workers.length - LEGEND_WORKERS),
+      colorVar: TRAFFIC_COLORS.more,
+      kind: 'fill',
+    });
+  }
+  legend.push({ label: trans.__('compression ratio'), colorVar: TRAFFIC_COLORS.ratio, kind: 'line' });
+  return { data: [...bars, ratio, ...graph], layout, legend };
+}
+
+/** A count that may be a mean: whole, or with one decimal. */
+function count(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+function workerHover(w: TrafficWorkerSeries, i: number, rounds: string, trans: ITrans): string {
+  return [
+    `<b>${escapePlotly(w.id)}</b> · ${rounds}`,
+    trans.__(
+      'up %1 · down %2',
+      formatBytes(Math.round(w.bytesUp[i])),
+      formatBytes(Math.round(w.bytesDown[i])),
+    ),
+    trans.__(
+      'ratio %1 · %2 requests · storage %3',
+      formatRatio(w.ratio[i]),
+      count(w.requests[i]),
+      formatUsd(w.storageUsd[i]),
+    ),
+    formatMs(w.durationMs[i]),
+  ].join('<br>');
 }

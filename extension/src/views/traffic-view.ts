@@ -1,12 +1,24 @@
 /**
- * The gradient traffic view: bytes exchanged through the store per round
- * and their throughput; a plain message (no Plotly loaded) until a run
- * exchanges anything.
+ * The gradient traffic view: for one exchange of a cell run (the newest by
+ * default, a selector when there are several), the bytes of each round
+ * stacked by worker, the compression ratio, and the exchange graph; a plain
+ * message (no Plotly loaded) until a run exchanges anything.
  */
+import type { Widget } from '@lumino/widgets';
+
 import type { TelemetryState } from '../model/state';
 import { ChartView } from './chart-view';
 import type { IFigureTheme } from './figure-theme';
-import { formatBytes, TRAFFIC_EMPTY_TEXT, trafficShape } from './shape';
+import {
+  formatBytes,
+  formatRatio,
+  formatUsd,
+  MAX_TRAFFIC_BARS,
+  MIN_TRAFFIC_BARS,
+  TRAFFIC_EMPTY_TEXT,
+  trafficShape,
+} from './shape';
+import type { TrafficChoice, TrafficShape } from './shape';
 import type { IFigure } from './timeline-figure';
 import { trafficFigure } from './traffic-figure';
 
@@ -17,23 +29,52 @@ export class TrafficView extends ChartView {
     this.addClass('jp-serverless-Traffic');
     this.messageNode.classList.add('jp-serverless-Traffic-empty');
     this.title.label = this.trans.__('Gradient traffic');
-    this.title.caption = this.trans.__('Bytes the workers exchanged through the store, per round');
+    this.title.caption = this.trans.__(
+      'Bytes the workers exchanged through the store, per round and per worker, and the exchange graph',
+    );
+    this._picker = document.createElement('label');
+    this._picker.className = 'jp-serverless-Traffic-picker';
+    const caption = document.createElement('span');
+    caption.className = 'jp-serverless-Traffic-pickerLabel';
+    caption.textContent = this.trans.__('Exchange');
+    this._select = document.createElement('select');
+    this._select.className = 'jp-serverless-Traffic-select jp-mod-styled';
+    this._select.addEventListener('change', () => {
+      this.selected = this._select.value;
+    });
+    this._picker.append(caption, this._select);
+    this._picker.hidden = true;
+    this.node.insertBefore(this._picker, this.summaryNode);
+  }
+
+  /** The exchange picked (its key); null: the newest. One that is gone shows the newest. */
+  get selected(): string | null {
+    return this._selected;
+  }
+
+  set selected(key: string | null) {
+    if (key !== this._selected) {
+      this._selected = key;
+      this.invalidate();
+    }
+  }
+
+  /** The exchanges offered, as last drawn. */
+  get choices(): readonly TrafficChoice[] {
+    return this._choices;
   }
 
   protected render(state: TelemetryState, theme: IFigureTheme): IFigure | null {
-    const shape = trafficShape(state);
+    // The width is read once per resize (reading it forces a layout), not per draw.
+    this._widthPx ??= this.node.clientWidth;
+    const shape = trafficShape(state, { key: this._selected, maxBars: this._maxBars() });
+    this._renderChoices(shape);
     if (shape.empty) {
       this.summaryNode.textContent = '';
       this.setMessage(TRAFFIC_EMPTY_TEXT);
       return null;
     }
-    const { totals } = shape;
-    this.summaryNode.textContent = [
-      this.trans.__('%1 rounds', totals.rounds),
-      this.trans.__('up %1', formatBytes(totals.bytesUp)),
-      this.trans.__('down %1', formatBytes(totals.bytesDown)),
-      shape.byStore.map((s) => s.label).join(', '),
-    ].join(' · ');
+    this.summaryNode.textContent = this._summary(shape);
     this.setMessage('');
     return trafficFigure(shape, theme, this.trans);
   }
@@ -42,4 +83,71 @@ export class TrafficView extends ChartView {
   protected override isLive(): boolean {
     return false;
   }
+
+  protected override onResize(msg: Widget.ResizeMessage): void {
+    this._widthPx = null;
+    if (!this.isDirty) {
+      // The bars drawn depend on the width: draw anew, not only resize.
+      this.invalidate();
+    }
+    super.onResize(msg);
+  }
+
+  /** Bars across: about one per 3 px of the view's width, within the shaping's bounds. */
+  private _maxBars(): number {
+    const width = this._widthPx ?? 0;
+    if (width <= 0) {
+      return MAX_TRAFFIC_BARS;
+    }
+    return Math.max(MIN_TRAFFIC_BARS, Math.min(MAX_TRAFFIC_BARS, Math.floor(width / 3)));
+  }
+
+  private _renderChoices(shape: TrafficShape): void {
+    const choices = shape.choices;
+    const key = choices.map((c) => `${c.key}\n${c.label}`).join('\n');
+    if (key !== this._choicesKey) {
+      this._choicesKey = key;
+      this._choices = choices;
+      this._select.replaceChildren(
+        ...choices.map((c) => {
+          const option = document.createElement('option');
+          option.value = c.key;
+          option.textContent = c.label;
+          return option;
+        }),
+      );
+    }
+    this._picker.hidden = choices.length < 2;
+    if (shape.exchange) {
+      this._select.value = shape.exchange.key;
+    }
+  }
+
+  private _summary(shape: TrafficShape): string {
+    const x = shape.exchange!;
+    const t = shape.totals;
+    const parts = [
+      shape.label,
+      x.codec,
+      x.store,
+      this.trans.__('%1 workers', x.workerCount),
+      this.trans.__('%1 rounds', t.rounds),
+      this.trans.__('up %1', formatBytes(t.bytesUp)),
+      this.trans.__('down %1', formatBytes(t.bytesDown)),
+      this.trans.__('ratio %1', formatRatio(t.ratio)),
+      this.trans.__('%1 requests', t.requests),
+      this.trans.__('storage %1', formatUsd(t.storageUsd)),
+    ];
+    if (shape.roundsPerBar > 1) {
+      parts.push(this.trans.__('a bar per %1 rounds', shape.roundsPerBar));
+    }
+    return parts.join(' · ');
+  }
+
+  private _selected: string | null = null;
+  private _choices: readonly TrafficChoice[] = [];
+  private _choicesKey = '';
+  private _widthPx: number | null = null;
+  private readonly _picker: HTMLLabelElement;
+  private readonly _select: HTMLSelectElement;
 }

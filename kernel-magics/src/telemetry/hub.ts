@@ -1,5 +1,6 @@
 /**
- * The kernel's telemetry hub: stamps events, keeps a bounded history, sends
+ * The kernel's telemetry hub: stamps events, keeps a bounded history (two
+ * lanes: `exchange-round` events in their own, see `./history`), sends
  * them in batches to every comm open on {@link TELEMETRY_TARGET}, answers
  * replay requests and routes cancel requests (one naming a run only while
  * that run is running).
@@ -14,6 +15,7 @@ import { Comm, CommRegistry } from '../kernel/comms';
 import { JsonObject } from '../kernel/messages';
 import { createStderrLogger, Logger } from '../kernel/log';
 import { AttemptStatus } from '../runtime/backend';
+import { TelemetryHistory } from './history';
 import {
   CancelRequest,
   EventsMessage,
@@ -29,8 +31,17 @@ import {
 
 /** Options of a {@link TelemetryHub}. */
 export interface TelemetryHubOptions {
-  /** Events kept for replay; older ones are dropped and counted. Default 50,000. */
+  /**
+   * Events other than `exchange-round` kept for replay; older ones are
+   * dropped and counted. Default 50,000.
+   */
   maxEvents?: number;
+  /**
+   * `exchange-round` events kept for replay, in a lane of their own: a long
+   * training's rounds push out older rounds only, never the runs' and
+   * invocations' events. Default 20,000 (16 workers × 1,250 rounds).
+   */
+  maxExchangeEvents?: number;
   /** Longest delay before queued events are sent, ms. Default 50. */
   flushIntervalMs?: number;
   /** The clock for `time` (epoch ms). */
@@ -60,15 +71,13 @@ export function invocationStatus(status: AttemptStatus, willRetry: boolean): Inv
 
 /** Stamps, keeps and sends telemetry events. */
 export class TelemetryHub {
-  private readonly maxEvents: number;
+  /** Events held back for the comms at most (both lanes' worth). */
+  private readonly maxPending: number;
   private readonly flushIntervalMs: number;
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly validate: boolean;
-  /** A ring: once full, `start` is the oldest event. */
-  private readonly kept: TelemetryEvent[] = [];
-  private start = 0;
-  private dropped = 0;
+  private readonly kept: TelemetryHistory;
   private seq = 0;
   private pending: TelemetryEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -83,11 +92,16 @@ export class TelemetryHub {
   private registry: CommRegistry | undefined;
 
   constructor(options: TelemetryHubOptions = {}) {
-    this.maxEvents = options.maxEvents ?? 50_000;
-    this.flushIntervalMs = options.flushIntervalMs ?? 50;
-    if (!Number.isInteger(this.maxEvents) || this.maxEvents < 1) {
-      throw new RangeError(`maxEvents must be a whole number >= 1, got ${this.maxEvents}`);
+    const maxEvents = options.maxEvents ?? 50_000;
+    const maxExchangeEvents = options.maxExchangeEvents ?? 20_000;
+    for (const [name, value] of Object.entries({ maxEvents, maxExchangeEvents })) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`${name} must be a whole number >= 1, got ${value}`);
+      }
     }
+    this.kept = new TelemetryHistory({ maxEvents, maxExchangeEvents });
+    this.maxPending = maxEvents + maxExchangeEvents;
+    this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? createStderrLogger('warn');
     this.validate = options.validate ?? false;
@@ -114,7 +128,7 @@ export class TelemetryHub {
     }
     const stamped = event as TelemetryEvent;
     this.track(stamped);
-    this.keep(stamped);
+    this.kept.keep(stamped);
     for (const listener of this.listeners) {
       try {
         listener(stamped);
@@ -123,7 +137,7 @@ export class TelemetryHub {
       }
     }
     if (this.comms.size > 0) {
-      if (this.pending.length >= this.maxEvents) {
+      if (this.pending.length >= this.maxPending) {
         // Held back that long, the oldest are only in the history (a replay has them).
         this.pending.shift();
       }
@@ -198,14 +212,14 @@ export class TelemetryHub {
     return () => this.listeners.delete(listener);
   }
 
-  /** The kept events, oldest first. */
+  /** The kept events, oldest first (both lanes, in `seq` order). */
   history(): TelemetryEvent[] {
-    return [...this.kept.slice(this.start), ...this.kept.slice(0, this.start)];
+    return this.kept.events();
   }
 
-  /** How many of the oldest events were dropped from the history. */
+  /** How many of the oldest events were dropped from the history (either lane). */
   get truncated(): number {
-    return this.dropped;
+    return this.kept.dropped;
   }
 
   /** The `seq` of the last event emitted (0 before any). */
@@ -241,16 +255,6 @@ export class TelemetryHub {
     }
   }
 
-  private keep(event: TelemetryEvent): void {
-    if (this.kept.length < this.maxEvents) {
-      this.kept.push(event);
-      return;
-    }
-    this.kept[this.start] = event;
-    this.start = (this.start + 1) % this.maxEvents;
-    this.dropped += 1;
-  }
-
   private handleRequest(comm: Comm, data: JsonObject): void {
     const request = parseTelemetryRequest(data);
     if (!request) {
@@ -264,7 +268,7 @@ export class TelemetryHub {
         type: 'replay',
         version: TELEMETRY_PROTOCOL_VERSION,
         events: this.history(),
-        truncated: this.dropped,
+        truncated: this.kept.dropped,
       };
       this.send(comm, replay);
       return;
