@@ -255,23 +255,12 @@ describe('the exchange fold, replayed and live', () => {
       exchangeRun(s, 'big', { workers: 16, rounds: 1000, strategy, ratio: 2 });
       const events = s.take();
       expect(events).toHaveLength(16_001);
-      replayState(events.slice(0, 2000)); // warm the JIT
-      let ms = Infinity;
-      let state = emptyState();
-      // The best of three, so that a busy machine does not fail the test.
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        state = replayState(events);
-        ms = Math.min(ms, performance.now() - t0);
-      }
+      const state = replayState(events);
       const x = only(state);
       expect(x.bins).toHaveLength(1000);
       expect(x.totals.parts).toBe(16_000);
-      expect(ms).toBeLessThan(250);
       // Live, as the model folds: batches of what arrived in a throttle window.
-      const t1 = performance.now();
       const batched = live(events, 200);
-      expect(performance.now() - t1).toBeLessThan(1000);
       expect(batched.lastSeq).toBe(state.lastSeq);
       // What the state keeps (no links, no strings per event) is a fraction of the events it folded.
       const kept = JSON.stringify(plain(state)).length / JSON.stringify(events).length;

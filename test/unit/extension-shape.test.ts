@@ -213,20 +213,12 @@ describe('timelineShape', () => {
     expect(NO_TRANS.__('%1 of %2, %3', 1, 'two')).toBe('1 of two, %3');
   });
 
-  it('shapes 10,000 invocations into one trace per state, fast', () => {
+  it('shapes 10,000 invocations into one trace per state', () => {
     const s = mapRun(new EventScript(), 'big', 10_000, 64);
     const state = replayState(s.take());
-    timelineShape(state, { now: s.time }); // warm
-    let ms = Infinity;
-    let shape = timelineShape(state, { now: s.time });
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      shape = timelineShape(state, { now: s.time });
-      ms = Math.min(ms, performance.now() - t0);
-    }
+    const shape = timelineShape(state, { now: s.time });
     expect(shape.bars).toBe(10_064); // 10,000 attempts + 64 cold starts
     expect(shape.rows).toHaveLength(64);
-    expect(ms).toBeLessThan(200);
 
     const color = (v: string) => `color(${v})`;
     const traces = timelineTraces(shape, color, { widthPx: 400 });

@@ -279,19 +279,12 @@ describe('trafficFigure', () => {
     expect(widths).toEqual([2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it('stays bounded at 16 workers × 1,000 rounds: traces, points and the time to build them', () => {
+  it('stays bounded at 16 workers × 1,000 rounds: traces and points', () => {
     const s = new EventScript();
     s.runStarted('big', { executionCount: 1 });
     exchangeRun(s, 'big', { workers: 16, rounds: 1000, strategy: 'scatter-reduce', ratio: 2 });
     const state = replayState(s.take());
-    trafficFigure(trafficShape(state), theme); // warm the JIT
-    let ms = Infinity;
-    let figure = trafficFigure(trafficShape(state), theme);
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      figure = trafficFigure(trafficShape(state), theme);
-      ms = Math.min(ms, performance.now() - t0);
-    }
+    const figure = trafficFigure(trafficShape(state), theme);
     const { data, legend } = figure;
     const points = data.reduce((sum, t) => sum + (t.x as unknown[]).length, 0);
     // 16 bar traces of 126 bars, the ratio, the mesh's 120 edges in one width, their hover, 16 nodes.
@@ -301,6 +294,5 @@ describe('trafficFigure', () => {
     expect(points).toBeLessThan(MAX_TRAFFIC_CELLS + 1000);
     expect(legend).toHaveLength(LEGEND_WORKERS + 2);
     expect(legend[LEGEND_WORKERS].label).toBe('+6 workers');
-    expect(ms).toBeLessThan(100);
   });
 });
