@@ -9,3 +9,20 @@ export { MIME_BUNDLE } from './output/format';
 export { emitEvent } from './output/events';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';
+export {
+  Codec,
+  CodecConfigError,
+  CodecError,
+  Exchange,
+  exchange,
+  ExchangeConfigError,
+  ExchangeError,
+  ExchangeMismatchError,
+  ExchangeOptions,
+  ExchangeRoundData,
+  ExchangeRoundGoneError,
+  ExchangeStragglerData,
+  ExchangeTimeoutError,
+  PulledMean,
+  RoundOptions,
+} from './exchange';

@@ -1,0 +1,418 @@
+/**
+ * A parameter server made of store objects: a vector is cut into S shards
+ * (`ps:0` ... `ps:<S-1>`, the nodes of the exchange graph); a worker pushes
+ * its shards of each round's gradient, and pulls the shard means.
+ *
+ * Who reduces. With a stateless codec (`none`, `fp16`), shard s of round r
+ * is reduced by the worker that first finds all its contributions: each
+ * worker lists the round right after its push, so the last to push reduces
+ * (two that finish together may both compute it; `putIfAbsent` keeps one).
+ * A worker pulling a round whose contributions are all there but whose
+ * mean is not takes the reduction over after a quarter of `stragglerS` (the
+ * last pusher may have died). With error feedback (`topk`), a shard's mean
+ * is encoded with a residual that must evolve round after round in one
+ * place, so shard s is reduced by its owner, worker s mod W, in round
+ * order, whenever it pushes or pulls.
+ *
+ * Staleness s (bounded, SSP):
+ * - `push(v, { round: r })` writes the worker's shards of round r, then
+ *   waits until every worker has pushed round r - s (nothing to wait for
+ *   when r - s < 0). With s = 0, push is a barrier on round r; with s > 0 a
+ *   worker runs at most s rounds ahead of the slowest.
+ * - `pull({ round: r })` resolves to `{ round: k, mean }` where k is the
+ *   newest round in [max(0, r - s), r] that every worker has pushed (and,
+ *   with error feedback, whose shards the owners have reduced): it waits
+ *   until round max(0, r - s) is. With s = 0, k is r. A worker that pulls
+ *   round r twice, or skips a round, gets the newest such round each time:
+ *   apply a mean only when its `round` is new to you.
+ */
+import { ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
+import { ListedPart, parseListed } from './keys';
+import { Contribution, decodeChecked, shardBounds } from './reduce';
+import { ExchangeCore, Round } from './round';
+
+/** What `pull` resolves to. */
+export interface PulledMean {
+  /** The round the mean is of (see the staleness rules). */
+  round: number;
+  /** The element-wise mean of every worker's push of that round. */
+  mean: Float32Array;
+}
+
+/** What one LIST of a round shows: which shards have a mean, and who pushed each shard. */
+interface RoundListing {
+  means: Set<number>;
+  senders: Map<number, Set<number>>;
+}
+
+/** One worker's side of the parameter server. */
+export class ParameterServer {
+  /** Rounds pushed and not pulled yet (their traffic is reported with the pull). */
+  private readonly pending = new Map<number, Round>();
+  /** With error feedback: the next round to reduce, per shard this worker owns. */
+  private readonly nextToServe = new Map<number, number>();
+  private pushedLength: number | undefined;
+  private lastPushed = -1;
+  private firstPushed: number | undefined;
+
+  constructor(
+    private readonly core: ExchangeCore,
+    private readonly report: (round: Round) => void,
+  ) {}
+
+  private get options() {
+    return this.core.options;
+  }
+
+  /** Pushes this worker's shards of round `r`, then waits as the staleness bound says. */
+  async push(v: Float32Array, r: number, signal: AbortSignal | undefined): Promise<void> {
+    const round = this.roundOf(r);
+    round.begin(signal);
+    try {
+      const { codec, shards, staleness } = this.options;
+      if (this.pushedLength !== undefined && this.pushedLength !== v.length) {
+        throw new ExchangeMismatchError(
+          `push: this exchange's vectors have ${this.pushedLength} floats, this one ${v.length}: push vectors of one length`,
+        );
+      }
+      const bounds = shardBounds(v.length, shards);
+      const up = this.core.feedbackSlot('up');
+      const pieces = up
+        ? up.encode(codec, v, r, bounds)
+        : bounds.map(([a, b]) => codec.encode(v.subarray(a, b)));
+      await Promise.all(
+        pieces.map(async (bytes, s) => {
+          await round.via(`ps:${s}`).put(this.contributionKey(r, s, this.options.rank), bytes, round.call);
+          round.traffic.moved(bounds[s][1] - bounds[s][0]);
+        }),
+      );
+      this.pushedLength = v.length;
+      this.lastPushed = Math.max(this.lastPushed, r);
+      this.firstPushed ??= r;
+      const listings = new Map<number, RoundListing>();
+      if (codec.errorFeedback) {
+        await this.serve(round, listings);
+      } else {
+        await this.reduceComplete(round, r, await this.list(round, r, listings), pieces);
+      }
+      const target = r - staleness;
+      if (target >= 0) {
+        await this.waitPushed(round, target);
+      }
+    } finally {
+      round.end();
+    }
+  }
+
+  /** The newest complete round in [max(0, r - staleness), r], and its mean. */
+  async pull(r: number, signal: AbortSignal | undefined): Promise<PulledMean> {
+    const round = this.roundOf(r);
+    round.begin(signal);
+    try {
+      const lowest = Math.max(0, r - this.options.staleness);
+      const chosen = await round.waiter.until<{ k: number; listing: RoundListing }>(
+        async () => {
+          const listings = new Map<number, RoundListing>();
+          if (this.options.codec.errorFeedback) {
+            await this.serve(round, listings);
+          }
+          for (let k = r; k >= lowest; k -= 1) {
+            const listing = await this.list(round, k, listings);
+            if (this.complete(listing)) {
+              return { done: true, value: { k, listing } };
+            }
+          }
+          return { done: false };
+        },
+        () => this.whoIsMissing(round, lowest),
+      );
+      const mean = await this.fetchMeans(round, chosen.k, chosen.listing);
+      return { round: chosen.k, mean };
+    } finally {
+      round.end();
+      this.pending.delete(r);
+      this.report(round);
+    }
+  }
+
+  /** Reports rounds pushed but never pulled (when the exchange closes). */
+  flush(): void {
+    for (const [r, round] of [...this.pending].sort((a, b) => a[0] - b[0])) {
+      this.pending.delete(r);
+      this.report(round);
+    }
+  }
+
+  private roundOf(r: number): Round {
+    // A round pushed and never pulled is reported once a later round starts.
+    for (const [older, round] of [...this.pending].sort((a, b) => a[0] - b[0])) {
+      if (older < r) {
+        this.pending.delete(older);
+        this.report(round);
+      }
+    }
+    let round = this.pending.get(r);
+    if (!round) {
+      round = new Round(this.core, 'parameter-server', r);
+      this.pending.set(r, round);
+    }
+    return round;
+  }
+
+  private contributionKey(r: number, s: number, rank: number): string {
+    return this.core.keys.contribution('ps', r, s, rank);
+  }
+
+  private where(r: number, s: number): string {
+    return `shard ${s} of round ${r} of exchange ${this.options.run}`;
+  }
+
+  /** One LIST of round `k` (once per poll: `cache`). */
+  private async list(round: Round, k: number, cache: Map<number, RoundListing>): Promise<RoundListing> {
+    const cached = cache.get(k);
+    if (cached) {
+      return cached;
+    }
+    const prefix = this.core.keys.round('ps', k);
+    const listing: RoundListing = { means: new Set(), senders: new Map() };
+    for (const key of await round.via('ps:0').list(prefix, round.call)) {
+      const part: ListedPart | undefined = parseListed('ps', prefix, key);
+      if (!part) {
+        continue;
+      }
+      if ('mean' in part) {
+        listing.means.add(part.shard);
+      } else {
+        let senders = listing.senders.get(part.shard);
+        if (!senders) {
+          senders = new Set();
+          listing.senders.set(part.shard, senders);
+        }
+        senders.add(part.rank);
+      }
+    }
+    cache.set(k, listing);
+    return listing;
+  }
+
+  private allSent(listing: RoundListing, s: number): boolean {
+    return (listing.senders.get(s)?.size ?? 0) >= this.options.workers;
+  }
+
+  /** Every shard has its mean, or (stateless codecs) all its contributions. */
+  private complete(listing: RoundListing): boolean {
+    for (let s = 0; s < this.options.shards; s += 1) {
+      if (!listing.means.has(s) && (this.options.codec.errorFeedback || !this.allSent(listing, s))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Waits until every worker has pushed round `target` (all its shards, or their means exist). */
+  private async waitPushed(round: Round, target: number): Promise<void> {
+    const pushed = (listing: RoundListing, rank: number): boolean => {
+      for (let s = 0; s < this.options.shards; s += 1) {
+        if (!listing.means.has(s) && !listing.senders.get(s)?.has(rank)) {
+          return false;
+        }
+      }
+      return true;
+    };
+    await round.waiter.until<void>(
+      async () => {
+        const listings = new Map<number, RoundListing>();
+        if (this.options.codec.errorFeedback) {
+          await this.serve(round, listings);
+        }
+        const listing = await this.list(round, target, listings);
+        const absent = this.ranks().filter((rank) => !pushed(listing, rank));
+        return absent.length === 0
+          ? { done: true, value: undefined }
+          : { done: false, missing: { ranks: absent, action: `push round ${target}` } };
+      },
+      () => this.whoIsMissing(round, target),
+    );
+  }
+
+  private ranks(): number[] {
+    return Array.from({ length: this.options.workers }, (_, i) => i);
+  }
+
+  /** Who holds up round `k`: the workers that have not pushed it, else the owners that have not reduced it. */
+  private async whoIsMissing(round: Round, k: number): Promise<MissingWork> {
+    const listing = await this.list(round, k, new Map());
+    const unsent = this.ranks().filter((rank) => {
+      for (let s = 0; s < this.options.shards; s += 1) {
+        if (!listing.means.has(s) && !listing.senders.get(s)?.has(rank)) {
+          return true;
+        }
+      }
+      return false;
+    });
+    if (unsent.length > 0) {
+      return { ranks: unsent, action: `push round ${k}` };
+    }
+    const unreduced = [];
+    for (let s = 0; s < this.options.shards; s += 1) {
+      if (!listing.means.has(s)) {
+        unreduced.push(s % this.options.workers);
+      }
+    }
+    return {
+      ranks: [...new Set(unreduced)].sort((a, b) => a - b),
+      action: `reduce their shards of round ${k}`,
+    };
+  }
+
+  /** Stateless codecs: reduces the shards of round `r` whose contributions are all there and whose mean is not. */
+  private async reduceComplete(
+    round: Round,
+    r: number,
+    listing: RoundListing,
+    mine: Uint8Array[],
+  ): Promise<void> {
+    const ready = [];
+    for (let s = 0; s < this.options.shards; s += 1) {
+      if (!listing.means.has(s) && this.allSent(listing, s)) {
+        ready.push(s);
+      }
+    }
+    await Promise.all(ready.map((s) => this.reduceShard(round, r, s, mine[s])));
+  }
+
+  /**
+   * Error feedback: reduces, in round order, every round of the shards this
+   * worker owns whose contributions are all there, up to the last round it
+   * pushed. A round found reduced already (by an earlier attempt) is skipped.
+   */
+  private async serve(round: Round, listings: Map<number, RoundListing>): Promise<void> {
+    const { shards, workers, rank, staleness } = this.options;
+    const owned = [];
+    for (let s = rank; s < shards; s += workers) {
+      owned.push(s);
+    }
+    for (const s of owned) {
+      if (!this.nextToServe.has(s)) {
+        const slot = this.core.feedbackSlot(`down:ps:${s}`);
+        // An earlier attempt that died may have left rounds just before this one unreduced.
+        const start =
+          slot && slot.round >= 0 ? slot.round + 1 : Math.max(0, (this.firstPushed ?? 0) - staleness - 1);
+        this.nextToServe.set(s, start);
+      }
+    }
+    for (;;) {
+      const k = Math.min(...owned.map((s) => this.nextToServe.get(s) as number));
+      if (owned.length === 0 || k > this.lastPushed) {
+        return;
+      }
+      const listing = await this.list(round, k, listings);
+      let stuck = false;
+      for (const s of owned.filter((s) => this.nextToServe.get(s) === k)) {
+        if (listing.means.has(s)) {
+          this.nextToServe.set(s, k + 1);
+        } else if (this.allSent(listing, s)) {
+          await this.reduceShard(round, k, s);
+          listing.means.add(s);
+          this.nextToServe.set(s, k + 1);
+        } else {
+          stuck = true;
+        }
+      }
+      if (stuck) {
+        return;
+      }
+    }
+  }
+
+  /** Reads shard `s`'s contributions of round `k` and publishes their mean (once: see {@link Round.reduceAndPublish}). */
+  private async reduceShard(round: Round, k: number, s: number, mine?: Uint8Array): Promise<Uint8Array> {
+    const node = `ps:${s}`;
+    const { rank, codec } = this.options;
+    const floats = this.shardLength(s);
+    const contributions: Contribution[] = await Promise.all(
+      this.ranks().map(async (i) => {
+        if (i === rank && mine && k === this.lastPushed) {
+          return { rank: i, bytes: mine };
+        }
+        const bytes = await round.via(node).get(this.contributionKey(k, s, i), round.call);
+        if (!bytes) {
+          throw new ExchangeRoundGoneError(
+            `worker ${i}'s part of ${this.where(k, s)} is gone from the store; rerun the exchange from an earlier round`,
+          );
+        }
+        round.traffic.moved(floats ?? codec.floats(bytes));
+        return { rank: i, bytes };
+      }),
+    );
+    const length = floats ?? codec.floats(contributions[0].bytes);
+    return round.reduceAndPublish(
+      node,
+      this.core.keys.mean('ps', k, s),
+      contributions,
+      length,
+      `down:ps:${s}`,
+      this.where(k, s),
+      k,
+    );
+  }
+
+  /** Shard `s`'s length, when this worker has pushed (else it is read from the bytes). */
+  private shardLength(s: number): number | undefined {
+    if (this.pushedLength === undefined) {
+      return undefined;
+    }
+    const [start, end] = shardBounds(this.pushedLength, this.options.shards)[s];
+    return end - start;
+  }
+
+  /** The means of round `k`'s shards, waiting for (or taking over) reductions still under way. */
+  private async fetchMeans(round: Round, k: number, listing: RoundListing): Promise<Float32Array> {
+    const { shards, codec, stragglerS } = this.options;
+    const takeoverMs = (stragglerS * 1000) / 4;
+    const decoded = await Promise.all(
+      Array.from({ length: shards }, async (_, s) => {
+        const node = `ps:${s}`;
+        const key = this.core.keys.mean('ps', k, s);
+        const floats = this.shardLength(s);
+        let bytes: Uint8Array;
+        let downloaded = true;
+        if (listing.means.has(s)) {
+          const got = await round.via(node).get(key, round.call);
+          if (!got) {
+            throw new ExchangeRoundGoneError(`the mean of ${this.where(k, s)} is gone from the store`);
+          }
+          bytes = got;
+        } else {
+          const waitStarted = Date.now();
+          bytes = await round.waiter.until<Uint8Array>(
+            async () => {
+              const got = await round.via(node).get(key, round.call);
+              if (got) {
+                return { done: true, value: got };
+              }
+              if (Date.now() - waitStarted >= takeoverMs) {
+                downloaded = false;
+                return { done: true, value: await this.reduceShard(round, k, s) };
+              }
+              return { done: false };
+            },
+            async () => ({ ranks: [], action: `reduce ${this.where(k, s)}` }),
+          );
+        }
+        const length = floats ?? codec.floats(bytes);
+        if (downloaded) {
+          round.traffic.moved(length);
+        }
+        return decodeChecked(codec, bytes, length, `the mean of ${this.where(k, s)}`);
+      }),
+    );
+    const out = new Float32Array(decoded.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of decoded) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
