@@ -8,12 +8,35 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { exchange, Exchange, ExchangeOptions } from '../../kernel-magics/src/exchange';
+import { ExchangeStrategy } from '../../kernel-magics/src/telemetry/protocol/events';
 import { EmbeddedStore } from '../../kernel-magics/src/exchange/store/embedded';
+import { ObjectStore, StoreCallOptions } from '../../kernel-magics/src/exchange/store/object-store';
 
 /** An event an exchange sent. */
 export interface SeenEvent {
   type: string;
   data: { [key: string]: unknown };
+}
+
+/** One round of `strategy` (push then pull for the parameter server): the mean this worker gets. */
+export async function step(
+  ex: Exchange,
+  strategy: ExchangeStrategy,
+  v: Float32Array,
+  round: number,
+): Promise<Float32Array> {
+  if (strategy === 'allreduce') {
+    return ex.allreduce(v, { round });
+  }
+  if (strategy === 'scatter-reduce') {
+    return ex.scatterReduce(v, { round });
+  }
+  await ex.push(v, { round });
+  const pulled = await ex.pull({ round });
+  if (pulled.round !== round) {
+    throw new Error(`pull({ round: ${round} }) with staleness 0 gave round ${pulled.round}`);
+  }
+  return pulled.mean;
 }
 
 /** A temporary store directory, removed by `dispose`. */
@@ -24,16 +47,23 @@ export class TempStore {
   private readonly opened: Exchange[] = [];
 
   /** Opens an exchange on this store (or on a separate store instance of the same directory). */
-  async open(options: Omit<ExchangeOptions, 'store'> & { separate?: boolean }): Promise<Exchange> {
-    const { separate, ...rest } = options;
+  async open(
+    options: Omit<ExchangeOptions, 'store'> & { separate?: boolean; store?: ObjectStore },
+  ): Promise<Exchange> {
+    const { separate, store, ...rest } = options;
     const ex = await exchange.open({
       cellRunId: 'test-run',
       onEvent: (type, data) => this.events.push({ type, data }),
       ...rest,
-      store: separate ? new EmbeddedStore(this.dir) : this.store,
+      store: store ?? (separate ? new EmbeddedStore(this.dir) : this.store),
     });
     this.opened.push(ex);
     return ex;
+  }
+
+  /** Forgets an exchange whose worker "crashed" (its store hangs; closing it would too). */
+  abandon(ex: Exchange): void {
+    this.opened.splice(this.opened.indexOf(ex), 1);
   }
 
   /** The events of one type. */
@@ -111,4 +141,89 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
     }
   }
   return true;
+}
+
+/** Where a {@link CrashingStore} dies: on the first call of `operation` whose key matches, before or after doing it. */
+export interface CrashPoint {
+  operation: 'put' | 'putIfAbsent' | 'get' | 'list';
+  key: RegExp;
+  when: 'before' | 'after';
+}
+
+/**
+ * A real store seen through a worker that dies at one point: the call that
+ * hits the crash point (after doing its work, for `after`) never settles,
+ * so the worker's promise chain is abandoned mid-round, as a killed process
+ * leaves it. `crashed` resolves when that happens.
+ */
+export class CrashingStore implements ObjectStore {
+  readonly kind: ObjectStore['kind'];
+  readonly location: string;
+  readonly crashed: Promise<void>;
+  private hit = false;
+  private onCrash!: () => void;
+
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly point: CrashPoint,
+  ) {
+    this.kind = inner.kind;
+    this.location = inner.location;
+    this.crashed = new Promise((resolve) => {
+      this.onCrash = resolve;
+    });
+  }
+
+  put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
+    return this.maybeCrash('put', key, () => this.inner.put(key, body, options));
+  }
+
+  putIfAbsent(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<boolean> {
+    return this.maybeCrash('putIfAbsent', key, () => this.inner.putIfAbsent(key, body, options));
+  }
+
+  get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+    return this.maybeCrash('get', key, () => this.inner.get(key, options));
+  }
+
+  list(prefix: string, options?: StoreCallOptions): Promise<string[]> {
+    return this.maybeCrash('list', prefix, () => this.inner.list(prefix, options));
+  }
+
+  delete(key: string, options?: StoreCallOptions): Promise<void> {
+    return this.dead() ?? this.inner.delete(key, options);
+  }
+
+  deletePrefix(prefix: string, options?: StoreCallOptions): Promise<number> {
+    return this.dead() ?? this.inner.deletePrefix(prefix, options);
+  }
+
+  async close(): Promise<void> {
+    // The real store belongs to the test.
+  }
+
+  /** After the crash, every call hangs: the worker is gone. */
+  private dead<T>(): Promise<T> | undefined {
+    return this.hit ? new Promise<T>(() => undefined) : undefined;
+  }
+
+  private async maybeCrash<T>(
+    operation: CrashPoint['operation'],
+    key: string,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    const dead = this.dead<T>();
+    if (dead) {
+      return dead;
+    }
+    if (operation !== this.point.operation || !this.point.key.test(key)) {
+      return call();
+    }
+    if (this.point.when === 'after') {
+      await call();
+    }
+    this.hit = true;
+    this.onCrash();
+    return new Promise<T>(() => undefined);
+  }
 }

@@ -94,7 +94,11 @@ export class Exchange {
   /** Parameter server: pushes this worker's `v` (e.g. its gradient) for the round; see the staleness rules on {@link ParameterServer}. */
   async push(v: Float32Array, options: RoundOptions): Promise<void> {
     const { round, signal } = this.prepare('parameter-server', 'push', options, v);
-    await this.server().push(v, round, signal);
+    try {
+      await this.server().push(v, round, signal.signal);
+    } finally {
+      signal.dispose();
+    }
   }
 
   /**
@@ -104,12 +108,18 @@ export class Exchange {
    */
   async pull(options: RoundOptions): Promise<PulledMean> {
     const { round, signal } = this.prepare('parameter-server', 'pull', options);
-    return this.server().pull(round, signal);
+    try {
+      return await this.server().pull(round, signal.signal);
+    } finally {
+      signal.dispose();
+    }
   }
 
   /**
-   * Ends this worker's use of the exchange: reports rounds pushed and never
-   * pulled, saves the error-feedback residuals to the store (for a cold
+   * Ends this worker's use of the exchange: a parameter-server shard owner
+   * under error feedback first reduces the rounds it pushed (waiting up to
+   * `roundTimeoutS` for slower workers); then reports rounds pushed and
+   * never pulled, saves the error-feedback residuals to the store (for a cold
    * environment that opens the exchange again), and closes the store when
    * the exchange opened it. Closing twice does nothing.
    */
@@ -119,6 +129,7 @@ export class Exchange {
     }
     this.closed = true;
     try {
+      await this.parameterServer?.finish(this.core.options.signal);
       this.parameterServer?.flush();
       if (this.feedback) {
         const { state } = this.feedback;
@@ -152,11 +163,15 @@ export class Exchange {
   ): Promise<Float32Array> {
     const { round: r, signal } = this.prepare(strategy, call, options, v);
     const round = new Round(this.core, strategy, r);
-    round.begin(signal);
-    const mean = await run(round, v);
-    round.end();
-    this.report(round);
-    return mean;
+    round.begin(signal.signal);
+    try {
+      const mean = await run(round, v);
+      round.end();
+      this.report(round);
+      return mean;
+    } finally {
+      signal.dispose();
+    }
   }
 
   private prepare(
@@ -164,7 +179,7 @@ export class Exchange {
     call: string,
     options: RoundOptions,
     v?: Float32Array,
-  ): { round: number; signal: AbortSignal | undefined } {
+  ): { round: number; signal: CallSignal } {
     if (this.closed) {
       throw new ExchangeError(
         `exchange ${this.name}: ${call}() after close(); open it again to run more rounds`,
@@ -180,7 +195,7 @@ export class Exchange {
     }
     const round = checkRound(options?.round, `${call}()`);
     this.strategy = strategy;
-    return { round, signal: anySignal(this.core.options.signal, options.signal) };
+    return { round, signal: new CallSignal(this.core.options.signal, options.signal) };
   }
 
   private report(round: Round): void {
@@ -188,10 +203,39 @@ export class Exchange {
   }
 }
 
-/** The exchange's signal and a call's, as one. */
-function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
-  const given = signals.filter((s): s is AbortSignal => s !== undefined);
-  return given.length <= 1 ? given[0] : AbortSignal.any(given);
+/**
+ * The exchange's signal and a call's, as one signal for the call; `dispose`
+ * removes its listeners from the long-lived exchange signal, so calls do
+ * not pile listeners onto it.
+ */
+class CallSignal {
+  readonly signal: AbortSignal | undefined;
+  private readonly release: Array<() => void> = [];
+
+  constructor(...signals: Array<AbortSignal | undefined>) {
+    const given = signals.filter((s): s is AbortSignal => s !== undefined);
+    if (given.length <= 1) {
+      this.signal = given[0];
+      return;
+    }
+    const controller = new AbortController();
+    this.signal = controller.signal;
+    for (const source of given) {
+      if (source.aborted) {
+        controller.abort(source.reason);
+        break;
+      }
+      const onAbort = (): void => controller.abort(source.reason);
+      source.addEventListener('abort', onAbort, { once: true });
+      this.release.push(() => source.removeEventListener('abort', onAbort));
+    }
+  }
+
+  dispose(): void {
+    for (const release of this.release.splice(0)) {
+      release();
+    }
+  }
 }
 
 /** What `exchange.open` needs besides the options: where the default store comes from. */

@@ -4,7 +4,7 @@
  * exchanges with one prefix when the run ends:
  * - `ar/<round>/from-<rank>`, `ar/<round>/mean`: all-reduce contributions and the leader's mean;
  * - `sr/<round>/<shard>/from-<rank>`, `sr/<round>/<shard>/mean`: scatter-reduce;
- * - `ps/<round>/<shard>/from-<rank>`, `ps/<round>/<shard>/mean`: parameter server;
+ * - `ps/<round>/<shard>/from-<rank>`, `ps/<round>/<shard>/mean`, `ps/<round>/<shard>/claim`: parameter server;
  * - `state/<rank>`: a worker's error-feedback residuals, written when it closes.
  * Round first, then shard: one LIST of a round's prefix shows every part of it.
  */
@@ -38,6 +38,11 @@ export class ExchangeKeys {
   /** The reduced mean of a shard of a round. */
   mean(kind: RoundKind, round: number, shard: number): string {
     return `${this.shard(kind, round, shard)}mean`;
+  }
+
+  /** A parameter-server shard's reduction claim: the worker that creates it reduces the shard. */
+  claim(round: number, shard: number): string {
+    return `${this.shard('ps', round, shard)}claim`;
   }
 
   /** A worker's saved error-feedback state. */

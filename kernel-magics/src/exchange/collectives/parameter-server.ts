@@ -6,13 +6,15 @@
  * Who reduces. With a stateless codec (`none`, `fp16`), shard s of round r
  * is reduced by the worker that first finds all its contributions: each
  * worker lists the round right after its push, so the last to push reduces
- * (two that finish together may both compute it; `putIfAbsent` keeps one).
- * A worker pulling a round whose contributions are all there but whose
- * mean is not takes the reduction over after a quarter of `stragglerS` (the
- * last pusher may have died). With error feedback (`topk`), a shard's mean
- * is encoded with a residual that must evolve round after round in one
- * place, so shard s is reduced by its owner, worker s mod W, in round
- * order, whenever it pushes or pulls.
+ * (of workers that push last together, the one that creates the shard's
+ * claim key; the mean itself is published with `putIfAbsent`, so it is
+ * written once whatever happens). A worker pulling a round whose
+ * contributions are all there but whose mean is not takes the reduction
+ * over after a quarter of `stragglerS` (the claimer may have died).
+ * With error feedback (`topk`), a shard's mean is encoded with a residual
+ * that must evolve round after round in one place, so shard s is reduced
+ * by its owner, worker s mod W, in round order, whenever the owner pushes,
+ * pulls or closes (close waits until the rounds it pushed are reduced).
  *
  * Staleness s (bounded, SSP):
  * - `push(v, { round: r })` writes the worker's shards of round r, then
@@ -20,16 +22,18 @@
  *   when r - s < 0). With s = 0, push is a barrier on round r; with s > 0 a
  *   worker runs at most s rounds ahead of the slowest.
  * - `pull({ round: r })` resolves to `{ round: k, mean }` where k is the
- *   newest round in [max(0, r - s), r] that every worker has pushed (and,
- *   with error feedback, whose shards the owners have reduced): it waits
- *   until round max(0, r - s) is. With s = 0, k is r. A worker that pulls
- *   round r twice, or skips a round, gets the newest such round each time:
- *   apply a mean only when its `round` is new to you.
+ *   newest round in [max(0, r - s), r] that every worker has pushed; it
+ *   waits until round max(0, r - s) is, then for k's mean. With s = 0, k is
+ *   r. A worker that pulls round r twice, or skips a round, gets the newest
+ *   such round each time: apply a mean only when its `round` is new to you.
  */
 import { ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
 import { ListedPart, parseListed } from './keys';
 import { Contribution, decodeChecked, shardBounds } from './reduce';
 import { ExchangeCore, Round } from './round';
+
+/** The body of a claim (its existence is what counts). */
+const CLAIM = new Uint8Array([1]);
 
 /** What `pull` resolves to. */
 export interface PulledMean {
@@ -143,6 +147,36 @@ export class ParameterServer {
     }
   }
 
+  /**
+   * With error feedback, before the exchange closes: reduces the rounds of
+   * the shards this worker owns, up to the last round it pushed, waiting
+   * (up to `roundTimeoutS`) for slower workers to push them; other workers
+   * may still pull those rounds. Nothing to do otherwise. Reductions done
+   * here are reported as one more event of the last round pushed.
+   */
+  async finish(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.options.codec.errorFeedback || this.lastPushed < 0) {
+      return;
+    }
+    const round = new Round(this.core, 'parameter-server', this.lastPushed);
+    round.begin(signal);
+    try {
+      await round.waiter.until<void>(
+        async () => {
+          await this.serve(round, new Map());
+          const behind = [...this.nextToServe.values()].some((next) => next <= this.lastPushed);
+          return behind ? { done: false } : { done: true, value: undefined };
+        },
+        () => this.whoIsMissing(round, Math.min(...this.nextToServe.values())),
+      );
+    } finally {
+      round.end();
+      if (round.traffic.total.bytesUp + round.traffic.total.bytesDown > 0) {
+        this.report(round);
+      }
+    }
+  }
+
   private roundOf(r: number): Round {
     // A round pushed and never pulled is reported once a later round starts.
     for (const [older, round] of [...this.pending].sort((a, b) => a[0] - b[0])) {
@@ -199,10 +233,10 @@ export class ParameterServer {
     return (listing.senders.get(s)?.size ?? 0) >= this.options.workers;
   }
 
-  /** Every shard has its mean, or (stateless codecs) all its contributions. */
+  /** Every worker has pushed the round: every shard has its mean or all its contributions. */
   private complete(listing: RoundListing): boolean {
     for (let s = 0; s < this.options.shards; s += 1) {
-      if (!listing.means.has(s) && (this.options.codec.errorFeedback || !this.allSent(listing, s))) {
+      if (!listing.means.has(s) && !this.allSent(listing, s)) {
         return false;
       }
     }
@@ -278,7 +312,14 @@ export class ParameterServer {
         ready.push(s);
       }
     }
-    await Promise.all(ready.map((s) => this.reduceShard(round, r, s, mine[s])));
+    await Promise.all(
+      ready.map(async (s) => {
+        // Workers that push last together all see the shard complete: one claims it, the others leave it.
+        if (await round.via(`ps:${s}`).putIfAbsent(this.core.keys.claim(r, s), CLAIM, round.call)) {
+          await this.reduceShard(round, r, s, mine[s]);
+        }
+      }),
+    );
   }
 
   /**
@@ -385,19 +426,26 @@ export class ParameterServer {
           bytes = got;
         } else {
           const waitStarted = Date.now();
+          const owner = s % this.options.workers;
           bytes = await round.waiter.until<Uint8Array>(
             async () => {
+              if (codec.errorFeedback && owner === this.options.rank) {
+                await this.serve(round, new Map());
+              }
               const got = await round.via(node).get(key, round.call);
               if (got) {
                 return { done: true, value: got };
               }
-              if (Date.now() - waitStarted >= takeoverMs) {
+              if (!codec.errorFeedback && Date.now() - waitStarted >= takeoverMs) {
                 downloaded = false;
                 return { done: true, value: await this.reduceShard(round, k, s) };
               }
               return { done: false };
             },
-            async () => ({ ranks: [], action: `reduce ${this.where(k, s)}` }),
+            async () => ({
+              ranks: codec.errorFeedback ? [owner] : [],
+              action: `reduce ${this.where(k, s)} (every worker pushed it)`,
+            }),
           );
         }
         const length = floats ?? codec.floats(bytes);
