@@ -145,6 +145,10 @@ describe.each(STRATEGIES)('%s', (strategy) => {
         downlink.set(residual as Float32Array, start);
       });
     }
+    const vectors = Array.from({ length: rounds }, (_, round) =>
+      Array.from({ length: workers }, (_, rank) => vector(rank, round)),
+    );
+    const uplinks = states.map((state) => state.slots.get('up')?.residual ?? new Float32Array(n).fill(NaN));
     let worst = 0;
     let residualSize = 0;
     for (let i = 0; i < n; i += 1) {
@@ -152,11 +156,10 @@ describe.each(STRATEGIES)('%s', (strategy) => {
       let exact = 0;
       for (let round = 0; round < rounds; round += 1) {
         decoded += means[0][round][i];
-        for (let rank = 0; rank < workers; rank += 1) exact += vector(rank, round)[i] / workers;
+        for (let rank = 0; rank < workers; rank += 1) exact += vectors[round][rank][i] / workers;
       }
       let uplink = 0;
-      for (let rank = 0; rank < workers; rank += 1)
-        uplink += (states[rank].slots.get('up')?.residual[i] ?? NaN) / workers;
+      for (let rank = 0; rank < workers; rank += 1) uplink += uplinks[rank][i] / workers;
       worst = Math.max(worst, Math.abs(decoded - (exact - uplink - downlink[i])));
       residualSize = Math.max(residualSize, Math.abs(uplink + downlink[i]));
     }

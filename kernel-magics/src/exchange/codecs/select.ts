@@ -7,7 +7,8 @@
 
 /** |x|, with NaN counted as the largest magnitude (a NaN is sent at once, never hidden in a residual). */
 export function magnitude(x: number): number {
-  const m = Math.abs(x);
+  // No Math.abs: a global lookup per element is slow where code runs in a vm context (jest, notebooks).
+  const m = x < 0 ? -x : x;
   return m === m ? m : Infinity;
 }
 
@@ -75,17 +76,19 @@ export function topKIndices(u: Float32Array, k: number): Uint32Array {
   for (let i = 0; i < n; i += 1) {
     magnitudes[i] = magnitude(u[i]);
   }
+  // kthLargest reorders its input: keep a copy in index order for the passes below.
+  const inOrder = magnitudes.slice();
   const threshold = kthLargest(magnitudes, picked.length);
   let above = 0;
   for (let i = 0; i < n; i += 1) {
-    if (magnitude(u[i]) > threshold) {
+    if (inOrder[i] > threshold) {
       above += 1;
     }
   }
   let atThreshold = picked.length - above;
   let count = 0;
   for (let i = 0; i < n && count < picked.length; i += 1) {
-    const m = magnitude(u[i]);
+    const m = inOrder[i];
     if (m > threshold || (m === threshold && atThreshold > 0)) {
       if (m === threshold) {
         atThreshold -= 1;

@@ -32,8 +32,8 @@ import { ListedPart, parseListed } from './keys';
 import { Contribution, decodeChecked, shardBounds } from './reduce';
 import { ExchangeCore, Round } from './round';
 
-/** The body of a claim (its existence is what counts). */
-const CLAIM = new Uint8Array([1]);
+/** The body of a claim: empty, its existence is what counts (and it moves no bytes). */
+const CLAIM = new Uint8Array(0);
 
 /** What `pull` resolves to. */
 export interface PulledMean {
