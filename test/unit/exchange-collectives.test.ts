@@ -67,6 +67,15 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     },
   );
 
+  test('the store keeps one mean a round (and shard): contributions are removed once reduced', async () => {
+    const workers = 4;
+    await runRounds(t, { run: 'tidy', workers, strategy }, 3, (rank, round) => vectorOf(50, rank, round));
+    const keys = await t.store.list('exchange/test-run/tidy/');
+    expect(keys.filter((key) => /\/from-\d+$/.test(key))).toEqual([]);
+    const means = keys.filter((key) => key.endsWith('/mean'));
+    expect(means).toHaveLength(3 * (strategy === 'allreduce' ? 1 : 4));
+  });
+
   test('codec none on small integers: the float64 mean, tolerance 0', async () => {
     const workers = 4;
     const n = 37;
@@ -260,14 +269,14 @@ describe('exchange-round telemetry', () => {
     },
   );
 
-  test('allreduce requests: a worker puts once; the leader publishes once per round', async () => {
+  test('allreduce requests: a worker puts once; the leader publishes once and removes what it read', async () => {
     await runRounds(t, { run: 'requests', workers: 3, strategy: 'allreduce' }, 2, (rank, round) =>
       vectorOf(10, rank, round),
     );
     for (const event of t.ofType('exchange-round')) {
       const requests = event.requests as { put: number; get: number; list: number; delete: number };
       expect(requests.put).toBe(1);
-      expect(requests.delete).toBe(0);
+      expect(requests.delete).toBe(event.rank === 0 ? 2 : 0);
       expect(requests.get).toBeGreaterThanOrEqual(event.rank === 0 ? 2 : 1);
     }
   });

@@ -56,16 +56,17 @@ export async function allreduceRound(round: Round, v: Float32Array): Promise<Flo
   const bytes =
     'stopped' in got
       ? got.stopped
-      : await round.reduceAndPublish(
+      : await round.reduceAndPublish({
           node,
           meanKey,
-          [
+          contributions: [
             { rank, bytes: mine },
             ...wanted.map((w) => ({ rank: w.rank, bytes: got.found.get(w.key) as Uint8Array })),
           ],
-          n,
-          'down:ar',
+          floats: n,
+          slotName: 'down:ar',
           where,
-        );
+          consumed: wanted.map((w) => w.key),
+        });
   return decodeChecked(codec, bytes, n, `the mean of ${where}`);
 }

@@ -27,7 +27,7 @@
  *   r. A worker that pulls round r twice, or skips a round, gets the newest
  *   such round each time: apply a mean only when its `round` is new to you.
  */
-import { ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
+import { describeRanks, ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
 import { ListedPart, parseListed } from './keys';
 import { Contribution, decodeChecked, shardBounds } from './reduce';
 import { ExchangeCore, Round } from './round';
@@ -366,36 +366,53 @@ export class ParameterServer {
     }
   }
 
-  /** Reads shard `s`'s contributions of round `k` and publishes their mean (once: see {@link Round.reduceAndPublish}). */
+  /**
+   * Reads shard `s`'s contributions of round `k` and publishes their mean
+   * (once: see {@link Round.reduceAndPublish}). A contribution gone means
+   * another worker published the mean meanwhile (and removed them): its
+   * mean is the result.
+   */
   private async reduceShard(round: Round, k: number, s: number, mine?: Uint8Array): Promise<Uint8Array> {
     const node = `ps:${s}`;
     const { rank, codec } = this.options;
     const floats = this.shardLength(s);
-    const contributions: Contribution[] = await Promise.all(
+    const meanKey = this.core.keys.mean('ps', k, s);
+    const keys = this.ranks().map((i) => this.contributionKey(k, s, i));
+    const read = await Promise.all(
       this.ranks().map(async (i) => {
         if (i === rank && mine && k === this.lastPushed) {
           return { rank: i, bytes: mine };
         }
-        const bytes = await round.via(node).get(this.contributionKey(k, s, i), round.call);
-        if (!bytes) {
-          throw new ExchangeRoundGoneError(
-            `worker ${i}'s part of ${this.where(k, s)} is gone from the store; rerun the exchange from an earlier round`,
-          );
+        const bytes = await round.via(node).get(keys[i], round.call);
+        if (bytes) {
+          round.traffic.moved(floats ?? codec.floats(bytes));
         }
-        round.traffic.moved(floats ?? codec.floats(bytes));
         return { rank: i, bytes };
       }),
     );
-    const length = floats ?? codec.floats(contributions[0].bytes);
-    return round.reduceAndPublish(
+    const contributions = read.filter((c): c is Contribution => c.bytes !== undefined);
+    if (contributions.length < read.length) {
+      const published = await round.via(node).get(meanKey, round.call);
+      if (!published) {
+        const gone = read.filter((c) => !c.bytes).map((c) => c.rank);
+        throw new ExchangeRoundGoneError(
+          `${describeRanks(gone)}'s part of ${this.where(k, s)} is gone from the store and the shard has no mean; ` +
+            'rerun the exchange from an earlier round',
+        );
+      }
+      round.traffic.moved(floats ?? codec.floats(published));
+      return published;
+    }
+    return round.reduceAndPublish({
       node,
-      this.core.keys.mean('ps', k, s),
+      meanKey,
       contributions,
-      length,
-      `down:ps:${s}`,
-      this.where(k, s),
-      k,
-    );
+      floats: floats ?? codec.floats(contributions[0].bytes),
+      slotName: `down:ps:${s}`,
+      where: this.where(k, s),
+      reduced: k,
+      consumed: keys,
+    });
   }
 
   /** Shard `s`'s length, when this worker has pushed (else it is read from the bytes). */

@@ -16,6 +16,7 @@ import type { ExchangeRoundData } from './events';
 import type { ExchangeStrategy } from '../../telemetry/protocol/events';
 import type { Codec } from '../codecs';
 import type { ObjectStore } from '../store/object-store';
+import { StoreError } from '../store/errors';
 import { ExchangeRoundGoneError, MissingWork } from './errors';
 import type { FeedbackSlot } from './feedback';
 import type { ExchangeKeys } from './keys';
@@ -34,6 +35,25 @@ export interface ExchangeCore {
   feedbackSlot(name: string): FeedbackSlot | undefined;
   /** Sends an event (`exchange-straggler`...). */
   emit(type: string, data: { [key: string]: unknown }): void;
+}
+
+/** What {@link Round.reduceAndPublish} reduces and where it publishes it. */
+export interface Reduction {
+  /** The edge of the exchange graph the traffic counts for. */
+  node: string;
+  meanKey: string;
+  /** One per worker (summed in rank order). */
+  contributions: Contribution[];
+  /** Floats in each contribution and in the mean. */
+  floats: number;
+  /** The reducer's error-feedback residual (`down:ar`...). */
+  slotName: string;
+  /** For messages: `shard 2 of round 3 of exchange x`. */
+  where: string;
+  /** The round reduced, when not the call's (a parameter server may reduce an earlier one). */
+  reduced?: number;
+  /** The contributions' keys read from the store, removed once the mean is published. */
+  consumed: string[];
 }
 
 /** A key a round waits for: whose it is, along which edge it is read, how many floats it holds. */
@@ -182,28 +202,24 @@ export class Round {
   }
 
   /**
-   * Reduces `contributions` to their mean, encodes it (with the reducer's
-   * residual `slotName` under error feedback) and publishes it under
-   * `meanKey` if nobody did yet. Resolves to the bytes that are under
-   * `meanKey` afterwards: this worker's, or those of whoever published
-   * first. `reduced` is the round reduced (a parameter server may reduce an
-   * earlier round than the call's).
+   * Reduces the contributions to their mean, encodes it (with the
+   * reducer's residual under error feedback) and publishes it if nobody did
+   * yet. Resolves to the bytes under the mean's key afterwards: this
+   * worker's, or those of whoever published first. The worker that
+   * publishes then removes the contributions it read from the store: the
+   * published mean is all a later call (a retry) of the round needs, so a
+   * long run keeps one object a round, not one a worker.
    */
-  async reduceAndPublish(
-    node: string,
-    meanKey: string,
-    contributions: Contribution[],
-    floats: number,
-    slotName: string,
-    where: string,
-    reduced = this.round,
-  ): Promise<Uint8Array> {
+  async reduceAndPublish(reduction: Reduction): Promise<Uint8Array> {
+    const { node, meanKey, contributions, floats, slotName, where } = reduction;
     const mean = meanOf(this.codec, contributions, floats, where);
     const slot = this.core.feedbackSlot(slotName);
+    const reduced = reduction.reduced ?? this.round;
     const [bytes] = slot ? slot.encode(this.codec, mean, reduced, [[0, floats]]) : [this.codec.encode(mean)];
     const store = this.via(node);
     this.traffic.moved(floats);
     if (await store.putIfAbsent(meanKey, bytes, this.call)) {
+      await Promise.all(reduction.consumed.map((key) => this.discard(store, key)));
       return bytes;
     }
     const existing = await store.get(meanKey, this.call);
@@ -214,6 +230,18 @@ export class Round {
     }
     this.traffic.moved(floats);
     return existing;
+  }
+
+  /** Removes an object nothing needs any more; a failure only leaves it for the run's cleanup. */
+  private async discard(store: ObjectStore, key: string): Promise<void> {
+    try {
+      await store.delete(key, this.call);
+    } catch (error) {
+      if (!(error instanceof StoreError)) {
+        throw error;
+      }
+      // Deliberately ignored: the object is garbage, and the kernel removes the run's keys when it ends.
+    }
   }
 
   /** Lists `prefix` and returns which of `ranks` have no contribution key there (ascending). */

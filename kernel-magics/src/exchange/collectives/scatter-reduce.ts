@@ -47,17 +47,18 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
   const mine =
     'stopped' in got
       ? got.stopped
-      : await round.reduceAndPublish(
-          me,
-          meanKey(rank),
-          [
+      : await round.reduceAndPublish({
+          node: me,
+          meanKey: meanKey(rank),
+          contributions: [
             { rank, bytes: pieces[rank] },
             ...parts.map((p) => ({ rank: p.rank, bytes: got.found.get(p.key) as Uint8Array })),
           ],
-          length(rank),
-          'down:sr',
-          where(rank),
-        );
+          floats: length(rank),
+          slotName: 'down:sr',
+          where: where(rank),
+          consumed: parts.map((p) => p.key),
+        });
 
   // Gather the other shards' means.
   const means: WantedKey[] = [];

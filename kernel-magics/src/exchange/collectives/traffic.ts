@@ -117,27 +117,4 @@ export class RoundTraffic {
       bytesDown: usage.bytesDown,
     }));
   }
-
-  /** Adds another round part's traffic (a parameter server's push and pull are one round). */
-  absorb(other: RoundTraffic): void {
-    addUsage(this.total, other.total);
-    this.rawBytes += other.rawBytes;
-    for (const [node, usage] of other.links) {
-      let mine = this.links.get(node);
-      if (!mine) {
-        mine = emptyUsage();
-        this.links.set(node, mine);
-      }
-      addUsage(mine, usage);
-    }
-  }
-}
-
-function addUsage(into: StoreUsage, from: StoreUsage): void {
-  into.requests.put += from.requests.put;
-  into.requests.get += from.requests.get;
-  into.requests.list += from.requests.list;
-  into.requests.delete += from.requests.delete;
-  into.bytesUp += from.bytesUp;
-  into.bytesDown += from.bytesDown;
 }
