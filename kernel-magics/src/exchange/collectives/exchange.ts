@@ -8,6 +8,25 @@
  * invocation after a crash) gets the published result, and a contribution
  * it sends again to a round already reduced changes nothing.
  *
+ * What a mean is worth, by codec (every worker gets the same bits):
+ * - `none`: exactly the mean defined in `./reduce` (float32 sums in rank
+ *   order, one division).
+ * - `fp16`: contributions and mean are each rounded to half precision, so
+ *   |decoded - exact| <= 2^-11 * (mean of |x_w|) + 2^-11 * |exact|, plus
+ *   float32 rounding of the sum, plus 2^-25 a rounding for values under
+ *   2^-14; beyond 65504 values become ±Infinity.
+ * - `topk:F`, with error feedback both ways: worker w keeps a residual e_w
+ *   of what it has not sent yet, and each reducer a residual q of what it
+ *   has not sent down (with scatter-reduce and the parameter server, q is
+ *   the concatenation of the shard reducers' residuals). After rounds
+ *   1..R, starting with no residuals, element by element and up to float32
+ *   rounding:
+ *     sum over rounds of decoded means
+ *       = sum over rounds of exact means - (1/W) * sum over w of e_w - q.
+ *   Nothing is lost, only delayed, by what the residuals hold. A worker
+ *   that crashes loses the residual updates since its environment last
+ *   held them (in memory, or saved by close).
+ *
  * After every round each worker sends an `exchange-round` event (bytes,
  * requests by kind, edges of the exchange graph); a worker that waits
  * longer than `stragglerS` sends `exchange-straggler` once for the round.
