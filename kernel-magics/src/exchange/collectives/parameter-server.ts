@@ -28,7 +28,7 @@
  *   such round each time: apply a mean only when its `round` is new to you.
  */
 import { describeRanks, ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
-import { ListedPart, parseListed } from './keys';
+import { RoundListing } from './ps-listing';
 import { Contribution, decodeChecked, shardBounds } from './reduce';
 import { ExchangeCore, Round } from './round';
 
@@ -41,12 +41,6 @@ export interface PulledMean {
   round: number;
   /** The element-wise mean of every worker's push of that round. */
   mean: Float32Array;
-}
-
-/** What one LIST of a round shows: which shards have a mean, and who pushed each shard. */
-interface RoundListing {
-  means: Set<number>;
-  senders: Map<number, Set<number>>;
 }
 
 /** One worker's side of the parameter server. */
@@ -122,7 +116,7 @@ export class ParameterServer {
           }
           for (let k = r; k >= lowest; k -= 1) {
             const listing = await this.list(round, k, listings);
-            if (this.complete(listing)) {
+            if (listing.complete()) {
               return { done: true, value: { k, listing } };
             }
           }
@@ -203,64 +197,23 @@ export class ParameterServer {
 
   /** One LIST of round `k` (once per poll: `cache`). */
   private async list(round: Round, k: number, cache: Map<number, RoundListing>): Promise<RoundListing> {
-    const cached = cache.get(k);
-    if (cached) {
-      return cached;
+    let listing = cache.get(k);
+    if (!listing) {
+      listing = await RoundListing.read(round, k);
+      cache.set(k, listing);
     }
-    const prefix = this.core.keys.round('ps', k);
-    const listing: RoundListing = { means: new Set(), senders: new Map() };
-    for (const key of await round.via('ps:0').list(prefix, round.call)) {
-      const part: ListedPart | undefined = parseListed('ps', prefix, key);
-      if (!part) {
-        continue;
-      }
-      if ('mean' in part) {
-        listing.means.add(part.shard);
-      } else {
-        let senders = listing.senders.get(part.shard);
-        if (!senders) {
-          senders = new Set();
-          listing.senders.set(part.shard, senders);
-        }
-        senders.add(part.rank);
-      }
-    }
-    cache.set(k, listing);
     return listing;
-  }
-
-  private allSent(listing: RoundListing, s: number): boolean {
-    return (listing.senders.get(s)?.size ?? 0) >= this.options.workers;
-  }
-
-  /** Every worker has pushed the round: every shard has its mean or all its contributions. */
-  private complete(listing: RoundListing): boolean {
-    for (let s = 0; s < this.options.shards; s += 1) {
-      if (!listing.means.has(s) && !this.allSent(listing, s)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /** Waits until every worker has pushed round `target` (all its shards, or their means exist). */
   private async waitPushed(round: Round, target: number): Promise<void> {
-    const pushed = (listing: RoundListing, rank: number): boolean => {
-      for (let s = 0; s < this.options.shards; s += 1) {
-        if (!listing.means.has(s) && !listing.senders.get(s)?.has(rank)) {
-          return false;
-        }
-      }
-      return true;
-    };
     await round.waiter.until<void>(
       async () => {
         const listings = new Map<number, RoundListing>();
         if (this.options.codec.errorFeedback) {
           await this.serve(round, listings);
         }
-        const listing = await this.list(round, target, listings);
-        const absent = this.ranks().filter((rank) => !pushed(listing, rank));
+        const absent = (await this.list(round, target, listings)).unpushed();
         return absent.length === 0
           ? { done: true, value: undefined }
           : { done: false, missing: { ranks: absent, action: `push round ${target}` } };
@@ -275,28 +228,7 @@ export class ParameterServer {
 
   /** Who holds up round `k`: the workers that have not pushed it, else the owners that have not reduced it. */
   private async whoIsMissing(round: Round, k: number): Promise<MissingWork> {
-    const listing = await this.list(round, k, new Map());
-    const unsent = this.ranks().filter((rank) => {
-      for (let s = 0; s < this.options.shards; s += 1) {
-        if (!listing.means.has(s) && !listing.senders.get(s)?.has(rank)) {
-          return true;
-        }
-      }
-      return false;
-    });
-    if (unsent.length > 0) {
-      return { ranks: unsent, action: `push round ${k}` };
-    }
-    const unreduced = [];
-    for (let s = 0; s < this.options.shards; s += 1) {
-      if (!listing.means.has(s)) {
-        unreduced.push(s % this.options.workers);
-      }
-    }
-    return {
-      ranks: [...new Set(unreduced)].sort((a, b) => a - b),
-      action: `reduce their shards of round ${k}`,
-    };
+    return (await RoundListing.read(round, k)).missing();
   }
 
   /** Stateless codecs: reduces the shards of round `r` whose contributions are all there and whose mean is not. */
@@ -308,7 +240,7 @@ export class ParameterServer {
   ): Promise<void> {
     const ready = [];
     for (let s = 0; s < this.options.shards; s += 1) {
-      if (!listing.means.has(s) && this.allSent(listing, s)) {
+      if (!listing.means.has(s) && listing.allSent(s)) {
         ready.push(s);
       }
     }
@@ -352,7 +284,7 @@ export class ParameterServer {
       for (const s of owned.filter((s) => this.nextToServe.get(s) === k)) {
         if (listing.means.has(s)) {
           this.nextToServe.set(s, k + 1);
-        } else if (this.allSent(listing, s)) {
+        } else if (listing.allSent(s)) {
           await this.reduceShard(round, k, s);
           listing.means.add(s);
           this.nextToServe.set(s, k + 1);
