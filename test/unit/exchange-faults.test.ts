@@ -293,7 +293,8 @@ test('a straggler is reported once per round by each waiting worker, with the ra
       await ex.allreduce(vector(rank, round), { round });
     }
   });
-  const stragglers = t.ofType('exchange-straggler');
+  // Round 1 had no straggler; on a loaded machine a worker might still wait that long, so only round 0 is checked.
+  const stragglers = t.ofType('exchange-straggler').filter((e) => e.round === 0);
   expect(stragglers.sort((a, b) => (a.rank as number) - (b.rank as number))).toEqual([
     { exchange: 'slow', round: 0, ranks: [2], rank: 0 },
     { exchange: 'slow', round: 0, ranks: [2], rank: 1 },
