@@ -32,3 +32,20 @@ export {
   type TfLike,
   VersionClaimError,
 } from './state';
+export {
+  Codec,
+  CodecConfigError,
+  CodecError,
+  Exchange,
+  exchange,
+  ExchangeConfigError,
+  ExchangeError,
+  ExchangeMismatchError,
+  ExchangeOptions,
+  ExchangeRoundData,
+  ExchangeRoundGoneError,
+  ExchangeStragglerData,
+  ExchangeTimeoutError,
+  PulledMean,
+  RoundOptions,
+} from './exchange';

@@ -1,0 +1,415 @@
+/**
+ * A parameter server made of store objects: a vector is cut into S shards
+ * (`ps:0` ... `ps:<S-1>`, the nodes of the exchange graph); a worker pushes
+ * its shards of each round's gradient, and pulls the shard means.
+ *
+ * Who reduces. With a stateless codec (`none`, `fp16`), shard s of round r
+ * is reduced by the worker that first finds all its contributions: each
+ * worker lists the round right after its push, so the last to push reduces
+ * (of workers that push last together, the one that creates the shard's
+ * claim key; the mean itself is published with `putIfAbsent`, so it is
+ * written once whatever happens). A worker pulling a round whose
+ * contributions are all there but whose mean is not takes the reduction
+ * over after a quarter of `stragglerS` (the claimer may have died).
+ * With error feedback (`topk`), a shard's mean is encoded with a residual
+ * that must evolve round after round in one place, so shard s is reduced
+ * by its owner, worker s mod W, in round order, whenever the owner pushes,
+ * pulls or closes (close waits until the rounds it pushed are reduced).
+ *
+ * Staleness s (bounded, SSP):
+ * - `push(v, { round: r })` writes the worker's shards of round r, then
+ *   waits until every worker has pushed round r - s (nothing to wait for
+ *   when r - s < 0). With s = 0, push is a barrier on round r; with s > 0 a
+ *   worker runs at most s rounds ahead of the slowest.
+ * - `pull({ round: r })` resolves to `{ round: k, mean }` where k is the
+ *   newest round in [max(0, r - s), r] that every worker has pushed; it
+ *   waits until round max(0, r - s) is, then for k's mean. With s = 0, k is
+ *   r. A worker that pulls round r twice, or skips a round, gets the newest
+ *   such round each time: apply a mean only when its `round` is new to you.
+ */
+import { describeRanks, ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
+import { RoundListing } from './ps-listing';
+import { Contribution, decodeChecked, shardBounds } from './reduce';
+import { ExchangeCore, Round } from './round';
+
+/** The body of a claim: empty, its existence is what counts (and it moves no bytes). */
+const CLAIM = new Uint8Array(0);
+
+/** What `pull` resolves to. */
+export interface PulledMean {
+  /** The round the mean is of (see the staleness rules). */
+  round: number;
+  /** The element-wise mean of every worker's push of that round. */
+  mean: Float32Array;
+}
+
+/** One worker's side of the parameter server. */
+export class ParameterServer {
+  /** Rounds pushed and not pulled yet (their traffic is reported with the pull). */
+  private readonly pending = new Map<number, Round>();
+  /** With error feedback: the next round to reduce, per shard this worker owns. */
+  private readonly nextToServe = new Map<number, number>();
+  private pushedLength: number | undefined;
+  private lastPushed = -1;
+  private firstPushed: number | undefined;
+
+  constructor(
+    private readonly core: ExchangeCore,
+    private readonly report: (round: Round) => void,
+  ) {}
+
+  private get options() {
+    return this.core.options;
+  }
+
+  /** Pushes this worker's shards of round `r`, then waits as the staleness bound says. */
+  async push(v: Float32Array, r: number, signal: AbortSignal | undefined): Promise<void> {
+    const round = this.roundOf(r);
+    round.begin(signal);
+    try {
+      const { codec, shards, staleness } = this.options;
+      if (this.pushedLength !== undefined && this.pushedLength !== v.length) {
+        throw new ExchangeMismatchError(
+          `push: this exchange's vectors have ${this.pushedLength} floats, this one ${v.length}: push vectors of one length`,
+        );
+      }
+      const bounds = shardBounds(v.length, shards);
+      const up = this.core.feedbackSlot('up');
+      const pieces = up
+        ? up.encode(codec, v, r, bounds)
+        : bounds.map(([a, b]) => codec.encode(v.subarray(a, b)));
+      await Promise.all(
+        pieces.map(async (bytes, s) => {
+          await round.via(`ps:${s}`).put(this.contributionKey(r, s, this.options.rank), bytes, round.call);
+          round.traffic.moved(bounds[s][1] - bounds[s][0]);
+        }),
+      );
+      this.pushedLength = v.length;
+      this.lastPushed = Math.max(this.lastPushed, r);
+      this.firstPushed ??= r;
+      const listings = new Map<number, RoundListing>();
+      if (codec.errorFeedback) {
+        await this.serve(round, listings);
+      } else {
+        await this.reduceComplete(round, r, await this.list(round, r, listings), pieces);
+      }
+      const target = r - staleness;
+      if (target >= 0) {
+        await this.waitPushed(round, target);
+      }
+    } finally {
+      round.end();
+    }
+  }
+
+  /** The newest complete round in [max(0, r - staleness), r], and its mean. */
+  async pull(r: number, signal: AbortSignal | undefined): Promise<PulledMean> {
+    const round = this.roundOf(r);
+    round.begin(signal);
+    try {
+      const lowest = Math.max(0, r - this.options.staleness);
+      const chosen = await round.waiter.until<{ k: number; listing: RoundListing }>(
+        async () => {
+          const listings = new Map<number, RoundListing>();
+          if (this.options.codec.errorFeedback) {
+            await this.serve(round, listings);
+          }
+          for (let k = r; k >= lowest; k -= 1) {
+            const listing = await this.list(round, k, listings);
+            if (listing.complete()) {
+              return { done: true, value: { k, listing } };
+            }
+          }
+          return { done: false };
+        },
+        () => this.whoIsMissing(round, lowest),
+      );
+      const mean = await this.fetchMeans(round, chosen.k, chosen.listing);
+      return { round: chosen.k, mean };
+    } finally {
+      round.end();
+      this.pending.delete(r);
+      this.report(round);
+    }
+  }
+
+  /** Reports rounds pushed but never pulled (when the exchange closes). */
+  flush(): void {
+    for (const [r, round] of [...this.pending].sort((a, b) => a[0] - b[0])) {
+      this.pending.delete(r);
+      this.report(round);
+    }
+  }
+
+  /**
+   * With error feedback, before the exchange closes: reduces the rounds of
+   * the shards this worker owns, up to the last round it pushed, waiting
+   * (up to `roundTimeoutS`) for slower workers to push them; other workers
+   * may still pull those rounds. Nothing to do otherwise. Reductions done
+   * here are reported as one more event of the last round pushed.
+   */
+  async finish(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.options.codec.errorFeedback || this.lastPushed < 0) {
+      return;
+    }
+    const round = new Round(this.core, 'parameter-server', this.lastPushed);
+    round.begin(signal);
+    try {
+      await round.waiter.until<void>(
+        async () => {
+          await this.serve(round, new Map());
+          const behind = [...this.nextToServe.values()].some((next) => next <= this.lastPushed);
+          return behind ? { done: false } : { done: true, value: undefined };
+        },
+        () => this.whoIsMissing(round, Math.min(...this.nextToServe.values())),
+      );
+    } finally {
+      round.end();
+      if (round.traffic.total.bytesUp + round.traffic.total.bytesDown > 0) {
+        this.report(round);
+      }
+    }
+  }
+
+  private roundOf(r: number): Round {
+    // A round pushed and never pulled is reported once a later round starts.
+    for (const [older, round] of [...this.pending].sort((a, b) => a[0] - b[0])) {
+      if (older < r) {
+        this.pending.delete(older);
+        this.report(round);
+      }
+    }
+    let round = this.pending.get(r);
+    if (!round) {
+      round = new Round(this.core, 'parameter-server', r);
+      this.pending.set(r, round);
+    }
+    return round;
+  }
+
+  private contributionKey(r: number, s: number, rank: number): string {
+    return this.core.keys.contribution('ps', r, s, rank);
+  }
+
+  private where(r: number, s: number): string {
+    return `shard ${s} of round ${r} of exchange ${this.options.run}`;
+  }
+
+  /** One LIST of round `k` (once per poll: `cache`). */
+  private async list(round: Round, k: number, cache: Map<number, RoundListing>): Promise<RoundListing> {
+    let listing = cache.get(k);
+    if (!listing) {
+      listing = await RoundListing.read(round, k);
+      cache.set(k, listing);
+    }
+    return listing;
+  }
+
+  /** Waits until every worker has pushed round `target` (all its shards, or their means exist). */
+  private async waitPushed(round: Round, target: number): Promise<void> {
+    await round.waiter.until<void>(
+      async () => {
+        const listings = new Map<number, RoundListing>();
+        if (this.options.codec.errorFeedback) {
+          await this.serve(round, listings);
+        }
+        const absent = (await this.list(round, target, listings)).unpushed();
+        return absent.length === 0
+          ? { done: true, value: undefined }
+          : { done: false, missing: { ranks: absent, action: `push round ${target}` } };
+      },
+      () => this.whoIsMissing(round, target),
+    );
+  }
+
+  private ranks(): number[] {
+    return Array.from({ length: this.options.workers }, (_, i) => i);
+  }
+
+  /** Who holds up round `k`: the workers that have not pushed it, else the owners that have not reduced it. */
+  private async whoIsMissing(round: Round, k: number): Promise<MissingWork> {
+    return (await RoundListing.read(round, k)).missing();
+  }
+
+  /** Stateless codecs: reduces the shards of round `r` whose contributions are all there and whose mean is not. */
+  private async reduceComplete(
+    round: Round,
+    r: number,
+    listing: RoundListing,
+    mine: Uint8Array[],
+  ): Promise<void> {
+    const ready = [];
+    for (let s = 0; s < this.options.shards; s += 1) {
+      if (!listing.means.has(s) && listing.allSent(s)) {
+        ready.push(s);
+      }
+    }
+    await Promise.all(
+      ready.map(async (s) => {
+        // Workers that push last together all see the shard complete: one claims it, the others leave it.
+        if (await round.via(`ps:${s}`).putIfAbsent(this.core.keys.claim(r, s), CLAIM, round.call)) {
+          await this.reduceShard(round, r, s, mine[s]);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Error feedback: reduces, in round order, every round of the shards this
+   * worker owns whose contributions are all there, up to the last round it
+   * pushed. A round found reduced already (by an earlier attempt) is skipped.
+   */
+  private async serve(round: Round, listings: Map<number, RoundListing>): Promise<void> {
+    const { shards, workers, rank, staleness } = this.options;
+    const owned = [];
+    for (let s = rank; s < shards; s += workers) {
+      owned.push(s);
+    }
+    for (const s of owned) {
+      if (!this.nextToServe.has(s)) {
+        const slot = this.core.feedbackSlot(`down:ps:${s}`);
+        // An earlier attempt that died may have left rounds just before this one unreduced.
+        const start =
+          slot && slot.round >= 0 ? slot.round + 1 : Math.max(0, (this.firstPushed ?? 0) - staleness - 1);
+        this.nextToServe.set(s, start);
+      }
+    }
+    for (;;) {
+      const k = Math.min(...owned.map((s) => this.nextToServe.get(s) as number));
+      if (owned.length === 0 || k > this.lastPushed) {
+        return;
+      }
+      const listing = await this.list(round, k, listings);
+      let stuck = false;
+      for (const s of owned.filter((s) => this.nextToServe.get(s) === k)) {
+        if (listing.means.has(s)) {
+          this.nextToServe.set(s, k + 1);
+        } else if (listing.allSent(s)) {
+          await this.reduceShard(round, k, s);
+          listing.means.add(s);
+          this.nextToServe.set(s, k + 1);
+        } else {
+          stuck = true;
+        }
+      }
+      if (stuck) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Reads shard `s`'s contributions of round `k` and publishes their mean
+   * (once: see {@link Round.reduceAndPublish}). A contribution gone means
+   * another worker published the mean meanwhile (and removed them): its
+   * mean is the result.
+   */
+  private async reduceShard(round: Round, k: number, s: number, mine?: Uint8Array): Promise<Uint8Array> {
+    const node = `ps:${s}`;
+    const { rank, codec } = this.options;
+    const floats = this.shardLength(s);
+    const meanKey = this.core.keys.mean('ps', k, s);
+    const keys = this.ranks().map((i) => this.contributionKey(k, s, i));
+    const read = await Promise.all(
+      this.ranks().map(async (i) => {
+        if (i === rank && mine && k === this.lastPushed) {
+          return { rank: i, bytes: mine };
+        }
+        const bytes = await round.via(node).get(keys[i], round.call);
+        if (bytes) {
+          round.traffic.moved(floats ?? codec.floats(bytes));
+        }
+        return { rank: i, bytes };
+      }),
+    );
+    const contributions = read.filter((c): c is Contribution => c.bytes !== undefined);
+    if (contributions.length < read.length) {
+      const published = await round.via(node).get(meanKey, round.call);
+      if (!published) {
+        const gone = read.filter((c) => !c.bytes).map((c) => c.rank);
+        throw new ExchangeRoundGoneError(
+          `${describeRanks(gone)}'s part of ${this.where(k, s)} is gone from the store and the shard has no mean; ` +
+            'rerun the exchange from an earlier round',
+        );
+      }
+      round.traffic.moved(floats ?? codec.floats(published));
+      return published;
+    }
+    return round.reduceAndPublish({
+      node,
+      meanKey,
+      contributions,
+      floats: floats ?? codec.floats(contributions[0].bytes),
+      slotName: `down:ps:${s}`,
+      where: this.where(k, s),
+      reduced: k,
+      consumed: keys,
+    });
+  }
+
+  /** Shard `s`'s length, when this worker has pushed (else it is read from the bytes). */
+  private shardLength(s: number): number | undefined {
+    if (this.pushedLength === undefined) {
+      return undefined;
+    }
+    const [start, end] = shardBounds(this.pushedLength, this.options.shards)[s];
+    return end - start;
+  }
+
+  /** The means of round `k`'s shards, waiting for (or taking over) reductions still under way. */
+  private async fetchMeans(round: Round, k: number, listing: RoundListing): Promise<Float32Array> {
+    const { shards, codec, stragglerS } = this.options;
+    const takeoverMs = (stragglerS * 1000) / 4;
+    const decoded = await Promise.all(
+      Array.from({ length: shards }, async (_, s) => {
+        const node = `ps:${s}`;
+        const key = this.core.keys.mean('ps', k, s);
+        const floats = this.shardLength(s);
+        let bytes: Uint8Array;
+        let downloaded = true;
+        if (listing.means.has(s)) {
+          const got = await round.via(node).get(key, round.call);
+          if (!got) {
+            throw new ExchangeRoundGoneError(`the mean of ${this.where(k, s)} is gone from the store`);
+          }
+          bytes = got;
+        } else {
+          const waitStarted = Date.now();
+          const owner = s % this.options.workers;
+          bytes = await round.waiter.until<Uint8Array>(
+            async () => {
+              if (codec.errorFeedback && owner === this.options.rank) {
+                await this.serve(round, new Map());
+              }
+              const got = await round.via(node).get(key, round.call);
+              if (got) {
+                return { done: true, value: got };
+              }
+              if (!codec.errorFeedback && Date.now() - waitStarted >= takeoverMs) {
+                downloaded = false;
+                return { done: true, value: await this.reduceShard(round, k, s) };
+              }
+              return { done: false };
+            },
+            async () => ({
+              ranks: codec.errorFeedback ? [owner] : [],
+              action: `reduce ${this.where(k, s)} (every worker pushed it)`,
+            }),
+          );
+        }
+        const length = floats ?? codec.floats(bytes);
+        if (downloaded) {
+          round.traffic.moved(length);
+        }
+        return decodeChecked(codec, bytes, length, `the mean of ${this.where(k, s)}`);
+      }),
+    );
+    const out = new Float32Array(decoded.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of decoded) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}

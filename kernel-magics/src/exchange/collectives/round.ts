@@ -1,0 +1,279 @@
+/**
+ * One worker's part of one round: its traffic, its clock (deadline,
+ * straggler report), and the moves every strategy makes: gather the
+ * contributions under a prefix, wait for one key, reduce and publish a mean
+ * exactly once.
+ *
+ * Polling a set of keys costs, per poll, one LIST of their common prefix
+ * or one GET per key still missing (a GET that finds its key also brings
+ * its body, which is needed anyway). The exchange takes whichever is fewer
+ * requests at the store's prices ({@link PollPlan.listInGets}): with the
+ * embedded store and Redis it lists as soon as two keys are missing; with
+ * S3, where a LIST costs as much as twelve and a half GETs, it gets each
+ * missing key while few are missing. Waiting for one key is always a GET.
+ */
+import type { ExchangeRoundData } from './events';
+import type { ExchangeStrategy } from '../../telemetry/protocol/events';
+import type { Codec } from '../codecs';
+import type { ObjectStore } from '../store/object-store';
+import { StoreError } from '../store/errors';
+import { ExchangeRoundGoneError, MissingWork } from './errors';
+import type { FeedbackSlot } from './feedback';
+import type { ExchangeKeys } from './keys';
+import type { PollPlan, ResolvedOptions } from './options';
+import { Contribution, meanOf } from './reduce';
+import { RoundTraffic } from './traffic';
+import { RoundWaiter } from './wait';
+
+/** What a round needs of its exchange. */
+export interface ExchangeCore {
+  readonly options: ResolvedOptions;
+  readonly keys: ExchangeKeys;
+  readonly store: ObjectStore;
+  readonly plan: PollPlan;
+  /** The residual called `name`, or undefined when the codec has no error feedback. */
+  feedbackSlot(name: string): FeedbackSlot | undefined;
+  /** Sends an event (`exchange-straggler`...). */
+  emit(type: string, data: { [key: string]: unknown }): void;
+}
+
+/** What {@link Round.reduceAndPublish} reduces and where it publishes it. */
+export interface Reduction {
+  /** The edge of the exchange graph the traffic counts for. */
+  node: string;
+  meanKey: string;
+  /** One per worker (summed in rank order). */
+  contributions: Contribution[];
+  /** Floats in each contribution and in the mean. */
+  floats: number;
+  /** The reducer's error-feedback residual (`down:ar`...). */
+  slotName: string;
+  /** For messages: `shard 2 of round 3 of exchange x`. */
+  where: string;
+  /** The round reduced, when not the call's (a parameter server may reduce an earlier one). */
+  reduced?: number;
+  /** The contributions' keys read from the store, removed once the mean is published. */
+  consumed: string[];
+}
+
+/** A key a round waits for: whose it is, along which edge it is read, how many floats it holds. */
+export interface WantedKey {
+  key: string;
+  rank: number;
+  node: string;
+  floats: number;
+}
+
+/** The result of {@link Round.collect}: the stop key's body, or every wanted key's (by key). */
+export type Collected = { stopped: Uint8Array } | { found: Map<string, Uint8Array> };
+
+/** One worker's part of one round (a parameter server's push and pull are two calls of one round). */
+export class Round {
+  readonly traffic: RoundTraffic;
+  readonly codec: Codec;
+  private clock: RoundWaiter | undefined;
+  private callStartedMs = 0;
+  private busyMs = 0;
+  private stragglerReported = false;
+
+  constructor(
+    readonly core: ExchangeCore,
+    readonly strategy: ExchangeStrategy,
+    readonly round: number,
+  ) {
+    this.codec = core.options.codec;
+    this.traffic = new RoundTraffic(core.store);
+  }
+
+  /**
+   * Starts a call of the round: its waits share one deadline, `roundTimeoutS`
+   * from now, and stop when `signal` aborts. Stragglers are reported once
+   * per round, not per call.
+   */
+  begin(signal: AbortSignal | undefined): void {
+    const { run, rank, roundTimeoutS, stragglerS } = this.core.options;
+    this.callStartedMs = performance.now();
+    this.clock = new RoundWaiter({
+      exchange: run,
+      round: this.round,
+      rank,
+      roundTimeoutS,
+      stragglerS,
+      capMs: this.core.plan.capMs,
+      signal,
+      onStraggler: (ranks) => {
+        if (!this.stragglerReported) {
+          this.stragglerReported = true;
+          this.core.emit('exchange-straggler', { exchange: run, round: this.round, ranks, rank });
+        }
+      },
+    });
+  }
+
+  /** Ends a call: its time counts in the round's duration. */
+  end(): void {
+    this.busyMs += performance.now() - this.callStartedMs;
+  }
+
+  /** The current call's clock. */
+  get waiter(): RoundWaiter {
+    if (!this.clock) {
+      throw new Error('Round.begin() must be called before waiting');
+    }
+    return this.clock;
+  }
+
+  /** Store call options of this round. */
+  get call(): { signal?: AbortSignal } {
+    return { signal: this.waiter.signal };
+  }
+
+  /** The store along the edge towards `node` (counted for the round and the edge). */
+  via(node: string): ObjectStore {
+    return this.traffic.via(node);
+  }
+
+  /**
+   * Waits until every key of `wanted` (all under `prefix`) is in the store,
+   * or until the `stop` key is (then the others are not needed: e.g. the
+   * round's mean, found by a retry). Each key is read along its own edge.
+   * `action` says, for messages, what the ranks of missing keys did not do;
+   * `explain`, when given, looks further into who is to blame (e.g. the
+   * senders a missing mean still waits for).
+   */
+  async collect(
+    prefix: string,
+    wanted: WantedKey[],
+    stop: Omit<WantedKey, 'rank'> | undefined,
+    action: string,
+    explain?: (missing: MissingWork) => Promise<MissingWork>,
+  ): Promise<Collected> {
+    const found = new Map<string, Uint8Array>();
+    const fetch = async (want: Omit<WantedKey, 'rank'>): Promise<void> => {
+      const body = await this.via(want.node).get(want.key, this.call);
+      if (body) {
+        this.traffic.moved(want.floats);
+        found.set(want.key, body);
+      }
+    };
+    const missingNow = (): MissingWork => ({
+      ranks: [...new Set(wanted.filter((w) => !found.has(w.key)).map((w) => w.rank))].sort((a, b) => a - b),
+      action,
+    });
+    return this.waiter.until<Collected>(
+      async () => {
+        const missing = wanted.filter((w) => !found.has(w.key));
+        const lookFor = stop ? [stop, ...missing] : missing;
+        let listed: Set<string> | undefined;
+        if (lookFor.length > this.core.plan.listInGets) {
+          listed = new Set(await this.via(lookFor[0].node).list(prefix, this.call));
+        }
+        await Promise.all(lookFor.filter((w) => !listed || listed.has(w.key)).map(fetch));
+        const stopped = stop && found.get(stop.key);
+        if (stopped) {
+          return { done: true, value: { stopped } };
+        }
+        const still = missingNow();
+        if (still.ranks.length === 0) {
+          return { done: true, value: { found } };
+        }
+        return explain ? { done: false } : { done: false, missing: still };
+      },
+      async () => (explain ? explain(missingNow()) : missingNow()),
+    );
+  }
+
+  /** Waits until `key` is in the store (one GET a poll) and returns it; `describe` says who is late. */
+  async waitFor(
+    node: string,
+    key: string,
+    floats: number,
+    describe: () => Promise<MissingWork>,
+  ): Promise<Uint8Array> {
+    const store = this.via(node);
+    return this.waiter.until<Uint8Array>(async () => {
+      const body = await store.get(key, this.call);
+      if (body) {
+        this.traffic.moved(floats);
+        return { done: true, value: body };
+      }
+      return { done: false };
+    }, describe);
+  }
+
+  /**
+   * Reduces the contributions to their mean, encodes it (with the
+   * reducer's residual under error feedback) and publishes it if nobody did
+   * yet. Resolves to the bytes under the mean's key afterwards: this
+   * worker's, or those of whoever published first. The worker that
+   * publishes then removes the contributions it read from the store: the
+   * published mean is all a later call (a retry) of the round needs, so a
+   * long run keeps one object a round, not one a worker.
+   */
+  async reduceAndPublish(reduction: Reduction): Promise<Uint8Array> {
+    const { node, meanKey, contributions, floats, slotName, where } = reduction;
+    const mean = meanOf(this.codec, contributions, floats, where);
+    const slot = this.core.feedbackSlot(slotName);
+    const reduced = reduction.reduced ?? this.round;
+    const [bytes] = slot ? slot.encode(this.codec, mean, reduced, [[0, floats]]) : [this.codec.encode(mean)];
+    const store = this.via(node);
+    this.traffic.moved(floats);
+    if (await store.putIfAbsent(meanKey, bytes, this.call)) {
+      await Promise.all(reduction.consumed.map((key) => this.discard(store, key)));
+      return bytes;
+    }
+    const existing = await store.get(meanKey, this.call);
+    if (!existing) {
+      throw new ExchangeRoundGoneError(
+        `${where} was reduced by another worker but its mean is gone from the store; rerun the exchange from an earlier round`,
+      );
+    }
+    this.traffic.moved(floats);
+    return existing;
+  }
+
+  /** Removes an object nothing needs any more; a failure only leaves it for the run's cleanup. */
+  private async discard(store: ObjectStore, key: string): Promise<void> {
+    try {
+      await store.delete(key, this.call);
+    } catch (error) {
+      if (!(error instanceof StoreError)) {
+        throw error;
+      }
+      // Deliberately ignored: the object is garbage, and the kernel removes the run's keys when it ends.
+    }
+  }
+
+  /** Lists `prefix` and returns which of `ranks` have no contribution key there (ascending). */
+  async absentRanks(
+    node: string,
+    prefix: string,
+    keyOf: (rank: number) => string,
+    ranks: number[],
+  ): Promise<number[]> {
+    const listed = new Set(await this.via(node).list(prefix, this.call));
+    return ranks.filter((rank) => !listed.has(keyOf(rank)));
+  }
+
+  /** The round's telemetry, as the worker measured it. */
+  data(): ExchangeRoundData {
+    const { run, rank, workers, codec } = this.core.options;
+    const { total } = this.traffic;
+    return {
+      exchange: run,
+      round: this.round,
+      workerId: `worker:${rank}`,
+      rank,
+      workers,
+      strategy: this.strategy,
+      codec: codec.name,
+      store: this.core.store.kind,
+      bytesUp: total.bytesUp,
+      bytesDown: total.bytesDown,
+      rawBytes: this.traffic.rawBytes,
+      requests: { ...total.requests },
+      durationMs: Math.round(this.busyMs * 1000) / 1000,
+      links: this.traffic.linkBytes(),
+    };
+  }
+}

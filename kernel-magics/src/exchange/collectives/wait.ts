@@ -1,0 +1,91 @@
+/**
+ * Waiting for other workers through the store: polls with exponential
+ * backoff (from {@link POLL_INITIAL_MS} to the store kind's cap), bounded by
+ * the round timeout, stopped at once by an abort, and reporting stragglers
+ * once per round when the wait grows long.
+ */
+import { ExchangeTimeoutError, MissingWork } from './errors';
+import { POLL_INITIAL_MS } from './options';
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared either way). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What one poll found: the awaited value, or not yet (with, when known cheaply, who is missing). */
+export type PollResult<T> = { done: true; value: T } | { done: false; missing?: MissingWork };
+
+/** Settings of one round's waits. */
+export interface RoundWaitSettings {
+  exchange: string;
+  round: number;
+  rank: number;
+  roundTimeoutS: number;
+  stragglerS: number;
+  capMs: number;
+  signal?: AbortSignal;
+  /** Called once per round when a wait has lasted `stragglerS`, with the ranks missing. */
+  onStraggler(ranks: number[]): void;
+}
+
+/**
+ * The clock of one worker's round: every wait in the round shares its
+ * deadline and its once-only straggler report.
+ */
+export class RoundWaiter {
+  private readonly started = Date.now();
+  private stragglerReported = false;
+
+  constructor(readonly settings: RoundWaitSettings) {}
+
+  /** The round's signal (an interrupt); checked before and during every wait. */
+  get signal(): AbortSignal | undefined {
+    return this.settings.signal;
+  }
+
+  /**
+   * Calls `poll` until it is done, pausing 1, 2, 4... ms up to the cap
+   * between calls. When the straggler time passes, reports the missing ranks
+   * once; when the round timeout passes, throws an {@link ExchangeTimeoutError}
+   * naming them. `describe` says who is missing when a poll did not.
+   */
+  async until<T>(poll: () => Promise<PollResult<T>>, describe: () => Promise<MissingWork>): Promise<T> {
+    const { roundTimeoutS, stragglerS, capMs, signal } = this.settings;
+    const deadline = this.started + roundTimeoutS * 1000;
+    let pause = POLL_INITIAL_MS;
+    for (;;) {
+      signal?.throwIfAborted();
+      const result = await poll();
+      if (result.done) {
+        return result.value;
+      }
+      const now = Date.now();
+      if (now >= deadline) {
+        const missing = result.missing ?? (await describe());
+        const { exchange, round, rank } = this.settings;
+        throw new ExchangeTimeoutError(exchange, round, rank, roundTimeoutS, missing);
+      }
+      if (!this.stragglerReported && now - this.started >= stragglerS * 1000) {
+        this.stragglerReported = true;
+        const missing = result.missing ?? (await describe());
+        this.settings.onStraggler(missing.ranks);
+      }
+      await sleep(Math.min(pause, Math.max(1, deadline - now)), signal);
+      pause = Math.min(pause * 2, capMs);
+    }
+  }
+}
