@@ -11,6 +11,7 @@ const request = (id: string): InvocationRequest => ({ id }) as InvocationRequest
 const ROUND: WorkerRound = {
   exchange: 'grads',
   round: 3,
+  workerId: 'worker:1',
   rank: 1,
   workers: 4,
   strategy: 'scatter-reduce',
@@ -66,9 +67,12 @@ describe('ExchangeWatch', () => {
 
   it('replaces the invocation of each rank a worker waits for, once per round, and notes it in the cell', () => {
     const { w, replaced, notes } = watch();
-    w.onEvent(request('inv-a'), { type: 'exchange-open', data: { exchange: 'grads', rank: 0 } });
-    w.onEvent(request('inv-b'), { type: 'exchange-open', data: { exchange: 'grads', rank: 1 } });
-    const straggler = { type: 'exchange-straggler', data: { exchange: 'grads', round: 5, ranks: [1, 2] } };
+    w.onEvent(request('inv-a'), { type: 'exchange-open', data: { exchange: 'grads', rank: 0, workers: 4 } });
+    w.onEvent(request('inv-b'), { type: 'exchange-open', data: { exchange: 'grads', rank: 1, workers: 4 } });
+    const straggler = {
+      type: 'exchange-straggler',
+      data: { exchange: 'grads', round: 5, ranks: [1, 2], rank: 0 },
+    };
     w.onEvent(request('inv-a'), straggler);
     // Reported again by another worker for the same round: not replaced twice.
     w.onEvent(request('inv-c'), straggler);
@@ -83,11 +87,11 @@ describe('ExchangeWatch', () => {
 
   it('says nothing when the slow invocation was not running any more', () => {
     const { w, replaced, notes, stop } = watch();
-    w.onEvent(request('inv-b'), { type: 'exchange-open', data: { exchange: 'grads', rank: 1 } });
+    w.onEvent(request('inv-b'), { type: 'exchange-open', data: { exchange: 'grads', rank: 1, workers: 4 } });
     stop('inv-b');
     w.onEvent(request('inv-a'), {
       type: 'exchange-straggler',
-      data: { exchange: 'grads', round: 1, ranks: [1] },
+      data: { exchange: 'grads', round: 1, ranks: [1], rank: 0 },
     });
     expect(replaced).toHaveLength(1);
     expect(notes).toEqual([]);

@@ -159,7 +159,6 @@ export class KernelAccounting implements RunAccounting {
     this.telemetry.emit({
       type: 'exchange-round',
       runId: plan.runId,
-      workerId: `worker:${round.rank}`,
       ...rest,
       requests: requests.put + requests.get + requests.list + requests.delete,
       storageUsd: bill.usd,

@@ -10,27 +10,19 @@ import type { InvocationEvent, InvocationRequest } from '../runtime/backend';
 import { arrayOf, count, finite, object, oneOf, Shape, string } from '../telemetry/protocol/check';
 import type { ExchangeLink, ExchangeStrategy } from '../telemetry/protocol';
 import type { StoreRequests } from '../exchange/store/object-store';
+import type {
+  ExchangeOpenData,
+  ExchangeRoundData,
+  ExchangeStragglerData,
+} from '../exchange/collectives/events';
 
-/** One worker's round as the exchange reports it (the kernel adds the run, the worker id and the price). */
-export interface WorkerRound {
-  exchange: string;
-  round: number;
-  rank: number;
-  workers: number;
-  strategy: ExchangeStrategy;
-  codec: string;
-  store: string;
-  bytesUp: number;
-  bytesDown: number;
-  rawBytes: number;
-  requests: StoreRequests;
-  durationMs: number;
-  links: ExchangeLink[];
-}
+/** One worker's round as the exchange reports it (the kernel adds the run and the price). */
+export type WorkerRound = ExchangeRoundData;
 
 const isWorkerRound = object<WorkerRound>({
   exchange: string,
   round: count,
+  workerId: string,
   rank: count,
   workers: count,
   strategy: oneOf<ExchangeStrategy>({ allreduce: true, 'scatter-reduce': true, 'parameter-server': true }),
@@ -45,22 +37,19 @@ const isWorkerRound = object<WorkerRound>({
 } satisfies Shape<WorkerRound>);
 
 /** A worker joined an exchange (`exchange.open`). */
-interface Joined {
-  exchange: string;
-  rank: number;
-}
+type Joined = ExchangeOpenData;
 
-const isJoined = object<Joined>({ exchange: string, rank: count });
+const isJoined = object<Joined>({ exchange: string, rank: count, workers: count });
 
 /** A worker waited too long for others in a round. */
-interface Straggling {
-  exchange: string;
-  round: number;
-  /** The ranks it still waits for. */
-  ranks: number[];
-}
+type Straggling = ExchangeStragglerData;
 
-const isStraggling = object<Straggling>({ exchange: string, round: count, ranks: arrayOf(count) });
+const isStraggling = object<Straggling>({
+  exchange: string,
+  round: count,
+  ranks: arrayOf(count),
+  rank: count,
+});
 
 /** What the watch reports to. */
 export interface ExchangeEventSink {

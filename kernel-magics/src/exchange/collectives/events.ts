@@ -28,6 +28,14 @@ export interface ExchangeStragglerData {
   rank: number;
 }
 
+/** `exchange-open`: a worker opened the exchange as `rank` (the kernel maps ranks to invocations). */
+export interface ExchangeOpenData {
+  exchange: string;
+  rank: number;
+  workers: number;
+}
+
 /** The event types. */
+export const EXCHANGE_OPEN_EVENT = 'exchange-open';
 export const EXCHANGE_ROUND_EVENT = 'exchange-round';
 export const EXCHANGE_STRAGGLER_EVENT = 'exchange-straggler';

@@ -40,7 +40,7 @@ import { embeddedStoreDir } from '../store/embedded-dir';
 import type { ObjectStore } from '../store/object-store';
 import { allreduceRound } from './allreduce';
 import { ExchangeConfigError, ExchangeError } from './errors';
-import { EXCHANGE_ROUND_EVENT } from './events';
+import { EXCHANGE_OPEN_EVENT, EXCHANGE_ROUND_EVENT } from './events';
 import { evictClosed, FeedbackSlot, FeedbackState, feedbackRegistry } from './feedback';
 import { ExchangeKeys } from './keys';
 import {
@@ -295,6 +295,9 @@ async function openExchange(options: ExchangeOptions, resolveStore: StoreResolve
     feedbackSlot: (name: string): FeedbackSlot | undefined => state?.slot(name),
     emit: (type, data) => sink(type, data as JsonObject),
   };
+  // The kernel learns which invocation is which rank: a straggler report names ranks, and the
+  // kernel replaces invocations.
+  sink(EXCHANGE_OPEN_EVENT, { exchange: resolved.run, rank: resolved.rank, workers: resolved.workers });
   return new Exchange(core, feedback, ownsStore);
 }
 
