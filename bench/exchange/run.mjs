@@ -1,99 +1,144 @@
-// bench/exchange (skeleton): one exchange round per strategy x codec, W
-// workers as concurrent async functions in this process over a temporary
-// embedded store, from the built package. Per cell: wall time of the round
-// (median of `rounds`), bytes moved by all workers (up + down), store
-// requests, and the ratio of `none`'s bytes to the codec's. A markdown table
-// on stdout. The lead extends it (other stores, separate processes).
-// Usage: npm run build && node bench/exchange/run.mjs [workers=8] [floats=1000000] [rounds=3]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// bench/exchange: per-round time of each collective (leader all-reduce, scatter-reduce, parameter
+// server) with W workers and N-float gradients through each store (embedded, Redis, S3 on s3rver),
+// side by side in one run with the reference: the raw time to move the same bytes through the same
+// store (each worker puts the bytes it sent and gets objects of the sizes it received, with plain
+// store calls, all workers at once). Also the bytes a round moves with each codec.
+// Every worker is a process of its own (as an invocation is), from the built package; a round's time
+// is the slowest worker's; figures are medians over `rounds` rounds after a warm-up round.
+// Usage: npm run build && node bench/exchange/run.mjs [workers=8] [floats=1000000] [rounds=5]
+// Writes bench/exchange/results/latest.json; prints the tables.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const { exchange } = require('../../kernel-magics/dist/src/exchange/index.js');
-const { EmbeddedStore } = require('../../kernel-magics/dist/src/exchange/store/embedded.js');
+import { startRedis, startS3rver, S3_ENV } from '../lib/stores.mjs';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKERS = Number(process.argv[2] ?? 8);
 const FLOATS = Number(process.argv[3] ?? 1_000_000);
-const ROUNDS = Number(process.argv[4] ?? 3);
+const ROUNDS = Number(process.argv[4] ?? 5);
 const STRATEGIES = ['allreduce', 'scatter-reduce', 'parameter-server'];
 const CODECS = ['none', 'fp16', 'topk:0.01'];
+/** Time for W node processes to start and load the package before the first round. */
+const START_DELAY_MS = 3000;
 
-function vectorOf(rank, round) {
-  let s = (rank * 7919 + round * 104729 + 1) >>> 0;
-  const out = new Float32Array(FLOATS);
-  for (let i = 0; i < FLOATS; i += 1) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function runWorker(job, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), JSON.stringify(job)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`worker exited ${code}`)),
+    );
+  });
 }
 
-async function cell(store, strategy, codec, vectors) {
-  const events = [];
-  const run = `${strategy}-${codec.replace(':', '-')}`;
-  const exchanges = await Promise.all(
-    vectors.map((_, rank) =>
-      exchange.open({
-        run,
-        rank,
-        workers: WORKERS,
-        store,
-        strategy,
-        codec,
-        cellRunId: 'bench',
-        onEvent: (type, data) => type === 'exchange-round' && events.push(data),
-      }),
+/** The slowest worker's time, round by round; its median. */
+function roundMedian(results) {
+  const perRound = results[0].ms.map((_, round) => Math.max(...results.map((r) => r.ms[round])));
+  return median(perRound);
+}
+
+let sequence = 0;
+async function measure(store, env, strategy, codec, withRaw) {
+  sequence += 1;
+  const cellRunId = `bench-${process.pid}-${sequence}`;
+  const base = { store, workers: WORKERS, floats: FLOATS, rounds: ROUNDS, cellRunId, run: 'grads' };
+  const startAt = Date.now() + START_DELAY_MS;
+  const results = await Promise.all(
+    Array.from({ length: WORKERS }, (_, rank) =>
+      runWorker({ ...base, rank, strategy, codec, mode: 'collective', startAt }, env),
     ),
   );
-  const times = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    const started = performance.now();
-    await Promise.all(
-      exchanges.map(async (ex, rank) => {
-        const v = vectors[rank][round];
-        if (strategy === 'allreduce') return ex.allreduce(v, { round });
-        if (strategy === 'scatter-reduce') return ex.scatterReduce(v, { round });
-        await ex.push(v, { round });
-        return ex.pull({ round });
-      }),
+  const bytes = median(results[0].bytesUp.map((_, i) => results.reduce((s, r) => s + r.bytesUp[i] + r.bytesDown[i], 0)));
+  const rawBytes = median(results[0].rawBytes.map((_, i) => results.reduce((s, r) => s + r.rawBytes[i], 0)));
+  const row = { strategy, codec, roundMs: roundMedian(results), bytes, rawBytes };
+  if (withRaw) {
+    const rawStart = Date.now() + START_DELAY_MS;
+    const raw = await Promise.all(
+      results.map((r, rank) =>
+        runWorker(
+          {
+            ...base,
+            cellRunId: `${cellRunId}-raw`,
+            rank,
+            mode: 'raw',
+            startAt: rawStart,
+            upBytes: median(r.bytesUp),
+            downParts: r.links.map((l) => l.bytesDown).filter((b) => b > 0),
+          },
+          env,
+        ),
+      ),
     );
-    times.push(performance.now() - started);
+    row.rawMs = roundMedian(raw);
+    row.ratio = row.roundMs / row.rawMs;
   }
-  await Promise.all(exchanges.map((ex) => ex.close()));
-  const perRound = (field) => events.reduce((sum, e) => sum + field(e), 0) / ROUNDS;
-  return {
-    ms: times.sort((a, b) => a - b)[Math.floor(times.length / 2)],
-    bytes: perRound((e) => e.bytesUp + e.bytesDown),
-    requests: perRound((e) => e.requests.put + e.requests.get + e.requests.list + e.requests.delete),
-  };
+  return row;
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-exchange-'));
-const store = new EmbeddedStore(dir);
+const fmt = (n, d = 1) => n.toFixed(d);
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-exchange-'));
+const redis = await startRedis();
+const s3 = await startS3rver();
+const results = { workers: WORKERS, floats: FLOATS, rounds: ROUNDS, host: os.cpus().length + ' cores', time: new Date().toISOString(), stores: {}, codecs: [] };
 try {
-  const vectors = Array.from({ length: WORKERS }, (_, rank) =>
-    Array.from({ length: ROUNDS }, (_, round) => vectorOf(rank, round)),
-  );
-  console.log(`| strategy | codec | round ms (p50) | MB moved / round | requests / round | vs none |`);
-  console.log(`|---|---|---|---|---|---|`);
+  const stores = {
+    embedded: { url: 'embedded', env: { SERVERLESS_STORE: path.join(tmp, 'store') } },
+    redis: { url: redis.url('bench'), env: {} },
+    s3: { url: s3.url('bench'), env: S3_ENV },
+  };
+  for (const [name, { url, env }] of Object.entries(stores)) {
+    results.stores[name] = [];
+    for (const strategy of STRATEGIES) {
+      const row = await measure(url, env, strategy, 'none', true);
+      results.stores[name].push(row);
+      process.stderr.write(`${name} ${strategy}: ${fmt(row.roundMs)} ms vs raw ${fmt(row.rawMs)} ms (${fmt(row.ratio, 2)}x)\n`);
+    }
+  }
   for (const strategy of STRATEGIES) {
-    let noneBytes;
     for (const codec of CODECS) {
-      const result = await cell(store, strategy, codec, vectors);
-      noneBytes ??= result.bytes;
-      console.log(
-        `| ${strategy} | ${codec} | ${result.ms.toFixed(0)} | ${(result.bytes / 1e6).toFixed(2)} | ` +
-          `${result.requests.toFixed(0)} | ${(noneBytes / result.bytes).toFixed(1)}x |`,
-      );
+      const row = await measure('embedded', stores.embedded.env, strategy, codec, false);
+      results.codecs.push(row);
+      process.stderr.write(`${strategy} ${codec}: ${mb(row.bytes)} in ${fmt(row.roundMs)} ms\n`);
     }
   }
 } finally {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await Promise.all([redis.stop(), s3.stop()]);
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+mkdirSync(path.join(here, 'results'), { recursive: true });
+writeFileSync(path.join(here, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+console.log(`\n### Per-round time, ${WORKERS} workers, ${FLOATS.toLocaleString('en-US')} floats, codec none (median of ${ROUNDS} rounds, slowest worker)\n`);
+console.log('| store | collective | round ms | raw ms (same bytes) | ratio (target <= 2) | bytes per round |');
+console.log('|---|---|---|---|---|---|');
+for (const [name, rows] of Object.entries(results.stores)) {
+  for (const r of rows) {
+    console.log(`| ${name} | ${r.strategy} | ${fmt(r.roundMs)} | ${fmt(r.rawMs)} | ${fmt(r.ratio, 2)} | ${mb(r.bytes)} |`);
+  }
+  const ar = rows.find((r) => r.strategy === 'allreduce').roundMs;
+  const sr = rows.find((r) => r.strategy === 'scatter-reduce').roundMs;
+  console.log(`| ${name} | scatter-reduce / allreduce | ${fmt(sr / ar, 2)} | | | |`);
+}
+console.log(`\n### Bytes per round by codec (embedded store)\n`);
+console.log('| collective | codec | bytes moved | none / codec | round ms |');
+console.log('|---|---|---|---|---|');
+for (const r of results.codecs) {
+  const none = results.codecs.find((x) => x.strategy === r.strategy && x.codec === 'none').bytes;
+  console.log(`| ${r.strategy} | ${r.codec} | ${mb(r.bytes)} | ${fmt(none / r.bytes)}x | ${fmt(r.roundMs)} |`);
 }
