@@ -25,6 +25,13 @@ export interface FaultProxy {
   readonly slowDowns: number;
   /** Requests answered 412 so far. */
   readonly preconditionFailures: number;
+  /**
+   * SDK calls seen so far by S3 operation (PUT, GET, HEAD, LIST for
+   * ListObjects, DELETE, DELETE-BATCH for DeleteObjects, other): requests
+   * with distinct `amz-sdk-invocation-id` headers, so the SDK's retries of a
+   * call count once.
+   */
+  readonly operations: Readonly<Record<string, number>>;
   /** Answers the next `count` requests (`'always'`: every request from now on) with 503 SlowDown. */
   slowDown(count: number | 'always'): void;
   /** Stops listening and closes every connection. */
@@ -47,9 +54,19 @@ export async function startFaultProxy(
   let preconditionFailures = 0;
   let failing: number | 'always' = 0;
   const locks = new Map<string, Promise<void>>();
+  const operations: Record<string, number> = {};
+  const invocations = new Set<string>();
 
   const server = http.createServer((req, res) => {
     requests += 1;
+    const invocation = req.headers['amz-sdk-invocation-id'];
+    if (typeof invocation !== 'string' || !invocations.has(invocation)) {
+      const operation = operationOf(req);
+      operations[operation] = (operations[operation] ?? 0) + 1;
+      if (typeof invocation === 'string') {
+        invocations.add(invocation);
+      }
+    }
     if (failing === 'always' || failing > 0) {
       if (failing !== 'always') {
         failing -= 1;
@@ -105,6 +122,9 @@ export async function startFaultProxy(
     get preconditionFailures() {
       return preconditionFailures;
     },
+    get operations() {
+      return { ...operations };
+    },
     slowDown: (count) => {
       failing = count;
     },
@@ -114,6 +134,19 @@ export async function startFaultProxy(
         server.closeAllConnections();
       }),
   };
+}
+
+/** The S3 operation of a path-style request. */
+function operationOf(req: http.IncomingMessage): string {
+  const url = new URL(req.url ?? '/', 'http://proxy');
+  const onBucket = url.pathname.split('/').filter(Boolean).length === 1;
+  if (req.method === 'GET' && onBucket) {
+    return 'LIST';
+  }
+  if (req.method === 'POST' && url.searchParams.has('delete')) {
+    return 'DELETE-BATCH';
+  }
+  return ['PUT', 'GET', 'HEAD', 'DELETE'].includes(req.method ?? '') ? req.method! : 'other';
 }
 
 /** Answers with S3's XML error body, once the request's body is read (as S3 does). */

@@ -28,6 +28,7 @@ export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 /** Reconnection attempts after a connection is lost, before waiting for the next call. */
 export const REDIS_RECONNECT_ATTEMPTS = 3;
 const RECONNECT_BASE_MS = 100;
+const REDIS_DISCONNECT_TIMEOUT_MS = 500;
 
 /** Options of a {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -71,6 +72,8 @@ export class RedisStore implements ObjectStore {
       autoResendUnfulfilledCommands: false,
       retryStrategy: (times) =>
         times <= REDIS_RECONNECT_ATTEMPTS ? RECONNECT_BASE_MS * 2 ** (times - 1) : null,
+      // How long a closing socket may take to end before it is destroyed.
+      disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
       disableClientInfo: true,
       maintNotifications: 'disabled',
     };
@@ -138,9 +141,12 @@ export class RedisStore implements ObjectStore {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      // disconnect(), not quit(): it ends the socket and any reconnection timer at once,
-      // even when the server is gone (quit would wait for a reply).
-      this.client.disconnect();
+      // disconnect(), not quit(): it ends the socket and any reconnection timer at once, even
+      // when the server is gone (quit would wait for a reply). Once ended there is nothing to
+      // close, and disconnect() would arm a timer for a socket that already closed.
+      if (this.client.status !== 'end') {
+        this.client.disconnect();
+      }
     }
   }
 

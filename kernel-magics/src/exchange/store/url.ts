@@ -136,8 +136,9 @@ function parseEmbedded(dir: string): EmbeddedStoreSpec {
   return { kind: 'embedded', dir: resolved, url: `embedded:${resolved}` };
 }
 
-function parseRedis(url: string): RedisStoreSpec {
-  const parsed = parseUrl(url);
+function parseRedis(given: string): RedisStoreSpec {
+  const parsed = parseUrl(given);
+  const url = redactUrl(given);
   refuseCredentials(
     parsed,
     url,
@@ -187,8 +188,9 @@ function parseRedis(url: string): RedisStoreSpec {
   };
 }
 
-function parseS3(url: string): S3StoreSpec {
-  const parsed = parseUrl(url);
+function parseS3(given: string): S3StoreSpec {
+  const parsed = parseUrl(given);
+  const url = redactUrl(given);
   refuseCredentials(
     parsed,
     url,
@@ -246,7 +248,7 @@ function endpointParam(value: string | undefined, url: string): string | undefin
     endpoint = new URL(value);
   } catch {
     throw configError(
-      `${url}: endpoint must be a URL such as http://127.0.0.1:4568, got ${JSON.stringify(value)}`,
+      `${url}: endpoint must be a URL such as http://127.0.0.1:4568, got ${JSON.stringify(redactUrl(value))}`,
     );
   }
   if (
@@ -275,12 +277,10 @@ function parseUrl(url: string): URL {
 
 function refuseCredentials(parsed: URL, url: string, where: string): void {
   if (parsed.password) {
-    throw configError(`${redactUrl(url)}: the URL holds a password; ${where}`);
+    throw configError(`${url}: the URL holds a password; ${where}`);
   }
   if (parsed.username) {
-    throw configError(
-      `${redactUrl(url)}: the URL holds a user name; store URLs carry no credentials (${where})`,
-    );
+    throw configError(`${url}: the URL holds a user name; store URLs carry no credentials (${where})`);
   }
 }
 
@@ -293,7 +293,7 @@ function queryOf(parsed: URL, url: string, allowed: readonly string[]): Map<stri
       );
     }
     if (query.has(name)) {
-      throw configError(`${redactUrl(url)}: parameter ${JSON.stringify(name)} is given twice`);
+      throw configError(`${url}: parameter ${JSON.stringify(name)} is given twice`);
     }
     query.set(name, value);
   }
@@ -332,9 +332,12 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** `url` with any `user:password@` removed (for messages). */
+/**
+ * `url` with every `user:password@` removed (its own, and any in a parameter
+ * such as `endpoint=`, plain or percent-encoded), for messages.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+  return url.replace(/(:\/\/|%3A%2F%2F)[^/?#&\s]*?(@|%40)/gi, '$1***$2');
 }
 
 function configError(problem: string): StoreConfigError {
