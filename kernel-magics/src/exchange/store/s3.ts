@@ -48,7 +48,7 @@ export const S3_MAX_ATTEMPTS = 4;
 /** How long opening a connection may take, ms. */
 export const S3_CONNECT_TIMEOUT_MS = 3_000;
 /** Reads of an object whose body does not match its checksum, before the get fails. */
-export const S3_TORN_READ_ATTEMPTS = 5;
+export const S3_TORN_READ_ATTEMPTS = 8;
 /** Conditional PUTs answered 409 ConditionalRequestConflict, before put-if-absent fails. */
 export const S3_CONFLICT_ATTEMPTS = 5;
 /** The user metadata entry holding the SHA-256 of an object's body (hex). */
