@@ -14,7 +14,7 @@ import {
   StoreTimeoutError,
   StoreUnavailableError,
 } from '../../kernel-magics/src/exchange/store';
-import { S3_MAX_ATTEMPTS } from '../../kernel-magics/src/exchange/store/s3';
+import { S3_MAX_ATTEMPTS } from '../../kernel-magics/src/exchange/store/s3-client';
 import { freePort } from '../helpers/processes';
 import { FaultProxy, startFaultProxy } from '../helpers/s3-fault-proxy';
 import { RedisServer, S3rverServer, S3RVER_ENV, startRedis, startS3rver } from '../helpers/stores';

@@ -21,32 +21,24 @@
  *   does not (s3rver, for keys such as `x` next to `x-y` or `x/...`) can
  *   skip keys across pages. Disorder seen in a truncated listing is an
  *   error rather than a silently short list.
- * - Every request is bounded (connection and request timeouts; at most
- *   {@link S3_MAX_ATTEMPTS} attempts with the SDK's standard backoff for
- *   throttling and 5xx) and takes the caller's AbortSignal.
+ * - Every request is bounded (see `s3-client.ts`: connection and request
+ *   timeouts, a few attempts with the SDK's standard backoff for throttling
+ *   and 5xx) and takes the caller's AbortSignal.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-import type {
-  GetObjectCommandOutput,
-  ListObjectsV2CommandOutput,
-  S3Client,
-  S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import { abortable, backoffMs, pause, reasonOf } from './calls';
 import { StoreError } from './errors';
 import { checkKey, checkPrefix, ObjectStore, StoreCallOptions } from './object-store';
 import { S3_DELETE_BATCH, S3_LIST_PAGE } from './requests';
+import { s3ClientConfig, S3ClientOptions } from './s3-client';
 import { httpStatusOf, s3CodeOf, s3Failure } from './s3-errors';
 import type { S3StoreSpec } from './url';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
-/** Attempts of one request, the first included (the SDK retries throttling, 5xx and network errors). */
-export const S3_MAX_ATTEMPTS = 4;
-/** How long opening a connection may take, ms. */
-export const S3_CONNECT_TIMEOUT_MS = 3_000;
 /** Reads of an object whose body does not match its checksum, before the get fails. */
 export const S3_TORN_READ_ATTEMPTS = 8;
 /** Conditional PUTs answered 409 ConditionalRequestConflict, before put-if-absent fails. */
@@ -60,13 +52,9 @@ const PROBE_FOLDER = '.serverless-kernel-probe';
 const NOT_HANDLED = Symbol('not handled');
 
 /** Options of an {@link S3Store}. */
-export interface S3StoreOptions {
-  /** Where AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION are read from; default: the SDK's own chain. */
-  env?: NodeJS.ProcessEnv;
+export interface S3StoreOptions extends S3ClientOptions {
   /** A client to use instead of one made from the spec (not destroyed by close()). */
   client?: S3Client;
-  /** Attempts per request (default {@link S3_MAX_ATTEMPTS}). */
-  maxAttempts?: number;
 }
 
 /** An S3 bucket and prefix as an {@link ObjectStore}. */
@@ -94,7 +82,7 @@ export class S3Store implements ObjectStore {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load
     this.sdk = require('@aws-sdk/client-s3') as S3Sdk;
     this.ownsClient = options.client === undefined;
-    this.client = options.client ?? new this.sdk.S3Client(clientConfig(spec, options));
+    this.client = options.client ?? new this.sdk.S3Client(s3ClientConfig(spec, options));
   }
 
   async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
@@ -407,35 +395,6 @@ export class S3Store implements ObjectStore {
   private info(operation: string, key?: string) {
     return { kind: this.kind, location: this.location, operation, key };
   }
-}
-
-/** The client settings of a spec: bounded timeouts and retries, credentials from the default chain. */
-function clientConfig(spec: S3StoreSpec, options: S3StoreOptions): S3ClientConfig {
-  const env = options.env ?? process.env;
-  const accessKeyId = options.env?.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = options.env?.AWS_SECRET_ACCESS_KEY;
-  return {
-    region: spec.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    endpoint: spec.endpoint,
-    forcePathStyle: spec.endpoint !== undefined,
-    followRegionRedirects: spec.endpoint === undefined,
-    // The chain reads the process's environment; an explicit env stands in for that step only.
-    credentials:
-      accessKeyId && secretAccessKey
-        ? { accessKeyId, secretAccessKey, sessionToken: options.env?.AWS_SESSION_TOKEN || undefined }
-        : undefined,
-    maxAttempts: options.maxAttempts ?? S3_MAX_ATTEMPTS,
-    retryMode: 'standard',
-    // The store checks bodies itself (SHA-256 in the metadata); CRC32 stays on where S3 requires one.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: {
-      connectionTimeout: S3_CONNECT_TIMEOUT_MS,
-      requestTimeout: spec.timeoutMs,
-      throwOnRequestTimeout: true,
-      socketTimeout: spec.timeoutMs,
-    },
-  };
 }
 
 async function readBody(response: GetObjectCommandOutput): Promise<Uint8Array> {
