@@ -2,7 +2,9 @@
  * The Redis object store: one string value per key, under the URL's key
  * namespace, in one database. A put is a SET (atomic: a reader gets the old
  * value or the new one), put-if-absent a SET NX, a get GET as a Buffer (the
- * value is binary), a listing SCAN MATCH on the namespaced prefix.
+ * value is binary), a listing SCAN MATCH on the namespaced prefix (SCAN
+ * walks the whole database, so a listing costs in proportion to every key
+ * there: give the store a database of its own when it is large).
  *
  * Every call is bounded: a command that gets no reply within the URL's
  * `timeoutMs` rejects; a lost connection rejects the calls in flight at once

@@ -8,7 +8,8 @@
  *   object also carries the SHA-256 of its body in its metadata; a get
  *   whose body does not match reads again (a few times, with backoff), so a
  *   server that writes in place (s3rver does) still never hands out a torn
- *   object: the get returns a whole one or fails.
+ *   object: the get returns a whole one or fails. (An object written by
+ *   another tool, without that entry, is returned unchecked.)
  * - Put-if-absent is a PUT with `If-None-Match: *`, atomic on S3 (a 412
  *   means the key existed). Whether the endpoint enforces that header is
  *   probed once per store ({@link S3Store.conditionalWrites}); where it does
@@ -20,7 +21,9 @@
  *   keys in order, which the continuation token relies on; a server that
  *   does not (s3rver, for keys such as `x` next to `x-y` or `x/...`) can
  *   skip keys across pages. Disorder seen in a truncated listing is an
- *   error rather than a silently short list.
+ *   error rather than a short list; a page can also look ordered and still
+ *   follow a skipped key, which no client can see, so on such a server a
+ *   listing of over 1,000 keys with such names is unreliable.
  * - Every request is bounded (see `s3-client.ts`: connection and request
  *   timeouts, a few attempts with the SDK's standard backoff for throttling
  *   and 5xx) and takes the caller's AbortSignal.
