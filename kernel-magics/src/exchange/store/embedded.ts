@@ -68,6 +68,10 @@ export class EmbeddedStore implements ObjectStore {
       if (isCode(error, 'ENOENT')) {
         return undefined;
       }
+      if (options?.signal?.aborted) {
+        // An abort during the read rejects with the signal's reason, as every store's calls do.
+        throw options.signal.reason;
+      }
       throw this.failure('get', key, error);
     }
   }
