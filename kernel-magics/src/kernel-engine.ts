@@ -8,6 +8,7 @@ import { CommRegistry } from './kernel/comms';
 import { LineMagics } from './magics/line-magics';
 import { SessionDefaults } from './magics/session-defaults';
 import { setKernelStoreSource } from './exchange/store/configured';
+import { closeSharedStores } from './exchange/store/shared';
 import { MagicUsageError } from './magics/usage';
 import { ScopedEngine, ServerlessEngine } from './magics/serverless-engine';
 import { KernelAccounting } from './run/accounting';
@@ -72,6 +73,8 @@ export function createKernelEngine(options: KernelEngineOptions): {
     void backends.dispose();
     // At once: the kernel may exit before the backends finish; environments being killed read nothing more.
     files.dispose();
+    // Store connections (Redis sockets, S3 agents) would keep the process alive.
+    void closeSharedStores();
   });
   telemetry.onCancel(() => {
     engine.cancelRun();

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { describeStoreUrl } from '../exchange/store/store-url';
+import { parseStoreUrl, StoreSpec } from '../exchange/store/url';
 import { bindingNameProblem } from './names';
 import { LIMITS } from './options';
 import { magicProgram } from './usage';
@@ -34,11 +34,20 @@ function bindingName(inInvocation: boolean) {
 }
 
 function storeUrl(value: string): string {
+  let spec: StoreSpec;
   try {
-    return describeStoreUrl(value);
+    spec = parseStoreUrl(value.trim());
   } catch (error) {
     throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
+  if (spec.kind === 'embedded' && spec.url !== 'embedded') {
+    // Execution environments see one embedded directory (bound into their sandbox): the kernel's.
+    throw new InvalidArgumentError(
+      `--store: the embedded store is the directory $SERVERLESS_STORE names when the kernel starts ` +
+        `(${spec.dir} is not it); write --store embedded, or restart the kernel with SERVERLESS_STORE set.`,
+    );
+  }
+  return spec.url;
 }
 
 function positiveUsd(value: string): number {

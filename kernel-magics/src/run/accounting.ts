@@ -17,7 +17,8 @@ import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
-import { billStoreRequests } from '../cost/store-pricing';
+import { priceStoreRequests } from '../exchange/store/pricing';
+import { emptyUsage, StoreKind } from '../exchange/store/object-store';
 import type { WorkerRound } from './exchange-events';
 
 /** Counts of a run's invocations. */
@@ -153,7 +154,11 @@ export class KernelAccounting implements RunAccounting {
   }
 
   exchangeRound(plan: RunPlan, _request: InvocationRequest, round: WorkerRound): void {
-    const bill = billStoreRequests(round.store, round.requests, this.prices);
+    const bill = priceStoreRequests(
+      round.store as StoreKind,
+      { ...emptyUsage(), requests: round.requests },
+      this.prices,
+    );
     this.ledger.recordStorage(plan.runId, bill);
     const { requests, ...rest } = round;
     this.telemetry.emit({

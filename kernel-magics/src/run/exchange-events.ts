@@ -71,6 +71,11 @@ export class ExchangeWatch {
 
   constructor(private readonly sink: ExchangeEventSink) {}
 
+  /** Whether a worker of the run opened an exchange (its keys are then to be removed at the run's end). */
+  get opened(): boolean {
+    return this.ranks.size > 0;
+  }
+
   /** Handles an event of `request`'s invocation; events of other kinds are not the exchange's. */
   onEvent(request: InvocationRequest, event: InvocationEvent): void {
     switch (event.type) {

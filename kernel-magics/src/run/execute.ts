@@ -10,6 +10,7 @@ import { Backend } from '../runtime/backend';
 import { RunAccounting, RunCounts } from './accounting';
 import { dispatchAll, SlotResult } from './dispatch';
 import { lateErrorNote } from './errors';
+import { removeRunKeys } from './exchange-cleanup';
 import { ExchangeWatch } from './exchange-events';
 import { CappedStream, outputCapBytes } from './output-cap';
 import { ProgressBar } from './progress';
@@ -131,6 +132,12 @@ export async function executePlan(
     );
     return { slots, budgetStopped, interrupted: signal.aborted };
   } finally {
+    if (exchange.opened) {
+      const note = await removeRunKeys(plan.options.store ?? 'embedded', plan.runId);
+      if (note) {
+        sink.stream('stderr', note);
+      }
+    }
     for (const stream of capped.values()) {
       stream.finish();
     }

@@ -35,8 +35,7 @@ import { JsonObject } from '../../kernel/messages';
 import { emitEvent } from '../../output/events';
 import { currentInvocation } from '../../runtime/program/context';
 import type { ExchangeStrategy } from '../../telemetry/protocol/events';
-import { EmbeddedStore } from '../store/embedded';
-import { embeddedStoreDir } from '../store/embedded-dir';
+import { sharedStore } from '../store/shared';
 import type { ObjectStore } from '../store/object-store';
 import { allreduceRound } from './allreduce';
 import { ExchangeConfigError, ExchangeError } from './errors';
@@ -59,8 +58,8 @@ import { scatterReduceRound } from './scatter-reduce';
 /** Gives the store an exchange uses when `store` is not passed (the kernel's configured store). */
 export type StoreResolver = () => ObjectStore | Promise<ObjectStore>;
 
-/** The store outside the kernel's configuration: the embedded store's directory. */
-export const defaultStoreResolver: StoreResolver = () => new EmbeddedStore(embeddedStoreDir());
+/** The configured store (the invocation's, else the kernel's `--store`, else embedded), shared by the process. */
+export const defaultStoreResolver: StoreResolver = () => sharedStore();
 
 /** One worker's handle on an exchange. Close it when done (it saves error-feedback residuals). */
 export class Exchange {
@@ -72,7 +71,6 @@ export class Exchange {
   constructor(
     private readonly core: ExchangeCore,
     private readonly feedback: { key: string; state: FeedbackState } | undefined,
-    private readonly ownsStore: boolean,
   ) {
     this.strategy = core.options.strategy;
   }
@@ -161,9 +159,6 @@ export class Exchange {
         this.feedback.state.holders -= 1;
         this.feedback.state.closedAt = Date.now();
         evictClosed();
-      }
-      if (this.ownsStore) {
-        await this.core.store.close();
       }
     }
   }
@@ -270,22 +265,15 @@ export function createExchangeApi(resolveStore: StoreResolver = defaultStoreReso
 
 async function openExchange(options: ExchangeOptions, resolveStore: StoreResolver): Promise<Exchange> {
   const resolved: ResolvedOptions = resolveOptions(options, currentInvocation()?.runId ?? 'local');
-  const ownsStore = options.store === undefined;
-  const store = options.store ?? (await resolveStore());
+  // The exchange closes no store: one passed in is the caller's, a shared one the process's.
+  const store =
+    typeof options.store === 'string'
+      ? sharedStore(options.store)
+      : (options.store ?? (await resolveStore()));
   const keys = new ExchangeKeys(resolved.cellRunId, resolved.run);
   const plan: PollPlan = POLL_PLANS[store.kind] ?? POLL_PLANS.s3;
   const sink = options.onEvent ?? ((type: string, data: JsonObject) => emitEvent(type, data));
-  let feedback: { key: string; state: FeedbackState } | undefined;
-  try {
-    if (resolved.codec.errorFeedback) {
-      feedback = await acquireFeedback(store, keys, resolved);
-    }
-  } catch (error) {
-    if (ownsStore) {
-      await store.close();
-    }
-    throw error;
-  }
+  const feedback = resolved.codec.errorFeedback ? await acquireFeedback(store, keys, resolved) : undefined;
   const state = feedback?.state;
   const core: ExchangeCore = {
     options: resolved,
@@ -298,7 +286,7 @@ async function openExchange(options: ExchangeOptions, resolveStore: StoreResolve
   // The kernel learns which invocation is which rank: a straggler report names ranks, and the
   // kernel replaces invocations.
   sink(EXCHANGE_OPEN_EVENT, { exchange: resolved.run, rank: resolved.rank, workers: resolved.workers });
-  return new Exchange(core, feedback, ownsStore);
+  return new Exchange(core, feedback);
 }
 
 /** This rank's residuals: from memory (a warm environment), else from the store (saved by a close), else none. */

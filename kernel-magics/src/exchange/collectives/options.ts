@@ -18,8 +18,11 @@ export interface ExchangeOptions {
   rank: number;
   /** How many workers take part. */
   workers: number;
-  /** The store to exchange through; default: the one the kernel configured (the embedded store outside the kernel). */
-  store?: ObjectStore;
+  /**
+   * The store to exchange through: a store, or a store URL (`redis://...`,
+   * `s3://...`); default: the one the kernel configured (`--store`).
+   */
+  store?: ObjectStore | string;
   /**
    * The collective this exchange uses: `allreduce`, `scatter-reduce` or
    * `parameter-server`. Default: set by the first call (allreduce(),
