@@ -8,8 +8,10 @@
  *   object also carries the SHA-256 of its body in its metadata; a get
  *   whose body does not match reads again (a few times, with backoff), so a
  *   server that writes in place (s3rver does) still never hands out a torn
- *   object: the get returns a whole one or fails. (An object written by
- *   another tool, without that entry, is returned unchecked.)
+ *   object: the get returns a whole one or fails. (s3rver can even keep a
+ *   mix of two concurrent PUTs of one key: every get of it then fails. An
+ *   object written by another tool, without that entry, is returned
+ *   unchecked.)
  * - Put-if-absent is a PUT with `If-None-Match: *`, atomic on S3 (a 412
  *   means the key existed). Whether the endpoint enforces that header is
  *   probed once per store ({@link S3Store.conditionalWrites}); where it does
@@ -128,7 +130,8 @@ export class S3Store implements ObjectStore {
           return body;
         }
         problem =
-          'its body does not match its checksum (it was being rewritten: the server does not write atomically)';
+          'its body does not match its checksum (a server that does not write atomically was rewriting it, ' +
+          'or kept a mix of two concurrent writes)';
       } catch (error) {
         if (options?.signal?.aborted) {
           throw options.signal.reason;
