@@ -5,7 +5,7 @@
 // store calls, all workers at once). Also the bytes a round moves with each codec.
 // Every worker is a process of its own (as an invocation is), from the built package; a round's time
 // is the slowest worker's; figures are medians over `rounds` rounds after a warm-up round.
-// Usage: npm run build && node bench/exchange/run.mjs [workers=8] [floats=1000000] [rounds=5]
+// Usage: npm run build && node bench/exchange/run.mjs [workers=8] [floats=1000000] [rounds=5] [stores=embedded,redis,s3]
 // Writes bench/exchange/results/latest.json; prints the tables.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKERS = Number(process.argv[2] ?? 8);
 const FLOATS = Number(process.argv[3] ?? 1_000_000);
 const ROUNDS = Number(process.argv[4] ?? 5);
+const ONLY = process.argv[5]?.split(',');
 const STRATEGIES = ['allreduce', 'scatter-reduce', 'parameter-server'];
 const CODECS = ['none', 'fp16', 'topk:0.01'];
 /** Time for W node processes to start and load the package before the first round. */
@@ -39,7 +40,9 @@ function runWorker(job, env) {
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`worker exited ${code}`)),
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()))
+        : reject(new Error(`worker exited ${code}`)),
     );
   });
 }
@@ -61,7 +64,9 @@ async function measure(store, env, strategy, codec, withRaw) {
       runWorker({ ...base, rank, strategy, codec, mode: 'collective', startAt }, env),
     ),
   );
-  const bytes = median(results[0].bytesUp.map((_, i) => results.reduce((s, r) => s + r.bytesUp[i] + r.bytesDown[i], 0)));
+  const bytes = median(
+    results[0].bytesUp.map((_, i) => results.reduce((s, r) => s + r.bytesUp[i] + r.bytesDown[i], 0)),
+  );
   const rawBytes = median(results[0].rawBytes.map((_, i) => results.reduce((s, r) => s + r.rawBytes[i], 0)));
   const row = { strategy, codec, roundMs: roundMedian(results), bytes, rawBytes };
   if (withRaw) {
@@ -94,19 +99,29 @@ const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-exchange-'));
 const redis = await startRedis();
 const s3 = await startS3rver();
-const results = { workers: WORKERS, floats: FLOATS, rounds: ROUNDS, host: os.cpus().length + ' cores', time: new Date().toISOString(), stores: {}, codecs: [] };
+const results = {
+  workers: WORKERS,
+  floats: FLOATS,
+  rounds: ROUNDS,
+  host: os.cpus().length + ' cores',
+  time: new Date().toISOString(),
+  stores: {},
+  codecs: [],
+};
 try {
   const stores = {
     embedded: { url: 'embedded', env: { SERVERLESS_STORE: path.join(tmp, 'store') } },
     redis: { url: redis.url('bench'), env: {} },
     s3: { url: s3.url('bench'), env: S3_ENV },
   };
-  for (const [name, { url, env }] of Object.entries(stores)) {
+  for (const [name, { url, env }] of Object.entries(stores).filter(([n]) => !ONLY || ONLY.includes(n))) {
     results.stores[name] = [];
     for (const strategy of STRATEGIES) {
       const row = await measure(url, env, strategy, 'none', true);
       results.stores[name].push(row);
-      process.stderr.write(`${name} ${strategy}: ${fmt(row.roundMs)} ms vs raw ${fmt(row.rawMs)} ms (${fmt(row.ratio, 2)}x)\n`);
+      process.stderr.write(
+        `${name} ${strategy}: ${fmt(row.roundMs)} ms vs raw ${fmt(row.rawMs)} ms (${fmt(row.ratio, 2)}x)\n`,
+      );
     }
   }
   for (const strategy of STRATEGIES) {
@@ -124,12 +139,18 @@ try {
 mkdirSync(path.join(here, 'results'), { recursive: true });
 writeFileSync(path.join(here, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-console.log(`\n### Per-round time, ${WORKERS} workers, ${FLOATS.toLocaleString('en-US')} floats, codec none (median of ${ROUNDS} rounds, slowest worker)\n`);
-console.log('| store | collective | round ms | raw ms (same bytes) | ratio (target <= 2) | bytes per round |');
+console.log(
+  `\n### Per-round time, ${WORKERS} workers, ${FLOATS.toLocaleString('en-US')} floats, codec none (median of ${ROUNDS} rounds, slowest worker)\n`,
+);
+console.log(
+  '| store | collective | round ms | raw ms (same bytes) | ratio (target <= 2) | bytes per round |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const [name, rows] of Object.entries(results.stores)) {
   for (const r of rows) {
-    console.log(`| ${name} | ${r.strategy} | ${fmt(r.roundMs)} | ${fmt(r.rawMs)} | ${fmt(r.ratio, 2)} | ${mb(r.bytes)} |`);
+    console.log(
+      `| ${name} | ${r.strategy} | ${fmt(r.roundMs)} | ${fmt(r.rawMs)} | ${fmt(r.ratio, 2)} | ${mb(r.bytes)} |`,
+    );
   }
   const ar = rows.find((r) => r.strategy === 'allreduce').roundMs;
   const sr = rows.find((r) => r.strategy === 'scatter-reduce').roundMs;
@@ -140,5 +161,7 @@ console.log('| collective | codec | bytes moved | none / codec | round ms |');
 console.log('|---|---|---|---|---|');
 for (const r of results.codecs) {
   const none = results.codecs.find((x) => x.strategy === r.strategy && x.codec === 'none').bytes;
-  console.log(`| ${r.strategy} | ${r.codec} | ${mb(r.bytes)} | ${fmt(none / r.bytes)}x | ${fmt(r.roundMs)} |`);
+  console.log(
+    `| ${r.strategy} | ${r.codec} | ${mb(r.bytes)} | ${fmt(none / r.bytes)}x | ${fmt(r.roundMs)} |`,
+  );
 }

@@ -10,8 +10,8 @@
  *   server that writes in place (s3rver does) still never hands out a torn
  *   object: the get returns a whole one or fails. (s3rver can even keep a
  *   mix of two concurrent PUTs of one key: every get of it then fails. An
- *   object written by another tool, without that entry, is returned
- *   unchecked.)
+ *   object without that entry, still being written there or written by
+ *   another tool, is read again the same way, then refused.)
  * - Put-if-absent is a PUT with `If-None-Match: *`, atomic on S3 (a 412
  *   means the key existed). Whether the endpoint enforces that header is
  *   probed once per store ({@link S3Store.conditionalWrites}); where it does
@@ -126,12 +126,15 @@ export class S3Store implements ObjectStore {
       try {
         body = await abortable(readBody(response), options?.signal);
         const expected = response.Metadata?.[S3_CHECKSUM_METADATA];
-        if (expected === undefined || sha256(body) === expected) {
+        if (expected !== undefined && sha256(body) === expected) {
           return body;
         }
         problem =
-          'its body does not match its checksum (a server that does not write atomically was rewriting it, ' +
-          'or kept a mix of two concurrent writes)';
+          expected === undefined
+            ? // A server that writes in place serves an object being written for the first time before its metadata.
+              'it has no checksum (it is being written by a server that does not write atomically, or was not written by this store)'
+            : 'its body does not match its checksum (a server that does not write atomically was rewriting it, ' +
+              'or kept a mix of two concurrent writes)';
       } catch (error) {
         if (options?.signal?.aborted) {
           throw options.signal.reason;

@@ -190,10 +190,10 @@ export function cleanEnvironment(
   memoryMb: number,
   home: string,
   storeDir?: string,
-  storeCredentials: NodeJS.ProcessEnv = {},
+  storeVariables: NodeJS.ProcessEnv = {},
 ): NodeJS.ProcessEnv {
   return {
-    ...storeCredentials,
+    ...storeVariables,
     ...(storeDir === undefined ? {} : { [STORE_ENV]: storeDir }),
     PATH: '/usr/local/bin:/usr/bin:/bin',
     LANG: 'C.UTF-8',

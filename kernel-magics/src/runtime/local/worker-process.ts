@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import * as os from 'node:os';
 
-import { storeCredentialVariables } from '../../exchange/store/credentials';
+import { storeEnvironment } from '../../exchange/store/credentials';
 import {
   CHANNEL_LOST_GRACE_MS,
   cleanEnvironment,
@@ -119,12 +119,7 @@ export class WorkerProcess {
     // channel, which bubblewrap passes on as it is.
     this.child = spawn(command.file, command.args, {
       cwd: command.cwd,
-      env: cleanEnvironment(
-        launch.memoryMb,
-        command.home,
-        launch.storeDir,
-        storeCredentialVariables(launch.store),
-      ),
+      env: cleanEnvironment(launch.memoryMb, command.home, launch.storeDir, storeEnvironment(launch.store)),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     this.channel = this.child.stdio[3] as Socket;
