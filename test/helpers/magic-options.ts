@@ -13,5 +13,6 @@ export const CELL_MAGIC_OPTIONS = [
   '--dry-run',
   '--files',
   '--output-cap',
+  '--store',
   '--help',
 ] as const;

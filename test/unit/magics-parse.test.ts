@@ -72,6 +72,32 @@ describe('--map expressions', () => {
   });
 });
 
+describe('--store', () => {
+  const storeOf = (line: string) => {
+    const parsed = parseCellMagic(`%%serverless ${line}\nx`);
+    if (parsed.kind !== 'run') throw new Error('help');
+    return parsed.options.store;
+  };
+
+  it.each([
+    ['', undefined],
+    ['--store embedded', 'embedded'],
+    ['--store redis://127.0.0.1:6390/2', 'redis://127.0.0.1:6390/2?prefix=serverless-kernel%3A'],
+    ['--store s3://bucket/runs?region=eu-west-1', 's3://bucket/runs/?region=eu-west-1'],
+  ])('%s gives the store the exchange and models of the run use', (line, store) => {
+    expect(storeOf(line)).toBe(store);
+  });
+
+  it.each([
+    ['--store ftp://host', /not a store URL/],
+    ['--store redis://:hunter2@127.0.0.1:6379', /SERVERLESS_REDIS_PASSWORD/],
+    ['--store embedded:/elsewhere', /the embedded store is the directory \$SERVERLESS_STORE names/],
+  ])('refuses %s, saying what to write instead', (line, problem) => {
+    expect(() => parseCellMagic(`%%serverless ${line}\nx`)).toThrow(problem);
+    expect(() => parseCellMagic(`%%serverless ${line}\nx`)).not.toThrow(/hunter2/);
+  });
+});
+
 describe('parseCellMagic', () => {
   it('applies defaults', () => {
     const parsed = parseCellMagic('%%serverless\nconst y = 1;\ny');

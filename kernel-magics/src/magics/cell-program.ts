@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseStoreUrl, StoreSpec } from '../exchange/store/url';
 import { bindingNameProblem } from './names';
 import { LIMITS } from './options';
-import { magicProgram } from './usage';
+import { magicProgram, MagicUsageError } from './usage';
 
 /** Options whose value is a TypeScript expression (written as in code, spaces included). */
 export const EXPRESSION_OPTIONS = ['--map'] as const;
@@ -38,7 +38,10 @@ function storeUrl(value: string): string {
   try {
     spec = parseStoreUrl(value.trim());
   } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    // Not an InvalidArgumentError: commander would quote the URL as written, password included.
+    throw new MagicUsageError(
+      `%%serverless: --store: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (spec.kind === 'embedded' && spec.url !== 'embedded') {
     // Execution environments see one embedded directory (bound into their sandbox): the kernel's.

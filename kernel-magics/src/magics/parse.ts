@@ -97,6 +97,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     dryRun: boolean;
     files?: string;
     outputCap: number;
+    store?: string;
   }>();
   if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
@@ -123,6 +124,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       dryRun: opts.dryRun,
       files: opts.files,
       outputCapMb: opts.outputCap,
+      store: opts.store,
     },
   };
 }

@@ -174,16 +174,18 @@ export interface PollPlan {
 }
 
 /**
- * Per store kind: S3 bills each request (a LIST as much as twelve and a
- * half GETs), so it is polled at most about once a second and listed only
- * when many keys are missing; the embedded store and Redis charge nothing
- * per request, so they are polled every few tens of ms and listed as soon as
- * it saves a request.
+ * Per store kind. The embedded store and Redis charge nothing per request
+ * and answer in well under a millisecond, so they are polled every few ms
+ * (a round's end is seen at once; a poll is a readdir or a SCAN) and listed
+ * as soon as it saves a request. S3 bills each request (a LIST as much as
+ * twelve and a half GETs): it is polled at most four times a second once a
+ * wait grows long (so a worker waiting an hour costs about 14,400 requests,
+ * $0.07 at LIST prices) and listed only when many keys are missing.
  */
 export const POLL_PLANS: Record<StoreKind, PollPlan> = {
-  embedded: { capMs: 50, listInGets: 1 },
-  redis: { capMs: 50, listInGets: 1 },
-  s3: { capMs: 1000, listInGets: 12.5 },
+  embedded: { capMs: 4, listInGets: 1 },
+  redis: { capMs: 4, listInGets: 1 },
+  s3: { capMs: 250, listInGets: 12.5 },
 };
 
 /** The first pause between two polls, ms (doubled each time up to the cap). */
