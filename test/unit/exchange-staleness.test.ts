@@ -47,6 +47,10 @@ test('staleness 0: push is a barrier on its round, and pull gives that round', a
   expect(pb.round).toBe(0);
   expect(sameBits(pa.mean, exactMean(2, 0))).toBe(true);
   expect(sameBits(pb.mean, pa.mean)).toBe(true);
+  // The pull is the mean itself, as allreduce's is, and says its round.
+  expect(pa).toBeInstanceOf(Float32Array);
+  expect(pa.mean).toBe(pa);
+  expect(sameBits(pa, exactMean(2, 0))).toBe(true);
 });
 
 test('staleness 1: a worker runs one round ahead of the slowest, pulling the newest complete round', async () => {

@@ -21,7 +21,8 @@
  *   waits until every worker has pushed round r - s (nothing to wait for
  *   when r - s < 0). With s = 0, push is a barrier on round r; with s > 0 a
  *   worker runs at most s rounds ahead of the slowest.
- * - `pull({ round: r })` resolves to `{ round: k, mean }` where k is the
+ * - `pull({ round: r })` resolves to the mean of round k (a Float32Array
+ *   with `round: k`), where k is the
  *   newest round in [max(0, r - s), r] that every worker has pushed; it
  *   waits until round max(0, r - s) is, then for k's mean. With s = 0, k is
  *   r. A worker that pulls round r twice, or skips a round, gets the newest
@@ -36,11 +37,22 @@ import { ExchangeCore, Round } from './round';
 const CLAIM = new Uint8Array(0);
 
 /** What `pull` resolves to. */
-export interface PulledMean {
-  /** The round the mean is of (see the staleness rules). */
-  round: number;
-  /** The element-wise mean of every worker's push of that round. */
-  mean: Float32Array;
+/**
+ * What a pull gives: the element-wise mean of every worker's push of a
+ * round, as a Float32Array (like `allreduce`'s), which also says which round
+ * it is of (see the staleness rules): `mean.round`, or `const { round, mean }
+ * = await ex.pull(...)`.
+ */
+export type PulledMean = Float32Array & {
+  /** The round the mean is of. */
+  readonly round: number;
+  /** The mean itself (this same array), for destructuring. */
+  readonly mean: Float32Array;
+};
+
+/** Marks `mean` as the mean of round `round`. */
+function pulled(mean: Float32Array, round: number): PulledMean {
+  return Object.assign(mean, { round, mean });
 }
 
 /** One worker's side of the parameter server. */
@@ -125,7 +137,7 @@ export class ParameterServer {
         () => this.whoIsMissing(round, lowest),
       );
       const mean = await this.fetchMeans(round, chosen.k, chosen.listing);
-      return { round: chosen.k, mean };
+      return pulled(mean, chosen.k);
     } finally {
       round.end();
       this.pending.delete(r);
