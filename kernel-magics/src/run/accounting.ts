@@ -17,7 +17,8 @@ import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
-import { priceStoreRequests } from '../exchange/store/pricing';
+import { priceStoreRequests, priceStoreTime } from '../exchange/store/pricing';
+import { parseStoreUrl } from '../exchange/store/url';
 import { emptyUsage, StoreKind } from '../exchange/store/object-store';
 import type { WorkerRound } from './exchange-events';
 
@@ -35,6 +36,8 @@ export interface RunEnding {
   durationMs: number;
   cancelled: boolean;
   budgetStopped: boolean;
+  /** Whether its workers exchanged through the run's store (a Redis node is then billed for the run's time). */
+  usedStore: boolean;
 }
 
 /** The accounting the runner reports to. */
@@ -182,7 +185,11 @@ export class KernelAccounting implements RunAccounting {
     });
   }
 
-  runFinished(plan: RunPlan, { counts, durationMs, cancelled, budgetStopped }: RunEnding): void {
+  runFinished(plan: RunPlan, { counts, durationMs, cancelled, budgetStopped, usedStore }: RunEnding): void {
+    if (usedStore && plan.options.store !== undefined) {
+      // A Redis node's hourly price (its URL's usdPerHour), for as long as the run used it.
+      this.ledger.recordStorage(plan.runId, priceStoreTime(parseStoreUrl(plan.options.store), durationMs));
+    }
     this.telemetry.emit({
       type: 'run-finished',
       runId: plan.runId,

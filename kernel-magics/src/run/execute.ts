@@ -149,6 +149,7 @@ export async function executePlan(
       durationMs: performance.now() - startedAt,
       cancelled: signal.aborted,
       budgetStopped,
+      usedStore: exchange.opened,
     });
     live.plan = undefined;
   }
