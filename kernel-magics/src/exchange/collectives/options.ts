@@ -188,5 +188,12 @@ export const POLL_PLANS: Record<StoreKind, PollPlan> = {
   s3: { capMs: 250, listInGets: 12.5 },
 };
 
-/** The first pause between two polls, ms (doubled each time up to the cap). */
+/** The first pause between two polls, ms (grown by POLL_GROWTH each time up to the cap). */
 export const POLL_INITIAL_MS = 1;
+
+/**
+ * How much each pause grows over the one before: slowly, so that a round's
+ * end is seen at most about a quarter of the time already waited late (a
+ * doubling backoff can add as much as it waited), for a few more polls.
+ */
+export const POLL_GROWTH = 1.25;

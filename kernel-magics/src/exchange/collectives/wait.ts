@@ -5,7 +5,7 @@
  * once per round when the wait grows long.
  */
 import { ExchangeTimeoutError, MissingWork } from './errors';
-import { POLL_INITIAL_MS } from './options';
+import { POLL_GROWTH, POLL_INITIAL_MS } from './options';
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared either way). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -85,7 +85,7 @@ export class RoundWaiter {
         this.settings.onStraggler(missing.ranks);
       }
       await sleep(Math.min(pause, Math.max(1, deadline - now)), signal);
-      pause = Math.min(pause * 2, capMs);
+      pause = Math.min(pause * POLL_GROWTH, capMs);
     }
   }
 }
