@@ -15,19 +15,7 @@ import {
 } from '../../kernel-magics/src/exchange/codecs';
 import { floatBitsToHalf, halfToFloat } from '../../kernel-magics/src/exchange/codecs/fp16';
 import { kthLargest } from '../../kernel-magics/src/exchange/codecs/select';
-
-/** A deterministic generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+import { rng } from './exchange-fixtures';
 
 function gaussian(n: number, seed: number): Float32Array {
   const next = rng(seed);
