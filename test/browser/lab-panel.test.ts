@@ -5,9 +5,11 @@
  * invocations drawn in their final states; the cost view's total is what
  * `%serverless cost` prints; a reload while a run is going replays the
  * kernel's history into the panel; zooming into the timeline of a
- * 1,500-element map with the mouse splits its merged bars; the dark theme
- * recolours it; the console shows no errors. Screenshots go to
- * test-results/browser/.
+ * 1,500-element map with the mouse splits its merged bars; a 4-worker
+ * scatter-reduce on the embedded store, then an all-reduce, draw their
+ * rounds, compression and exchange graph in the gradient-traffic view, one
+ * or the other as picked; the dark theme recolours it; the console shows no
+ * errors. Screenshots go to test-results/browser/.
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -16,10 +18,19 @@ import type { Locator, Page } from 'playwright-core';
 
 import { RecordedPage, SCREENSHOT_DIR, startBrowser, TestBrowser } from '../helpers/browser';
 import { LabServer, serverlessNotebook, startLab } from '../helpers/lab';
+import {
+  DrawnTraffic,
+  drawnTraffic,
+  edgeSegments,
+  summaryRatio,
+  trafficGeometry,
+} from '../helpers/traffic-view';
 
 const STEP_MS = 60_000;
 const NOTEBOOK = 'panel.ipynb';
 const PANEL = '#jupyter-serverless-panel';
+/** The rounds each exchange of the traffic test runs. */
+const ROUNDS = 12;
 const CELLS = [
   'const xs = Array.from({ length: 50 }, (_, i) => i);',
   [
@@ -41,7 +52,21 @@ const CELLS = [
   '%serverless cost',
   'const many = Array.from({ length: 1500 }, (_, i) => i);',
   '%%serverless --map many --as m --concurrency 4\nm * 2',
+  exchangeCell('scatter-reduce', 'scatterReduce'),
+  exchangeCell('allreduce', 'allreduce'),
 ];
+
+/** A 4-worker map that exchanges a 4096-float vector per round, top-k compressed, through the embedded store. */
+function exchangeCell(strategy: string, call: string): string {
+  return [
+    '%%serverless --map [0, 1, 2, 3] --as rank --concurrency 4',
+    "import { exchange } from 'serverless-kernel';",
+    `const ex = await exchange.open({ run: 'grads', rank, workers: 4, strategy: '${strategy}', codec: 'topk:0.1' });`,
+    `for (let round = 0; round < ${ROUNDS}; round += 1) await ex.${call}(Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i + rank + round)), { round });`,
+    'await ex.close();',
+    'rank',
+  ].join('\n');
+}
 
 let lab: LabServer;
 let chrome: TestBrowser;
@@ -145,6 +170,27 @@ function dollars(text: string, label: RegExp): string {
     throw new Error(`No amount after ${label} in: ${text}`);
   }
   return match[1];
+}
+
+const TRAFFIC = `${PANEL} .jp-serverless-Traffic`;
+
+function trafficSummary(): Locator {
+  return page.locator(`${TRAFFIC} .jp-serverless-View-summary`);
+}
+
+/** Expands the gradient-traffic section (a click on its title) unless it is expanded. */
+async function openTrafficSection(): Promise<void> {
+  const title = page.locator(`${PANEL} .lm-AccordionPanel-title`, { hasText: 'Gradient traffic' });
+  if ((await title.getAttribute('aria-expanded')) !== 'true') {
+    await title.click();
+  }
+  await page.locator(TRAFFIC).waitFor({ state: 'visible' });
+}
+
+/** The traffic chart's figure once it draws {@link ROUNDS} bars a worker and a graph whose caption names `layout`. */
+async function waitForTraffic(layout: string): Promise<DrawnTraffic> {
+  const handle = await page.waitForFunction(drawnTraffic, [TRAFFIC, ROUNDS, layout] as const);
+  return (await handle.jsonValue()) as DrawnTraffic;
 }
 
 describe('the serverless side panel in JupyterLab', () => {
@@ -322,6 +368,98 @@ describe('the serverless side panel in JupyterLab', () => {
     expect(await page.evaluate(mergedDoneBars, PANEL)).toBeGreaterThan(0);
     expect(recorded.errors).toEqual([]);
   }, 180_000);
+
+  it('draws the rounds, compression and exchange graph of a scatter-reduce and an all-reduce', async () => {
+    // Before any exchange the section is a line of text.
+    await openPanel();
+    await openTrafficSection();
+    const empty = page.locator(`${TRAFFIC} .jp-serverless-Traffic-empty`);
+    await empty.filter({ hasText: /^No gradient traffic yet\./ }).waitFor();
+    expect(await page.locator(`${TRAFFIC} .js-plotly-plot`).count()).toBe(0);
+    const scatter = await runCell(8);
+    // runCell waited for the cell's end: the map's 4 invocations are done, none failed.
+    const progress = (await scatter.locator('.jp-serverless-Progress').textContent()) ?? '';
+    expect(progress).toMatch(/4\/4 done/);
+    expect(progress).not.toMatch(/failed/);
+    await empty.waitFor({ state: 'hidden' });
+
+    // The summary names the exchange, its strategy, workers and rounds, and what top-k saved.
+    const summary = trafficSummary();
+    await summary.filter({ hasText: `${ROUNDS} rounds` }).waitFor();
+    const scatterText = (await summary.textContent()) ?? '';
+    expect(scatterText).toMatch(/ grads · scatter-reduce · topk:0\.1 · embedded · 4 workers · 12 rounds · /);
+    // A bar per round: none stands for several.
+    expect(scatterText).not.toMatch(/a bar per/);
+    expect(summaryRatio(scatterText)).toBeGreaterThan(1);
+
+    const drawn = await waitForTraffic('mesh');
+    const names = drawn.traces.map((t) => t.name);
+    const workers = drawn.traces.filter((t) => /^w\d+$/.test(t.name));
+    expect(workers.map((t) => t.name)).toEqual(['w0', 'w1', 'w2', 'w3']);
+    for (const w of workers) {
+      expect(w.type).toBe('bar');
+      // One bar per round, at rounds 0..11, each worker having moved bytes in each.
+      expect(w.x).toEqual(Array.from({ length: ROUNDS }, (_, i) => i));
+      expect(w.y).toHaveLength(ROUNDS);
+      expect(w.y.every((bytes) => bytes !== null && bytes > 0)).toBe(true);
+    }
+    const ratio = drawn.traces.find((t) => t.name === 'compression ratio');
+    expect(ratio?.y).toHaveLength(ROUNDS);
+    expect(ratio?.y.every((r) => r !== null && r > 1)).toBe(true);
+    // A mesh: every worker reaches the shard every other one owns, both ways drawn as one edge.
+    expect(edgeSegments(drawn.traces)).toBe(6);
+    const nodes = drawn.traces.find((t) => t.name === 'nodes');
+    expect(nodes?.text).toEqual(['w0', 'w1', 'w2', 'w3']);
+    expect(nodes?.x).toHaveLength(4);
+    expect(names.slice(0, 5)).toEqual(['w0', 'w1', 'w2', 'w3', 'compression ratio']);
+    // The bars are in the SVG, not only in the figure's data.
+    await page.waitForFunction(
+      (selector) => document.querySelectorAll(`${selector} .barlayer .point path`).length >= 48,
+      TRAFFIC,
+    );
+    // One exchange: nothing to pick.
+    expect(await page.locator(`${TRAFFIC} .jp-serverless-Traffic-picker`).isHidden()).toBe(true);
+    // The section took room once traffic came (it starts as a line of text), enough for the
+    // chart not to scroll; the round axis, the graph's caption and the graph do not overlap and
+    // the nodes' names are inside the graph's axes (outside, they are clipped).
+    const geometry = await page.evaluate(trafficGeometry, PANEL);
+    expect(geometry.share).toBeGreaterThan(0.5);
+    expect(geometry.overflow).toBeLessThanOrEqual(0);
+    expect(geometry.roundTitleBottom).toBeLessThanOrEqual(geometry.captionTop);
+    expect(geometry.captionBottom).toBeLessThanOrEqual(geometry.graphTop);
+    expect(geometry.labels.map((l) => l.text).sort()).toEqual(['w0', 'w1', 'w2', 'w3']);
+    for (const label of geometry.labels) {
+      expect(label.top).toBeGreaterThanOrEqual(geometry.graphTop);
+      expect(label.bottom).toBeLessThanOrEqual(geometry.graphBottom);
+    }
+    await screenshot('panel-traffic-scatter-reduce');
+
+    // A second run: the newest exchange is shown, and the picker offers both.
+    await runCell(9);
+    const picker = page.locator(`${TRAFFIC} .jp-serverless-Traffic-picker`);
+    await picker.waitFor({ state: 'visible' });
+    await summary.filter({ hasText: /· allreduce · .*· 12 rounds ·/ }).waitFor();
+    const star = await waitForTraffic('star');
+    // A star: each of the 3 other workers linked to the leader (a diamond in the middle).
+    expect(edgeSegments(star.traces)).toBe(3);
+    expect(star.traces.find((t) => t.name === 'nodes')?.symbols).toContain('diamond');
+    const select = picker.locator('select');
+    const options = await select.locator('option').allTextContents();
+    expect(options).toHaveLength(2);
+    expect(options[0]).toMatch(/grads · allreduce$/);
+    expect(options[1]).toMatch(/grads · scatter-reduce$/);
+    await screenshot('panel-traffic-allreduce');
+
+    // Picking the scatter-reduce shows it again, picking the all-reduce back shows that.
+    await select.selectOption({ label: options[1] });
+    await summary.filter({ hasText: /· scatter-reduce · / }).waitFor();
+    expect(edgeSegments((await waitForTraffic('mesh')).traces)).toBe(6);
+    expect(await summary.textContent()).toBe(scatterText);
+    await select.selectOption({ label: options[0] });
+    await summary.filter({ hasText: /· allreduce · / }).waitFor();
+    await waitForTraffic('star');
+    expect(recorded.errors).toEqual([]);
+  }, 240_000);
 
   it('follows the dark theme', async () => {
     const hoverBackground = (): Promise<string> =>

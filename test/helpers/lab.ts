@@ -1,7 +1,10 @@
 /**
  * The JupyterLab that `npm start` serves (scripts/start.mjs: the project's
  * lab/ build, or a real `jupyter lab` 4 on PATH), on a free 127.0.0.1 port
- * with its state in a temporary directory, for browser tests. Stopped by PID.
+ * with its state in a temporary directory, for browser tests. Its kernels'
+ * embedded store is in that directory too (`$SERVERLESS_STORE`): a test's
+ * exchanges and models neither see nor leave state in the user's home.
+ * Stopped by PID.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,7 +68,11 @@ export async function startLab(notebooks: Record<string, NotebookJson>): Promise
     [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--port', String(port), '--state-dir', stateDir],
     // Its own process group: stop() can then end the server and kernels it started even if
     // start.mjs itself has to be killed.
-    { env: { ...process.env, JUPYTER_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    {
+      env: { ...process.env, JUPYTER_TOKEN: token, SERVERLESS_STORE: path.join(stateDir, 'store') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
   );
   const group = child.pid;
   const killGroup = (signal: NodeJS.Signals): void => {

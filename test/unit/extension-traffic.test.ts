@@ -4,7 +4,8 @@
  * the compression ratio; rounds drawn in bins beyond the bar limit; the
  * exchange graph of a leader all-reduce (a star), a scatter-reduce (a mesh)
  * and a parameter server; the Plotly traces built, bounded at 16 workers ×
- * 1,000 rounds.
+ * 1,000 rounds; the bars and the graph arranged for the chart's height,
+ * node names beside the nodes.
  */
 import { replayState } from '../../extension/src/model/fold';
 import { exchangeKey } from '../../extension/src/model/exchange-state';
@@ -19,7 +20,15 @@ import {
   trafficShape,
 } from '../../extension/src/views/shape';
 import type { GraphNode, TrafficShape } from '../../extension/src/views/shape';
-import { LEGEND_WORKERS, trafficFigure, workerColorVar } from '../../extension/src/views/traffic-figure';
+import { BASE_MARGIN } from '../../extension/src/views/figure-theme';
+import {
+  LEGEND_WORKERS,
+  TRAFFIC_GAP_PX,
+  TRAFFIC_MIN_HEIGHT_PX,
+  trafficDomains,
+  trafficFigure,
+  workerColorVar,
+} from '../../extension/src/views/traffic-figure';
 import { EDGE_MAX_PX, edgeMaxPx, edgeWidth } from '../../extension/src/views/traffic-graph-figure';
 import { EventScript, exchangeRun, ExchangeRunOptions } from './extension-fixtures';
 
@@ -294,5 +303,58 @@ describe('trafficFigure', () => {
     expect(points).toBeLessThan(MAX_TRAFFIC_CELLS + 1000);
     expect(legend).toHaveLength(LEGEND_WORKERS + 2);
     expect(legend[LEGEND_WORKERS].label).toBe('+6 workers');
+  });
+
+  it('keeps the round axis and the graph caption between the bars and the graph at any height', () => {
+    const shape = shapeOf({ workers: 4, rounds: 3, strategy: 'scatter-reduce' });
+    const plotPx = (height: number) => height - BASE_MARGIN.t - BASE_MARGIN.b;
+    for (const height of [TRAFFIC_MIN_HEIGHT_PX, 400, 900]) {
+      const { bars, graph } = trafficDomains(height);
+      // The same gap in pixels, the bars above it, the graph below, each with room of its own.
+      expect((bars[0] - graph[1]) * plotPx(height)).toBeCloseTo(TRAFFIC_GAP_PX, 6);
+      expect(bars[1]).toBe(1);
+      expect(graph[0]).toBe(0);
+      expect(graph[1] * plotPx(height)).toBeGreaterThan(50);
+      expect((1 - bars[0]) * plotPx(height)).toBeGreaterThan(graph[1] * plotPx(height));
+      const { layout } = trafficFigure(shape, theme, undefined, height);
+      expect(layout.height).toBeUndefined();
+      expect(layout.yaxis?.domain).toEqual(bars);
+      expect((layout as { yaxis3?: { domain?: number[] } }).yaxis3?.domain).toEqual(graph);
+      // The caption sits on the graph's top.
+      expect(layout.annotations?.[0]).toMatchObject({ y: graph[1], yanchor: 'bottom' });
+    }
+    // A lower chart than the floor is arranged as the floor (its view scrolls).
+    expect(trafficDomains(100)).toEqual(trafficDomains(TRAFFIC_MIN_HEIGHT_PX));
+    // Arranged for a lower chart than drawn: a wider gap, never a narrower one.
+    const drawnHigher = (trafficDomains(300).bars[0] - trafficDomains(300).graph[1]) * plotPx(500);
+    expect(drawnHigher).toBeGreaterThan(TRAFFIC_GAP_PX);
+  });
+
+  it("writes node names beside the nodes (above or below, the graph's axes would clip them)", () => {
+    const positions = (options: ExchangeRunOptions) => {
+      const { data } = trafficFigure(shapeOf(options), theme);
+      const nodes = data.find((t) => t.name === 'nodes')!;
+      return Object.fromEntries(
+        (nodes.text as string[]).map((name, i) => [name, (nodes.textposition as unknown as string[])[i]]),
+      );
+    };
+    // A mesh: w0 on top, w2 at the bottom.
+    expect(positions({ workers: 4, rounds: 1, strategy: 'scatter-reduce' })).toEqual({
+      w0: 'middle right',
+      w1: 'middle right',
+      w2: 'middle right',
+      w3: 'middle left',
+    });
+    // A star: the leader in the middle, its name between two of its edges, below (away from
+    // the top node's name): straight down between 3 workers, down right between 4.
+    expect(positions({ workers: 4, rounds: 1 })).toEqual({
+      w0: 'bottom center',
+      w1: 'middle right',
+      w2: 'middle right',
+      w3: 'middle left',
+    });
+    expect(positions({ workers: 5, rounds: 1 })).toMatchObject({ w0: 'bottom right' });
+    expect(positions({ workers: 3, rounds: 1 })).toMatchObject({ w0: 'middle right' });
+    expect(positions({ workers: 2, rounds: 1 })).toMatchObject({ w0: 'bottom center' });
   });
 });

@@ -4,7 +4,9 @@
 /**
  * The panel's widgets in a DOM: views draw only while visible, at most once
  * per frame, load Plotly only for a chart (never for the traffic view's
- * empty state), redraw on theme changes and while runs are live; the cost
+ * empty state), redraw on theme changes and while runs are live; the
+ * traffic view says when it first shows traffic and arranges its chart for
+ * the height its plot gets; the cost
  * table writes cell text as text; the header and the status bar item follow
  * the model; the export downloads a file.
  */
@@ -26,6 +28,7 @@ import type { IPlotly } from '../../extension/src/views/plotly-loader';
 import { TRAFFIC_EMPTY_TEXT } from '../../extension/src/views/shape';
 import { ServerlessStatus } from '../../extension/src/views/status-item';
 import { TimelineView } from '../../extension/src/views/timeline-view';
+import { TRAFFIC_MIN_HEIGHT_PX, trafficDomains } from '../../extension/src/views/traffic-figure';
 import { TrafficView } from '../../extension/src/views/traffic-view';
 import { costSplit, EventScript, exchangeRun, mapRun, WARM_BILL } from './extension-fixtures';
 
@@ -345,6 +348,49 @@ describe('TrafficView', () => {
     await settle(view);
     expect(plotly.react).toHaveBeenCalledTimes(2);
     expect(points(1).slice(0, 17)).toEqual(new Array<number>(17).fill(63));
+  });
+
+  it("says once that it shows traffic, and arranges the chart for its plot's height, read once per resize", async () => {
+    const model = new FakeModel();
+    const { plotly, load } = fakePlotly();
+    const view = attach(new TrafficView({ model: model.asModel(), loadPlotly: load }));
+    const shown = jest.fn();
+    view.trafficShown.connect(shown);
+    const plot = view.node.querySelector('.jp-serverless-View-plot') as HTMLElement;
+    expect(plot.style.minHeight).toBe(`${TRAFFIC_MIN_HEIGHT_PX}px`);
+    let height = 0;
+    const reads = jest.fn(() => (plot.hidden ? 0 : height));
+    Object.defineProperty(plot, 'clientHeight', { get: reads, configurable: true });
+    const s = script();
+    model.set(mapState(s));
+    await settle(view);
+    expect(shown).not.toHaveBeenCalled();
+
+    height = 500;
+    s.runStarted('t', { executionCount: 2 });
+    exchangeRun(s, 't', { workers: 2, rounds: 3 });
+    model.set(foldEvents(model.state, s.take()));
+    await settle(view);
+    expect(shown).toHaveBeenCalledTimes(1);
+    const barsDomain = (call: number) =>
+      (plotly.react.mock.calls[call][2] as { yaxis: { domain: number[] } }).yaxis.domain;
+    // The first chart: arranged for the height read once the plot showed.
+    expect(barsDomain(0)).toEqual(trafficDomains(500).bars);
+    const readsAfterFirst = reads.mock.calls.length;
+
+    exchangeRun(s, 't', { workers: 2, rounds: 2, firstRound: 4 });
+    model.set(foldEvents(model.state, s.take()));
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(2);
+    expect(reads.mock.calls.length).toBe(readsAfterFirst);
+    expect(shown).toHaveBeenCalledTimes(1);
+
+    height = 320;
+    MessageLoop.sendMessage(view, Widget.ResizeMessage.UnknownSize);
+    await settle(view);
+    expect(plotly.react).toHaveBeenCalledTimes(3);
+    expect(barsDomain(2)).toEqual(trafficDomains(320).bars);
+    expect(shown).toHaveBeenCalledTimes(1);
   });
 });
 

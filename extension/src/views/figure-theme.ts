@@ -133,19 +133,23 @@ export function themedAxis(theme: IFigureTheme, axis: Partial<LayoutAxis> = {}):
   };
 }
 
+/** Every chart's margins, px (room for the mode bar on top; the axes' automargin widens them for ticks). */
+export const BASE_MARGIN = { l: 8, r: 8, t: 24, b: 8, pad: 2 } as const;
+
 /**
  * The layout every chart starts from: transparent backgrounds (the panel's
  * own color shows through), the theme's font, hover labels and a legend
- * under the plot.
+ * under the plot. `height` in px; null: the chart takes its node's height
+ * (the view's CSS sizes the node).
  */
-export function baseLayout(theme: IFigureTheme, height: number): Partial<Layout> {
+export function baseLayout(theme: IFigureTheme, height: number | null): Partial<Layout> {
   return {
-    height,
+    ...(height === null ? {} : { height }),
     autosize: true,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { family: theme.fontFamily, size: theme.fontSize - 2, color: theme.color('--jp-ui-font-color1') },
-    margin: { l: 8, r: 8, t: 24, b: 8, pad: 2 },
+    margin: { ...BASE_MARGIN },
     hoverlabel: {
       bgcolor: theme.color('--jp-layout-color0'),
       bordercolor: theme.color('--jp-border-color1'),

@@ -2,11 +2,14 @@
  * The serverless side panel: a header with the connection state and the
  * cancel and export buttons, then three sections: the invocations timeline,
  * the gradient traffic and the cost. Each section draws only while it is
- * expanded and the panel is shown.
+ * expanded and the panel is shown. The traffic section starts small (a line
+ * of text) and grows when a run first exchanges gradients, unless the user
+ * has arranged the sections.
  */
 import { nullTranslator } from '@jupyterlab/translation';
 import type { ITranslator } from '@jupyterlab/translation';
 import { SidePanel } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import type { ISignal } from '@lumino/signaling';
 import { AccordionPanel, Panel, Widget } from '@lumino/widgets';
 
@@ -54,8 +57,13 @@ export class ServerlessPanel extends SidePanel {
     for (const view of this.views) {
       this.addWidget(view);
     }
-    // The traffic section is a line of text until a run exchanges gradients.
-    (this.content as AccordionPanel).setRelativeSizes([...ServerlessPanel.SECTION_SIZES]);
+    // The traffic section is a line of text until a run exchanges gradients; then it takes more room.
+    this.sections.setRelativeSizes([...this._sizes]);
+    this.traffic.trafficShown.connect(this._onTrafficShown, this);
+    // A drag of a handle between sections, or a section collapsed or expanded from its title: the
+    // user's arrangement, kept from then on. (Lumino stops these events' propagation at this node.)
+    this.sections.node.addEventListener('pointerdown', this._onArrange);
+    this.sections.node.addEventListener('keydown', this._onArrange);
   }
 
   /** The telemetry shown. */
@@ -70,6 +78,59 @@ export class ServerlessPanel extends SidePanel {
   get views(): ChartView[] {
     return [this.timeline, this.traffic, this.cost];
   }
+
+  /** The accordion of the sections (the user resizes them with its handles, collapses them with their titles). */
+  get sections(): AccordionPanel {
+    return this.content as AccordionPanel;
+  }
+
+  protected override onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    this._fitSections();
+  }
+
+  protected override onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._fitSections();
+  }
+
+  /**
+   * Gives the traffic section the room of {@link ServerlessPanel.TRAFFIC_SECTION_SIZES},
+   * unless the user has arranged the sections.
+   */
+  private _onTrafficShown(): void {
+    this._sizes = ServerlessPanel.TRAFFIC_SECTION_SIZES;
+    this._fitted = false;
+    this._fitSections();
+  }
+
+  /**
+   * Sets the sections' shares, unless the user arranged them, once the
+   * sections have a height: Lumino turns shares into pixels at its next
+   * layout, so shares laid out while the panel has no height (restored
+   * hidden at a reload) are lost and the sections come out equal.
+   */
+  private _fitSections(): void {
+    if (this._arranged || this._fitted || this.isDisposed || !this.isVisible) {
+      return;
+    }
+    if (this.sections.node.offsetHeight > 0) {
+      this._fitted = true;
+      this.sections.setRelativeSizes([...this._sizes]);
+    }
+  }
+
+  private readonly _onArrange = (event: Event): void => {
+    const target = event.target instanceof Element ? event.target : null;
+    const handle = target?.closest('.lm-SplitPanel-handle, .lm-AccordionPanel-title');
+    if (handle && handle.parentElement === this.sections.node) {
+      this._arranged = true;
+    }
+  };
+
+  private _sizes: readonly number[] = ServerlessPanel.SECTION_SIZES;
+  private _fitted = false;
+  private _arranged = false;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-namespace -- JupyterLab's class + namespace convention (DESIGN.md)
@@ -79,6 +140,12 @@ export namespace ServerlessPanel {
 
   /** The initial shares of the height of the invocations, traffic and cost sections. */
   export const SECTION_SIZES: readonly number[] = [0.44, 0.16, 0.4];
+
+  /**
+   * The shares once the traffic view first draws an exchange: its bars and
+   * graph need about half the panel to be read without scrolling.
+   */
+  export const TRAFFIC_SECTION_SIZES: readonly number[] = [0.24, 0.56, 0.2];
 
   /** Options of the panel. */
   export interface IOptions {

@@ -2,25 +2,49 @@
  * The gradient traffic as one Plotly figure of two parts: on top, the bytes
  * of each round stacked by worker (a bar trace per worker) with the
  * compression ratio as a line on a second axis; below, the exchange graph
- * (`./traffic-graph-figure`) on axes of its own. Its size is bounded by the
- * shaping: workers times bars drawn, plus a few traces for the graph.
+ * (`./traffic-graph-figure`) on axes of its own. It is as high as its
+ * section leaves room for (`style/views.css` gives the plot the rest of the
+ * view's height, above a floor below which the view scrolls). Its size is
+ * bounded by the shaping: workers times bars drawn, plus a few traces for
+ * the graph.
  */
 import type { Annotations, Layout, PlotData } from 'plotly.js';
 
-import { baseLayout, IFigureTheme, LegendItem, themedAxis } from './figure-theme';
+import { BASE_MARGIN, baseLayout, IFigureTheme, LegendItem, themedAxis } from './figure-theme';
 import { escapePlotly, formatBytes, formatMs, formatRatio, formatUsd, ITrans, NO_TRANS } from './shape';
 import type { TrafficShape, TrafficWorkerSeries } from './shape';
 import type { IFigure } from './timeline-figure';
 import { GRAPH_AXES, graphLayoutLabel, graphTraces } from './traffic-graph-figure';
 
-/** The chart's height, px: the bars on top, the graph below. */
-export const TRAFFIC_HEIGHT_PX = 560;
+/**
+ * The least height the chart is drawn at, px: the traffic view keeps its
+ * plot at least this high (the view scrolls below it).
+ */
+export const TRAFFIC_MIN_HEIGHT_PX = 300;
 
-/** The share of the height (from the bottom) the graph takes. */
-export const GRAPH_DOMAIN: [number, number] = [0, 0.38];
+/** Between the bars' plot and the graph, px: the round axis (ticks, title) and the graph's caption. */
+export const TRAFFIC_GAP_PX = 88;
 
-/** Where the bars' plot starts (from the bottom): room for the round axis and the graph's caption between. */
-export const BARS_BOTTOM = 0.55;
+/** The graph's share of the height the bars and the graph divide. */
+export const GRAPH_SHARE = 0.45;
+
+/** Where the bars and the graph are, as shares of the plot's height from its bottom (Plotly domains). */
+export interface TrafficDomains {
+  bars: [number, number];
+  graph: [number, number];
+}
+
+/**
+ * The domains of a chart drawn `heightPx` high (at least {@link TRAFFIC_MIN_HEIGHT_PX}):
+ * {@link TRAFFIC_GAP_PX} between the bars and the graph whatever the height.
+ * A chart drawn higher than the height given keeps a wider gap, never a narrower one.
+ */
+export function trafficDomains(heightPx: number): TrafficDomains {
+  const { t, b } = BASE_MARGIN;
+  const plot = Math.max(TRAFFIC_MIN_HEIGHT_PX, heightPx) - t - b;
+  const graphTop = (GRAPH_SHARE * (plot - TRAFFIC_GAP_PX)) / plot;
+  return { bars: [graphTop + TRAFFIC_GAP_PX / plot, 1], graph: [0, graphTop] };
+}
 
 /** The theme variables of the workers' bars, by rank order: five hues in three shades and grey, then again. */
 export const WORKER_COLORS: readonly string[] = [
@@ -44,14 +68,19 @@ export function workerColorVar(i: number): string {
   return WORKER_COLORS[i % WORKER_COLORS.length];
 }
 
-/** The traffic of `shape` as a Plotly figure (empty data when `shape.empty`). */
+/**
+ * The traffic of `shape` as a Plotly figure (empty data when `shape.empty`),
+ * arranged for a chart `heightPx` high (its layout has no height: the chart
+ * takes its node's).
+ */
 export function trafficFigure(
   shape: TrafficShape,
   theme: IFigureTheme,
   trans: ITrans = NO_TRANS,
+  heightPx: number = TRAFFIC_MIN_HEIGHT_PX,
 ): IFigure<Partial<PlotData>> {
   if (shape.empty || !shape.exchange) {
-    return { data: [], layout: baseLayout(theme, TRAFFIC_HEIGHT_PX), legend: [] };
+    return { data: [], layout: baseLayout(theme, null), legend: [] };
   }
   const b = shape.bars;
   const rounds = b.x.map((_, i) =>
@@ -94,12 +123,14 @@ export function trafficFigure(
     marker: { color: theme.color(TRAFFIC_COLORS.ratio), size: 4 },
   };
   const graph = graphTraces(shape.graph, theme, { workerColor: (id) => colors.get(id), trans });
+  const domains = trafficDomains(heightPx);
   const annotations: Partial<Annotations>[] = [
     {
       xref: 'paper',
       yref: 'paper',
       x: 0,
-      y: GRAPH_DOMAIN[1] + 0.01,
+      y: domains.graph[1],
+      yshift: 2,
       xanchor: 'left',
       yanchor: 'bottom',
       align: 'left',
@@ -113,7 +144,7 @@ export function trafficFigure(
   ];
   const hidden = { visible: false, fixedrange: true, showgrid: false, zeroline: false };
   const layout: Partial<Layout> = {
-    ...baseLayout(theme, TRAFFIC_HEIGHT_PX),
+    ...baseLayout(theme, null),
     barmode: 'stack',
     bargap: 0,
     hovermode: 'closest',
@@ -121,12 +152,12 @@ export function trafficFigure(
     uirevision: shape.exchange.key,
     xaxis: themedAxis(theme, {
       anchor: 'y',
-      title: { text: trans.__('round') },
+      title: { text: trans.__('round'), standoff: 4 },
       tickformat: 'd',
       zeroline: false,
     }),
     yaxis: themedAxis(theme, {
-      domain: [BARS_BOTTOM, 1],
+      domain: domains.bars,
       tickformat: '~s',
       ticksuffix: 'B',
       rangemode: 'tozero',
@@ -143,7 +174,7 @@ export function trafficFigure(
     yaxis3: {
       ...hidden,
       anchor: GRAPH_AXES.xaxis,
-      domain: GRAPH_DOMAIN,
+      domain: domains.graph,
       range: [-1.3, 1.3],
       scaleanchor: GRAPH_AXES.xaxis,
     },

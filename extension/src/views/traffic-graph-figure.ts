@@ -127,7 +127,7 @@ export function graphTraces(
     y: graph.nodes.map((n) => n.y),
     text: graph.nodes.map((n) => escapePlotly(nodeLabel(n.id))),
     // Plotly takes a position per point; its types declare only one.
-    textposition: graph.nodes.map(labelPosition) as unknown as PlotData['textposition'],
+    textposition: labelPositions(graph.nodes) as unknown as PlotData['textposition'],
     hovertext: graph.nodes.map((n) => nodeHover(n, trans)),
     hoverinfo: 'text',
     marker: {
@@ -144,16 +144,50 @@ export function graphTraces(
   return traces;
 }
 
-/** Where a node's name goes: outwards from the middle. */
-function labelPosition(node: GraphNode): NonNullable<PlotData['textposition']> {
-  const r = Math.hypot(node.x, node.y);
-  if (r === 0 || node.y / r > 0.6) {
-    return 'top center';
-  }
-  if (node.y / r < -0.6) {
-    return 'bottom center';
-  }
-  return node.x >= 0 ? 'middle right' : 'middle left';
+type TextPosition = NonNullable<PlotData['textposition']>;
+
+/** Plotly's text positions around a marker, counter-clockwise from the right, a step of 45°. */
+const AROUND: readonly TextPosition[] = [
+  'middle right',
+  'top right',
+  'top center',
+  'top left',
+  'middle left',
+  'bottom left',
+  'bottom center',
+  'bottom right',
+];
+
+/**
+ * Where a node's name goes: beside it, outwards from the middle (above or
+ * below the top and bottom nodes it would leave the graph's axes, which clip
+ * it when the graph is low). The middle node's (a leader, a single shard)
+ * goes between two of its edges, in the widest gap between them, the one
+ * lowest on the right: away from the top node's name.
+ */
+function labelPositions(nodes: readonly GraphNode[]): TextPosition[] {
+  const ring = nodes.filter((n) => Math.hypot(n.x, n.y) > 0).map((n) => Math.atan2(n.y, n.x));
+  const middle = middlePosition(ring);
+  return nodes.map((n) => (Math.hypot(n.x, n.y) === 0 ? middle : n.x >= 0 ? 'middle right' : 'middle left'));
+}
+
+/** The text position of the middle node, whose edges go at `angles` (radians). */
+function middlePosition(angles: number[]): TextPosition {
+  const TURN = 2 * Math.PI;
+  const preferred = (5 / 3) * Math.PI; // lower right
+  const sorted = angles.map((a) => (a + TURN) % TURN).sort((a, b) => a - b);
+  let best = { gap: -1, mid: preferred };
+  sorted.forEach((a, i) => {
+    const next = i + 1 < sorted.length ? sorted[i + 1] : sorted[0] + TURN;
+    const gap = next - a;
+    const mid = (a + gap / 2) % TURN;
+    const off = (m: number) => Math.min(Math.abs(m - preferred), TURN - Math.abs(m - preferred));
+    // Gaps equal but for the rounding of the places count as equal.
+    if (gap > best.gap + 1e-3 || (Math.abs(gap - best.gap) <= 1e-3 && off(mid) < off(best.mid))) {
+      best = { gap, mid };
+    }
+  });
+  return AROUND[Math.round(best.mid / (Math.PI / 4)) % AROUND.length];
 }
 
 function kindLabel(node: GraphNode, trans: ITrans): string {

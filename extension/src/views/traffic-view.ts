@@ -4,6 +4,7 @@
  * stacked by worker, the compression ratio, and the exchange graph; a plain
  * message (no Plotly loaded) until a run exchanges anything.
  */
+import { ISignal, Signal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
 import type { TelemetryState } from '../model/state';
@@ -20,7 +21,7 @@ import {
 } from './shape';
 import type { TrafficChoice, TrafficShape } from './shape';
 import type { IFigure } from './timeline-figure';
-import { trafficFigure } from './traffic-figure';
+import { TRAFFIC_MIN_HEIGHT_PX, trafficFigure } from './traffic-figure';
 
 /** The gradient traffic of the telemetry model. */
 export class TrafficView extends ChartView {
@@ -45,6 +46,8 @@ export class TrafficView extends ChartView {
     this._picker.append(caption, this._select);
     this._picker.hidden = true;
     this.node.insertBefore(this._picker, this.summaryNode);
+    // The plot takes the rest of the view's height (style/views.css), at least this.
+    this.plotNode.style.minHeight = `${TRAFFIC_MIN_HEIGHT_PX}px`;
   }
 
   /** The exchange picked (its key); null: the newest. One that is gone shows the newest. */
@@ -57,6 +60,14 @@ export class TrafficView extends ChartView {
       this._selected = key;
       this.invalidate();
     }
+  }
+
+  /**
+   * Emits once, when the view first draws an exchange (it was a line of
+   * text until then): the panel gives the section more room.
+   */
+  get trafficShown(): ISignal<this, void> {
+    return this._trafficShown;
   }
 
   /** The exchanges offered, as last drawn. */
@@ -76,7 +87,13 @@ export class TrafficView extends ChartView {
     }
     this.summaryNode.textContent = this._summary(shape);
     this.setMessage('');
-    return trafficFigure(shape, theme, this.trans);
+    // Read once per resize too; 0 while the plot is hidden (before the first chart): read again next time.
+    this._heightPx ??= this.plotNode.clientHeight || null;
+    if (!this._shown) {
+      this._shown = true;
+      this._trafficShown.emit();
+    }
+    return trafficFigure(shape, theme, this.trans, this._heightPx ?? TRAFFIC_MIN_HEIGHT_PX);
   }
 
   /** Exchange rounds come as events: no need to redraw while nothing arrives. */
@@ -86,8 +103,9 @@ export class TrafficView extends ChartView {
 
   protected override onResize(msg: Widget.ResizeMessage): void {
     this._widthPx = null;
+    this._heightPx = null;
     if (!this.isDirty) {
-      // The bars drawn depend on the width: draw anew, not only resize.
+      // The bars drawn depend on the width, the figure's arrangement on the height: draw anew, not only resize.
       this.invalidate();
     }
     super.onResize(msg);
@@ -144,10 +162,14 @@ export class TrafficView extends ChartView {
     return parts.join(' · ');
   }
 
+  private _shown = false;
+  private readonly _trafficShown = new Signal<this, void>(this);
   private _selected: string | null = null;
   private _choices: readonly TrafficChoice[] = [];
   private _choicesKey = '';
   private _widthPx: number | null = null;
+  /** The plot's height, px, as last read (null: to be read). */
+  private _heightPx: number | null = null;
   private readonly _picker: HTMLLabelElement;
   private readonly _select: HTMLSelectElement;
 }
