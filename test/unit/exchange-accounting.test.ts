@@ -79,6 +79,16 @@ describe('exchange accounting', () => {
     hub.dispose();
   });
 
+  it("bills a body's model-store requests to its run at the store's prices", () => {
+    const { accounts, hub } = accounting();
+    const p = plan('run-models', 's3://bucket/x');
+    accounts.runStarted(p, 1, { costUsd: 0 } as never);
+    accounts.storeRequests(p, 's3', { put: 1000, get: 0, list: 0, delete: 7 });
+    accounts.storeRequests(p, 'embedded', { put: 1000, get: 0, list: 0, delete: 0 });
+    expect(accounts.ledger.runSplit('run-models').storageUsd).toBe(0.005);
+    hub.dispose();
+  });
+
   it('bills nothing per request on Redis and the embedded store; a Redis node its hourly price for the run', () => {
     const { accounts, hub } = accounting();
     const redis = plan('run-redis', 'redis://127.0.0.1:6379/0?usdPerHour=0.036');

@@ -29,9 +29,11 @@ function watch() {
   const rounds: [string, WorkerRound][] = [];
   const replaced: [string, string][] = [];
   const notes: string[] = [];
+  const billed: [string, string, unknown][] = [];
   let running = new Set(['inv-a', 'inv-b']);
   const w = new ExchangeWatch({
     round: (req, round) => rounds.push([req.id, round]),
+    requests: (req, store, requests) => billed.push([req.id, store, requests]),
     replace: (id, why) => {
       replaced.push([id, why]);
       return running.has(id);
@@ -43,6 +45,7 @@ function watch() {
     rounds,
     replaced,
     notes,
+    billed,
     stop: (id: string) => (running = new Set([...running].filter((x) => x !== id))),
   };
 }
@@ -53,6 +56,20 @@ describe('ExchangeWatch', () => {
     w.onEvent(request('inv-a'), { type: 'exchange-round', data: { ...ROUND, links: [...ROUND.links] } });
     expect(rounds).toEqual([['inv-a', ROUND]]);
     expect(notes).toEqual([]);
+  });
+
+  it("passes a body's model-store requests on to be billed", () => {
+    const { w, billed, notes } = watch();
+    w.onEvent(request('inv-a'), {
+      type: 'store-requests',
+      data: { store: 's3', put: 3, get: 1, list: 2, delete: 0 },
+    });
+    w.onEvent(request('inv-a'), {
+      type: 'store-requests',
+      data: { store: 's3', put: -3, get: 1, list: 2, delete: 0 },
+    });
+    expect(billed).toEqual([['inv-a', 's3', { put: 3, get: 1, list: 2, delete: 0 }]]);
+    expect(notes).toHaveLength(1);
   });
 
   it('ignores malformed exchange events, saying so once, and events of other kinds silently', () => {

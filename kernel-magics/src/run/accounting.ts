@@ -19,7 +19,7 @@ import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
 import { priceStoreRequests, priceStoreTime } from '../exchange/store/pricing';
 import { parseStoreUrl } from '../exchange/store/url';
-import { emptyUsage, StoreKind } from '../exchange/store/object-store';
+import { emptyUsage, StoreKind, StoreRequests } from '../exchange/store/object-store';
 import type { WorkerRound } from './exchange-events';
 
 /** Counts of a run's invocations. */
@@ -50,6 +50,8 @@ export interface RunAccounting {
   attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number;
   /** A worker's exchange round: telemetry, and its store requests billed to the run. */
   exchangeRound(plan: RunPlan, request: InvocationRequest, round: WorkerRound): void;
+  /** Store requests of a body's other calls (`models`), billed to the run. */
+  storeRequests(plan: RunPlan, store: string, requests: StoreRequests): void;
   /** Code an invocation left behind failed after it ended (possibly after its run finished). */
   lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void;
   runFinished(plan: RunPlan, ending: RunEnding): void;
@@ -171,6 +173,13 @@ export class KernelAccounting implements RunAccounting {
       requests: requests.put + requests.get + requests.list + requests.delete,
       storageUsd: bill.usd,
     });
+  }
+
+  storeRequests(plan: RunPlan, store: string, requests: StoreRequests): void {
+    this.ledger.recordStorage(
+      plan.runId,
+      priceStoreRequests(store as StoreKind, { ...emptyUsage(), requests }, this.prices),
+    );
   }
 
   lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void {

@@ -51,10 +51,26 @@ const isStraggling = object<Straggling>({
   rank: count,
 });
 
+/** Requests a body's other store calls made (`models`), as it reports them. */
+interface StoreRequestsData extends StoreRequests {
+  /** The store's kind. */
+  store: string;
+}
+
+const isStoreRequests = object<StoreRequestsData>({
+  store: string,
+  put: count,
+  get: count,
+  list: count,
+  delete: count,
+});
+
 /** What the watch reports to. */
 export interface ExchangeEventSink {
   /** A worker's round, from the invocation `request`. */
   round(request: InvocationRequest, round: WorkerRound): void;
+  /** Store requests of a body's `models` calls, from the invocation `request`, to bill. */
+  requests(request: InvocationRequest, store: string, requests: StoreRequests): void;
   /** Replaces a running invocation; false when it is not running. */
   replace(invocationId: string, why: string): boolean;
   /** Says something in the cell (a replacement, a malformed event). */
@@ -86,6 +102,11 @@ export class ExchangeWatch {
         return;
       case 'exchange-round':
         this.check(event.data, isWorkerRound, (round) => this.sink.round(request, round));
+        return;
+      case 'store-requests':
+        this.check(event.data, isStoreRequests, ({ store, ...requests }) =>
+          this.sink.requests(request, store, requests),
+        );
         return;
       case 'exchange-straggler':
         this.check(event.data, isStraggling, (straggling) => this.replaceStragglers(straggling));

@@ -74,6 +74,8 @@ export async function executePlan(
   const exchange = new ExchangeWatch({
     // A round reported after the run ended (code the invocation left behind) has no run to bill.
     round: (request, round) => live.plan && accounting.exchangeRound(live.plan, request, round),
+    requests: (_request, store, requests) =>
+      live.plan && accounting.storeRequests(live.plan, store, requests),
     replace: (invocationId, why) => backend.replace(invocationId, why),
     note: (text) => sink.stream('stderr', text),
   });

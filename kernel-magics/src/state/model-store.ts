@@ -26,6 +26,7 @@ import {
 } from './layout';
 import { decodeManifest, encodeManifest, makeManifest, type Manifest, versionBytes } from './manifest';
 import { defaultStoreResolver, type StoreResolver } from './store-resolver';
+import { ReportedStore } from './reported-store';
 import { resolveTfjs } from './tfjs';
 import type {
   DeleteOptions,
@@ -97,7 +98,7 @@ export class ModelStore {
     checkModelName(name);
     const { signal } = options;
     const artifacts = await captureArtifacts(model, { includeOptimizer: options.includeOptimizer ?? false });
-    const store = await this.resolveStore();
+    const store = new ReportedStore(await this.resolveStore());
     const saveId = randomUUID();
     const encoded = encodeModel(artifacts, { saveId, claimedAt: new Date().toISOString() });
     const { version, listing } = await claimVersion(store, name, encoded.topology, signal);
@@ -145,7 +146,7 @@ export class ModelStore {
   async load<M = LayersModelLike>(name: string, options: LoadOptions<M> = {}): Promise<M> {
     checkModelName(name);
     const version = options.version === undefined ? undefined : checkVersion(options.version);
-    const store = await this.resolveStore();
+    const store = new ReportedStore(await this.resolveStore());
     const fetched =
       version === undefined
         ? await this.fetchNewest(store, name, options.signal)
@@ -160,7 +161,7 @@ export class ModelStore {
   async list(options: ListOptions = {}): Promise<ModelVersionInfo[]> {
     const { signal } = options;
     const only = options.name === undefined ? undefined : checkModelName(options.name);
-    const store = await this.resolveStore();
+    const store = new ReportedStore(await this.resolveStore());
     const models =
       only === undefined
         ? await inventory(store, signal)
@@ -182,7 +183,7 @@ export class ModelStore {
     checkModelName(name);
     const { signal } = options;
     const only = options.version === undefined ? undefined : checkVersion(options.version);
-    const store = await this.resolveStore();
+    const store = new ReportedStore(await this.resolveStore());
     const versions = committedVersions(await listModel(store, name, signal));
     if (versions.length === 0 || (only !== undefined && !versions.includes(only))) {
       throw await this.notFound(store, name, only, signal);
