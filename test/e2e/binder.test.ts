@@ -53,7 +53,8 @@ describe('the demo notebooks in binder/', () => {
       for (const name of NOTEBOOKS) {
         const executedFile = path.join(home, `executed-${name}`);
         const run = spawnSync(SYSTEM_PYTHON, [DRIVER, path.join(BINDER, name), executedFile, workdir], {
-          env,
+          // The exchange cell's store in this run's directory, not the user's home.
+          env: { ...env, SERVERLESS_STORE: path.join(home, 'store') },
           encoding: 'utf8',
           timeout: 120_000,
         });
@@ -142,9 +143,19 @@ describe('the demo notebooks in binder/', () => {
     expect(compact(result(cell(/^primes\.filter/)))).toBe(JSON.stringify(expected.filter((p) => p !== null)));
   });
 
+  it('workers exchanging: a 4-worker scatter-reduce with top-k, every worker getting the same mean', () => {
+    const exchanged = cell(/^%%serverless --map \[0, 1, 2, 3\] --as rank/);
+    const means = result(exchanged);
+    // Four results, one per worker, all the same three floats.
+    const rows = means.match(/Float32Array\(3\) \[[^\]]*\]/g) ?? [];
+    expect(rows).toHaveLength(4);
+    expect(new Set(rows).size).toBe(1);
+    expect(display(exchanged, 'text/plain')).toMatch(/4\/4 done, 0 running/);
+  });
+
   it('the cost: %serverless cost with dollar amounts, a --dry-run estimate, the side panel explained', () => {
     const cost = cell(/^%serverless cost$/);
-    expect(display(cost, 'text/plain')).toMatch(/Kernel total: \$\d+\.\d+ .* over 41 invocations\./);
+    expect(display(cost, 'text/plain')).toMatch(/Kernel total: \$\d+\.\d+ .* over 45 invocations\./);
     expect(display(cost, 'text/plain')).toMatch(/AWS Lambda prices, us-east-1/);
     expect(display(cost, 'text/html')).toContain('<table');
     const estimate = stdout(cell(/^%%serverless --dry-run /));
