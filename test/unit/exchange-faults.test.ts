@@ -150,8 +150,8 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
     expectExact(means, 4, 4);
   });
 
-  test('parameter server, the worker that claimed a reduction dies: a puller takes it over', async () => {
-    // Worker 3 starts round 1 late, so it is the last to push and claims the reductions; it dies before publishing.
+  test('parameter server, the worker reducing a shard dies: a puller takes it over', async () => {
+    // Worker 3 starts round 1 late and owns shard 3: it reduces it once it has pushed, and dies before publishing.
     const means = await crashAndRestart(
       'crash-ps-claim',
       'parameter-server',
