@@ -16,8 +16,8 @@ import type { ExchangeRoundData } from './events';
 import type { ExchangeStrategy } from '../../telemetry/protocol/events';
 import type { Codec } from '../codecs';
 import type { ObjectStore } from '../store/object-store';
-import { StoreError } from '../store/errors';
 import { ExchangeRoundGoneError, MissingWork } from './errors';
+import type { Cleanups } from './cleanups';
 import type { FeedbackSlot } from './feedback';
 import type { ExchangeKeys } from './keys';
 import type { PollPlan, ResolvedOptions } from './options';
@@ -35,6 +35,8 @@ export interface ExchangeCore {
   feedbackSlot(name: string): FeedbackSlot | undefined;
   /** Sends an event (`exchange-straggler`...). */
   emit(type: string, data: { [key: string]: unknown }): void;
+  /** Removals the round does not wait for (awaited before the exchange's next call and at close). */
+  readonly cleanups: Cleanups;
 }
 
 /** What {@link Round.reduceAndPublish} reduces and where it publishes it. */
@@ -206,9 +208,10 @@ export class Round {
    * reducer's residual under error feedback) and publishes it if nobody did
    * yet. Resolves to the bytes under the mean's key afterwards: this
    * worker's, or those of whoever published first. The worker that
-   * publishes then removes the contributions it read from the store: the
-   * published mean is all a later call (a retry) of the round needs, so a
-   * long run keeps one object a round, not one a worker.
+   * publishes then removes the contributions it read from the store (in the
+   * background: see {@link Cleanups}): the published mean is all a later
+   * call (a retry) of the round needs, so a long run keeps one object a
+   * round, not one a worker.
    */
   async reduceAndPublish(reduction: Reduction): Promise<Uint8Array> {
     const { node, meanKey, contributions, floats, slotName, where } = reduction;
@@ -219,7 +222,8 @@ export class Round {
     const store = this.via(node);
     this.traffic.moved(floats);
     if (await store.putIfAbsent(meanKey, bytes, this.call)) {
-      await Promise.all(reduction.consumed.map((key) => this.discard(store, key)));
+      // Counted now (the store view counts a request when it is made), finished in the background.
+      this.core.cleanups.add(Promise.all(reduction.consumed.map((key) => store.delete(key, this.call))));
       return bytes;
     }
     const existing = await store.get(meanKey, this.call);
@@ -230,18 +234,6 @@ export class Round {
     }
     this.traffic.moved(floats);
     return existing;
-  }
-
-  /** Removes an object nothing needs any more; a failure only leaves it for the run's cleanup. */
-  private async discard(store: ObjectStore, key: string): Promise<void> {
-    try {
-      await store.delete(key, this.call);
-    } catch (error) {
-      if (!(error instanceof StoreError)) {
-        throw error;
-      }
-      // Deliberately ignored: the object is garbage, and the kernel removes the run's keys when it ends.
-    }
   }
 
   /** Lists `prefix` and returns which of `ranks` have no contribution key there (ascending). */
