@@ -135,7 +135,7 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
   test('scatter-reduce, a shard owner dies before publishing its shard', async () => {
     const means = await crashAndRestart('crash-sr2', 'scatter-reduce', 4, 3, 2, 1, {
       operation: 'putIfAbsent',
-      key: /\/sr\/1\/2\/mean$/,
+      key: /\/sr\/1\/mean\/2$/,
       when: 'before',
     });
     expectExact(means, 4, 3);

@@ -138,7 +138,7 @@ export class Round {
   /**
    * Waits until every key of `wanted` (all under `prefix`) is in the store,
    * or until the `stop` key is (then the others are not needed: e.g. the
-   * round's mean, found by a retry). Each key is read along its own edge.
+   * round's mean, found by a retry; under `prefix` or not). Each key is read along its own edge.
    * `action` says, for messages, what the ranks of missing keys did not do;
    * `explain`, when given, looks further into who is to blame (e.g. the
    * senders a missing mean still waits for).
@@ -170,7 +170,10 @@ export class Round {
         if (lookFor.length > this.core.plan.listInGets) {
           listed = new Set(await this.via(lookFor[0].node).list(prefix, this.call));
         }
-        await Promise.all(lookFor.filter((w) => !listed || listed.has(w.key)).map(fetch));
+        // A key outside the prefix (a stop key kept elsewhere) is not in the listing: it is read.
+        await Promise.all(
+          lookFor.filter((w) => !listed || listed.has(w.key) || !w.key.startsWith(prefix)).map(fetch),
+        );
         const stopped = stop && found.get(stop.key);
         if (stopped) {
           return { done: true, value: { stopped } };

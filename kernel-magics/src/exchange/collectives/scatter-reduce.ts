@@ -68,7 +68,7 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
     }
   }
   const gathered = await round.collect(
-    keys.round('sr', r),
+    keys.srMeans(r),
     means,
     undefined,
     `reduce their shard of round ${r}`,
