@@ -23,6 +23,7 @@ import {
   TempStore,
   vectorOf,
 } from './exchange-fixtures';
+import { CountingStore } from '../helpers/counting-store';
 
 let t: TempStore;
 beforeEach(() => {
@@ -279,6 +280,21 @@ describe('aborts stop waits at once', () => {
     await expect(ex.scatterReduce(vector(1, 0), { round: 0 })).rejects.toThrow('kernel interrupt');
     expect(Date.now() - started).toBeLessThan(1000);
     await expect(ex.scatterReduce(vector(1, 1), { round: 1 })).rejects.toThrow('kernel interrupt');
+  });
+
+  test('scatter-reduce: a part that cannot be sent fails the round at once, stopping the wait for the parts received meanwhile', async () => {
+    const failing = new CountingStore(t.store);
+    failing.failWrites = /\/sr\/0\/2\/from-1$/;
+    const ex = await t.open({ run: 'send-fails', rank: 1, workers: 3, roundTimeoutS: 60, store: failing });
+    const started = Date.now();
+    await expect(ex.scatterReduce(vector(1, 0), { round: 0 })).rejects.toThrow(
+      /injected failure writing .*\/sr\/0\/2\/from-1$/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The wait for shard 1's parts stopped with the failure: no poll of it follows.
+    const polls = failing.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(failing.calls.length).toBe(polls);
   });
 });
 

@@ -185,8 +185,12 @@ export class Exchange {
     try {
       await this.core.cleanups.nextCall();
       round.begin(signal.signal);
-      const mean = await run(round, v);
-      round.end();
+      let mean: Float32Array;
+      try {
+        mean = await run(round, v);
+      } finally {
+        round.end();
+      }
       this.report(round);
       return mean;
     } finally {

@@ -74,6 +74,9 @@ export class Round {
   readonly traffic: RoundTraffic;
   readonly codec: Codec;
   private clock: RoundWaiter | undefined;
+  /** Aborts the current call's waits and store calls: when the caller's signal does, or a step fails ({@link together}). */
+  private stop: AbortController | undefined;
+  private releaseSignal: (() => void) | undefined;
   private callStartedMs = 0;
   private busyMs = 0;
   private stragglerReported = false;
@@ -95,6 +98,15 @@ export class Round {
   begin(signal: AbortSignal | undefined): void {
     const { run, rank, roundTimeoutS, stragglerS } = this.core.options;
     this.callStartedMs = performance.now();
+    const stop = new AbortController();
+    this.stop = stop;
+    if (signal?.aborted) {
+      stop.abort(signal.reason);
+    } else if (signal) {
+      const onAbort = (): void => stop.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.releaseSignal = () => signal.removeEventListener('abort', onAbort);
+    }
     this.clock = new RoundWaiter({
       exchange: run,
       round: this.round,
@@ -102,7 +114,7 @@ export class Round {
       roundTimeoutS,
       stragglerS,
       capMs: this.core.plan.capMs,
-      signal,
+      signal: stop.signal,
       onStraggler: (ranks) => {
         if (!this.stragglerReported) {
           this.stragglerReported = true;
@@ -112,9 +124,39 @@ export class Round {
     });
   }
 
-  /** Ends a call: its time counts in the round's duration. */
+  /** Ends a call (whether it succeeded or not): its time counts in the round's duration. */
   end(): void {
     this.busyMs += performance.now() - this.callStartedMs;
+    this.releaseSignal?.();
+    this.releaseSignal = undefined;
+  }
+
+  /**
+   * Runs independent steps of a call at once (e.g. sending while receiving)
+   * and resolves to their results. When one fails, the others are stopped
+   * (their waits and store calls abort with that failure) and, once every
+   * step has settled, the first failure is thrown: nothing of the call is
+   * left running.
+   */
+  async together<T extends unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+    let failed = false;
+    let failure: unknown;
+    const settled = await Promise.allSettled(
+      steps.map((step: Promise<unknown>) =>
+        step.catch((error: unknown) => {
+          if (!failed) {
+            failed = true;
+            failure = error;
+            this.stop?.abort(error);
+          }
+          throw error;
+        }),
+      ),
+    );
+    if (failed) {
+      throw failure;
+    }
+    return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T;
   }
 
   /** The current call's clock. */
