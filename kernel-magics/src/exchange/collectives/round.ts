@@ -12,6 +12,8 @@
  * S3, where a LIST costs as much as twelve and a half GETs, it gets each
  * missing key while few are missing. Waiting for one key is always a GET.
  */
+import { setMaxListeners } from 'node:events';
+
 import type { ExchangeRoundData } from './events';
 import type { ExchangeStrategy } from '../../telemetry/protocol/events';
 import type { Codec } from '../codecs';
@@ -99,6 +101,8 @@ export class Round {
     const { run, rank, roundTimeoutS, stragglerS } = this.core.options;
     this.callStartedMs = performance.now();
     const stop = new AbortController();
+    // Every store call of the call listens to this signal, many at once (a part per shard): not a leak.
+    setMaxListeners(0, stop.signal);
     this.stop = stop;
     if (signal?.aborted) {
       stop.abort(signal.reason);
@@ -113,6 +117,7 @@ export class Round {
       rank,
       roundTimeoutS,
       stragglerS,
+      initialMs: this.core.plan.initialMs,
       capMs: this.core.plan.capMs,
       signal: stop.signal,
       onStraggler: (ranks) => {
