@@ -23,6 +23,7 @@ import {
   TempStore,
   vectorOf,
 } from './exchange-fixtures';
+import { CountingStore } from '../helpers/counting-store';
 
 let t: TempStore;
 beforeEach(() => {
@@ -135,7 +136,7 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
   test('scatter-reduce, a shard owner dies before publishing its shard', async () => {
     const means = await crashAndRestart('crash-sr2', 'scatter-reduce', 4, 3, 2, 1, {
       operation: 'putIfAbsent',
-      key: /\/sr\/1\/2\/mean$/,
+      key: /\/sr\/1\/mean\/2$/,
       when: 'before',
     });
     expectExact(means, 4, 3);
@@ -150,8 +151,8 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
     expectExact(means, 4, 4);
   });
 
-  test('parameter server, the worker that claimed a reduction dies: a puller takes it over', async () => {
-    // Worker 3 starts round 1 late, so it is the last to push and claims the reductions; it dies before publishing.
+  test('parameter server, the worker reducing a shard dies: a puller takes it over', async () => {
+    // Worker 3 starts round 1 late and owns shard 3: it reduces it once it has pushed, and dies before publishing.
     const means = await crashAndRestart(
       'crash-ps-claim',
       'parameter-server',
@@ -279,6 +280,21 @@ describe('aborts stop waits at once', () => {
     await expect(ex.scatterReduce(vector(1, 0), { round: 0 })).rejects.toThrow('kernel interrupt');
     expect(Date.now() - started).toBeLessThan(1000);
     await expect(ex.scatterReduce(vector(1, 1), { round: 1 })).rejects.toThrow('kernel interrupt');
+  });
+
+  test('scatter-reduce: a part that cannot be sent fails the round at once, stopping the wait for the parts received meanwhile', async () => {
+    const failing = new CountingStore(t.store);
+    failing.failWrites = /\/sr\/0\/2\/from-1$/;
+    const ex = await t.open({ run: 'send-fails', rank: 1, workers: 3, roundTimeoutS: 60, store: failing });
+    const started = Date.now();
+    await expect(ex.scatterReduce(vector(1, 0), { round: 0 })).rejects.toThrow(
+      /injected failure writing .*\/sr\/0\/2\/from-1$/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The wait for shard 1's parts stopped with the failure: no poll of it follows.
+    const polls = failing.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(failing.calls.length).toBe(polls);
   });
 });
 

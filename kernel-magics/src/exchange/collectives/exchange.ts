@@ -38,6 +38,7 @@ import type { ExchangeStrategy } from '../../telemetry/protocol/events';
 import { sharedStore } from '../store/shared';
 import type { ObjectStore } from '../store/object-store';
 import { allreduceRound } from './allreduce';
+import { Cleanups } from './cleanups';
 import { ExchangeConfigError, ExchangeError } from './errors';
 import { EXCHANGE_OPEN_EVENT, EXCHANGE_ROUND_EVENT } from './events';
 import { evictClosed, FeedbackSlot, FeedbackState, feedbackRegistry } from './feedback';
@@ -112,6 +113,7 @@ export class Exchange {
   async push(v: Float32Array, options: RoundOptions): Promise<void> {
     const { round, signal } = this.prepare('parameter-server', 'push', options, v);
     try {
+      await this.core.cleanups.nextCall();
       await this.server().push(v, round, signal.signal);
     } finally {
       signal.dispose();
@@ -126,6 +128,7 @@ export class Exchange {
   async pull(options: RoundOptions): Promise<PulledMean> {
     const { round, signal } = this.prepare('parameter-server', 'pull', options);
     try {
+      await this.core.cleanups.nextCall();
       return await this.server().pull(round, signal.signal);
     } finally {
       signal.dispose();
@@ -137,8 +140,8 @@ export class Exchange {
    * under error feedback first reduces the rounds it pushed (waiting up to
    * `roundTimeoutS` for slower workers); then reports rounds pushed and
    * never pulled, saves the error-feedback residuals to the store (for a cold
-   * environment that opens the exchange again), and closes the store when
-   * the exchange opened it. Closing twice does nothing.
+   * environment that opens the exchange again), and waits for the removals
+   * of reduced contributions still running. Closing twice does nothing.
    */
   async close(): Promise<void> {
     if (this.closed) {
@@ -155,6 +158,8 @@ export class Exchange {
         }
       }
     } finally {
+      // Nothing the exchange started is left running once close resolves.
+      await this.core.cleanups.drain();
       if (this.feedback) {
         this.feedback.state.holders -= 1;
         this.feedback.state.closedAt = Date.now();
@@ -177,10 +182,15 @@ export class Exchange {
   ): Promise<Float32Array> {
     const { round: r, signal } = this.prepare(strategy, call, options, v);
     const round = new Round(this.core, strategy, r);
-    round.begin(signal.signal);
     try {
-      const mean = await run(round, v);
-      round.end();
+      await this.core.cleanups.nextCall();
+      round.begin(signal.signal);
+      let mean: Float32Array;
+      try {
+        mean = await run(round, v);
+      } finally {
+        round.end();
+      }
       this.report(round);
       return mean;
     } finally {
@@ -282,6 +292,7 @@ async function openExchange(options: ExchangeOptions, resolveStore: StoreResolve
     plan,
     feedbackSlot: (name: string): FeedbackSlot | undefined => state?.slot(name),
     emit: (type, data) => sink(type, data as JsonObject),
+    cleanups: new Cleanups(),
   };
   // The kernel learns which invocation is which rank: a straggler report names ranks, and the
   // kernel replaces invocations.

@@ -3,7 +3,8 @@
  * `exchange/<cellRunId>/<run>/`, so the kernel removes a cell run's
  * exchanges with one prefix when the run ends:
  * - `ar/<round>/from-<rank>`, `ar/<round>/mean`: all-reduce contributions and the leader's mean;
- * - `sr/<round>/<shard>/from-<rank>`, `sr/<round>/<shard>/mean`: scatter-reduce;
+ * - `sr/<round>/<shard>/from-<rank>`, `sr/<round>/mean/<shard>`: scatter-reduce (its means side by
+ *   side, so that gathering them lists one folder);
  * - `ps/<round>/<shard>/from-<rank>`, `ps/<round>/<shard>/mean`, `ps/<round>/<shard>/claim`: parameter server;
  * - `state/<rank>`: a worker's error-feedback residuals, written when it closes.
  * Round first, then shard: one LIST of a round's prefix shows every part of it.
@@ -37,7 +38,12 @@ export class ExchangeKeys {
 
   /** The reduced mean of a shard of a round. */
   mean(kind: RoundKind, round: number, shard: number): string {
-    return `${this.shard(kind, round, shard)}mean`;
+    return kind === 'sr' ? `${this.srMeans(round)}${shard}` : `${this.shard(kind, round, shard)}mean`;
+  }
+
+  /** The prefix of a scatter-reduce round's means, ending in `/`. */
+  srMeans(round: number): string {
+    return `${this.round('sr', round)}mean/`;
   }
 
   /** A parameter-server shard's reduction claim: the worker that creates it reduces the shard. */
@@ -57,7 +63,7 @@ export type RoundKind = 'ar' | 'sr' | 'ps';
 /** What a listed key under a round is: a contribution (with its shard and rank) or a mean (with its shard). */
 export type ListedPart = { shard: number; rank: number } | { shard: number; mean: true };
 
-/** Parses a key listed under `roundPrefix` (undefined for keys that are neither). */
+/** Parses a key listed under `roundPrefix` of an `ar` or `ps` round (undefined for keys that are neither). */
 export function parseListed(kind: RoundKind, roundPrefix: string, key: string): ListedPart | undefined {
   if (!key.startsWith(roundPrefix)) {
     return undefined;

@@ -165,8 +165,10 @@ function name(value: unknown, option: string): string {
   return value;
 }
 
-/** How a store is polled: the backoff cap and how many GETs one LIST costs. */
+/** How a store is polled: the first pause, the backoff cap and how many GETs one LIST costs. */
 export interface PollPlan {
+  /** The first pause between two polls, ms (grown by {@link POLL_GROWTH} each time up to the cap). */
+  initialMs: number;
   /** The longest pause between two polls, ms. */
   capMs: number;
   /** What one LIST costs, in GETs: polling lists instead of getting each missing key when more keys than this are missing. */
@@ -180,16 +182,16 @@ export interface PollPlan {
  * as soon as it saves a request. S3 bills each request (a LIST as much as
  * twelve and a half GETs): it is polled at most four times a second once a
  * wait grows long (so a worker waiting an hour costs about 14,400 requests,
- * $0.07 at LIST prices) and listed only when many keys are missing.
+ * $0.07 at LIST prices) and listed only when many keys are missing. Its
+ * polls start a few tens of ms apart, about what one request takes: polling
+ * faster only piles up requests (each billed, and each loading the server
+ * that the other workers are writing to) for a gain of a few ms on a wait.
  */
 export const POLL_PLANS: Record<StoreKind, PollPlan> = {
-  embedded: { capMs: 4, listInGets: 1 },
-  redis: { capMs: 4, listInGets: 1 },
-  s3: { capMs: 250, listInGets: 12.5 },
+  embedded: { initialMs: 1, capMs: 4, listInGets: 1 },
+  redis: { initialMs: 1, capMs: 4, listInGets: 1 },
+  s3: { initialMs: 20, capMs: 250, listInGets: 12.5 },
 };
-
-/** The first pause between two polls, ms (grown by POLL_GROWTH each time up to the cap). */
-export const POLL_INITIAL_MS = 1;
 
 /**
  * How much each pause grows over the one before: slowly, so that a round's

@@ -3,18 +3,27 @@
  * (`ps:0` ... `ps:<S-1>`, the nodes of the exchange graph); a worker pushes
  * its shards of each round's gradient, and pulls the shard means.
  *
- * Who reduces. With a stateless codec (`none`, `fp16`), shard s of round r
- * is reduced by the worker that first finds all its contributions: each
- * worker lists the round right after its push, so the last to push reduces
- * (of workers that push last together, the one that creates the shard's
- * claim key; the mean itself is published with `putIfAbsent`, so it is
- * written once whatever happens). A worker pulling a round whose
- * contributions are all there but whose mean is not takes the reduction
- * over after a quarter of `stragglerS` (the claimer may have died).
- * With error feedback (`topk`), a shard's mean is encoded with a residual
- * that must evolve round after round in one place, so shard s is reduced
- * by its owner, worker s mod W, in round order, whenever the owner pushes,
- * pulls or closes (close waits until the rounds it pushed are reduced).
+ * Who reduces. Shard s is owned by worker s mod W, which reduces it in
+ * round order whenever it pushes, pulls or waits, as soon as its
+ * contributions are all there:
+ * - with error feedback (`topk`), always: a shard's mean is encoded with a
+ *   residual that must evolve round after round in one place (close waits
+ *   until the rounds the owner pushed are reduced);
+ * - with a stateless codec (`none`, `fp16`) and staleness 0: push is a
+ *   barrier, so every owner is waiting in its push when the round
+ *   completes, and the shards are reduced at once, in parallel, by
+ *   different workers. No claim is needed, so no two workers reduce one
+ *   shard even on a store whose put-if-absent is not atomic across
+ *   processes (s3rver), and no worker reads the whole round alone.
+ * With a stateless codec and staleness > 0, an owner may be far ahead or
+ * busy between calls, so shard s of round r is reduced by the worker that
+ * first finds all its contributions: each worker lists the round right
+ * after its push, so the last to push reduces (of workers that push last
+ * together, the one that creates the shard's claim key).
+ * Either way the mean is published with `putIfAbsent`, so it is written
+ * once whatever happens, and a worker pulling a round whose contributions
+ * are all there but whose mean is not takes a stateless reduction over
+ * after a quarter of `stragglerS` (its reducer may have died).
  *
  * Staleness s (bounded, SSP):
  * - `push(v, { round: r })` writes the worker's shards of round r, then
@@ -63,6 +72,8 @@ export class ParameterServer {
   private readonly nextToServe = new Map<number, number>();
   private pushedLength: number | undefined;
   private lastPushed = -1;
+  /** This worker's encoded shards of round {@link lastPushed} (its part of a reduction it does, not read back). */
+  private lastPieces: Uint8Array[] = [];
   private firstPushed: number | undefined;
 
   constructor(
@@ -97,10 +108,13 @@ export class ParameterServer {
         }),
       );
       this.pushedLength = v.length;
-      this.lastPushed = Math.max(this.lastPushed, r);
+      if (r >= this.lastPushed) {
+        this.lastPushed = r;
+        this.lastPieces = pieces;
+      }
       this.firstPushed ??= r;
       const listings = new Map<number, RoundListing>();
-      if (codec.errorFeedback) {
+      if (this.ownersReduce) {
         await this.serve(round, listings);
       } else {
         await this.reduceComplete(round, r, await this.list(round, r, listings), pieces);
@@ -123,7 +137,7 @@ export class ParameterServer {
       const chosen = await round.waiter.until<{ k: number; listing: RoundListing }>(
         async () => {
           const listings = new Map<number, RoundListing>();
-          if (this.options.codec.errorFeedback) {
+          if (this.ownersReduce) {
             await this.serve(round, listings);
           }
           for (let k = r; k >= lowest; k -= 1) {
@@ -183,6 +197,11 @@ export class ParameterServer {
     }
   }
 
+  /** Whether shards are reduced by their owners (see the module comment), not by whoever completes them. */
+  private get ownersReduce(): boolean {
+    return this.options.codec.errorFeedback || this.options.staleness === 0;
+  }
+
   private roundOf(r: number): Round {
     // A round pushed and never pulled is reported once a later round starts.
     for (const [older, round] of [...this.pending].sort((a, b) => a[0] - b[0])) {
@@ -222,7 +241,7 @@ export class ParameterServer {
     await round.waiter.until<void>(
       async () => {
         const listings = new Map<number, RoundListing>();
-        if (this.options.codec.errorFeedback) {
+        if (this.ownersReduce) {
           await this.serve(round, listings);
         }
         const absent = (await this.list(round, target, listings)).unpushed();
@@ -267,9 +286,10 @@ export class ParameterServer {
   }
 
   /**
-   * Error feedback: reduces, in round order, every round of the shards this
-   * worker owns whose contributions are all there, up to the last round it
-   * pushed. A round found reduced already (by an earlier attempt) is skipped.
+   * Reduces, in round order, every round of the shards this worker owns
+   * whose contributions are all there, up to the last round it pushed
+   * ({@link ownersReduce}). A round found reduced already (by an earlier
+   * attempt, or a takeover) is skipped.
    */
   private async serve(round: Round, listings: Map<number, RoundListing>): Promise<void> {
     const { shards, workers, rank, staleness } = this.options;
@@ -297,7 +317,7 @@ export class ParameterServer {
         if (listing.means.has(s)) {
           this.nextToServe.set(s, k + 1);
         } else if (listing.allSent(s)) {
-          await this.reduceShard(round, k, s);
+          await this.reduceShard(round, k, s, k === this.lastPushed ? this.lastPieces[s] : undefined);
           listing.means.add(s);
           this.nextToServe.set(s, k + 1);
         } else {
@@ -324,7 +344,7 @@ export class ParameterServer {
     const keys = this.ranks().map((i) => this.contributionKey(k, s, i));
     const read = await Promise.all(
       this.ranks().map(async (i) => {
-        if (i === rank && mine && k === this.lastPushed) {
+        if (i === rank && mine) {
           return { rank: i, bytes: mine };
         }
         const bytes = await round.via(node).get(keys[i], round.call);
@@ -390,7 +410,7 @@ export class ParameterServer {
           const owner = s % this.options.workers;
           bytes = await round.waiter.until<Uint8Array>(
             async () => {
-              if (codec.errorFeedback && owner === this.options.rank) {
+              if (this.ownersReduce && owner === this.options.rank) {
                 await this.serve(round, new Map());
               }
               const got = await round.via(node).get(key, round.call);

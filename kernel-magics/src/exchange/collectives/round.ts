@@ -12,12 +12,14 @@
  * S3, where a LIST costs as much as twelve and a half GETs, it gets each
  * missing key while few are missing. Waiting for one key is always a GET.
  */
+import { setMaxListeners } from 'node:events';
+
 import type { ExchangeRoundData } from './events';
 import type { ExchangeStrategy } from '../../telemetry/protocol/events';
 import type { Codec } from '../codecs';
 import type { ObjectStore } from '../store/object-store';
-import { StoreError } from '../store/errors';
 import { ExchangeRoundGoneError, MissingWork } from './errors';
+import type { Cleanups } from './cleanups';
 import type { FeedbackSlot } from './feedback';
 import type { ExchangeKeys } from './keys';
 import type { PollPlan, ResolvedOptions } from './options';
@@ -35,6 +37,8 @@ export interface ExchangeCore {
   feedbackSlot(name: string): FeedbackSlot | undefined;
   /** Sends an event (`exchange-straggler`...). */
   emit(type: string, data: { [key: string]: unknown }): void;
+  /** Removals the round does not wait for (awaited before the exchange's next call and at close). */
+  readonly cleanups: Cleanups;
 }
 
 /** What {@link Round.reduceAndPublish} reduces and where it publishes it. */
@@ -72,6 +76,9 @@ export class Round {
   readonly traffic: RoundTraffic;
   readonly codec: Codec;
   private clock: RoundWaiter | undefined;
+  /** Aborts the current call's waits and store calls: when the caller's signal does, or a step fails ({@link together}). */
+  private stop: AbortController | undefined;
+  private releaseSignal: (() => void) | undefined;
   private callStartedMs = 0;
   private busyMs = 0;
   private stragglerReported = false;
@@ -93,14 +100,26 @@ export class Round {
   begin(signal: AbortSignal | undefined): void {
     const { run, rank, roundTimeoutS, stragglerS } = this.core.options;
     this.callStartedMs = performance.now();
+    const stop = new AbortController();
+    // Every store call of the call listens to this signal, many at once (a part per shard): not a leak.
+    setMaxListeners(0, stop.signal);
+    this.stop = stop;
+    if (signal?.aborted) {
+      stop.abort(signal.reason);
+    } else if (signal) {
+      const onAbort = (): void => stop.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.releaseSignal = () => signal.removeEventListener('abort', onAbort);
+    }
     this.clock = new RoundWaiter({
       exchange: run,
       round: this.round,
       rank,
       roundTimeoutS,
       stragglerS,
+      initialMs: this.core.plan.initialMs,
       capMs: this.core.plan.capMs,
-      signal,
+      signal: stop.signal,
       onStraggler: (ranks) => {
         if (!this.stragglerReported) {
           this.stragglerReported = true;
@@ -110,9 +129,39 @@ export class Round {
     });
   }
 
-  /** Ends a call: its time counts in the round's duration. */
+  /** Ends a call (whether it succeeded or not): its time counts in the round's duration. */
   end(): void {
     this.busyMs += performance.now() - this.callStartedMs;
+    this.releaseSignal?.();
+    this.releaseSignal = undefined;
+  }
+
+  /**
+   * Runs independent steps of a call at once (e.g. sending while receiving)
+   * and resolves to their results. When one fails, the others are stopped
+   * (their waits and store calls abort with that failure) and, once every
+   * step has settled, the first failure is thrown: nothing of the call is
+   * left running.
+   */
+  async together<T extends unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+    let failed = false;
+    let failure: unknown;
+    const settled = await Promise.allSettled(
+      steps.map((step: Promise<unknown>) =>
+        step.catch((error: unknown) => {
+          if (!failed) {
+            failed = true;
+            failure = error;
+            this.stop?.abort(error);
+          }
+          throw error;
+        }),
+      ),
+    );
+    if (failed) {
+      throw failure;
+    }
+    return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T;
   }
 
   /** The current call's clock. */
@@ -136,7 +185,7 @@ export class Round {
   /**
    * Waits until every key of `wanted` (all under `prefix`) is in the store,
    * or until the `stop` key is (then the others are not needed: e.g. the
-   * round's mean, found by a retry). Each key is read along its own edge.
+   * round's mean, found by a retry; under `prefix` or not). Each key is read along its own edge.
    * `action` says, for messages, what the ranks of missing keys did not do;
    * `explain`, when given, looks further into who is to blame (e.g. the
    * senders a missing mean still waits for).
@@ -168,7 +217,10 @@ export class Round {
         if (lookFor.length > this.core.plan.listInGets) {
           listed = new Set(await this.via(lookFor[0].node).list(prefix, this.call));
         }
-        await Promise.all(lookFor.filter((w) => !listed || listed.has(w.key)).map(fetch));
+        // A key outside the prefix (a stop key kept elsewhere) is not in the listing: it is read.
+        await Promise.all(
+          lookFor.filter((w) => !listed || listed.has(w.key) || !w.key.startsWith(prefix)).map(fetch),
+        );
         const stopped = stop && found.get(stop.key);
         if (stopped) {
           return { done: true, value: { stopped } };
@@ -206,9 +258,10 @@ export class Round {
    * reducer's residual under error feedback) and publishes it if nobody did
    * yet. Resolves to the bytes under the mean's key afterwards: this
    * worker's, or those of whoever published first. The worker that
-   * publishes then removes the contributions it read from the store: the
-   * published mean is all a later call (a retry) of the round needs, so a
-   * long run keeps one object a round, not one a worker.
+   * publishes then removes the contributions it read from the store (in the
+   * background: see {@link Cleanups}): the published mean is all a later
+   * call (a retry) of the round needs, so a long run keeps one object a
+   * round, not one a worker.
    */
   async reduceAndPublish(reduction: Reduction): Promise<Uint8Array> {
     const { node, meanKey, contributions, floats, slotName, where } = reduction;
@@ -219,7 +272,8 @@ export class Round {
     const store = this.via(node);
     this.traffic.moved(floats);
     if (await store.putIfAbsent(meanKey, bytes, this.call)) {
-      await Promise.all(reduction.consumed.map((key) => this.discard(store, key)));
+      // Counted now (the store view counts a request when it is made), finished in the background.
+      this.core.cleanups.add(Promise.all(reduction.consumed.map((key) => store.delete(key, this.call))));
       return bytes;
     }
     const existing = await store.get(meanKey, this.call);
@@ -230,18 +284,6 @@ export class Round {
     }
     this.traffic.moved(floats);
     return existing;
-  }
-
-  /** Removes an object nothing needs any more; a failure only leaves it for the run's cleanup. */
-  private async discard(store: ObjectStore, key: string): Promise<void> {
-    try {
-      await store.delete(key, this.call);
-    } catch (error) {
-      if (!(error instanceof StoreError)) {
-        throw error;
-      }
-      // Deliberately ignored: the object is garbage, and the kernel removes the run's keys when it ends.
-    }
   }
 
   /** Lists `prefix` and returns which of `ranks` have no contribution key there (ascending). */

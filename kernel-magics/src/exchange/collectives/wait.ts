@@ -1,11 +1,11 @@
 /**
  * Waiting for other workers through the store: polls with exponential
- * backoff (from {@link POLL_INITIAL_MS} to the store kind's cap), bounded by
+ * backoff (from the store kind's first pause to its cap), bounded by
  * the round timeout, stopped at once by an abort, and reporting stragglers
  * once per round when the wait grows long.
  */
 import { ExchangeTimeoutError, MissingWork } from './errors';
-import { POLL_GROWTH, POLL_INITIAL_MS } from './options';
+import { POLL_GROWTH } from './options';
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared either way). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -36,6 +36,7 @@ export interface RoundWaitSettings {
   rank: number;
   roundTimeoutS: number;
   stragglerS: number;
+  initialMs: number;
   capMs: number;
   signal?: AbortSignal;
   /** Called once per round when a wait has lasted `stragglerS`, with the ranks missing. */
@@ -58,15 +59,15 @@ export class RoundWaiter {
   }
 
   /**
-   * Calls `poll` until it is done, pausing 1, 2, 4... ms up to the cap
+   * Calls `poll` until it is done, pausing from the first pause, growing, up to the cap
    * between calls. When the straggler time passes, reports the missing ranks
    * once; when the round timeout passes, throws an {@link ExchangeTimeoutError}
    * naming them. `describe` says who is missing when a poll did not.
    */
   async until<T>(poll: () => Promise<PollResult<T>>, describe: () => Promise<MissingWork>): Promise<T> {
-    const { roundTimeoutS, stragglerS, capMs, signal } = this.settings;
+    const { roundTimeoutS, stragglerS, initialMs, capMs, signal } = this.settings;
     const deadline = this.started + roundTimeoutS * 1000;
-    let pause = POLL_INITIAL_MS;
+    let pause = initialMs;
     for (;;) {
       signal?.throwIfAborted();
       const result = await poll();

@@ -17,12 +17,17 @@ import { checkKey, checkPrefix, ObjectStore, StoreCallOptions } from './object-s
 
 const OBJECT_SUFFIX = '.obj';
 const TMP_DIR = '#tmp';
+/** Writes retried after creating their directory (a concurrent prune can remove it again in between). */
+const DIRECTORY_ATTEMPTS = 3;
 
 /** Files under a directory, as an {@link ObjectStore}. */
 export class EmbeddedStore implements ObjectStore {
   readonly kind = 'embedded' as const;
   readonly location: string;
   private closed = false;
+  /** Temporary files are `<pid>-<random>-<n>`: unique without drawing random bytes for each. */
+  private readonly tmpPrefix = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  private temporaries = 0;
 
   /** `root`: the store's directory (created on first write). */
   constructor(private readonly root: string) {
@@ -33,10 +38,9 @@ export class EmbeddedStore implements ObjectStore {
     const file = this.fileOf(key, 'put', options);
     const tmp = await this.writeTemporary(body, key, 'put');
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.rename(tmp, file);
+      await inDirectory(file, () => fs.rename(tmp, file));
     } catch (error) {
-      await fs.rm(tmp, { force: true });
+      await removeFile(tmp).catch(() => undefined);
       throw this.failure('put', key, error);
     }
   }
@@ -45,9 +49,8 @@ export class EmbeddedStore implements ObjectStore {
     const file = this.fileOf(key, 'putIfAbsent', options);
     const tmp = await this.writeTemporary(body, key, 'putIfAbsent');
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
       // link() fails if the name exists: the one atomic create-if-absent of a whole file.
-      await fs.link(tmp, file);
+      await inDirectory(file, () => fs.link(tmp, file));
       return true;
     } catch (error) {
       if (isCode(error, 'EEXIST')) {
@@ -55,7 +58,7 @@ export class EmbeddedStore implements ObjectStore {
       }
       throw this.failure('putIfAbsent', key, error);
     } finally {
-      await fs.rm(tmp, { force: true });
+      await removeFile(tmp);
     }
   }
 
@@ -83,14 +86,14 @@ export class EmbeddedStore implements ObjectStore {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
     const keys: string[] = [];
-    await this.walk(dirKey, keys, options?.signal);
+    await this.walk(dirKey, prefix, keys, options?.signal);
     return keys.filter((key) => key.startsWith(prefix)).sort();
   }
 
   async delete(key: string, options?: StoreCallOptions): Promise<void> {
     const file = this.fileOf(key, 'delete', options);
     try {
-      await fs.rm(file, { force: true });
+      await removeFile(file);
     } catch (error) {
       throw this.failure('delete', key, error);
     }
@@ -122,19 +125,19 @@ export class EmbeddedStore implements ObjectStore {
   }
 
   private async writeTemporary(body: Uint8Array, key: string, operation: string): Promise<string> {
-    const dir = path.join(this.root, TMP_DIR);
-    const tmp = path.join(dir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    this.temporaries += 1;
+    const tmp = path.join(this.root, TMP_DIR, `${this.tmpPrefix}-${this.temporaries}`);
     try {
-      await fs.mkdir(dir, { recursive: true });
-      await fs.writeFile(tmp, body);
+      await inDirectory(tmp, () => fs.writeFile(tmp, body));
       return tmp;
     } catch (error) {
-      await fs.rm(tmp, { force: true });
+      await removeFile(tmp).catch(() => undefined);
       throw this.failure(operation, key, error);
     }
   }
 
-  private async walk(dirKey: string, into: string[], signal?: AbortSignal): Promise<void> {
+  /** Collects the keys under `dirKey`, entering only the directories that can hold keys starting with `prefix`. */
+  private async walk(dirKey: string, prefix: string, into: string[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
     let entries: import('node:fs').Dirent[];
@@ -152,7 +155,10 @@ export class EmbeddedStore implements ObjectStore {
       }
       const child = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
       if (entry.isDirectory()) {
-        await this.walk(child, into, signal);
+        const below = `${child}/`;
+        if (below.startsWith(prefix) || prefix.startsWith(below)) {
+          await this.walk(child, prefix, into, signal);
+        }
       } else if (entry.name.endsWith(OBJECT_SUFFIX)) {
         into.push(child.slice(0, -OBJECT_SUFFIX.length));
       }
@@ -185,6 +191,36 @@ export class EmbeddedStore implements ObjectStore {
       this.info(operation, key),
       { cause: error },
     );
+  }
+}
+
+/**
+ * Runs `write`, which creates `file`; when its directory is missing (the
+ * first object under it, or a deletePrefix pruned it meanwhile), creates the
+ * directory and runs `write` again. Trying first saves a mkdir on every
+ * write to a directory that exists.
+ */
+async function inDirectory<T>(file: string, write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isCode(error, 'ENOENT') || attempt >= DIRECTORY_ATTEMPTS) {
+        throw error;
+      }
+    }
+    await fs.mkdir(path.dirname(file), { recursive: true });
+  }
+}
+
+/** Removes a file; one that is not there is fine. */
+async function removeFile(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) {
+      throw error;
+    }
   }
 }
 
