@@ -53,7 +53,11 @@ export const S3_CHECKSUM_METADATA = 'sha256';
 
 const RETRY_BASE_MS = 50;
 const RETRY_CAP_MS = 1_000;
-const PROBE_FOLDER = '.serverless-kernel-probe';
+/**
+ * The probe's objects sit beside the store's keys, not in a folder of their own: s3rver removes
+ * a folder its last object left, and a probe of another process writing into it then crashes it.
+ */
+const PROBE_PREFIX = '.serverless-kernel-probe-';
 const NOT_HANDLED = Symbol('not handled');
 
 /** Options of an {@link S3Store}. */
@@ -251,7 +255,7 @@ export class S3Store implements ObjectStore {
   }
 
   private async probeConditionalWrites(): Promise<boolean> {
-    const key = `${PROBE_FOLDER}/${process.pid}-${randomBytes(8).toString('hex')}`;
+    const key = `${PROBE_PREFIX}${process.pid}-${randomBytes(8).toString('hex')}`;
     const name = this.spec.prefix + key;
     const conditionalPut = () =>
       this.run(
