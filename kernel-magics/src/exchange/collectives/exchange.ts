@@ -185,12 +185,8 @@ export class Exchange {
     try {
       await this.core.cleanups.nextCall();
       round.begin(signal.signal);
-      let mean: Float32Array;
-      try {
-        mean = await run(round, v);
-      } finally {
-        round.end();
-      }
+      const mean = await run(round, v);
+      round.end();
       this.report(round);
       return mean;
     } finally {

@@ -12,8 +12,6 @@
  * S3, where a LIST costs as much as twelve and a half GETs, it gets each
  * missing key while few are missing. Waiting for one key is always a GET.
  */
-import { setMaxListeners } from 'node:events';
-
 import type { ExchangeRoundData } from './events';
 import type { ExchangeStrategy } from '../../telemetry/protocol/events';
 import type { Codec } from '../codecs';
@@ -76,9 +74,6 @@ export class Round {
   readonly traffic: RoundTraffic;
   readonly codec: Codec;
   private clock: RoundWaiter | undefined;
-  /** Aborts the current call's waits and store calls: when the caller's signal does, or a step fails ({@link together}). */
-  private stop: AbortController | undefined;
-  private releaseSignal: (() => void) | undefined;
   private callStartedMs = 0;
   private busyMs = 0;
   private stragglerReported = false;
@@ -100,17 +95,6 @@ export class Round {
   begin(signal: AbortSignal | undefined): void {
     const { run, rank, roundTimeoutS, stragglerS } = this.core.options;
     this.callStartedMs = performance.now();
-    const stop = new AbortController();
-    // Every store call of the call listens to this signal, many at once (a part per shard): not a leak.
-    setMaxListeners(0, stop.signal);
-    this.stop = stop;
-    if (signal?.aborted) {
-      stop.abort(signal.reason);
-    } else if (signal) {
-      const onAbort = (): void => stop.abort(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.releaseSignal = () => signal.removeEventListener('abort', onAbort);
-    }
     this.clock = new RoundWaiter({
       exchange: run,
       round: this.round,
@@ -119,7 +103,7 @@ export class Round {
       stragglerS,
       initialMs: this.core.plan.initialMs,
       capMs: this.core.plan.capMs,
-      signal: stop.signal,
+      signal,
       onStraggler: (ranks) => {
         if (!this.stragglerReported) {
           this.stragglerReported = true;
@@ -129,39 +113,9 @@ export class Round {
     });
   }
 
-  /** Ends a call (whether it succeeded or not): its time counts in the round's duration. */
+  /** Ends a call: its time counts in the round's duration. */
   end(): void {
     this.busyMs += performance.now() - this.callStartedMs;
-    this.releaseSignal?.();
-    this.releaseSignal = undefined;
-  }
-
-  /**
-   * Runs independent steps of a call at once (e.g. sending while receiving)
-   * and resolves to their results. When one fails, the others are stopped
-   * (their waits and store calls abort with that failure) and, once every
-   * step has settled, the first failure is thrown: nothing of the call is
-   * left running.
-   */
-  async together<T extends unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-    let failed = false;
-    let failure: unknown;
-    const settled = await Promise.allSettled(
-      steps.map((step: Promise<unknown>) =>
-        step.catch((error: unknown) => {
-          if (!failed) {
-            failed = true;
-            failure = error;
-            this.stop?.abort(error);
-          }
-          throw error;
-        }),
-      ),
-    );
-    if (failed) {
-      throw failure;
-    }
-    return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T;
   }
 
   /** The current call's clock. */

@@ -19,9 +19,7 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
   const up = core.feedbackSlot('up');
   const pieces = up ? up.encode(codec, v, r, bounds) : bounds.map(([a, b]) => codec.encode(v.subarray(a, b)));
 
-  // Sending this worker's parts of the other shards and receiving the parts of its own shard are
-  // independent: they run at once, and so do publishing its shard's mean and gathering the others'.
-  const sending = Promise.all(
+  await Promise.all(
     bounds.map(async (_, j) => {
       if (j !== rank) {
         await round.via(`worker:${j}`).put(keys.contribution('sr', r, j, rank), pieces[j], round.call);
@@ -29,83 +27,73 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
       }
     }),
   );
+
+  // Reduce this worker's shard.
   const me = `worker:${rank}`;
   const where = (j: number): string => `shard ${j} of round ${r} of exchange ${run}`;
+  const parts: WantedKey[] = [];
+  for (let i = 0; i < workers; i += 1) {
+    if (i !== rank) {
+      parts.push({ key: keys.contribution('sr', r, rank, i), rank: i, node: me, floats: length(rank) });
+    }
+  }
   const meanKey = (j: number): string => keys.mean('sr', r, j);
+  const got = await round.collect(
+    keys.shard('sr', r, rank),
+    parts,
+    { key: meanKey(rank), node: me, floats: length(rank) },
+    `send their part of shard ${rank} of round ${r}`,
+  );
+  const mine =
+    'stopped' in got
+      ? got.stopped
+      : await round.reduceAndPublish({
+          node: me,
+          meanKey: meanKey(rank),
+          contributions: [
+            { rank, bytes: pieces[rank] },
+            ...parts.map((p) => ({ rank: p.rank, bytes: got.found.get(p.key) as Uint8Array })),
+          ],
+          floats: length(rank),
+          slotName: 'down:sr',
+          where: where(rank),
+          consumed: parts.map((p) => p.key),
+        });
 
-  const reduceMine = async (): Promise<[Uint8Array, Map<string, Uint8Array>]> => {
-    const parts: WantedKey[] = [];
-    for (let i = 0; i < workers; i += 1) {
-      if (i !== rank) {
-        parts.push({ key: keys.contribution('sr', r, rank, i), rank: i, node: me, floats: length(rank) });
-      }
+  // Gather the other shards' means.
+  const means: WantedKey[] = [];
+  for (let j = 0; j < workers; j += 1) {
+    if (j !== rank) {
+      means.push({ key: meanKey(j), rank: j, node: `worker:${j}`, floats: length(j) });
     }
-    const got = await round.collect(
-      keys.shard('sr', r, rank),
-      parts,
-      { key: meanKey(rank), node: me, floats: length(rank) },
-      `send their part of shard ${rank} of round ${r}`,
-    );
-    // The other shards' means are gathered from here on, while this one is published.
-    const publishing =
-      'stopped' in got
-        ? Promise.resolve(got.stopped)
-        : round.reduceAndPublish({
-            node: me,
-            meanKey: meanKey(rank),
-            contributions: [
-              { rank, bytes: pieces[rank] },
-              ...parts.map((p) => ({ rank: p.rank, bytes: got.found.get(p.key) as Uint8Array })),
-            ],
-            floats: length(rank),
-            slotName: 'down:sr',
-            where: where(rank),
-            consumed: parts.map((p) => p.key),
-          });
-    return round.together<[Uint8Array, Map<string, Uint8Array>]>([publishing, gatherOthers()]);
-  };
-
-  const gatherOthers = async (): Promise<Map<string, Uint8Array>> => {
-    const means: WantedKey[] = [];
-    for (let j = 0; j < workers; j += 1) {
-      if (j !== rank) {
-        means.push({ key: meanKey(j), rank: j, node: `worker:${j}`, floats: length(j) });
-      }
-    }
-    const gathered = await round.collect(
-      keys.srMeans(r),
-      means,
-      undefined,
-      `reduce their shard of round ${r}`,
-      async (missing) => {
-        // A shard not reduced yet usually waits for a sender: name the senders if so.
-        const listed = new Set(await round.via(me).list(keys.round('sr', r), round.call));
-        const senders = new Set<number>();
-        for (const j of missing.ranks) {
-          for (let i = 0; i < workers; i += 1) {
-            if (i !== j && !listed.has(keys.contribution('sr', r, j, i))) {
-              senders.add(i);
-            }
+  }
+  const gathered = await round.collect(
+    keys.srMeans(r),
+    means,
+    undefined,
+    `reduce their shard of round ${r}`,
+    async (missing) => {
+      // A shard not reduced yet usually waits for a sender: name the senders if so.
+      const listed = new Set(await round.via(me).list(keys.round('sr', r), round.call));
+      const senders = new Set<number>();
+      for (const j of missing.ranks) {
+        for (let i = 0; i < workers; i += 1) {
+          if (i !== j && !listed.has(keys.contribution('sr', r, j, i))) {
+            senders.add(i);
           }
         }
-        return senders.size > 0
-          ? { ranks: [...senders].sort((a, b) => a - b), action: `send round ${r}` }
-          : missing;
-      },
-    );
-    if (!('found' in gathered)) {
-      throw new Error('unreachable: collect without a stop key stops only when all keys are found');
-    }
-    return gathered.found;
-  };
-
-  const [, [mine, found]] = await round.together<[unknown, [Uint8Array, Map<string, Uint8Array>]]>([
-    sending,
-    reduceMine(),
-  ]);
+      }
+      return senders.size > 0
+        ? { ranks: [...senders].sort((a, b) => a - b), action: `send round ${r}` }
+        : missing;
+    },
+  );
+  if (!('found' in gathered)) {
+    throw new Error('unreachable: collect without a stop key stops only when all keys are found');
+  }
   const out = new Float32Array(v.length);
   for (let j = 0; j < workers; j += 1) {
-    const bytes = j === rank ? mine : (found.get(meanKey(j)) as Uint8Array);
+    const bytes = j === rank ? mine : (gathered.found.get(meanKey(j)) as Uint8Array);
     out.set(decodeChecked(codec, bytes, length(j), `the mean of ${where(j)}`), bounds[j][0]);
   }
   return out;
