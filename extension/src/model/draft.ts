@@ -41,6 +41,22 @@ function bucket(state: InvocationState): keyof RunCounts {
 const ZERO_SPLIT: CostSplit = { computeUsd: 0, initUsd: 0, requestUsd: 0, storageUsd: 0, totalUsd: 0 };
 const ZERO_COUNTS: RunCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
 
+/**
+ * The object `record[key]`, copied into `record` once (copy on first write)
+ * unless `owned` already holds it; the copy joins `owned`. What every draft's
+ * writes go through.
+ */
+export function ownField<R, K extends keyof R>(owned: Set<object>, record: R, key: K): Mutable<R[K]> {
+  const value = record[key] as unknown as object;
+  if (owned.has(value)) {
+    return value as Mutable<R[K]>;
+  }
+  const copy = { ...value } as Mutable<R[K]>;
+  owned.add(copy as object);
+  (record as Record<K, unknown>)[key] = copy;
+  return copy;
+}
+
 /** A state being folded: containers and records are copied on first write. */
 export class StateDraft {
   lastSeq: number;
@@ -216,14 +232,7 @@ export class StateDraft {
 
   /** The object `record[key]`, copied once by this draft so it can be mutated. */
   protected ownObject<R, K extends keyof R>(record: R, key: K): Mutable<R[K]> {
-    const value = record[key] as unknown as object;
-    if (this.owned.has(value)) {
-      return value as Mutable<R[K]>;
-    }
-    const copy = { ...value } as Mutable<R[K]>;
-    this.owned.add(copy as object);
-    (record as Record<K, unknown>)[key] = copy;
-    return copy;
+    return ownField(this.owned, record, key);
   }
 
   /** The array `record[key]`, copied once by this draft so it can be mutated. */

@@ -8,7 +8,7 @@
  */
 import { usdToPico } from '../telemetry';
 import type { ExchangeRoundEvent } from '../telemetry';
-import type { Mutable } from './draft';
+import { type Mutable, ownField } from './draft';
 import {
   binCapacity,
   edgeKey,
@@ -308,14 +308,7 @@ export class ExchangeDraft {
 
   /** The object `record[key]`, copied once by this draft so it can be mutated. */
   private own<R, K extends keyof R>(record: R, key: K): Mutable<R[K]> {
-    const value = record[key] as unknown as object;
-    if (this.owned.has(value)) {
-      return value as Mutable<R[K]>;
-    }
-    const copy = { ...value } as Mutable<R[K]>;
-    this.owned.add(copy as object);
-    (record as Record<K, unknown>)[key] = copy;
-    return copy;
+    return ownField(this.owned, record, key);
   }
 
   /** The array `record[key]`, copied once by this draft so it can be mutated. */

@@ -127,6 +127,20 @@ export function nodeLabel(id: string): string {
   return m ? `${m[1] === 'worker' ? 'w' : 'ps'}${m[2]}` : id;
 }
 
+/** Bars with no round in them yet. */
+function emptyBars(): TrafficBars {
+  return {
+    x: [],
+    width: [],
+    firstRound: [],
+    lastRound: [],
+    rounds: [],
+    bytes: [],
+    ratio: [],
+    durationMs: [],
+  };
+}
+
 /** Shapes the traffic of one exchange of `state`. */
 export function trafficShape(state: TelemetryState, options: TrafficOptions = {}): TrafficShape {
   const choices = trafficChoices(state);
@@ -140,16 +154,7 @@ export function trafficShape(state: TelemetryState, options: TrafficOptions = {}
       exchange: null,
       label: '',
       roundsPerBar: 1,
-      bars: {
-        x: [],
-        width: [],
-        firstRound: [],
-        lastRound: [],
-        rounds: [],
-        bytes: [],
-        ratio: [],
-        durationMs: [],
-      },
+      bars: emptyBars(),
       workers: [],
       totals: { ...zeroTotals(), rounds: 0, ratio: null, storageUsd: 0 },
       graph: trafficGraph(null),
@@ -236,16 +241,7 @@ function drawBins(
     .map((w, column) => ({ w, column }))
     .sort((a, b) => a.w.rank - b.w.rank || (a.w.id < b.w.id ? -1 : 1));
   const workers = order.map(({ w }) => emptySeries(w));
-  const bars: TrafficBars = {
-    x: [],
-    width: [],
-    firstRound: [],
-    lastRound: [],
-    rounds: [],
-    bytes: [],
-    ratio: [],
-    durationMs: [],
-  };
+  const bars = emptyBars();
   let rounds = 0;
   for (const d of drawn) {
     const s = d.sums;
