@@ -10,42 +10,37 @@ export { emitEvent } from './output/events';
 export { currentInvocation as invocation, InvocationContext } from './runtime/program/context';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';
+export { exchange, models, type ModelsApi } from './lazy-cell-api';
+// Errors and types only: the implementations load at the first call (see ./lazy-cell-api).
 export {
-  ArtifactCache,
-  type DeleteOptions,
-  type DeleteResult,
   InvalidModelNameError,
-  type LayersModelLike,
-  type ListOptions,
-  type LoadOptions,
   ModelFormatError,
   ModelNotFoundError,
-  models,
-  ModelStore,
   ModelStoreError,
-  type ModelStoreOptions,
-  type ModelVersionInfo,
-  type SavableModel,
-  type SaveOptions,
-  type StoreResolver,
   TfjsNotFoundError,
-  type TfLike,
   VersionClaimError,
-} from './state';
+} from './state/errors';
+export type {
+  DeleteOptions,
+  DeleteResult,
+  ListOptions,
+  LoadOptions,
+  ModelStoreOptions,
+  ModelVersionInfo,
+  SaveOptions,
+} from './state/options';
+export type { ModelStore } from './state/model-store';
+export type { LayersModelLike, SavableModel, TfLike } from './state/tfjs-types';
+export type { StoreResolver } from './state/store-resolver';
+export { CodecConfigError, CodecError, type Codec } from './exchange/codecs/codec';
 export {
-  Codec,
-  CodecConfigError,
-  CodecError,
-  Exchange,
-  exchange,
   ExchangeConfigError,
   ExchangeError,
   ExchangeMismatchError,
-  ExchangeOptions,
-  ExchangeRoundData,
   ExchangeRoundGoneError,
-  ExchangeStragglerData,
   ExchangeTimeoutError,
-  PulledMean,
-  RoundOptions,
-} from './exchange';
+} from './exchange/collectives/errors';
+export type { Exchange } from './exchange/collectives/exchange';
+export type { ExchangeRoundData, ExchangeStragglerData } from './exchange/collectives/events';
+export type { ExchangeOptions, RoundOptions } from './exchange/collectives/options';
+export type { PulledMean } from './exchange/collectives/parameter-server';
