@@ -17,7 +17,7 @@ import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
-import { priceStoreRequests, priceStoreTime } from '../exchange/store/pricing';
+import { priceStoreRequests, priceStoreTime, StoreCost } from '../exchange/store/pricing';
 import { parseStoreUrl } from '../exchange/store/url';
 import { emptyUsage, StoreKind, StoreRequests } from '../exchange/store/object-store';
 import type { WorkerRound } from './exchange-events';
@@ -159,12 +159,7 @@ export class KernelAccounting implements RunAccounting {
   }
 
   exchangeRound(plan: RunPlan, _request: InvocationRequest, round: WorkerRound): void {
-    const bill = priceStoreRequests(
-      round.store as StoreKind,
-      { ...emptyUsage(), requests: round.requests },
-      this.prices,
-    );
-    this.ledger.recordStorage(plan.runId, bill);
+    const bill = this.billRequests(plan, round.store, round.requests);
     const { requests, ...rest } = round;
     this.telemetry.emit({
       type: 'exchange-round',
@@ -176,10 +171,14 @@ export class KernelAccounting implements RunAccounting {
   }
 
   storeRequests(plan: RunPlan, store: string, requests: StoreRequests): void {
-    this.ledger.recordStorage(
-      plan.runId,
-      priceStoreRequests(store as StoreKind, { ...emptyUsage(), requests }, this.prices),
-    );
+    this.billRequests(plan, store, requests);
+  }
+
+  /** Bills store requests to a run at the store's prices (none for a kind that does not price them). */
+  private billRequests(plan: RunPlan, store: string, requests: StoreRequests): StoreCost {
+    const bill = priceStoreRequests(store as StoreKind, { ...emptyUsage(), requests }, this.prices);
+    this.ledger.recordStorage(plan.runId, bill);
+    return bill;
   }
 
   lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void {
