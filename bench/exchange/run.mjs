@@ -24,6 +24,8 @@ const STRATEGIES = ['allreduce', 'scatter-reduce', 'parameter-server'];
 const CODECS = ['none', 'fp16', 'topk:0.01'];
 /** Time for W node processes to start and load the package before the first round. */
 const START_DELAY_MS = 3000;
+/** How long one worker process may run. */
+const WORKER_TIMEOUT_MS = 300_000;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,14 +37,16 @@ function runWorker(job, env) {
     const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), JSON.stringify(job)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
+      // A worker that never ends (a store gone, a round that never completes) is stopped, never waited for.
+      timeout: WORKER_TIMEOUT_MS,
     });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
-    child.on('exit', (code) =>
+    child.on('exit', (code, signal) =>
       code === 0
         ? resolve(JSON.parse(out.trim().split('\n').pop()))
-        : reject(new Error(`worker exited ${code}`)),
+        : reject(new Error(`worker exited ${code ?? signal}`)),
     );
   });
 }
