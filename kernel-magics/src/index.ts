@@ -10,7 +10,7 @@ export { emitEvent } from './output/events';
 export { currentInvocation as invocation, InvocationContext } from './runtime/program/context';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';
-export { exchange, models, type ModelsApi } from './lazy-cell-api';
+export { datasets, exchange, models, type ModelsApi } from './lazy-cell-api';
 // Errors and types only: the implementations load at the first call (see ./lazy-cell-api).
 export {
   InvalidModelNameError,
@@ -32,6 +32,14 @@ export type {
 export type { ModelStore } from './state/model-store';
 export type { LayersModelLike, SavableModel, TfLike } from './state/tfjs-types';
 export type { StoreResolver } from './state/store-resolver';
+export { DatasetChunkError, DatasetError } from './training/datasets/errors';
+export type {
+  DatasetsApi,
+  LabeledTensors,
+  MnistOptions,
+  MnistSplits,
+  TfTensorFactory,
+} from './training/datasets/mnist';
 export { CodecConfigError, CodecError, type Codec } from './exchange/codecs/codec';
 export {
   ExchangeConfigError,

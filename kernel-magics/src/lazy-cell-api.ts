@@ -1,7 +1,7 @@
 /**
- * `exchange` and `models` as the package index exports them: thin objects
- * whose implementations (collectives, codecs, stores, the model store) load
- * at their first call. Every invocation whose body imports anything from
+ * `exchange`, `models` and `datasets` as the package index exports them:
+ * thin objects whose implementations (collectives, codecs, stores, the model
+ * store, the datasets and tfjs) load at their first call. Every invocation whose body imports anything from
  * `serverless-kernel` (`display`, say) loads the index, and must not pay for
  * what it does not use.
  */
@@ -11,11 +11,14 @@ import type * as StateModule from './state';
 import type { LayersModelLike } from './state/tfjs-types';
 import type { LoadOptions } from './state/options';
 import type { ModelStore } from './state/model-store';
+import type { DatasetsApi } from './training/datasets/mnist';
+import type * as MnistModule from './training/datasets/mnist';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads (see the module comment) */
 const exchangeApi = (): ExchangeApi =>
   (require('./exchange/collectives/exchange') as typeof ExchangeModule).createExchangeApi();
 const modelStore = (): ModelStore => (require('./state') as typeof StateModule).models;
+const datasetsApi = (): DatasetsApi => (require('./training/datasets/mnist') as typeof MnistModule).datasets;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 let loadedExchange: ExchangeApi | undefined;
@@ -42,4 +45,12 @@ export const models: ModelsApi = {
   load: <M = LayersModelLike>(name: string, options?: LoadOptions<M>) => modelStore().load<M>(name, options),
   list: (options) => modelStore().list(options),
   delete: (name, options) => modelStore().delete(name, options),
+};
+
+/**
+ * Datasets for cells: `await datasets.mnist({ train: 8000, test: 2000 })`
+ * gives `{ train: { xs, ys }, test: { xs, ys } }` as tfjs tensors.
+ */
+export const datasets: DatasetsApi = {
+  mnist: (options) => datasetsApi().mnist(options),
 };

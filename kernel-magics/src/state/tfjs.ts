@@ -19,11 +19,28 @@ const TFJS = '@tensorflow/tfjs';
 /** A loaded tfjs entry module: the package's own folder (not tfjs-core, tfjs-layers...). */
 const LOADED_TFJS = /[\\/]@tensorflow[\\/]tfjs[\\/]dist[\\/][^\\/]+\.js$/;
 
+/** Who needs tfjs, for the message when it is missing. */
+export interface TfjsCaller {
+  /** The call, e.g. `models.load`. */
+  call: string;
+  /** What it needs tfjs for, e.g. `to build the model`. */
+  purpose: string;
+  /** How to pass one's own, e.g. `models.load(name, { tf })`. */
+  example: string;
+}
+
+const MODELS_LOAD: TfjsCaller = {
+  call: 'models.load',
+  purpose: 'to build the model',
+  example: 'models.load(name, { tf })',
+};
+
 /**
- * The tfjs module to build models with (see the order above). Throws
- * {@link TfjsNotFoundError} saying how to install it.
+ * The tfjs module to build models (or tensors) with (see the order above).
+ * Throws {@link TfjsNotFoundError} saying how to install it, or how
+ * `caller` takes one's own.
  */
-export function resolveTfjs(cwd: string = process.cwd()): TfLike<unknown> {
+export function resolveTfjs(cwd: string = process.cwd(), caller: TfjsCaller = MODELS_LOAD): TfLike<unknown> {
   const fromCwd = resolveFrom(path.join(cwd, 'noop.js'));
   const loaded = loadedTfjs();
   const chosen =
@@ -33,8 +50,8 @@ export function resolveTfjs(cwd: string = process.cwd()): TfLike<unknown> {
     resolveFrom(__filename);
   if (!chosen) {
     throw new TfjsNotFoundError(
-      `models.load needs ${TFJS} to build the model, and it is not installed for ${cwd}: ` +
-        `run \`npm install ${TFJS}\` there, or pass your own as models.load(name, { tf })`,
+      `${caller.call} needs ${TFJS} ${caller.purpose}, and it is not installed for ${cwd}: ` +
+        `run \`npm install ${TFJS}\` there, or pass your own as ${caller.example}`,
     );
   }
   return chosen.module ?? loadTfjs(chosen.file, chosen.require);
