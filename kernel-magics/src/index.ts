@@ -33,6 +33,7 @@ export type { ModelStore } from './state/model-store';
 export type { LayersModelLike, SavableModel, TfLike } from './state/tfjs-types';
 export type { StoreResolver } from './state/store-resolver';
 export { DatasetChunkError, DatasetError } from './training/datasets/errors';
+export type { DatasetRef } from './training/datasets/layout';
 export type {
   DatasetsApi,
   LabeledTensors,

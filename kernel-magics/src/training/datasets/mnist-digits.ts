@@ -5,7 +5,7 @@
  * files rather than through the package's module, which would keep every
  * pixel as a JS number for the life of the process (a cached `require` of
  * each file), and decoded by a strict scanner rather than `JSON.parse`,
- * which builds an array of boxed numbers first and is several times slower
+ * which builds an array of boxed numbers first and is slower
  * (bench/RESULTS.md). Decoded once per process, at the first use.
  */
 import { readFileSync } from 'node:fs';
