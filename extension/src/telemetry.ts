@@ -34,6 +34,7 @@ export type {
   ExchangeRoundEvent,
   ExchangeLink,
   ExchangeStrategy,
+  TrainingEpochEvent,
   EventsMessage,
   ReplayMessage,
 } from 'serverless-kernel/telemetry';

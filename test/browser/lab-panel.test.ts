@@ -8,13 +8,16 @@
  * 1,500-element map with the mouse splits its merged bars; a 4-worker
  * scatter-reduce on the embedded store, then an all-reduce, draw their
  * rounds, compression and exchange graph in the gradient-traffic view, one
- * or the other as picked; the dark theme recolours it; the console shows no
- * errors. Screenshots go to test-results/browser/.
+ * or the other as picked; two train() calls draw their loss, accuracy and
+ * cost per epoch in the training view, live, the newest shown and the other
+ * as picked; the dark theme recolours it; the console shows no errors.
+ * Screenshots go to test-results/browser/.
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 
 import type { Locator, Page } from 'playwright-core';
+import * as kernelApi from 'serverless-kernel';
 
 import { RecordedPage, SCREENSHOT_DIR, startBrowser, TestBrowser } from '../helpers/browser';
 import { LabServer, serverlessNotebook, startLab } from '../helpers/lab';
@@ -25,6 +28,7 @@ import {
   summaryRatio,
   trafficGeometry,
 } from '../helpers/traffic-view';
+import { drawnTraining } from '../helpers/training-view';
 
 const STEP_MS = 60_000;
 const NOTEBOOK = 'panel.ipynb';
@@ -54,7 +58,38 @@ const CELLS = [
   '%%serverless --map many --as m --concurrency 4\nm * 2',
   exchangeCell('scatter-reduce', 'scatterReduce'),
   exchangeCell('allreduce', 'allreduce'),
+  // The training test's cells (10-12): real data-parallel training through train() (issue 13).
+  [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { datasets, train } from 'serverless-kernel';",
+    'const { train: trainSet, test } = await datasets.mnist({ train: 512, test: 128 });',
+    'function mlp() {',
+    "  const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 32, activation: 'relu' }), tf.layers.dense({ units: 10, activation: 'softmax' })] });",
+    "  m.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });",
+    '  return m;',
+    '}',
+  ].join('\n'),
+  trainCell('panel-mlp', 'allreduce'),
+  trainCell('panel-mlp-sr', 'scatter-reduce'),
 ];
+
+/** Epochs each train() call of the training test runs. */
+const EPOCHS = 4;
+
+/** A train() call on 2 workers with validation, checkpointed as `name`; its value is the epochs it ran. */
+function trainCell(name: string, strategy: string): string {
+  return [
+    `const run_${name.replace(/-/g, '_')} = await train({ model: mlp(), data: trainSet, validation: test,`,
+    `  workers: 2, epochs: ${EPOCHS}, batchSize: 64, strategy: '${strategy}', name: '${name}' });`,
+    `run_${name.replace(/-/g, '_')}.history.length`,
+  ].join('\n');
+}
+
+/**
+ * train() (issue 13) sends the training-epoch events the training view draws; the kernel
+ * exports it once it exists: until then the training test has nothing real to run.
+ */
+const HAS_TRAIN = typeof (kernelApi as Record<string, unknown>).train === 'function';
 
 /** A 4-worker map that exchanges a 4096-float vector per round, top-k compressed, through the embedded store. */
 function exchangeCell(strategy: string, call: string): string {
@@ -173,18 +208,24 @@ function dollars(text: string, label: RegExp): string {
 }
 
 const TRAFFIC = `${PANEL} .jp-serverless-Traffic`;
+const TRAINING = `${PANEL} .jp-serverless-Training`;
 
 function trafficSummary(): Locator {
   return page.locator(`${TRAFFIC} .jp-serverless-View-summary`);
 }
 
-/** Expands the gradient-traffic section (a click on its title) unless it is expanded. */
-async function openTrafficSection(): Promise<void> {
-  const title = page.locator(`${PANEL} .lm-AccordionPanel-title`, { hasText: 'Gradient traffic' });
-  if ((await title.getAttribute('aria-expanded')) !== 'true') {
-    await title.click();
+/** Expands the section titled `title` (a click on its title) unless it is expanded; `view` is its view. */
+async function openSection(title: string, view: string): Promise<void> {
+  const heading = page.locator(`${PANEL} .lm-AccordionPanel-title`, { hasText: title });
+  if ((await heading.getAttribute('aria-expanded')) !== 'true') {
+    await heading.click();
   }
-  await page.locator(TRAFFIC).waitFor({ state: 'visible' });
+  await page.locator(view).waitFor({ state: 'visible' });
+}
+
+/** Expands the gradient-traffic section unless it is expanded. */
+async function openTrafficSection(): Promise<void> {
+  await openSection('Gradient traffic', TRAFFIC);
 }
 
 /** The traffic chart's figure once it draws {@link ROUNDS} bars a worker and a graph whose caption names `layout`. */
@@ -460,6 +501,87 @@ describe('the serverless side panel in JupyterLab', () => {
     await waitForTraffic('star');
     expect(recorded.errors).toEqual([]);
   }, 240_000);
+
+  (HAS_TRAIN ? it : it.skip)(
+    'draws the loss, accuracy and cost per epoch of two train() calls, live, the newest or the one picked',
+    async () => {
+      await openPanel();
+      await openSection('Training', TRAINING);
+      const empty = page.locator(`${TRAINING} .jp-serverless-Training-empty`);
+      await empty.filter({ hasText: /^No training yet\./ }).waitFor();
+      expect(await page.locator(`${TRAINING} .js-plotly-plot`).count()).toBe(0);
+      await runCell(10);
+
+      // Live: the chart shows the first epochs while the call is still running.
+      const summary = page.locator(`${TRAINING} .jp-serverless-View-summary`);
+      const first = await runCell(11, { wait: false });
+      await summary.filter({ hasText: new RegExp(`· epoch [1-${EPOCHS - 1}] of ${EPOCHS} ·`) }).waitFor();
+      expect(await first.locator('.jp-InputPrompt').textContent()).toMatch(/\[\*\]/);
+      await first.locator('.jp-InputPrompt', { hasText: /\[\d+\]/ }).waitFor();
+      expect(await first.locator('.jp-OutputArea-output').last().textContent()).toContain(String(EPOCHS));
+      await summary.filter({ hasText: `· epoch ${EPOCHS} of ${EPOCHS} ·` }).waitFor();
+      const text = (await summary.textContent()) ?? '';
+      expect(text).toMatch(
+        /^(\[\d+\]|#\d+) panel-mlp · allreduce · 2 workers · none · embedded · epoch 4 of 4 · loss [\d.]+ · validation loss [\d.]+ · accuracy [\d.]+% · validation accuracy [\d.]+% · /,
+      );
+      expect(text).toMatch(/ samples\/s · [\d.]+ [kMG]?B exchanged · total \$[\d.]+/);
+
+      const traces = (await (
+        await page.waitForFunction(drawnTraining, [TRAINING, EPOCHS] as const)
+      ).jsonValue())!;
+      expect(traces.map((t) => t.name)).toEqual([
+        'loss',
+        'validation loss',
+        'accuracy',
+        'validation accuracy',
+        'cost per epoch',
+        'total cost',
+      ]);
+      const byName = new Map(traces.map((t) => [t.name, t]));
+      const epochs = Array.from({ length: EPOCHS }, (_, i) => i + 1);
+      expect(byName.get('loss')!.x).toEqual(epochs);
+      expect(byName.get('loss')!.y.every((y) => y !== null && y > 0)).toBe(true);
+      expect(byName.get('accuracy')!.y.every((y) => y !== null && y >= 0 && y <= 1)).toBe(true);
+      // A bar per epoch, each epoch having cost something; the total grows with them.
+      const cost = byName.get('cost per epoch')!;
+      expect(cost.type).toBe('bar');
+      expect(cost.x).toEqual(epochs);
+      expect(cost.y.every((usd) => usd !== null && usd > 0)).toBe(true);
+      const total = byName.get('total cost')!.y as number[];
+      expect(total).toEqual([...total].sort((a, b) => a - b));
+      // The summary's total is the last point's.
+      expect(text).toContain(`total ${byName.get('total cost')!.text.at(-1)}`);
+      // Drawn in the SVG, with a text alternative.
+      await page.waitForFunction(
+        ([selector, n]) => document.querySelectorAll(`${selector} .barlayer .point path`).length >= n,
+        [TRAINING, EPOCHS] as const,
+      );
+      expect(await page.locator(`${TRAINING} .jp-serverless-View-plot`).getAttribute('aria-label')).toMatch(
+        /panel-mlp · allreduce · 2 workers: loss and accuracy per epoch/,
+      );
+      // One call: nothing to pick.
+      const picker = page.locator(`${TRAINING} .jp-serverless-Training-picker`);
+      expect(await picker.isHidden()).toBe(true);
+      await screenshot('panel-training');
+
+      // A second call: the newest is shown, and the picker offers both.
+      await runCell(12);
+      await picker.waitFor({ state: 'visible' });
+      await summary.filter({ hasText: /panel-mlp-sr · scatter-reduce · .*· epoch 4 of 4 ·/ }).waitFor();
+      const select = picker.locator('select');
+      const options = await select.locator('option').allTextContents();
+      expect(options).toHaveLength(2);
+      expect(options[0]).toMatch(/ panel-mlp-sr · scatter-reduce · 2 workers$/);
+      expect(options[1]).toMatch(/ panel-mlp · allreduce · 2 workers$/);
+      await screenshot('panel-training-two-calls');
+      // Picking the first call shows it again.
+      await select.selectOption({ label: options[1] });
+      await summary.filter({ hasText: /panel-mlp · allreduce · / }).waitFor();
+      expect(await summary.textContent()).toBe(text);
+      expect(recorded.errors).toEqual([]);
+    },
+    300_000,
+  );
 
   it('follows the dark theme', async () => {
     const hoverBackground = (): Promise<string> =>

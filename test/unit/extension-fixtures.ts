@@ -18,6 +18,7 @@ import type {
   InvocationStatus,
   RunStatus,
   TelemetryEvent,
+  TrainingEpochEvent,
 } from '../../extension/src/telemetry';
 
 /** Lambda's price of one request, USD. */
@@ -225,6 +226,33 @@ export class EventScript {
     } satisfies Omit<ExchangeRoundEvent, 'seq' | 'time'>);
   }
 
+  /** Epoch `epoch` of train() call `trainId` (protocol v4); the fields not given as a 3-epoch MNIST run. */
+  epoch(
+    trainId: string,
+    epoch: number,
+    fields: Partial<Omit<TrainingEpochEvent, 'seq' | 'time' | 'type'>> = {},
+  ): this {
+    return this.push({
+      type: 'training-epoch',
+      trainId,
+      name: 'mnist-mlp',
+      runId: `${trainId}-run`,
+      epoch,
+      epochs: 3,
+      loss: 1 / epoch,
+      seconds: 2,
+      samplesPerSecond: 4000,
+      costUsd: 0.0001,
+      totalCostUsd: addUsd(0.0001 * (epoch - 1), 0.0001),
+      bytesExchanged: 1_000_000,
+      workers: 4,
+      strategy: 'allreduce',
+      codec: 'none',
+      store: 'embedded',
+      ...fields,
+    } satisfies Omit<TrainingEpochEvent, 'seq' | 'time'>);
+  }
+
   lateError(id: string, runId: string, fields: { env?: string; name?: string; message?: string } = {}): this {
     return this.push({
       type: 'invocation-late-error',
@@ -353,6 +381,50 @@ export function exchangeRun(script: EventScript, runId: string, o: ExchangeRunOp
         links,
       });
     }
+  }
+  return script;
+}
+
+/** What {@link trainingRun} builds. */
+export interface TrainingRunOptions {
+  /** Epochs reported (1 to `epochs`). */
+  epochs: number;
+  /** Epochs the call was asked for (default `epochs`). */
+  planned?: number;
+  name?: string;
+  /** The cell run of its epochs (default `<trainId>-run`). */
+  runId?: string;
+  /** Whether epochs report accuracy, and validation metrics (default both true). */
+  accuracy?: boolean;
+  validation?: boolean;
+  /** Cost of epoch `e` in USD (default 0.0001 × e: later epochs cost more, so sums are told apart). */
+  costUsd?: (epoch: number) => number;
+}
+
+/**
+ * The training-epoch events of one train() call: loss falling as 1/e,
+ * accuracy rising, a running total summed in pico-dollars as the kernel
+ * does, a checkpoint per epoch.
+ */
+export function trainingRun(script: EventScript, trainId: string, o: TrainingRunOptions): EventScript {
+  const cost = o.costUsd ?? ((e: number) => Number((0.0001 * e).toFixed(12)));
+  let total = 0;
+  for (let e = 1; e <= o.epochs; e++) {
+    const costUsd = cost(e);
+    total = addUsd(total, costUsd);
+    script.epoch(trainId, e, {
+      name: o.name ?? 'mnist-mlp',
+      runId: o.runId ?? `${trainId}-run`,
+      epochs: o.planned ?? o.epochs,
+      loss: 2 / (e + 1),
+      ...(o.accuracy === false ? {} : { accuracy: 1 - 0.5 / e }),
+      ...(o.validation === false
+        ? {}
+        : { valLoss: 2.2 / (e + 1), ...(o.accuracy === false ? {} : { valAccuracy: 1 - 0.6 / e }) }),
+      costUsd,
+      totalCostUsd: total,
+      checkpointVersion: e,
+    });
   }
   return script;
 }

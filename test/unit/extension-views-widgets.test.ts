@@ -18,67 +18,17 @@ import { Widget } from '@lumino/widgets';
 
 import { exchangeKey } from '../../extension/src/model/exchange-state';
 import { foldEvents, replayState } from '../../extension/src/model/fold';
-import { emptyState, TelemetryState } from '../../extension/src/model/state';
-import type { ITelemetryModel } from '../../extension/src/tokens';
-import type { ChartView } from '../../extension/src/views/chart-view';
+import type { TelemetryState } from '../../extension/src/model/state';
 import { CostView } from '../../extension/src/views/cost-view';
 import { downloadTelemetry, EXPORT_FILENAME } from '../../extension/src/views/export';
 import { PanelHeader } from '../../extension/src/views/panel-header';
-import type { IPlotly } from '../../extension/src/views/plotly-loader';
 import { TRAFFIC_EMPTY_TEXT } from '../../extension/src/views/shape';
 import { ServerlessStatus } from '../../extension/src/views/status-item';
 import { TimelineView } from '../../extension/src/views/timeline-view';
 import { TRAFFIC_MIN_HEIGHT_PX, trafficDomains } from '../../extension/src/views/traffic-figure';
 import { TrafficView } from '../../extension/src/views/traffic-view';
 import { costSplit, EventScript, exchangeRun, mapRun, WARM_BILL } from './extension-fixtures';
-
-/** The model surface the views read, with a state the test sets. */
-class FakeModel {
-  state: TelemetryState = emptyState();
-  connection: ITelemetryModel.Connection = 'open';
-  budgetWarningUsd: number | null = null;
-  throttleMs = 0;
-  kernel = null;
-  isDisposed = false;
-  readonly changed = new Signal<this, TelemetryState>(this);
-  readonly disposed = new Signal<this, void>(this);
-  readonly cancel = jest.fn((_runId?: string) => true);
-  readonly exportJson = jest.fn(() => '{"events":[]}');
-  readonly requestReplay = jest.fn(() => true);
-  readonly connect = jest.fn();
-  dispose(): void {
-    this.isDisposed = true;
-  }
-  set(state: TelemetryState, connection: ITelemetryModel.Connection = this.connection): void {
-    this.state = state;
-    this.connection = connection;
-    this.changed.emit(state);
-  }
-  asModel(): ITelemetryModel {
-    return this as unknown as ITelemetryModel;
-  }
-}
-
-function fakePlotly() {
-  const plotly = {
-    react: jest.fn((_root: HTMLElement, _data: unknown[], _layout?: object, _config?: object) =>
-      Promise.resolve(),
-    ),
-    purge: jest.fn(),
-    Plots: { resize: jest.fn(() => Promise.resolve()) },
-  };
-  const load = jest.fn(() => Promise.resolve(plotly as unknown as IPlotly));
-  return { plotly, load };
-}
-
-/** Lets promises settle and runs the pending animation-frame messages, a few times over. */
-async function settle(view?: ChartView): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    MessageLoop.flush();
-  }
-  await view?.plotted;
-}
+import { FakeModel, fakePlotly, settle } from './extension-views-fakes';
 
 /** Events of a finished 8-invocation map run (the script goes on from there). */
 const script = (): EventScript => mapRun(new EventScript(), 'r1', 8, 2);

@@ -5,6 +5,7 @@
  * handlers are in `./fold`.
  */
 import type { ExchangeDraft } from './exchange-fold';
+import type { TrainingDraft } from './training-fold';
 import {
   AttemptRecord,
   AttemptRef,
@@ -69,6 +70,8 @@ export class StateDraft {
   private costSeries: CostPoint[] | undefined;
   /** The exchanges, once an exchange-round event was folded. */
   protected exchanges: ExchangeDraft | undefined;
+  /** The train() calls, once a training-epoch event was folded. */
+  protected trainings: TrainingDraft | undefined;
   protected totals: CostPoint;
   /** Records, arrays and splits this draft copied or made, free to mutate (a Set: cheaper than a WeakSet, and a draft lives for one fold). */
   private readonly owned = new Set<object>();
@@ -96,6 +99,8 @@ export class StateDraft {
       totals: this.totals,
       exchanges: this.exchanges ? this.exchanges.exchanges : b.exchanges,
       droppedExchanges: this.exchanges ? this.exchanges.dropped : b.droppedExchanges,
+      trainings: this.trainings ? this.trainings.trainings : b.trainings,
+      droppedTrainings: this.trainings ? this.trainings.dropped : b.droppedTrainings,
     };
   }
 

@@ -19,9 +19,11 @@ import type {
   RunFinishedEvent,
   RunStartedEvent,
   TelemetryEvent,
+  TrainingEpochEvent,
 } from '../telemetry';
 import { Mutable, StateDraft } from './draft';
 import { ExchangeDraft } from './exchange-fold';
+import { TrainingDraft } from './training-fold';
 import { AttemptRecord, CostPoint, CostSplit, emptyState, TelemetryState } from './state';
 
 /**
@@ -77,6 +79,8 @@ class EventDraft extends StateDraft {
         return this.costTotals(event);
       case 'exchange-round':
         return this.exchange(event);
+      case 'training-epoch':
+        return this.trainingEpoch(event);
     }
   }
 
@@ -239,5 +243,10 @@ class EventDraft extends StateDraft {
   private exchange(e: ExchangeRoundEvent): void {
     this.exchanges ??= new ExchangeDraft(this.base.exchanges, this.base.droppedExchanges);
     this.exchanges.apply(e);
+  }
+
+  private trainingEpoch(e: TrainingEpochEvent): void {
+    this.trainings ??= new TrainingDraft(this.base.trainings, this.base.droppedTrainings);
+    this.trainings.apply(e);
   }
 }

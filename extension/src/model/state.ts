@@ -1,12 +1,15 @@
 /**
  * What the side panel knows about a kernel's serverless work: the telemetry
  * events folded (by {@link foldEvents} in `./fold`) into runs, invocations,
- * execution environments, a cost series and exchanges (per round and edge). States are
+ * execution environments, a cost series, exchanges (per round and edge) and
+ * train() calls (per epoch). States are
  * immutable snapshots: a fold returns a new state and shares every part the
  * events did not touch.
  */
 import type { CostSplit as BillSplit, InvocationStatus, RunStatus } from '../telemetry';
 import type { ExchangeRecord } from './exchange-state';
+export type { TrainingLimits, TrainingRecord } from './training-state';
+import type { TrainingRecord } from './training-state';
 
 export type {
   ExchangeEdge,
@@ -195,6 +198,13 @@ export interface TelemetryState {
   readonly exchanges: ReadonlyMap<string, ExchangeRecord>;
   /** Exchanges dropped (the oldest first) to keep the state bounded. */
   readonly droppedExchanges: number;
+  /**
+   * The train() calls, folded from their training-epoch events (bounded:
+   * see `./training-state`), by `trainId`, in the order first seen.
+   */
+  readonly trainings: ReadonlyMap<string, TrainingRecord>;
+  /** Train() calls dropped (the oldest first) to keep the state bounded. */
+  readonly droppedTrainings: number;
 }
 
 const ZERO_TOTALS: CostPoint = {
@@ -221,5 +231,7 @@ export function emptyState(truncated = 0): TelemetryState {
     totals: ZERO_TOTALS,
     exchanges: new Map(),
     droppedExchanges: 0,
+    trainings: new Map(),
+    droppedTrainings: 0,
   };
 }

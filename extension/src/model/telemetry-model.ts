@@ -377,14 +377,14 @@ export namespace TelemetryModel {
   export interface IOptions {
     /** The least time between two `changed` signals, ms. Default {@link DEFAULT_THROTTLE_MS}. */
     throttleMs?: number;
-    /** Events kept for the export. Default {@link DEFAULT_MAX_EVENTS} (the kernel's bound: its two lanes together). */
+    /** Events kept for the export. Default {@link DEFAULT_MAX_EVENTS} (the kernel's bound: its three lanes together). */
     maxEvents?: number;
   }
 
   /** Default of {@link IOptions.throttleMs}. */
   export const DEFAULT_THROTTLE_MS = 100;
   /** Default of {@link IOptions.maxEvents}. */
-  export const DEFAULT_MAX_EVENTS = 70_000;
+  export const DEFAULT_MAX_EVENTS = 80_000;
 }
 
 function isRestarting(status: KernelMessage.Status): boolean {

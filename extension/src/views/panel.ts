@@ -1,9 +1,10 @@
 /**
  * The serverless side panel: a header with the connection state and the
- * cancel and export buttons, then three sections: the invocations timeline,
- * the gradient traffic and the cost. Each section draws only while it is
- * expanded and the panel is shown. The traffic section starts small (a line
- * of text) and grows when a run first exchanges gradients, unless the user
+ * cancel and export buttons, then four sections: the invocations timeline,
+ * the gradient traffic, the training and the cost. Each section draws only
+ * while it is expanded and the panel is shown. The traffic and training
+ * sections start small (a line of text) and grow when a run first exchanges
+ * gradients and when a train() call first ends an epoch, unless the user
  * has arranged the sections.
  */
 import { nullTranslator } from '@jupyterlab/translation';
@@ -20,9 +21,11 @@ import { downloadTelemetry } from './export';
 import { serverlessIcon } from './icon';
 import { PanelHeader } from './panel-header';
 import type { PlotlyLoader } from './plotly-loader';
+import { SECTION_SIZES, sectionSizes } from './section-sizes';
 import type { ITrans } from './shape';
 import { TimelineView } from './timeline-view';
 import { TrafficView } from './traffic-view';
+import { TrainingView } from './training-view';
 
 /** The side panel of jupyter-serverless. */
 export class ServerlessPanel extends SidePanel {
@@ -53,13 +56,16 @@ export class ServerlessPanel extends SidePanel {
     };
     this.timeline = new TimelineView(viewOptions);
     this.traffic = new TrafficView(viewOptions);
+    this.training = new TrainingView(viewOptions);
     this.cost = new CostView(viewOptions);
     for (const view of this.views) {
       this.addWidget(view);
     }
-    // The traffic section is a line of text until a run exchanges gradients; then it takes more room.
+    // The traffic and training sections are a line of text until there is traffic or an epoch;
+    // then they take more room.
     this.sections.setRelativeSizes([...this._sizes]);
     this.traffic.trafficShown.connect(this._onTrafficShown, this);
+    this.training.trainingShown.connect(this._onTrainingShown, this);
     // A drag of a handle between sections, or a section collapsed or expanded from its title: the
     // user's arrangement, kept from then on. (Lumino stops these events' propagation at this node.)
     this.sections.node.addEventListener('pointerdown', this._onArrange);
@@ -72,11 +78,12 @@ export class ServerlessPanel extends SidePanel {
   readonly headerLine: PanelHeader;
   readonly timeline: TimelineView;
   readonly traffic: TrafficView;
+  readonly training: TrainingView;
   readonly cost: CostView;
 
-  /** The three sections, in order. */
+  /** The four sections, in order. */
   get views(): ChartView[] {
-    return [this.timeline, this.traffic, this.cost];
+    return [this.timeline, this.traffic, this.training, this.cost];
   }
 
   /** The accordion of the sections (the user resizes them with its handles, collapses them with their titles). */
@@ -94,12 +101,20 @@ export class ServerlessPanel extends SidePanel {
     this._fitSections();
   }
 
-  /**
-   * Gives the traffic section the room of {@link ServerlessPanel.TRAFFIC_SECTION_SIZES},
-   * unless the user has arranged the sections.
-   */
+  /** Gives the traffic section room (see {@link sectionSizes}), unless the user arranged the sections. */
   private _onTrafficShown(): void {
-    this._sizes = ServerlessPanel.TRAFFIC_SECTION_SIZES;
+    this._trafficShown = true;
+    this._grow();
+  }
+
+  /** Gives the training section room (see {@link sectionSizes}), unless the user arranged the sections. */
+  private _onTrainingShown(): void {
+    this._trainingShown = true;
+    this._grow();
+  }
+
+  private _grow(): void {
+    this._sizes = sectionSizes({ traffic: this._trafficShown, training: this._trainingShown });
     this._fitted = false;
     this._fitSections();
   }
@@ -128,7 +143,9 @@ export class ServerlessPanel extends SidePanel {
     }
   };
 
-  private _sizes: readonly number[] = ServerlessPanel.SECTION_SIZES;
+  private _sizes: readonly number[] = SECTION_SIZES;
+  private _trafficShown = false;
+  private _trainingShown = false;
   private _fitted = false;
   private _arranged = false;
 }
@@ -137,15 +154,6 @@ export class ServerlessPanel extends SidePanel {
 export namespace ServerlessPanel {
   /** The panel's widget id (also its name in the layout restorer). */
   export const ID = 'jupyter-serverless-panel';
-
-  /** The initial shares of the height of the invocations, traffic and cost sections. */
-  export const SECTION_SIZES: readonly number[] = [0.44, 0.16, 0.4];
-
-  /**
-   * The shares once the traffic view first draws an exchange: its bars and
-   * graph need about half the panel to be read without scrolling.
-   */
-  export const TRAFFIC_SECTION_SIZES: readonly number[] = [0.24, 0.56, 0.2];
 
   /** Options of the panel. */
   export interface IOptions {

@@ -1,6 +1,6 @@
 /**
  * The views' data shaping: pure functions from a {@link TelemetryState} to
- * what the timeline, traffic, cost and status bar views draw. Views call them
+ * what the timeline, traffic, training, cost and status bar views draw. Views call them
  * when the model's `changed` fires and hand the result to Plotly or the DOM.
  */
 export { escapePlotly, formatBytes, formatMs, formatUsd, NO_TRANS, oneLine } from './shaping/common';
@@ -38,6 +38,23 @@ export type {
 } from './shaping/traffic';
 export { INNER_RADIUS, trafficGraph } from './shaping/traffic-graph';
 export type { GraphEdge, GraphLayout, GraphNode, GraphNodeKind, TrafficGraph } from './shaping/traffic-graph';
+export {
+  formatAccuracy,
+  formatLoss,
+  formatRate,
+  formatSeconds,
+  MAX_TRAINING_BARS,
+  TRAINING_EMPTY_TEXT,
+  trainingChoices,
+  trainingShape,
+} from './shaping/training';
+export type {
+  TrainingChoice,
+  TrainingCostBars,
+  TrainingOptions,
+  TrainingSeries,
+  TrainingShape,
+} from './shaping/training';
 export { COST_PARTS, costPartLabel, costShape, runCostRows, thinned } from './shaping/cost';
 export type { CostOptions, CostPart, CostShape, RunCostRow } from './shaping/cost';
 export { statusShape } from './shaping/status';

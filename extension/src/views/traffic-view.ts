@@ -9,6 +9,7 @@ import type { Widget } from '@lumino/widgets';
 
 import type { TelemetryState } from '../model/state';
 import { ChartView } from './chart-view';
+import { ChoicePicker } from './choice-picker';
 import type { IFigureTheme } from './figure-theme';
 import {
   formatBytes,
@@ -33,19 +34,14 @@ export class TrafficView extends ChartView {
     this.title.caption = this.trans.__(
       'Bytes the workers exchanged through the store, per round and per worker, and the exchange graph',
     );
-    this._picker = document.createElement('label');
-    this._picker.className = 'jp-serverless-Traffic-picker';
-    const caption = document.createElement('span');
-    caption.className = 'jp-serverless-Traffic-pickerLabel';
-    caption.textContent = this.trans.__('Exchange');
-    this._select = document.createElement('select');
-    this._select.className = 'jp-serverless-Traffic-select jp-mod-styled';
-    this._select.addEventListener('change', () => {
-      this.selected = this._select.value;
+    this._picker = new ChoicePicker({
+      classPrefix: 'jp-serverless-Traffic',
+      label: this.trans.__('Exchange'),
+      onPick: (key) => {
+        this.selected = key;
+      },
     });
-    this._picker.append(caption, this._select);
-    this._picker.hidden = true;
-    this.node.insertBefore(this._picker, this.summaryNode);
+    this.node.insertBefore(this._picker.node, this.summaryNode);
     // The plot takes the rest of the view's height (style/views.css), at least this.
     this.plotNode.style.minHeight = `${TRAFFIC_MIN_HEIGHT_PX}px`;
   }
@@ -72,14 +68,14 @@ export class TrafficView extends ChartView {
 
   /** The exchanges offered, as last drawn. */
   get choices(): readonly TrafficChoice[] {
-    return this._choices;
+    return this._picker.choices;
   }
 
   protected render(state: TelemetryState, theme: IFigureTheme): IFigure | null {
     // The width is read once per resize (reading it forces a layout), not per draw.
     this._widthPx ??= this.node.clientWidth;
     const shape = trafficShape(state, { key: this._selected, maxBars: this._maxBars() });
-    this._renderChoices(shape);
+    this._picker.show(shape.choices, shape.exchange ? shape.exchange.key : null);
     if (shape.empty) {
       this.summaryNode.textContent = '';
       this.setMessage(TRAFFIC_EMPTY_TEXT);
@@ -120,27 +116,6 @@ export class TrafficView extends ChartView {
     return Math.max(MIN_TRAFFIC_BARS, Math.min(MAX_TRAFFIC_BARS, Math.floor(width / 3)));
   }
 
-  private _renderChoices(shape: TrafficShape): void {
-    const choices = shape.choices;
-    const key = choices.map((c) => `${c.key}\n${c.label}`).join('\n');
-    if (key !== this._choicesKey) {
-      this._choicesKey = key;
-      this._choices = choices;
-      this._select.replaceChildren(
-        ...choices.map((c) => {
-          const option = document.createElement('option');
-          option.value = c.key;
-          option.textContent = c.label;
-          return option;
-        }),
-      );
-    }
-    this._picker.hidden = choices.length < 2;
-    if (shape.exchange) {
-      this._select.value = shape.exchange.key;
-    }
-  }
-
   private _summary(shape: TrafficShape): string {
     const x = shape.exchange!;
     const t = shape.totals;
@@ -165,11 +140,8 @@ export class TrafficView extends ChartView {
   private _shown = false;
   private readonly _trafficShown = new Signal<this, void>(this);
   private _selected: string | null = null;
-  private _choices: readonly TrafficChoice[] = [];
-  private _choicesKey = '';
   private _widthPx: number | null = null;
   /** The plot's height, px, as last read (null: to be read). */
   private _heightPx: number | null = null;
-  private readonly _picker: HTMLLabelElement;
-  private readonly _select: HTMLSelectElement;
+  private readonly _picker: ChoicePicker;
 }

@@ -16,6 +16,7 @@ import { costReportHtml, costReportText } from '../cost/format';
 import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
+import type { TrainingEpochInput } from '../telemetry';
 import type { RunPlan } from '../plan/plan';
 import { priceStoreRequests, priceStoreTime, StoreCost } from '../exchange/store/pricing';
 import { parseStoreUrl } from '../exchange/store/url';
@@ -54,6 +55,12 @@ export interface RunAccounting {
   storeRequests(plan: RunPlan, store: string, requests: StoreRequests): void;
   /** Code an invocation left behind failed after it ended (possibly after its run finished). */
   lateError(runId: string, request: InvocationRequest, info: LateErrorInfo): void;
+  /**
+   * An epoch of a train() call ended on every worker: `training-epoch`
+   * telemetry only (its cost was billed already, by its runs' attempts and
+   * exchange rounds).
+   */
+  trainingEpoch(event: TrainingEpochInput): void;
   runFinished(plan: RunPlan, ending: RunEnding): void;
   /** `%serverless cost`. */
   costReport(): { text: string; html: string };
@@ -193,6 +200,18 @@ export class KernelAccounting implements RunAccounting {
     });
   }
 
+  trainingEpoch(event: TrainingEpochInput): void {
+    this.telemetry.emit({
+      type: 'training-epoch',
+      ...event,
+      // JSON has no NaN: a metric that diverged is left out rather than sent as null (which the
+      // panel's guard would reject, and the whole epoch with it).
+      accuracy: finiteOrAbsent(event.accuracy),
+      valLoss: finiteOrAbsent(event.valLoss),
+      valAccuracy: finiteOrAbsent(event.valAccuracy),
+    });
+  }
+
   runFinished(plan: RunPlan, { counts, durationMs, cancelled, budgetStopped, usedStore }: RunEnding): void {
     if (usedStore && plan.options.store !== undefined) {
       // A Redis node's hourly price (its URL's usdPerHour), for as long as the run used it.
@@ -224,4 +243,9 @@ export class KernelAccounting implements RunAccounting {
       html: costReportHtml(this.ledger, this.prices, this.arch),
     };
   }
+}
+
+/** `value` when it is a finite number, else undefined (the hub then leaves the field out). */
+function finiteOrAbsent(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
 }

@@ -1,6 +1,7 @@
 /**
- * The kernel's telemetry hub: stamps events, keeps a bounded history (two
- * lanes: `exchange-round` events in their own, see `./history`), sends
+ * The kernel's telemetry hub: stamps events, keeps a bounded history (three
+ * lanes: `exchange-round` and `training-epoch` events each in their own, see
+ * `./history`), sends
  * them in batches to every comm open on {@link TELEMETRY_TARGET}, answers
  * replay requests and routes cancel requests (one naming a run only while
  * that run is running).
@@ -32,8 +33,8 @@ import {
 /** Options of a {@link TelemetryHub}. */
 export interface TelemetryHubOptions {
   /**
-   * Events other than `exchange-round` kept for replay; older ones are
-   * dropped and counted. Default 50,000.
+   * Events other than `exchange-round` and `training-epoch` kept for
+   * replay; older ones are dropped and counted. Default 50,000.
    */
   maxEvents?: number;
   /**
@@ -42,6 +43,12 @@ export interface TelemetryHubOptions {
    * invocations' events. Default 20,000 (16 workers × 1,250 rounds).
    */
   maxExchangeEvents?: number;
+  /**
+   * `training-epoch` events kept for replay, in a lane of their own: a
+   * panel opened late draws every train() call's epochs, however many
+   * rounds and invocations came since. Default 10,000.
+   */
+  maxTrainingEvents?: number;
   /** Longest delay before queued events are sent, ms. Default 50. */
   flushIntervalMs?: number;
   /** The clock for `time` (epoch ms). */
@@ -71,7 +78,7 @@ export function invocationStatus(status: AttemptStatus, willRetry: boolean): Inv
 
 /** Stamps, keeps and sends telemetry events. */
 export class TelemetryHub {
-  /** Events held back for the comms at most (both lanes' worth). */
+  /** Events held back for the comms at most (every lane's worth). */
   private readonly maxPending: number;
   private readonly flushIntervalMs: number;
   private readonly now: () => number;
@@ -94,13 +101,15 @@ export class TelemetryHub {
   constructor(options: TelemetryHubOptions = {}) {
     const maxEvents = options.maxEvents ?? 50_000;
     const maxExchangeEvents = options.maxExchangeEvents ?? 20_000;
-    for (const [name, value] of Object.entries({ maxEvents, maxExchangeEvents })) {
+    const maxTrainingEvents = options.maxTrainingEvents ?? 10_000;
+    const limits = { maxEvents, maxExchangeEvents, maxTrainingEvents };
+    for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 1) {
         throw new RangeError(`${name} must be a whole number >= 1, got ${value}`);
       }
     }
-    this.kept = new TelemetryHistory({ maxEvents, maxExchangeEvents });
-    this.maxPending = maxEvents + maxExchangeEvents;
+    this.kept = new TelemetryHistory(limits);
+    this.maxPending = maxEvents + maxExchangeEvents + maxTrainingEvents;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? createStderrLogger('warn');
@@ -212,12 +221,12 @@ export class TelemetryHub {
     return () => this.listeners.delete(listener);
   }
 
-  /** The kept events, oldest first (both lanes, in `seq` order). */
+  /** The kept events, oldest first (every lane, in `seq` order). */
   history(): TelemetryEvent[] {
     return this.kept.events();
   }
 
-  /** How many of the oldest events were dropped from the history (either lane). */
+  /** How many of the oldest events were dropped from the history (any lane). */
   get truncated(): number {
     return this.kept.dropped;
   }

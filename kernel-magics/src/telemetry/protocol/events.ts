@@ -27,8 +27,10 @@ export const TELEMETRY_TARGET = 'jupyter.serverless.telemetry';
  * `costUsd`.
  * 3: `exchange-round` is one worker's part of a round, with its strategy,
  * codec, raw bytes, requests, storage cost and graph edges.
+ * 4: `training-epoch`, one per finished epoch of a `train()` call (a
+ * frontend that does not know it skips it, as any unknown event type).
  */
-export const TELEMETRY_PROTOCOL_VERSION = 3;
+export const TELEMETRY_PROTOCOL_VERSION = 4;
 
 /** Fields every event has. */
 export type EventStamp = {
@@ -230,6 +232,38 @@ export type ExchangeRoundEvent = EventStamp & {
   links: ExchangeLink[];
 };
 
+/** One epoch of a train() call, as the kernel measured it once every worker finished it. */
+export type TrainingEpochEvent = EventStamp & {
+  type: 'training-epoch';
+  /** One train() call. */
+  trainId: string;
+  /** The checkpoint name (`train({ name })`). */
+  name: string;
+  /** The cell run (`run-started`) the epoch ran in; its exchange rounds carry the same runId. */
+  runId: string;
+  /** 1-based. */
+  epoch: number;
+  /** Epochs the call was asked for. */
+  epochs: number;
+  loss: number;
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  seconds: number;
+  samplesPerSecond: number;
+  /** This epoch's cost, USD (compute + storage), and the call's total so far. */
+  costUsd: number;
+  totalCostUsd: number;
+  /** Bytes the workers moved through the store in the epoch (up + down, encoded). */
+  bytesExchanged: number;
+  workers: number;
+  strategy: ExchangeStrategy;
+  codec: string;
+  store: string;
+  /** The ModelStore version the epoch was checkpointed as, when it was. */
+  checkpointVersion?: number;
+};
+
 /** Every telemetry event. */
 export type TelemetryEvent =
   | RunStartedEvent
@@ -239,7 +273,8 @@ export type TelemetryEvent =
   | InvocationFinishedEvent
   | InvocationLateErrorEvent
   | CostTotalsEvent
-  | ExchangeRoundEvent;
+  | ExchangeRoundEvent
+  | TrainingEpochEvent;
 
 /** The event types. */
 export type TelemetryEventType = TelemetryEvent['type'];
@@ -250,6 +285,9 @@ export type TelemetryEventInput = TelemetryEvent extends infer E
     ? Omit<E, 'seq' | 'time'>
     : never
   : never;
+
+/** A `training-epoch` event as train() reports it (the hub adds `type`, `seq` and `time`). */
+export type TrainingEpochInput = Omit<TrainingEpochEvent, 'seq' | 'time' | 'type'>;
 
 /** Frontend -> kernel: send the whole history. */
 export type ReplayRequest = { type: 'replay' };

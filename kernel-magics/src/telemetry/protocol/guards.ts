@@ -134,6 +134,27 @@ const EVENTS: EventFields = {
     durationMs: finite,
     links: arrayOf(object<ExchangeLink>({ node: string, bytesUp: count, bytesDown: count })),
   },
+  'training-epoch': {
+    trainId: string,
+    name: string,
+    runId: string,
+    epoch: count,
+    epochs: count,
+    loss: finite,
+    accuracy: optional(finite),
+    valLoss: optional(finite),
+    valAccuracy: optional(finite),
+    seconds: finite,
+    samplesPerSecond: finite,
+    costUsd: finite,
+    totalCostUsd: finite,
+    bytesExchanged: count,
+    workers: count,
+    strategy: exchangeStrategy,
+    codec: string,
+    store: string,
+    checkpointVersion: optional(count),
+  },
 };
 
 // The tables as lists, once: a replay checks every event of the history.
