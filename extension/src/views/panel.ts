@@ -115,22 +115,24 @@ export class ServerlessPanel extends SidePanel {
 
   private _grow(): void {
     this._sizes = sectionSizes({ traffic: this._trafficShown, training: this._trainingShown });
-    this._fitted = false;
+    this._fittedHeight = 0;
     this._fitSections();
   }
 
   /**
-   * Sets the sections' shares, unless the user arranged them, once the
-   * sections have a height: Lumino turns shares into pixels at its next
-   * layout, so shares laid out while the panel has no height (restored
-   * hidden at a reload) are lost and the sections come out equal.
+   * Sets the sections' shares, unless the user arranged them, whenever the
+   * sections' height changed: Lumino turns shares into pixels at its next
+   * layout and shares out later growth evenly, so shares laid out while the
+   * panel had no height, or only part of it (restored at a reload, before
+   * the shell's layout settled), would leave the sections about equal.
    */
   private _fitSections(): void {
-    if (this._arranged || this._fitted || this.isDisposed || !this.isVisible) {
+    if (this._arranged || this.isDisposed || !this.isVisible) {
       return;
     }
-    if (this.sections.node.offsetHeight > 0) {
-      this._fitted = true;
+    const height = this.sections.node.offsetHeight;
+    if (height > 0 && height !== this._fittedHeight) {
+      this._fittedHeight = height;
       this.sections.setRelativeSizes([...this._sizes]);
     }
   }
@@ -146,7 +148,8 @@ export class ServerlessPanel extends SidePanel {
   private _sizes: readonly number[] = SECTION_SIZES;
   private _trafficShown = false;
   private _trainingShown = false;
-  private _fitted = false;
+  /** The sections' height when their shares were last set (0: to be set). */
+  private _fittedHeight = 0;
   private _arranged = false;
 }
 
