@@ -10,7 +10,7 @@ export { emitEvent } from './output/events';
 export { currentInvocation as invocation, InvocationContext } from './runtime/program/context';
 export { input, InputOptions } from './input';
 export { DISPLAY_NAME, KERNEL_NAME } from './kernel/kernel-info';
-export { datasets, exchange, models, type ModelsApi } from './lazy-cell-api';
+export { datasets, exchange, models, train, trainingWorker, type ModelsApi } from './lazy-cell-api';
 // Errors and types only: the implementations load at the first call (see ./lazy-cell-api).
 export {
   InvalidModelNameError,
@@ -53,3 +53,15 @@ export type { Exchange } from './exchange/collectives/exchange';
 export type { ExchangeRoundData, ExchangeStragglerData } from './exchange/collectives/events';
 export type { ExchangeOptions, RoundOptions } from './exchange/collectives/options';
 export type { PulledMean } from './exchange/collectives/parameter-server';
+export {
+  CheckpointError,
+  TrainingConfigError,
+  TrainingDivergedError,
+  TrainingError,
+  TrainingHostError,
+  TrainingInterruptedError,
+  TrainingWorkerError,
+} from './training/errors';
+export type { TrainOptions, TrainingData } from './training/options';
+export type { TrainResult } from './training/train';
+export type { EpochRecord } from './training/checkpoint';

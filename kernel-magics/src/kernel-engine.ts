@@ -13,6 +13,8 @@ import { MagicUsageError } from './magics/usage';
 import { ScopedEngine, ServerlessEngine } from './magics/serverless-engine';
 import { KernelAccounting } from './run/accounting';
 import { ServerlessRunner } from './run/runner';
+import { TrainingRuns } from './run/training-runs';
+import { setTrainingHost } from './training/host';
 import { Backend } from './runtime/backend';
 import { BackendFactory, BackendRegistry, BackendUnavailableError } from './runtime';
 import { FileStaging } from './runtime/files';
@@ -67,6 +69,17 @@ export function createKernelEngine(options: KernelEngineOptions): {
     defaultArgs: () => defaults.args(),
     files,
   });
+  // The engine is made below, with the line magics; the host asks it for the running cell's signal.
+  const built: { engine?: ServerlessEngine } = {};
+  setTrainingHost(
+    new TrainingRuns({
+      backend,
+      accounting,
+      cwd: options.cwd,
+      defaultArgs: () => defaults.args(),
+      cellSignal: () => built.engine?.cellSignal(),
+    }),
+  );
   const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all(), defaults });
   const engine = new ServerlessEngine(options.inner, runner, lineMagics, () => {
     telemetry.dispose();
@@ -75,7 +88,9 @@ export function createKernelEngine(options: KernelEngineOptions): {
     files.dispose();
     // Store connections (Redis sockets, S3 agents) would keep the process alive.
     void closeSharedStores();
+    setTrainingHost(undefined);
   });
+  built.engine = engine;
   telemetry.onCancel(() => {
     engine.cancelRun();
   });

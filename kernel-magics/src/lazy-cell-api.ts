@@ -13,12 +13,17 @@ import type { LoadOptions } from './state/options';
 import type { ModelStore } from './state/model-store';
 import type { DatasetsApi } from './training/datasets/mnist';
 import type * as MnistModule from './training/datasets/mnist';
+import type * as TrainModule from './training/train';
+import type * as SegmentModule from './training/worker/segment';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads (see the module comment) */
 const exchangeApi = (): ExchangeApi =>
   (require('./exchange/collectives/exchange') as typeof ExchangeModule).createExchangeApi();
 const modelStore = (): ModelStore => (require('./state') as typeof StateModule).models;
 const datasetsApi = (): DatasetsApi => (require('./training/datasets/mnist') as typeof MnistModule).datasets;
+const trainModule = (): typeof TrainModule => require('./training/train') as typeof TrainModule;
+const segmentModule = (): typeof SegmentModule =>
+  require('./training/worker/segment') as typeof SegmentModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 let loadedExchange: ExchangeApi | undefined;
@@ -54,3 +59,17 @@ export const models: ModelsApi = {
 export const datasets: DatasetsApi = {
   mnist: (options) => datasetsApi().mnist(options),
 };
+
+/**
+ * Trains a compiled tfjs model data-parallel on serverless workers, from a
+ * notebook cell: `await train({ model, data, workers, epochs, batchSize, ... })`.
+ * Resolves to `{ history, model, checkpoint }`; see the options' docs.
+ */
+export const train: typeof TrainModule.train = (options) => trainModule().train(options);
+
+/**
+ * @internal The entry of the invocations `train()` starts (one per rank);
+ * not for cells.
+ */
+export const trainingWorker: typeof SegmentModule.trainingWorker = (spec, rank, requireFrom) =>
+  segmentModule().trainingWorker(spec, rank, requireFrom);

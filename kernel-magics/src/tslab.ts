@@ -17,6 +17,7 @@ import { CellPhase, SharedCellState } from './kernel/cell-state';
 import { MimeBundle } from './kernel/messages';
 import { getOutputSink } from './output/sink';
 import { PACKAGE_NAME, PACKAGE_ROOT } from './package-root';
+import { isShipped, requireWithShipped, shippedScopeDirs } from './shipped-packages';
 
 /** Messages tslab's executor uses when it stops a cell on an interrupt. */
 const INTERRUPT_MESSAGES = ['Script execution was interrupted by `SIGINT`', 'Interrupted asynchronously'];
@@ -24,14 +25,25 @@ const INTERRUPT_MESSAGES = ['Script execution was interrupted by `SIGINT`', 'Int
 /**
  * Lets the TypeScript checker resolve `serverless-kernel` from any notebook
  * directory by mapping `<cwd>/node_modules/serverless-kernel/...` onto this
- * package (tslab does the same for `tslab` itself).
+ * package (tslab does the same for `tslab` itself), and the packages the
+ * kernel ships (see ./shipped-packages) that the notebook lacks onto the
+ * kernel's copies.
  */
 function exposePackageTypes(cwd: string): void {
   const sys = tsForTslab.sys;
-  const virtualRoot = path.join(cwd, 'node_modules', PACKAGE_NAME);
+  // Virtual directory under the notebook's node_modules -> the real one.
+  const roots = new Map<string, string>([[path.join(cwd, 'node_modules', PACKAGE_NAME), PACKAGE_ROOT]]);
+  for (const [scope, dir] of shippedScopeDirs(cwd)) {
+    roots.set(path.join(cwd, 'node_modules', scope), dir);
+  }
   const forward = (p: string): string => {
-    const rel = path.relative(virtualRoot, p);
-    return rel.startsWith('..') || path.isAbsolute(rel) ? p : path.join(PACKAGE_ROOT, rel);
+    for (const [virtualRoot, realRoot] of roots) {
+      const rel = path.relative(virtualRoot, p);
+      if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
+        return path.join(realRoot, rel);
+      }
+    }
+    return p;
   };
   const { fileExists, readFile, directoryExists, readDirectory } = sys;
   sys.fileExists = (p) => fileExists.call(sys, forward(p));
@@ -40,7 +52,7 @@ function exposePackageTypes(cwd: string): void {
   sys.readDirectory = (p, ...rest) => readDirectory.call(sys, forward(p), ...rest);
 }
 
-/** Routes `require('serverless-kernel')` in cells to this (already loaded) package. */
+/** Routes `require('serverless-kernel')` in cells to this (already loaded) package, and shipped packages the notebook lacks to the kernel's. */
 function hookCellRequire(): void {
   // tslab keeps its hooks on the context's real global, which differs from
   // `globalThis` when this module runs in a sandbox (e.g. under jest).
@@ -52,6 +64,13 @@ function hookCellRequire(): void {
       if (args.length === 1 && args[0] === PACKAGE_NAME) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- the cell's require is CommonJS
         return require('./index') as unknown;
+      }
+      if (args.length === 1 && typeof args[0] === 'string' && isShipped(args[0])) {
+        const id = args[0];
+        return requireWithShipped(
+          ((name: string) => Reflect.apply(target, thisArg, [name]) as unknown) as NodeJS.Require,
+          id,
+        );
       }
       return Reflect.apply(target, thisArg, args) as unknown;
     },

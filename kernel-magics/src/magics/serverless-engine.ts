@@ -45,7 +45,7 @@ export class ServerlessEngine implements CodeEngine {
     private readonly onDispose: () => void = () => undefined,
   ) {}
 
-  /** Aborts the running `%%serverless` run, if any (used by the telemetry cancel request too). */
+  /** Aborts the running cell's runs (a `%%serverless` run, a `train()`), if any (used by the telemetry cancel request too). */
   cancelRun(): boolean {
     if (!this.current) {
       return false;
@@ -58,7 +58,7 @@ export class ServerlessEngine implements CodeEngine {
     const serverless = isServerlessCell(code);
     const lineMagic = !serverless && LINE_MAGIC.test(code.split('\n', 1)[0]);
     if (!serverless && !lineMagic) {
-      return this.inner.execute(code, context);
+      return this.executeOrdinary(code, context);
     }
     const controller = new AbortController();
     // Every queued and running invocation of a run listens to this one signal.
@@ -93,6 +93,25 @@ export class ServerlessEngine implements CodeEngine {
         return { status: 'error', error };
       }
       throw error;
+    } finally {
+      if (this.current === controller) {
+        this.current = undefined;
+      }
+    }
+  }
+
+  /** What the running cell's interrupt aborts (`train()` in an ordinary cell stops its workers with it). */
+  cellSignal(): AbortSignal | undefined {
+    return this.current?.signal;
+  }
+
+  /** An ordinary cell, with a signal its interrupt aborts. */
+  private async executeOrdinary(code: string, context: ExecutionContext): Promise<ExecutionOutcome> {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    this.current = controller;
+    try {
+      return await this.inner.execute(code, context);
     } finally {
       if (this.current === controller) {
         this.current = undefined;

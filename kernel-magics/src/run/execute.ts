@@ -6,7 +6,7 @@
 import { BudgetGuard, CostEstimate } from '../cost';
 import { getOutputSink } from '../output/sink';
 import type { RunPlan } from '../plan/plan';
-import { Backend } from '../runtime/backend';
+import { Backend, InvocationEvent, InvocationRequest } from '../runtime/backend';
 import { RunAccounting, RunCounts } from './accounting';
 import { dispatchAll, SlotResult } from './dispatch';
 import { lateErrorNote } from './errors';
@@ -29,6 +29,8 @@ export interface DispatchedRun {
 export interface ExecuteServices {
   backend: Backend;
   accounting: RunAccounting;
+  /** Also receives the invocations' events (`train()` follows its workers' progress). */
+  onEvent?: (request: InvocationRequest, event: InvocationEvent) => void;
 }
 
 /** Dispatches every request of `plan`; never rejects for invocation failures. */
@@ -36,7 +38,7 @@ export async function executePlan(
   plan: RunPlan,
   estimate: CostEstimate,
   signal: AbortSignal,
-  { backend, accounting }: ExecuteServices,
+  { backend, accounting, onEvent }: ExecuteServices,
   showProgress: boolean,
 ): Promise<DispatchedRun> {
   const { requests } = plan;
@@ -92,7 +94,10 @@ export async function executePlan(
           onStream: (name, text) => streamOf(request).stream(name, text),
           onDisplay: (data, metadata, displayId, update) => sink.display(data, metadata, displayId, update),
           onClear: (wait) => sink.clear(wait),
-          onEvent: (event) => exchange.onEvent(request, event),
+          onEvent: (event) => {
+            exchange.onEvent(request, event);
+            onEvent?.(request, event);
+          },
           onLateError: (info) => {
             accounting.lateError(blame.runId, request, info);
             sink.stream(

@@ -12,6 +12,7 @@ import { deserialize } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 
 import type { ProgramResult, RemoteError } from '../backend';
+import { requireWithShipped } from '../../shipped-packages';
 import { setInvocationSource } from './context';
 import type { ProgramInputs } from './inputs';
 import { OutputOwnership, ProgramSink } from './output';
@@ -141,14 +142,19 @@ export class ProgramRunner {
     return decoded;
   }
 
-  /** `require` for programs: resolves from the notebook's directory; `serverless-kernel` is this package. */
+  /**
+   * `require` for programs: resolves from the notebook's directory; `serverless-kernel` is this package,
+   * and the packages the kernel ships fall back to its copies.
+   */
   private requireFor(cwd: string): NodeJS.Require {
     let cached = this.requires.get(cwd);
     if (!cached) {
       const base = createRequire(path.join(cwd, 'noop.js'));
       const wrapped = ((id: string): unknown =>
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a program's require is CommonJS
-        id === 'serverless-kernel' ? (require('../../index') as unknown) : base(id)) as NodeJS.Require;
+        id === 'serverless-kernel'
+          ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- a program's require is CommonJS
+            (require('../../index') as unknown)
+          : requireWithShipped(base, id)) as NodeJS.Require;
       cached = Object.assign(wrapped, {
         resolve: base.resolve,
         cache: base.cache,

@@ -1,0 +1,134 @@
+/**
+ * The progress of a `train()` call, drawn in its cell and updated in place:
+ * the epoch and step, loss and accuracy, samples a second, cost so far and
+ * bytes exchanged, then a row per finished epoch.
+ */
+import { display, Display } from '../output/display';
+import type { EpochRecord } from './checkpoint';
+
+/** The line being trained now. */
+export interface LiveFigures {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss?: number;
+  samplesPerSecond?: number;
+  costUsd: number;
+  bytesExchanged: number;
+}
+
+const fixed = (value: number | undefined, digits: number): string =>
+  value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+
+const usd = (value: number): string => `$${value < 0.01 ? value.toFixed(6) : value.toFixed(4)}`;
+
+/** Bytes as B, kB, MB or GB (powers of 1000, as the panel shows them). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+
+const escape = (text: string): string =>
+  text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+
+/** The cell's training display. */
+export class TrainingProgress {
+  private readonly view: Display | undefined;
+  private live: LiveFigures | undefined;
+  private status = '';
+
+  constructor(
+    private readonly title: string,
+    private readonly history: EpochRecord[],
+    enabled: boolean,
+  ) {
+    this.view = enabled ? display.updatable() : undefined;
+  }
+
+  /** The step line. */
+  update(live: LiveFigures): void {
+    this.live = live;
+    this.draw();
+  }
+
+  /** A status under the table (how the training ended, or what it waits for). */
+  note(status: string): void {
+    this.status = status;
+    this.draw();
+  }
+
+  /** Redraws (after an epoch was added to the shared history). */
+  draw(): void {
+    if (!this.view) {
+      return;
+    }
+    this.view.bundle({ 'text/plain': this.text(), 'text/html': this.html() });
+  }
+
+  private liveLine(): string {
+    const live = this.live;
+    if (!live) {
+      return 'starting the workers…';
+    }
+    return (
+      `epoch ${live.epoch}/${live.epochs} · step ${live.step}/${live.stepsPerEpoch} · loss ${fixed(live.loss, 4)} · ` +
+      `${fixed(live.samplesPerSecond, 0)} samples/s · ${usd(live.costUsd)} · ${formatBytes(live.bytesExchanged)} exchanged`
+    );
+  }
+
+  private rows(): string[][] {
+    return this.history.map((r) => [
+      String(r.epoch),
+      fixed(r.loss, 4),
+      fixed(r.accuracy, 4),
+      fixed(r.valLoss, 4),
+      fixed(r.valAccuracy, 4),
+      fixed(r.seconds, 1),
+      usd(r.costUsd),
+      formatBytes(r.bytesExchanged),
+    ]);
+  }
+
+  private static readonly HEADER = [
+    'epoch',
+    'loss',
+    'accuracy',
+    'val loss',
+    'val accuracy',
+    's',
+    'cost',
+    'exchanged',
+  ];
+
+  private text(): string {
+    const lines = [this.title, this.liveLine()];
+    if (this.history.length > 0) {
+      lines.push(TrainingProgress.HEADER.join('\t'), ...this.rows().map((row) => row.join('\t')));
+    }
+    if (this.status) {
+      lines.push(this.status);
+    }
+    return lines.join('\n');
+  }
+
+  private html(): string {
+    const head = TrainingProgress.HEADER.map((h) => `<th>${h}</th>`).join('');
+    const body = this.rows()
+      .map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`)
+      .join('');
+    const table =
+      this.history.length > 0 ? `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>` : '';
+    const status = this.status ? `<div>${escape(this.status)}</div>` : '';
+    return (
+      `<div class="serverless-training"><div><b>${escape(this.title)}</b></div>` +
+      `<div>${escape(this.liveLine())}</div>${table}${status}</div>`
+    );
+  }
+}

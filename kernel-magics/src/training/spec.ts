@@ -1,0 +1,118 @@
+/**
+ * What the kernel's `train()` sends each worker of a segment (captured into
+ * its invocation, so plain data only), what a worker returns, and the events
+ * it reports while it runs.
+ */
+import type { ExchangeStrategy } from '../telemetry/protocol/events';
+import type { EpochRecord, EpochSums, TrainingPosition } from './epochs';
+import type { DatasetRef } from './datasets/layout';
+import type { AccuracyKind } from './worker/trainable';
+
+/** One segment: the workers run from a checkpoint until `untilEpoch`, or until their time is nearly up. */
+export interface SegmentSpec {
+  trainId: string;
+  /** The ModelStore name the checkpoints go to. */
+  name: string;
+  /** The version to start from (a checkpoint at `start`). */
+  version: number;
+  start: TrainingPosition;
+  /** The segment ends after this many epochs in all (the call's `epochs`, or fewer under a budget). */
+  untilEpoch: number;
+  /** Epochs of the whole call (for progress). */
+  epochs: number;
+  data: DatasetRef;
+  validation?: DatasetRef;
+  workers: number;
+  batchSize: number;
+  strategy: ExchangeStrategy;
+  staleness: number;
+  codec: string;
+  /** The store URL (no credentials) of the exchange, the data and the checkpoints. */
+  store: string;
+  seed: number;
+  shuffle: boolean;
+  /** The invocation's timeout: a worker stops at a control point before it, after a checkpoint. */
+  timeLimitMs: number;
+  /** Steps between control rounds (where workers agree to stop and rank 0 reports progress). */
+  controlEvery: number;
+  /** The tfjs backend to use; absent: tfjs-node when installed, else wasm. */
+  tfBackend?: 'tensorflow' | 'wasm' | 'cpu';
+  /** How accuracy is counted (absent: the model reports no accuracy). */
+  accuracy?: AccuracyKind;
+  /** The epochs done before this segment, as the kernel recorded them (checkpoints carry them on). */
+  history: EpochRecord[];
+  /** Sums of the epoch in progress at `start` (a mid-epoch checkpoint), over every worker. */
+  carried?: EpochSums;
+  /** What one worker costs a second (compute at the configured memory), USD: rank 0's estimate in checkpoints. */
+  workerUsdPerSecond: number;
+}
+
+export type { EpochRecord, EpochSums, TrainingPosition } from './epochs';
+
+/** Why a segment ended. */
+export type SegmentEnd = 'done' | 'time';
+
+/** What each worker's invocation returns. */
+export interface SegmentOutcome {
+  rank: number;
+  end: SegmentEnd;
+  /** Where the workers stopped: the last checkpoint's position. */
+  position: TrainingPosition;
+  /** The version of that checkpoint (rank 0 writes them and returns it). */
+  version?: number;
+}
+
+/** Rank 0's report at each control point: the segment's progress within the epoch. */
+export interface TrainingStepData {
+  [key: string]: number;
+  epoch: number;
+  step: number;
+  stepsPerEpoch: number;
+  /** Mean loss of the epoch's steps so far (over every worker). */
+  loss: number;
+  /** Samples of the epoch so far (every worker). */
+  samples: number;
+  /** Seconds of the epoch so far. */
+  seconds: number;
+}
+
+/** Rank 0's report when an epoch ends and its checkpoint is visible. */
+export interface TrainingEpochData {
+  [key: string]: number | undefined;
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  samples: number;
+  seconds: number;
+  checkpointVersion: number;
+}
+
+/** Event types a training worker sends. */
+export const TRAINING_STEP_EVENT = 'training-step';
+export const TRAINING_EPOCH_EVENT = 'training-epoch-end';
+
+/** An epoch as the kernel reports it to the panel (the `training-epoch` event's fields). */
+export interface TrainingEpochReport {
+  trainId: string;
+  name: string;
+  runId: string;
+  epoch: number;
+  epochs: number;
+  loss: number;
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  seconds: number;
+  samplesPerSecond: number;
+  costUsd: number;
+  totalCostUsd: number;
+  bytesExchanged: number;
+  workers: number;
+  strategy: ExchangeStrategy;
+  codec: string;
+  store: string;
+  checkpointVersion?: number;
+}

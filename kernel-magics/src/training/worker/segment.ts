@@ -1,0 +1,433 @@
+/**
+ * One worker's invocation of a training segment (what `train()` ships to
+ * each rank): load the segment's checkpoint (or keep the model this warm
+ * environment ended the last segment with), read the worker's shard of the
+ * data, then step: gradient of the local batch, exchange, apply. Control
+ * rounds every `controlEvery` steps and at each epoch's end sum the
+ * workers' metrics and let them agree to stop before the invocation's
+ * timeout; rank 0 checkpoints every epoch, and the stop position.
+ *
+ * A retried invocation (its environment crashed) starts again from the
+ * segment's checkpoint and replays the rounds it missed: the exchange gives
+ * it the means already published, so nothing is applied twice, and a
+ * checkpoint already written for a position is not written again.
+ */
+import type * as Tf from '@tensorflow/tfjs';
+
+import { createExchangeApi, Exchange } from '../../exchange/collectives/exchange';
+import { sharedStore } from '../../exchange/store/shared';
+import { emitEvent } from '../../output/events';
+import { currentInvocation } from '../../runtime/program/context';
+import { ModelStore } from '../../state/model-store';
+import { ReportedStore } from '../../state/reported-store';
+import { readSamples } from '../datasets/read';
+import { shardRange } from '../datasets/shard';
+import { EpochSchedule } from '../schedule';
+import {
+  EpochSums,
+  SegmentOutcome,
+  SegmentSpec,
+  TRAINING_EPOCH_EVENT,
+  TRAINING_STEP_EVENT,
+  TrainingPosition,
+} from '../spec';
+import { loadTrainingTf } from '../tfjs/backend';
+import { CHECKPOINT_FORMAT, EpochRecord, writeCheckpointRecord } from '../checkpoint';
+import { gatherBatch, ShardData, sliceBatch } from './batches';
+import { GradientSync, gradientSync } from './gradient-sync';
+import { TrainableModel } from './trainable';
+
+/** Fraction of the timeout a segment may use before it must stop at a control point. */
+const TIME_MARGIN = 0.85;
+/** Samples evaluated at once. */
+const EVALUATION_BATCH = 512;
+
+/** The model a warm environment ended its last segment with, and where. */
+interface HeldModel {
+  trainId: string;
+  position: TrainingPosition;
+  trainable: TrainableModel;
+}
+
+let held: HeldModel | undefined;
+
+/** Worker-local sums of the epoch in progress. */
+interface LocalSums {
+  lossSum: number;
+  correct: number;
+  samples: number;
+}
+
+/**
+ * Runs rank's part of a training segment; resolves when the workers stop
+ * together (the segment's last epoch, or the timeout near).
+ * @internal Called by the invocations `train()` starts.
+ */
+export async function trainingWorker(
+  spec: SegmentSpec,
+  rank: number,
+  requireFrom?: NodeJS.Require,
+): Promise<SegmentOutcome> {
+  const startedAt = performance.now();
+  const { tf } = await loadTrainingTf({ requireFrom, prefer: spec.tfBackend });
+  const store = new ReportedStore(sharedStore(spec.store));
+  const schedule = new EpochSchedule(spec.data.samples, spec.workers, spec.batchSize);
+  const shard = await readShard(store, spec.data, spec.workers, rank);
+  const validation = spec.validation
+    ? await readShard(store, spec.validation, spec.workers, rank)
+    : undefined;
+  const trainable = await modelFor(tf, spec, store);
+  held = undefined;
+  const exchange = createExchangeApi();
+  const grads = await exchange.open({
+    run: 'grads',
+    rank,
+    workers: spec.workers,
+    codec: spec.codec,
+    strategy: spec.strategy,
+    ...(spec.strategy === 'parameter-server' ? { staleness: spec.staleness } : {}),
+  });
+  const control = await exchange.open({ run: 'control', rank, workers: spec.workers, strategy: 'allreduce' });
+  const loop = new SegmentLoop(tf, spec, rank, schedule, trainable, shard, validation, {
+    grads,
+    control,
+    sync: gradientSync(grads, spec.strategy, spec.staleness),
+    store,
+    startedAt,
+  });
+  try {
+    const outcome = await loop.run();
+    held = { trainId: spec.trainId, position: outcome.position, trainable };
+    return outcome;
+  } catch (error) {
+    trainable.dispose();
+    throw error;
+  } finally {
+    await Promise.all([grads.close(), control.close()]);
+  }
+}
+
+async function readShard(
+  store: ReportedStore,
+  ref: SegmentSpec['data'],
+  workers: number,
+  rank: number,
+): Promise<ShardData> {
+  const [start, end] = shardRange(ref.samples, workers, rank);
+  const { xs, ys } = await readSamples(store, ref, start, end);
+  return { xs, ys, xShape: ref.xShape, yShape: ref.yShape, samples: end - start };
+}
+
+/** The model at the segment's start: the one this environment holds if it is there, else the checkpoint. */
+async function modelFor(tf: typeof Tf, spec: SegmentSpec, store: ReportedStore): Promise<TrainableModel> {
+  const kept = held;
+  if (
+    kept &&
+    kept.trainId === spec.trainId &&
+    kept.position.epoch === spec.start.epoch &&
+    kept.position.step === spec.start.step
+  ) {
+    return kept.trainable;
+  }
+  kept?.trainable.dispose();
+  held = undefined;
+  const models = new ModelStore({ store, tf });
+  const model = await models.load<Tf.LayersModel>(spec.name, { version: spec.version, tf });
+  return new TrainableModel(tf, model, spec.accuracy);
+}
+
+/** What the loop works with besides the model and the data. */
+interface LoopParts {
+  grads: Exchange;
+  control: Exchange;
+  sync: GradientSync;
+  store: ReportedStore;
+  startedAt: number;
+}
+
+/** The steps of one segment on one worker. */
+class SegmentLoop {
+  private readonly position: TrainingPosition;
+  private round = 0;
+  private controlRound = 0;
+  private local: LocalSums = { lossSum: 0, correct: 0, samples: 0 };
+  /** Global sums of the epoch up to the last control point (with what the segment carried in). */
+  private epochSums: EpochSums;
+  private epochStartedAt: number;
+  private lastControlAt: number;
+  private history: EpochRecord[];
+
+  constructor(
+    private readonly tf: typeof Tf,
+    private readonly spec: SegmentSpec,
+    private readonly rank: number,
+    private readonly schedule: EpochSchedule,
+    private readonly trainable: TrainableModel,
+    private readonly shard: ShardData,
+    private readonly validation: ShardData | undefined,
+    private readonly parts: LoopParts,
+  ) {
+    this.position = { ...spec.start };
+    this.epochSums = spec.carried ?? { lossSum: 0, correct: 0, samples: 0, seconds: 0 };
+    this.epochStartedAt = performance.now();
+    this.lastControlAt = this.epochStartedAt;
+    this.history = [...spec.history];
+  }
+
+  async run(): Promise<SegmentOutcome> {
+    const { spec, schedule } = this;
+    while (this.position.epoch < spec.untilEpoch) {
+      const order = schedule.order(this.rank, this.position.epoch, spec.seed, spec.shuffle);
+      while (this.position.step < schedule.stepsPerEpoch) {
+        await this.step(order);
+        const atEnd = this.position.step === schedule.stepsPerEpoch;
+        if (!atEnd && this.position.step % spec.controlEvery === 0 && (await this.midEpochControl())) {
+          return this.stop('time');
+        }
+      }
+      const { stop, version } = await this.epochEnd();
+      if (stop) {
+        return this.stop(this.position.epoch >= spec.untilEpoch ? 'done' : 'time', version);
+      }
+    }
+    return this.stop('done');
+  }
+
+  private async step(order: Uint32Array): Promise<void> {
+    const { tf, schedule, rank } = this;
+    const size = schedule.localBatch(rank);
+    const offset = this.position.step * size;
+    const batch = gatherBatch(tf, this.shard, order.subarray(offset, offset + size));
+    let result: ReturnType<TrainableModel['gradient']>;
+    try {
+      result = this.trainable.gradient(batch.xs, batch.ys, schedule.gradientScale(rank));
+    } finally {
+      tf.dispose([batch.xs, batch.ys]);
+    }
+    this.local.lossSum += result.metrics.loss * size;
+    this.local.correct += result.metrics.correct;
+    this.local.samples += size;
+    for (const mean of await this.parts.sync.round(result.vector, this.round)) {
+      this.trainable.apply(mean);
+    }
+    this.round += 1;
+    this.position.step += 1;
+  }
+
+  /** A control round inside an epoch; true when the workers agreed to stop here (rank 0 checkpointed). */
+  private async midEpochControl(): Promise<boolean> {
+    const sums = await this.controlRoundSums(this.timeNearlyUp());
+    const epochSums = this.addToEpoch(sums);
+    if (sums.stop) {
+      await this.applyPending();
+      this.lastVersion = await this.checkpoint(epochSums);
+      return true;
+    }
+    if (this.rank === 0) {
+      emitEvent(TRAINING_STEP_EVENT, {
+        epoch: this.position.epoch + 1,
+        step: this.position.step,
+        stepsPerEpoch: this.schedule.stepsPerEpoch,
+        loss: epochSums.samples > 0 ? epochSums.lossSum / epochSums.samples : 0,
+        samples: epochSums.samples,
+        seconds: epochSums.seconds,
+      });
+    }
+    return false;
+  }
+
+  private lastVersion: number | undefined;
+
+  /** The end of an epoch: validation, the control round, the checkpoint. */
+  private async epochEnd(): Promise<{ stop: boolean; version: number | undefined }> {
+    const evaluation = this.evaluate();
+    const lastInSegment = this.position.epoch + 1 >= this.spec.untilEpoch;
+    const sums = await this.controlRoundSums(!lastInSegment && this.timeNearlyUp(), evaluation);
+    const epochSums = this.addToEpoch(sums);
+    await this.applyPending();
+    this.position.epoch += 1;
+    this.position.step = 0;
+    const record = this.epochRecord(epochSums, sums);
+    this.history.push(record);
+    // A diverged epoch is not checkpointed: the kernel stops the training when it sees its loss.
+    const version = Number.isFinite(record.loss)
+      ? await this.checkpoint({ lossSum: 0, correct: 0, samples: 0, seconds: 0 })
+      : undefined;
+    this.lastVersion = version;
+    if (this.rank === 0) {
+      emitEvent(TRAINING_EPOCH_EVENT, {
+        ...withoutAbsent(record),
+        samples: epochSums.samples,
+        checkpointVersion: version ?? -1,
+      });
+    }
+    this.epochStartedAt = performance.now();
+    this.lastControlAt = this.epochStartedAt;
+    return { stop: sums.stop || lastInSegment, version };
+  }
+
+  private epochRecord(epochSums: EpochSums, sums: ControlSums): EpochRecord {
+    const record: EpochRecord = {
+      epoch: this.position.epoch,
+      loss: epochSums.lossSum / Math.max(1, epochSums.samples),
+      seconds: epochSums.seconds,
+      costUsd: epochSums.seconds * this.spec.workers * this.spec.workerUsdPerSecond,
+      bytesExchanged: 0,
+    };
+    if (this.spec.accuracy) {
+      record.accuracy = epochSums.correct / Math.max(1, epochSums.samples);
+    }
+    if (this.validation && sums.valSamples > 0) {
+      record.valLoss = sums.valLossSum / sums.valSamples;
+      if (this.spec.accuracy) {
+        record.valAccuracy = sums.valCorrect / sums.valSamples;
+      }
+    }
+    return record;
+  }
+
+  /** This worker's validation sums (zeros without validation data). */
+  private evaluate(): { lossSum: number; correct: number; samples: number } {
+    const data = this.validation;
+    const total = { lossSum: 0, correct: 0, samples: 0 };
+    if (!data) {
+      return total;
+    }
+    for (let start = 0; start < data.samples; start += EVALUATION_BATCH) {
+      const end = Math.min(data.samples, start + EVALUATION_BATCH);
+      const batch = sliceBatch(this.tf, data, start, end);
+      try {
+        const { lossSum, correct } = this.trainable.evaluate(batch.xs, batch.ys);
+        total.lossSum += lossSum;
+        total.correct += correct;
+        total.samples += end - start;
+      } finally {
+        this.tf.dispose([batch.xs, batch.ys]);
+      }
+    }
+    return total;
+  }
+
+  /** Sums every worker's local figures (and stop votes) in one small all-reduce. */
+  private async controlRoundSums(
+    wantsToStop: boolean,
+    evaluation = { lossSum: 0, correct: 0, samples: 0 },
+  ): Promise<ControlSums> {
+    const { local } = this;
+    const vector = Float32Array.of(
+      local.lossSum,
+      local.correct,
+      local.samples,
+      evaluation.lossSum,
+      evaluation.correct,
+      evaluation.samples,
+      wantsToStop ? 1 : 0,
+    );
+    const mean = await this.parts.control.allreduce(vector, { round: this.controlRound });
+    this.controlRound += 1;
+    this.local = { lossSum: 0, correct: 0, samples: 0 };
+    const workers = this.spec.workers;
+    return {
+      lossSum: mean[0] * workers,
+      correct: Math.round(mean[1] * workers),
+      samples: Math.round(mean[2] * workers),
+      valLossSum: mean[3] * workers,
+      valCorrect: Math.round(mean[4] * workers),
+      valSamples: Math.round(mean[5] * workers),
+      stop: mean[6] > 0,
+    };
+  }
+
+  /** Adds a control round's sums to the epoch's, with the time since the last control point. */
+  private addToEpoch(sums: ControlSums): EpochSums {
+    const now = performance.now();
+    this.epochSums = {
+      lossSum: this.epochSums.lossSum + sums.lossSum,
+      correct: this.epochSums.correct + sums.correct,
+      samples: this.epochSums.samples + sums.samples,
+      seconds: this.epochSums.seconds + (now - this.lastControlAt) / 1000,
+    };
+    this.controlInterval = now - this.lastControlAt;
+    this.lastControlAt = now;
+    return this.epochSums;
+  }
+
+  private controlInterval = 0;
+
+  /** Whether another control interval (and a checkpoint) might not fit before the timeout. */
+  private timeNearlyUp(): boolean {
+    const elapsed = performance.now() - this.parts.startedAt;
+    const interval = Math.max(this.controlInterval, performance.now() - this.lastControlAt);
+    return elapsed + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
+  }
+
+  /** Applies the parameter server's pending means (bounded staleness) before a checkpoint. */
+  private async applyPending(): Promise<void> {
+    for (const mean of await this.parts.sync.drain(this.round - 1)) {
+      this.trainable.apply(mean);
+    }
+  }
+
+  /**
+   * Rank 0 saves the model at the current position as a new version (once:
+   * a replay finds the version already written); other ranks do nothing.
+   */
+  private async checkpoint(carried: EpochSums): Promise<number | undefined> {
+    if (this.rank !== 0) {
+      return undefined;
+    }
+    const { store } = this.parts;
+    const runId = currentInvocation()?.runId ?? 'local';
+    const marker = `exchange/${runId}/training/checkpoint-${this.position.epoch}-${this.position.step}`;
+    const written = await store.get(marker);
+    if (written) {
+      return Number(new TextDecoder().decode(written));
+    }
+    const { spec, trainable } = this;
+    writeCheckpointRecord(trainable.model, {
+      format: CHECKPOINT_FORMAT,
+      trainId: spec.trainId,
+      position: { ...this.position },
+      dataHash: spec.data.hash,
+      workers: spec.workers,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      history: this.history,
+      carried,
+    });
+    const models = new ModelStore({ store, tf: this.tf });
+    const { version } = await models.save(spec.name, trainable.model, { includeOptimizer: true });
+    await store.putIfAbsent(marker, new TextEncoder().encode(String(version)));
+    return version;
+  }
+
+  private stop(end: SegmentOutcome['end'], version = this.lastVersion): SegmentOutcome {
+    return {
+      rank: this.rank,
+      end,
+      position: { ...this.position },
+      ...(version === undefined ? {} : { version }),
+    };
+  }
+}
+
+/** A control round's sums over every worker. */
+interface ControlSums {
+  lossSum: number;
+  correct: number;
+  samples: number;
+  valLossSum: number;
+  valCorrect: number;
+  valSamples: number;
+  stop: boolean;
+}
+
+function withoutAbsent(record: EpochRecord): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (typeof value === 'number') {
+      out[key] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,326 @@
+/**
+ * `train()` as a notebook user runs it, through a real jupyter_server and
+ * serverless-ts kernel on the embedded runtime (real worker processes, the
+ * embedded store), with real MNIST digits and real tfjs training on the
+ * wasm backend in the workers: accuracy, the model updated in place, every
+ * strategy and codec, a checkpoint per epoch, resume after a kernel restart,
+ * a budget stop, an interrupt, a worker killed mid-epoch, and the errors of
+ * bad options. The notebook's directory has no node_modules: tfjs comes with
+ * the kernel.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { KernelMessage } from '@jupyterlab/services';
+
+import { execute, ExecutionRecord, useServerKernel, withTimeout } from '../helpers/kernel-session';
+
+const storeDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-train-'));
+// Read by the kernel jupyter_server starts (and so by its environments): a store of this test's own.
+process.env.SERVERLESS_STORE = storeDir;
+const fixture = useServerKernel();
+afterAll(() => {
+  rmSync(storeDir, { recursive: true, force: true });
+  delete process.env.SERVERLESS_STORE;
+});
+
+/** The execution environment (a worker process of the embedded runtime) that used the most CPU in the last 300 ms. */
+function busiestEnvironment(): number {
+  const pids = execFileSync('pgrep', ['-f', 'worker.bundle'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+  const cpu = (pid: number): number => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0;
+    }
+  };
+  const before = new Map(pids.map((pid) => [pid, cpu(pid)]));
+  execFileSync('sleep', ['0.3']);
+  const used = pids.map((pid) => ({ pid, ticks: cpu(pid) - (before.get(pid) ?? 0) }));
+  used.sort((a, b) => b.ticks - a.ticks);
+  if (used.length === 0 || used[0].ticks === 0) {
+    throw new Error(`no busy environment among ${pids.join(', ')}`);
+  }
+  return used[0].pid;
+}
+
+const errorOf = (record: ExecutionRecord): KernelMessage.IErrorMsg['content'] | undefined =>
+  record.iopub.find((m) => m.header.msg_type === 'error')?.content as
+    KernelMessage.IErrorMsg['content'] | undefined;
+
+const RESULT = 'RESULT ';
+
+/** The JSON a cell printed as its last `RESULT` line. */
+function printed<T>(record: ExecutionRecord): T {
+  const lines = record.iopub
+    .filter((m) => m.header.msg_type === 'stream')
+    .map((m) => (m.content as KernelMessage.IStreamMsg['content']).text)
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith(RESULT));
+  if (lines.length === 0) {
+    throw new Error('the cell printed no result');
+  }
+  return JSON.parse(lines[lines.length - 1].slice(RESULT.length)) as T;
+}
+
+/** Runs a cell that must succeed and ends with `JSON.stringify(value)`; returns the value. */
+async function json<T>(code: string, timeoutMs = 120_000): Promise<T> {
+  const lines = code.split('\n');
+  const last = lines.pop() ?? '';
+  const match = /^JSON\.stringify\((.*)\)$/s.exec(last);
+  if (!match) {
+    throw new Error(`the cell's last line must be JSON.stringify(...): ${last}`);
+  }
+  const record = await execute(
+    fixture.kernel,
+    [...lines, `console.log('${RESULT}' + JSON.stringify(${match[1]}));`].join('\n'),
+    {
+      timeoutMs,
+    },
+  );
+  const error = errorOf(record);
+  if (error) {
+    throw new Error(`cell failed: ${error.ename}: ${error.evalue}\n${error.traceback.join('\n')}`);
+  }
+  return printed<T>(record);
+}
+
+interface EpochRow {
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  seconds: number;
+  costUsd: number;
+  bytesExchanged: number;
+}
+
+/** The notebook's first cell: tfjs, the data, an MLP builder (run again after a restart). */
+const SETUP = [
+  "import * as tf from '@tensorflow/tfjs';",
+  "import { datasets, models, train } from 'serverless-kernel';",
+  'const { train: trainSet, test } = await datasets.mnist({ train: 2000, test: 500 });',
+  'function mlp(seed: number) {',
+  '  const model = tf.sequential({ layers: [',
+  "    tf.layers.dense({ inputShape: [784], units: 64, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),",
+  "    tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),",
+  '  ] });',
+  "  model.compile({ optimizer: tf.train.adam(0.005), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });",
+  '  return model;',
+  '}',
+  'JSON.stringify(trainSet.xs.shape)',
+].join('\n');
+
+beforeAll(async () => {
+  expect(await json<number[]>(SETUP)).toEqual([2000, 784]);
+}, 120_000);
+
+describe('train() on MNIST', () => {
+  it('learns: two workers, two epochs, a row and a checkpoint per epoch, the model updated in place', async () => {
+    const out = await json<{
+      history: EpochRow[];
+      checkpoint: { name: string; version: number };
+      versions: number[];
+      evaluated: number;
+    }>(
+      [
+        'const model = mlp(1);',
+        "const result = await train({ model, data: trainSet, validation: test, workers: 2, epochs: 2, batchSize: 64, name: 'mlp-basic', seed: 7 });",
+        "const versions = (await models.list({ name: 'mlp-basic' })).map((v) => v.version);",
+        "// The model passed in now holds the trained weights: evaluating it in the kernel gives the last epoch's figure.",
+        'const [, acc] = model.evaluate(test.xs, test.ys) as tf.Scalar[];',
+        'JSON.stringify({ history: result.history, checkpoint: result.checkpoint, versions, evaluated: acc.dataSync()[0] })',
+      ].join('\n'),
+    );
+    expect(out.history.map((row) => row.epoch)).toEqual([1, 2]);
+    expect(out.history[1].loss).toBeLessThan(out.history[0].loss);
+    expect(out.history[1].valAccuracy).toBeGreaterThan(0.85);
+    expect(out.history.every((row) => row.bytesExchanged > 0 && row.costUsd > 0 && row.seconds > 0)).toBe(
+      true,
+    );
+    // Version 1 is the starting model, then one per epoch.
+    expect(out.versions).toEqual([1, 2, 3]);
+    expect(out.checkpoint).toEqual({ name: 'mlp-basic', version: 3 });
+    expect(Math.abs(out.evaluated - (out.history[1].valAccuracy ?? 0))).toBeLessThan(0.003);
+  }, 180_000);
+
+  it.each([
+    ['allreduce', 'none', 0],
+    ['allreduce', 'fp16', 0],
+    ['allreduce', 'topk:0.05', 0],
+    ['scatter-reduce', 'none', 0],
+    ['scatter-reduce', 'topk:0.05', 0],
+    ['parameter-server', 'none', 0],
+    ['parameter-server', 'fp16', 2],
+  ])(
+    'trains an epoch with strategy %s, codec %s, staleness %d',
+    async (strategy, codec, staleness) => {
+      const out = await json<{ before: number; history: EpochRow[] }>(
+        [
+          'const model = mlp(3);',
+          'const [before] = model.evaluate(test.xs, test.ys) as tf.Scalar[];',
+          `const result = await train({ model, data: trainSet, validation: test, workers: 2, epochs: 1, batchSize: 50, strategy: '${strategy}', codec: '${codec}', staleness: ${staleness}, seed: 3, verbose: false });`,
+          'JSON.stringify({ before: before.dataSync()[0], history: result.history })',
+        ].join('\n'),
+      );
+      expect(out.history).toHaveLength(1);
+      expect(out.history[0].valLoss).toBeLessThan(out.before * 0.6);
+      expect(out.history[0].valAccuracy).toBeGreaterThan(0.7);
+    },
+    120_000,
+  );
+});
+
+describe('checkpoints', () => {
+  it('resume: true continues from the last checkpoint after a kernel restart', async () => {
+    const first = await json<{ history: EpochRow[]; weights: number }>(
+      [
+        'const model = mlp(5);',
+        "const r = await train({ model, data: trainSet, validation: test, workers: 2, epochs: 1, batchSize: 64, name: 'mlp-resume', seed: 11, verbose: false });",
+        'JSON.stringify({ history: r.history, weights: model.getWeights()[0].sum().dataSync()[0] })',
+      ].join('\n'),
+    );
+    await withTimeout(fixture.kernel.restart(), 60_000, 'kernel restart');
+    await json(SETUP);
+    // Epochs already reached: nothing runs, and the model gets the checkpoint's weights.
+    const same = await json<{ history: EpochRow[]; weights: number }>(
+      [
+        'const m1 = mlp(100);',
+        "const r1 = await train({ model: m1, data: trainSet, validation: test, workers: 2, epochs: 1, name: 'mlp-resume', resume: true, verbose: false });",
+        'JSON.stringify({ history: r1.history, weights: m1.getWeights()[0].sum().dataSync()[0] })',
+      ].join('\n'),
+    );
+    expect(same.history).toEqual(first.history);
+    expect(same.weights).toBeCloseTo(first.weights, 4);
+    const resumed = await json<{ history: EpochRow[]; versions: number[] }>(
+      [
+        'const m2 = mlp(200);',
+        "const r2 = await train({ model: m2, data: trainSet, validation: test, workers: 2, epochs: 3, batchSize: 64, name: 'mlp-resume', resume: true, verbose: false });",
+        "JSON.stringify({ history: r2.history, versions: (await models.list({ name: 'mlp-resume' })).map((v) => v.version) })",
+      ].join('\n'),
+    );
+    expect(resumed.history.map((row) => row.epoch)).toEqual([1, 2, 3]);
+    expect(resumed.history[0]).toEqual(first.history[0]);
+    // Two more epochs, two more versions: the resume started from the checkpoint, not from the start.
+    expect(resumed.versions).toEqual([1, 2, 3, 4]);
+    expect(resumed.history[2].valAccuracy).toBeGreaterThan(first.history[0].valAccuracy ?? 1);
+  }, 300_000);
+
+  it('a budget stops after a checkpoint, and the checkpoint loads', async () => {
+    const out = await json<{ stopped?: string; epochs: number; loaded: number; version: number }>(
+      [
+        'const model = mlp(9);',
+        "const r = await train({ model, data: trainSet, workers: 2, epochs: 5, name: 'mlp-budget', budget: 1e-9, verbose: false });",
+        "const back = await models.load('mlp-budget', { version: r.checkpoint.version });",
+        'JSON.stringify({ stopped: r.stopped, epochs: r.history.length, loaded: back.getWeights().length, version: r.checkpoint.version })',
+      ].join('\n'),
+    );
+    expect(out.stopped).toBe('budget');
+    expect(out.epochs).toBe(1);
+    expect(out.loaded).toBe(4);
+    expect(out.version).toBe(2);
+  }, 120_000);
+});
+
+describe('bad options', () => {
+  it.each([
+    [
+      'train({ model: tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 10 })] }), data: trainSet })',
+      /compile the model first/,
+    ],
+    [
+      'train({ model: mlp(1), data: trainSet, workers: 4, batchSize: 2 })',
+      /batchSize 2 is smaller than workers 4/,
+    ],
+    [
+      'train({ model: mlp(1), data: trainSet, staleness: 1 })',
+      /staleness 1 needs strategy: 'parameter-server'/,
+    ],
+    ["train({ model: mlp(1), data: trainSet, codec: 'zip' })", /codec/],
+    ['train({ model: mlp(1), data: trainSet, memory: 5 })', /memory/],
+    ['train({ model: mlp(1), data: { xs: trainSet.xs, ys: test.ys } })', /2000 samples and data.ys 500/],
+  ])(
+    '%s is refused before anything runs',
+    async (call, message) => {
+      const record = await execute(fixture.kernel, `await ${call}`, { timeoutMs: 30_000 });
+      const error = errorOf(record);
+      expect(error?.ename).toMatch(/TrainingConfigError|Error/);
+      expect(`${error?.ename}: ${error?.evalue}`).toMatch(message);
+    },
+    60_000,
+  );
+});
+
+describe('faults', () => {
+  it('an interrupt stops the training and leaves the last checkpoint usable', async () => {
+    const future = fixture.kernel.requestExecute({
+      code: "await train({ model: mlp(13), data: trainSet, workers: 2, epochs: 50, batchSize: 32, name: 'mlp-interrupt', verbose: true })",
+    });
+    const sawEpoch = new Promise<void>((resolve) => {
+      future.onIOPub = (msg) => {
+        const data = (msg.content as { data?: Record<string, unknown> }).data;
+        if (typeof data?.['text/plain'] === 'string' && /\n1\t/.test(data['text/plain'])) {
+          resolve();
+        }
+      };
+    });
+    await withTimeout(sawEpoch, 120_000, 'the first epoch of the interrupted training');
+    await fixture.kernel.interrupt();
+    const reply = await withTimeout(future.done, 30_000, 'the interrupted cell to end');
+    expect(reply.content.status).not.toBe('ok');
+    const out = await json<{ versions: number; weights: number }>(
+      [
+        "const saved = await models.list({ name: 'mlp-interrupt' });",
+        "const back = await models.load('mlp-interrupt');",
+        'JSON.stringify({ versions: saved.length, weights: back.getWeights().length })',
+      ].join('\n'),
+    );
+    expect(out.versions).toBeGreaterThanOrEqual(2);
+    expect(out.weights).toBe(4);
+  }, 180_000);
+
+  it('a worker killed mid-epoch is retried; the training ends with every epoch and its accuracy', async () => {
+    const future = fixture.kernel.requestExecute({
+      code: [
+        "const killed = await train({ model: mlp(17), data: trainSet, validation: test, workers: 2, epochs: 6, batchSize: 16, name: 'mlp-killed', seed: 17, retries: 2 });",
+        'JSON.stringify(killed.history)',
+      ].join('\n'),
+    });
+    const firstEpoch = new Promise<void>((resolve) => {
+      future.onIOPub = (msg) => {
+        const data = (msg.content as { data?: Record<string, unknown> }).data;
+        if (typeof data?.['text/plain'] === 'string' && /\n1\t/.test(data['text/plain'])) {
+          resolve();
+        }
+      };
+    });
+    await withTimeout(firstEpoch, 120_000, 'the first epoch');
+    // A training worker (an environment using CPU now), killed from outside as the OOM killer would.
+    const victim = busiestEnvironment();
+    process.kill(victim, 'SIGKILL');
+    const reply = await withTimeout(future.done, 150_000, 'the training after the kill');
+    expect(reply.content.status).toBe('ok');
+    const history = await json<EpochRow[]>('JSON.stringify(killed.history)');
+    expect(history.map((row) => row.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(history[5].valAccuracy).toBeGreaterThan(0.85);
+    // The segment's bill counts the killed attempt and its retry: 3 invocations for 2 workers.
+    const cost = await execute(fixture.kernel, '%serverless cost', { timeoutMs: 30_000 });
+    const report = cost.iopub
+      .map((m) => {
+        const content = m.content as { text?: string; data?: Record<string, unknown> };
+        return content.text ?? String(content.data?.['text/plain'] ?? '');
+      })
+      .join('\n');
+    const row = report.split('\n').find((line) => line.includes("train('mlp-killed')"));
+    expect(row).toBeDefined();
+    expect(row).toMatch(/workers\s+3\s/);
+  }, 300_000);
+});
