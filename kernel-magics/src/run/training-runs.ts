@@ -54,8 +54,9 @@ export class TrainingRuns implements TrainingHost {
     return this.deps.cellSignal();
   }
 
-  runCost(runId: string): number {
-    return this.deps.accounting.ledger.has(runId) ? this.deps.accounting.ledger.runTotal(runId).totalUsd : 0;
+  storageCost(runId: string): number {
+    const { ledger } = this.deps.accounting;
+    return ledger.has(runId) ? ledger.runSplit(runId).storageUsd : 0;
   }
 
   reportEpoch(report: TrainingEpochReport): void {
@@ -110,7 +111,7 @@ export class TrainingRuns implements TrainingHost {
       runId: plan.runId,
       ranks: results,
       interrupted: dispatched.interrupted,
-      costUsd: this.runCost(plan.runId),
+      costUsd: accounting.ledger.runTotal(plan.runId).totalUsd,
     };
   }
 }

@@ -42,8 +42,11 @@ export interface TrainingHost {
   runSegment(run: SegmentRun): Promise<SegmentRunResult>;
   /** What the running cell's interrupt aborts. */
   cellSignal(): AbortSignal | undefined;
-  /** What a run has been billed so far, USD. */
-  runCost(runId: string): number;
+  /**
+   * What a run's store use has been billed so far, USD (billed as the
+   * workers report it; its attempts are billed only when they end).
+   */
+  storageCost(runId: string): number;
   /** Sends an epoch's figures to the panel (`training-epoch` telemetry). */
   reportEpoch(report: TrainingEpochReport): void;
   /** Directory invocations resolve modules from (the notebook's). */
