@@ -9,12 +9,13 @@
  * else `wasm` from `@tensorflow/tfjs-backend-wasm`, whose .wasm files are
  * read from the installed package (nothing is downloaded). The wasm backend
  * runs single-threaded: the invocations are the parallelism. The kernels it
- * lacks for training are registered (see ./kernels).
+ * lacks for training are registered, and its slow Conv2DBackpropInput
+ * replaced (see ./kernels).
  */
 import * as path from 'node:path';
 
 import { TrainingBackendError } from './errors';
-import { registerMissingTrainingKernels } from './kernels';
+import { registerTrainingKernels } from './kernels';
 import type { Tf } from './tf-types';
 
 /** The tfjs backends training runs on. */
@@ -54,7 +55,8 @@ const prepared = new Map<Tf, Map<TrainingBackendName, Promise<void>>>();
  * `requireFrom` can resolve it (never required: it cannot install on many
  * machines), else `@tensorflow/tfjs` with the wasm backend (SIMD on,
  * single-threaded; its .wasm files from the installed package, nothing
- * downloaded), with the missing kernels registered; `prefer` forces one
+ * downloaded), with the missing kernels registered (and wasm's slow
+ * Conv2DBackpropInput replaced); `prefer` forces one
  * (tests use 'cpu' to compare). Later calls reuse the set-up and make the
  * chosen backend the active one again. Throws {@link TrainingBackendError}
  * saying what to install.
@@ -80,13 +82,13 @@ export async function loadTrainingTf(options: LoadTrainingTfOptions = {}): Promi
   return { tf, backend };
 }
 
-/** The one-time part: the backend's files and the kernels it lacks. */
+/** The one-time part: the backend's files and its training kernels. */
 async function prepare(tf: Tf, backend: TrainingBackendName, requires: NodeJS.Require[]): Promise<void> {
   if (backend === 'wasm') {
     setUpWasm(tf, requires);
   }
   await activate(tf, backend);
-  registerMissingTrainingKernels(tf, backend);
+  registerTrainingKernels(tf, backend);
 }
 
 async function activate(tf: Tf, backend: TrainingBackendName): Promise<void> {

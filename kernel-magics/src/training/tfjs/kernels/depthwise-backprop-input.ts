@@ -18,7 +18,7 @@ import type {
 } from '@tensorflow/tfjs';
 
 import { requireInput, type BackendKernels } from './backend-kernels';
-import { fitSpatial } from './spatial-fit';
+import { fitSpatial, spreadByStride } from './spatial-fit';
 
 /** The tfjs kernel name. */
 export const DEPTHWISE_BACKPROP_INPUT = 'DepthwiseConv2dNativeBackpropInput';
@@ -93,38 +93,4 @@ export function depthwiseConv2dNativeBackpropInput(
     multiplier,
   ]);
   return kernels.sum(byInputChannel, 4);
-}
-
-/**
- * dy [B, OH, OW, C] with stride - 1 zeros after each row and column:
- * [B, OH*sh, OW*sw, C] (the trailing zeros are cropped or padded away by
- * the fit like any other end).
- */
-function spreadByStride(
-  kernels: BackendKernels,
-  dy: TensorInfo,
-  strideHeight: number,
-  strideWidth: number,
-): TensorInfo {
-  if (strideHeight === 1 && strideWidth === 1) {
-    return dy;
-  }
-  const [batch, height, width, channels] = dy.shape;
-  const cells = kernels.reshape(dy, [batch, height, 1, width, 1, channels]);
-  const padded = kernels.run(
-    'PadV2',
-    { x: cells },
-    {
-      paddings: [
-        [0, 0],
-        [0, 0],
-        [0, strideHeight - 1],
-        [0, 0],
-        [0, strideWidth - 1],
-        [0, 0],
-      ],
-      constantValue: 0,
-    },
-  );
-  return kernels.reshape(padded, [batch, height * strideHeight, width * strideWidth, channels]);
 }

@@ -3,7 +3,8 @@
  * (the filter's, or the input's): the input is padded, or cropped where the
  * forward pass never read it, so that the convolution yields exactly that
  * size. Padding goes to the convolution as explicit padding (no copy);
- * cropping is a slice.
+ * cropping is a slice. A strided forward pass is undone on dy spread by the
+ * stride.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 
@@ -76,4 +77,38 @@ export function fitSpatial(
     [0, 0],
   ];
   return { x: cropped, pad };
+}
+
+/**
+ * dy [B, OH, OW, C] with stride - 1 zeros after each row and column:
+ * [B, OH*sh, OW*sw, C] (the trailing zeros are cropped or padded away by
+ * the fit like any other end).
+ */
+export function spreadByStride(
+  kernels: BackendKernels,
+  dy: TensorInfo,
+  strideHeight: number,
+  strideWidth: number,
+): TensorInfo {
+  if (strideHeight === 1 && strideWidth === 1) {
+    return dy;
+  }
+  const [batch, height, width, channels] = dy.shape;
+  const cells = kernels.reshape(dy, [batch, height, 1, width, 1, channels]);
+  const padded = kernels.run(
+    'PadV2',
+    { x: cells },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, strideHeight - 1],
+        [0, 0],
+        [0, strideWidth - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
+  return kernels.reshape(padded, [batch, height * strideHeight, width * strideWidth, channels]);
 }
