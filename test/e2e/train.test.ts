@@ -87,7 +87,9 @@ async function json<T>(code: string, timeoutMs = 120_000): Promise<T> {
   );
   const error = errorOf(record);
   if (error) {
-    throw new Error(`cell failed: ${error.ename}: ${error.evalue}\n${error.traceback.join('\n')}`);
+    throw new Error(
+      `cell failed: ${error.ename}: ${error.evalue}\n${error.traceback.join('\n')}\n--- the cell:\n${code}`,
+    );
   }
   return printed<T>(record);
 }
@@ -180,38 +182,70 @@ describe('train() on MNIST', () => {
 });
 
 describe('checkpoints', () => {
-  it('resume: true continues from the last checkpoint after a kernel restart', async () => {
-    const first = await json<{ history: EpochRow[]; weights: number }>(
-      [
-        'const model = mlp(5);',
-        "const r = await train({ model, data: trainSet, validation: test, workers: 2, epochs: 1, batchSize: 64, name: 'mlp-resume', seed: 11, verbose: false });",
-        'JSON.stringify({ history: r.history, weights: model.getWeights()[0].sum().dataSync()[0] })',
-      ].join('\n'),
-    );
+  it('resume: true continues from the last checkpoint after a kernel restart in the middle of a training', async () => {
+    // Rows of the table the cell draws: "epoch\tloss\t...".
+    const rowsShown: string[][] = [];
+    const future = fixture.kernel.requestExecute({
+      code: "await train({ model: mlp(5), data: trainSet, validation: test, workers: 2, epochs: 40, batchSize: 16, name: 'mlp-resume', seed: 11 })",
+    });
+    const twoEpochs = new Promise<void>((resolve) => {
+      future.onIOPub = (msg) => {
+        const text = (msg.content as { data?: Record<string, unknown> }).data?.['text/plain'];
+        if (typeof text === 'string') {
+          const rows = text.split('\n').filter((line) => /^\d+\t/.test(line));
+          rowsShown.splice(0, rowsShown.length, ...rows.map((line) => line.split('\t')));
+          if (rows.length >= 2) {
+            resolve();
+          }
+        }
+      };
+    });
+    await withTimeout(twoEpochs, 120_000, 'two epochs of the training to be restarted');
     await withTimeout(fixture.kernel.restart(), 60_000, 'kernel restart');
     await json(SETUP);
-    // Epochs already reached: nothing runs, and the model gets the checkpoint's weights.
-    const same = await json<{ history: EpochRow[]; weights: number }>(
+    // Where the checkpoint is: the epochs it reached, and its weights.
+    const saved = await json<{ epochs: number; versions: number[]; weights: number }>(
       [
-        'const m1 = mlp(100);',
-        "const r1 = await train({ model: m1, data: trainSet, validation: test, workers: 2, epochs: 1, name: 'mlp-resume', resume: true, verbose: false });",
-        'JSON.stringify({ history: r1.history, weights: m1.getWeights()[0].sum().dataSync()[0] })',
+        "const versions = (await models.list({ name: 'mlp-resume' })).map((v) => v.version);",
+        "const last = await models.load('mlp-resume', { tf: tf });",
+        'const meta = last.getUserDefinedMetadata() as { serverlessTraining: { position: { epoch: number } } };',
+        'JSON.stringify({ epochs: meta.serverlessTraining.position.epoch, versions, weights: last.getWeights()[0].sum().dataSync()[0] })',
       ].join('\n'),
     );
-    expect(same.history).toEqual(first.history);
-    expect(same.weights).toBeCloseTo(first.weights, 4);
+    expect(saved.epochs).toBeGreaterThanOrEqual(2);
+    expect(saved.versions).toHaveLength(saved.epochs + 1);
+    // Epochs already reached: nothing runs, and the model passed in gets the checkpoint's weights.
+    const same = await json<{ history: EpochRow[]; weights: number; versions: number }>(
+      [
+        'const m1 = mlp(100);',
+        `const r1 = await train({ model: m1, data: trainSet, validation: test, workers: 2, epochs: ${saved.epochs}, batchSize: 16, name: 'mlp-resume', resume: true, verbose: false });`,
+        "JSON.stringify({ history: r1.history, weights: m1.getWeights()[0].sum().dataSync()[0], versions: (await models.list({ name: 'mlp-resume' })).length })",
+      ].join('\n'),
+    );
+    expect(same.history.map((row) => row.epoch)).toEqual(
+      Array.from({ length: saved.epochs }, (_, i) => i + 1),
+    );
+    expect(same.weights).toBeCloseTo(saved.weights, 4);
+    expect(same.versions).toBe(saved.versions.length);
+    // The rows the cell showed before the restart are the rows the resumed history starts with.
+    for (const [i, shown] of rowsShown.slice(0, 2).entries()) {
+      expect(Number(shown[0])).toBe(same.history[i].epoch);
+      expect(Number(shown[1])).toBeCloseTo(same.history[i].loss, 4);
+    }
     const resumed = await json<{ history: EpochRow[]; versions: number[] }>(
       [
         'const m2 = mlp(200);',
-        "const r2 = await train({ model: m2, data: trainSet, validation: test, workers: 2, epochs: 3, batchSize: 64, name: 'mlp-resume', resume: true, verbose: false });",
+        `const r2 = await train({ model: m2, data: trainSet, validation: test, workers: 2, epochs: ${saved.epochs + 2}, batchSize: 16, name: 'mlp-resume', resume: true, verbose: false });`,
         "JSON.stringify({ history: r2.history, versions: (await models.list({ name: 'mlp-resume' })).map((v) => v.version) })",
       ].join('\n'),
     );
-    expect(resumed.history.map((row) => row.epoch)).toEqual([1, 2, 3]);
-    expect(resumed.history[0]).toEqual(first.history[0]);
-    // Two more epochs, two more versions: the resume started from the checkpoint, not from the start.
-    expect(resumed.versions).toEqual([1, 2, 3, 4]);
-    expect(resumed.history[2].valAccuracy).toBeGreaterThan(first.history[0].valAccuracy ?? 1);
+    expect(resumed.history.map((row) => row.epoch)).toEqual(
+      Array.from({ length: saved.epochs + 2 }, (_, i) => i + 1),
+    );
+    expect(resumed.history.slice(0, saved.epochs)).toEqual(same.history);
+    // Two more epochs, two more versions: it continued from the checkpoint, not from the start.
+    expect(resumed.versions).toHaveLength(saved.versions.length + 2);
+    expect(resumed.history[saved.epochs + 1].valAccuracy).toBeGreaterThan(0.85);
   }, 300_000);
 
   it('a budget stops after a checkpoint, and the checkpoint loads', async () => {
