@@ -58,6 +58,12 @@ export class TrainingRuns implements TrainingHost {
     return this.deps.accounting.ledger.has(runId) ? this.deps.accounting.ledger.runTotal(runId).totalUsd : 0;
   }
 
+  runStorageCost(runId: string): number {
+    return this.deps.accounting.ledger.has(runId)
+      ? this.deps.accounting.ledger.runSplit(runId).storageUsd
+      : 0;
+  }
+
   reportEpoch(report: TrainingEpochReport): void {
     this.deps.accounting.trainingEpoch(report);
   }

@@ -44,6 +44,8 @@ export interface TrainingHost {
   cellSignal(): AbortSignal | undefined;
   /** What a run has been billed so far, USD. */
   runCost(runId: string): number;
+  /** What a run's store requests have been billed so far, USD (no compute: that is counted by the epoch's time). */
+  runStorageCost(runId: string): number;
   /** Sends an epoch's figures to the panel (`training-epoch` telemetry). */
   reportEpoch(report: TrainingEpochReport): void;
   /** Directory invocations resolve modules from (the notebook's). */

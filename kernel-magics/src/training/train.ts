@@ -598,7 +598,9 @@ class SegmentEvents<M extends Tf.LayersModel> {
       this.session.onStep(event.data as unknown as TrainingStepData, this.liveCost(runId));
     } else if (event.type === TRAINING_EPOCH_EVENT) {
       const data = event.data as unknown as TrainingEpochData;
-      const storage = this.session.host.runCost(runId);
+      // Storage only: the run's billed total also holds the compute of workers that have already
+      // returned, which this epoch's time counts again.
+      const storage = this.session.host.runStorageCost(runId);
       const compute = data.seconds * this.spec.workers * this.session.perWorkerSecondUsd;
       const cost = compute + (storage - this.storageAtEpoch);
       this.storageAtEpoch = storage;
@@ -611,6 +613,8 @@ class SegmentEvents<M extends Tf.LayersModel> {
   /** What the running segment has cost so far: billed storage plus every worker's compute by wall time. */
   private liveCost(runId: string): number {
     const seconds = (performance.now() - this.startedAt) / 1000;
-    return this.session.host.runCost(runId) + seconds * this.spec.workers * this.session.perWorkerSecondUsd;
+    return (
+      this.session.host.runStorageCost(runId) + seconds * this.spec.workers * this.session.perWorkerSecondUsd
+    );
   }
 }
