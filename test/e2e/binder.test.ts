@@ -1,6 +1,7 @@
 /**
  * Binder: the demo notebooks in binder/ run headlessly (nbclient, the kernel
- * installed in a temporary prefix) on the embedded runtime, and
+ * installed in a temporary prefix) on the embedded runtime (training.ipynb
+ * trains real tfjs models on worker processes), and
  * binder/postBuild installs the prebuilt extension and the kernelspec into a
  * prefix (JSL_PREFIX, a temporary dir here) where Jupyter finds both.
  */
@@ -38,6 +39,12 @@ const DRIVER = path.join(REPO_ROOT, 'test', 'notebooks', 'execute_timed.py');
 const NOTEBOOKS = readdirSync(BINDER)
   .filter((name) => name.endsWith('.ipynb'))
   .sort();
+/** How long a notebook may run, ms: training.ipynb trains for a minute or more on 2 shared cores. */
+const RUN_LIMIT_MS: Record<string, number> = { 'training.ipynb': 300_000 };
+const DEFAULT_RUN_LIMIT_MS = 120_000;
+const runLimit = (name: string): number => RUN_LIMIT_MS[name] ?? DEFAULT_RUN_LIMIT_MS;
+/** Every notebook's run, and the kernelspec install before them. */
+const ALL_RUNS_MS = NOTEBOOKS.reduce((sum, name) => sum + runLimit(name), 30_000);
 
 const compact = (value: string): string => value.replace(/\s+/g, '');
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -53,10 +60,10 @@ describe('the demo notebooks in binder/', () => {
       for (const name of NOTEBOOKS) {
         const executedFile = path.join(home, `executed-${name}`);
         const run = spawnSync(SYSTEM_PYTHON, [DRIVER, path.join(BINDER, name), executedFile, workdir], {
-          // The exchange cell's store in this run's directory, not the user's home.
+          // The exchange cell's store and the training checkpoints in this run's directory, not the user's home.
           env: { ...env, SERVERLESS_STORE: path.join(home, 'store') },
           encoding: 'utf8',
-          timeout: 120_000,
+          timeout: runLimit(name),
         });
         if (!existsSync(executedFile)) {
           throw new Error(`${name} did not run (exit ${run.status ?? run.signal}):\n${run.stderr}`);
@@ -71,7 +78,7 @@ describe('the demo notebooks in binder/', () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
-  }, 150_000);
+  }, ALL_RUNS_MS);
 
   const codeCells = (): Cell[] =>
     runs.flatMap((run) => run.executed.cells.filter((cell) => cell.cell_type === 'code'));
@@ -171,6 +178,194 @@ describe('the demo notebooks in binder/', () => {
         (md) => /Serverless\*\* side panel/.test(md) && /lambda\) icon/.test(md) && /\*\*Cost\*\*/.test(md),
       ),
     ).toBe(true);
+  });
+
+  describe('binder/training.ipynb', () => {
+    let run: Run | undefined;
+
+    beforeAll(() => {
+      run = runs.find((r) => r.name === 'training.ipynb');
+    });
+
+    /** The executed code cell tagged `tag` (cells of the training notebook carry tags for this). */
+    const tagged = (tag: string): Cell => {
+      const found = run?.executed.cells.find(
+        (c) => c.cell_type === 'code' && (c.metadata.tags ?? []).includes(tag),
+      );
+      if (!found) {
+        throw new Error(`no code cell tagged ${tag} in the executed training.ipynb`);
+      }
+      return found;
+    };
+    /** The rows of the Markdown tables a cell displayed, each as its trimmed cells, header and rule left out. */
+    const tableRows = (c: Cell): string[][] =>
+      (c.outputs ?? [])
+        .filter((o) => o.output_type === 'display_data' && o.data?.['text/markdown'] !== undefined)
+        .flatMap((o) => text(o.data?.['text/markdown']).split('\n'))
+        .filter((line) => line.startsWith('|') && !/^\|[\s:|-]+\|$/.test(line))
+        .map((line) =>
+          line
+            .split('|')
+            .slice(1, -1)
+            .map((cell) => cell.trim()),
+        )
+        .filter(
+          (cells) => !cells.includes('epoch') && !cells.includes('strategy') && !cells.includes('version'),
+        );
+
+    it('is in binder/ and ran', () => {
+      expect(run?.name).toBe('training.ipynb');
+    });
+
+    it('loads 8,000 training and 2,000 test digits and draws some', () => {
+      expect(stdout(tagged('training-data'))).toContain(
+        'training set: images [8000, 784], labels [8000, 10]',
+      );
+      expect(stdout(tagged('training-data'))).toContain('images [2000, 784], labels [2000, 10]');
+      const svg = text(
+        (tagged('training-digits').outputs ?? []).find((o) => o.output_type === 'display_data')?.data?.[
+          'image/svg+xml'
+        ],
+      );
+      expect(svg.match(/<text /g)).toHaveLength(12);
+      expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThan(12 * 50);
+    });
+
+    it('trains the MLP on 4 workers to at least 90% test accuracy, with a row per epoch', () => {
+      const mlp = tagged('training-mlp');
+      const accuracy = /test accuracy after 3 epochs: (\d\.\d+)/.exec(stdout(mlp));
+      expect(accuracy).not.toBeNull();
+      expect(Number(accuracy?.[1])).toBeGreaterThanOrEqual(0.9);
+      const rows = tableRows(mlp);
+      expect(rows.map((row) => row[0])).toEqual(['1', '2', '3']);
+      // The last row's test accuracy is the figure printed.
+      expect(rows[2][4]).toBe(accuracy?.[1]);
+      // train()'s own live display, updated in place.
+      const live = (mlp.outputs ?? []).find((o) => o.output_type === 'display_data' && o.data?.['text/html']);
+      expect(text(live?.data?.['text/plain'])).toMatch(/train 'mnist-mlp': 4 workers · allreduce/);
+      expect((mlp.metadata.jsl_messages ?? []).some(([type]) => type === 'update_display_data')).toBe(true);
+    });
+
+    it('trains one epoch with each strategy and codec; top-k moves far fewer bytes than none', () => {
+      const compare = tagged('training-compare');
+      const lines = [
+        ...stdout(compare).matchAll(
+          /^(\S+) \/ (\S+): (\d+) epochs?, ([\d.]+) MB exchanged, \$([\d.]+), test accuracy (\d\.\d+)$/gm,
+        ),
+      ];
+      const runsBy = new Map(
+        lines.map(([, strategy, codec, epochs, mb, usd, accuracy]) => [
+          `${strategy}/${codec}`,
+          { epochs: Number(epochs), mb: Number(mb), usd: Number(usd), accuracy: Number(accuracy) },
+        ]),
+      );
+      expect([...runsBy.keys()]).toEqual([
+        'allreduce/none',
+        'scatter-reduce/none',
+        'allreduce/fp16',
+        'allreduce/topk:0.01',
+        'parameter-server/none',
+      ]);
+      for (const [setup, figures] of runsBy) {
+        expect([setup, figures.epochs]).toEqual([setup, 1]);
+        expect([setup, figures.mb > 0, figures.usd > 0, figures.accuracy > 0.7]).toEqual([
+          setup,
+          true,
+          true,
+          true,
+        ]);
+      }
+      const none = runsBy.get('allreduce/none')?.mb ?? 0;
+      expect(runsBy.get('allreduce/topk:0.01')?.mb).toBeLessThan(none / 20);
+      expect(runsBy.get('allreduce/fp16')?.mb).toBeCloseTo(none / 2, 0);
+      // The same five, as a table.
+      expect(tableRows(compare).map((row) => `${row[0]}/${row[1]}`)).toEqual([...runsBy.keys()]);
+    });
+
+    it("lists the MLP's checkpoints: the starting model and one per epoch", () => {
+      const versions = tableRows(tagged('training-checkpoints'));
+      expect(versions.map((row) => [row[0], row[1]])).toEqual([
+        ['mnist-mlp', '1'],
+        ['mnist-mlp', '2'],
+        ['mnist-mlp', '3'],
+        ['mnist-mlp', '4'],
+      ]);
+    });
+
+    it('resumes from the checkpoint: the history starts with the 3 earlier epochs, then 2 new ones', () => {
+      const earlier = tableRows(tagged('training-mlp')).map((row) => ({
+        epoch: row[0],
+        loss: row[1],
+        accuracy: row[4],
+      }));
+      const resumed = [
+        ...stdout(tagged('training-resume')).matchAll(
+          /^epoch (\d+): loss ([\d.]+), test accuracy (\d\.\d+)$/gm,
+        ),
+      ].map(([, epoch, loss, accuracy]) => ({ epoch, loss, accuracy }));
+      expect(resumed.map((row) => row.epoch)).toEqual(['1', '2', '3', '4', '5']);
+      expect(resumed.slice(0, 3)).toEqual(earlier);
+      // Epochs 4 and 5 were trained now, from epoch 3's weights: two more checkpoint versions.
+      expect(stdout(tagged('training-resume'))).toContain("checkpoint: 'mnist-mlp' version 6");
+      expect(Number(resumed[4].loss)).toBeLessThan(Number(resumed[2].loss));
+    });
+
+    it('trains a small CNN on the wasm backend, its loss falling', () => {
+      const losses = /CNN training loss by epoch: ([\d.]+) -> ([\d.]+)/.exec(stdout(tagged('training-cnn')));
+      expect(losses).not.toBeNull();
+      expect(Number(losses?.[2])).toBeLessThan(Number(losses?.[1]));
+    });
+
+    it("stops at the budget, with stopped === 'budget' and a checkpoint", () => {
+      const budget =
+        /stopped: (\w+), after (\d+) of 10 epochs, .* checkpoint 'mnist-mlp-budget' version (\d+)/.exec(
+          stdout(tagged('training-budget')),
+        );
+      expect(budget?.[1]).toBe('budget');
+      const epochs = Number(budget?.[2]);
+      expect(epochs).toBeGreaterThanOrEqual(2);
+      expect(epochs).toBeLessThan(10);
+      expect(Number(budget?.[3])).toBe(epochs + 1);
+    });
+
+    it("reports each epoch's own figures: the budget run, one segment per epoch, repeats the MLP's epochs", () => {
+      // Same seeds, same data: the same training. The MLP ran its 3 epochs in one segment, the budget
+      // run each epoch in a segment of its own, so a row that mixed in earlier epochs would differ.
+      const figures = (row: string[]): string[] => row.slice(0, 5);
+      const budgetRows = tableRows(tagged('training-budget')).map(figures);
+      const mlpRows = tableRows(tagged('training-mlp')).map(figures);
+      expect(budgetRows.length).toBeGreaterThanOrEqual(2);
+      expect(budgetRows.slice(0, 3)).toEqual(mlpRows.slice(0, budgetRows.length));
+    });
+
+    it("adds the MLP's epoch costs up to no more than what its run was billed", () => {
+      const usd = (value: string): number => Number(value.replace('$', ''));
+      const epochs = tableRows(tagged('training-mlp')).reduce((sum, row) => sum + usd(row[6]), 0);
+      const report = text(
+        (tagged('training-cost').outputs ?? []).find((o) => o.output_type === 'display_data')?.data?.[
+          'text/plain'
+        ],
+      );
+      const line = report.split('\n').find((l) => l.startsWith("train('mnist-mlp') epochs 1-3 "));
+      const billed = usd(line?.match(/\$[\d.]+/g)?.at(-1) ?? 'NaN');
+      expect(billed).toBeGreaterThan(0);
+      // Rounded figures on both sides: 2% of slack.
+      expect(epochs).toBeLessThanOrEqual(billed * 1.02);
+    });
+
+    it('explains the panel: its Training chart and Gradient traffic view', () => {
+      const markdown = (run?.committed.cells ?? [])
+        .filter((c) => c.cell_type === 'markdown')
+        .map((c) => text(c.source));
+      expect(
+        markdown.some(
+          (md) =>
+            /Serverless\*\* side panel/.test(md) &&
+            /\*\*Training\*\*/.test(md) &&
+            /\*\*Gradient traffic\*\*/.test(md),
+        ),
+      ).toBe(true);
+    });
   });
 });
 

@@ -249,6 +249,8 @@ class SegmentLoop {
     this.position.step = 0;
     const record = this.epochRecord(epochSums, sums);
     this.history.push(record);
+    // The next epoch's figures start from zero: each row is its own epoch's, not a running mean of the segment.
+    this.epochSums = { lossSum: 0, correct: 0, samples: 0, seconds: 0 };
     // A diverged epoch is not checkpointed: the kernel stops the training when it sees its loss.
     const version = Number.isFinite(record.loss)
       ? await this.checkpoint({ lossSum: 0, correct: 0, samples: 0, seconds: 0 })
