@@ -248,6 +248,21 @@ describe('checkpoints', () => {
     expect(resumed.history[saved.epochs + 1].valAccuracy).toBeGreaterThan(0.85);
   }, 300_000);
 
+  it('a budget that pays for some epochs stops the workers at the checkpoint before it is passed', async () => {
+    const out = await json<{ stopped?: string; epochs: number; costUsd: number; perEpoch: number }>(
+      [
+        'const model = mlp(10);',
+        "const r = await train({ model, data: trainSet, workers: 2, epochs: 40, batchSize: 32, name: 'mlp-budget-some', budget: 0.0004, verbose: false });",
+        'JSON.stringify({ stopped: r.stopped, epochs: r.history.length, costUsd: r.costUsd, perEpoch: r.history[1].costUsd })',
+      ].join('\n'),
+    );
+    expect(out.stopped).toBe('budget');
+    expect(out.epochs).toBeGreaterThanOrEqual(2);
+    expect(out.epochs).toBeLessThan(40);
+    // Stopped by the workers' estimate: over the budget by less than an epoch's cost, if at all.
+    expect(out.costUsd).toBeLessThan(0.0004 + out.perEpoch);
+  }, 180_000);
+
   it('a budget stops after a checkpoint, and the checkpoint loads', async () => {
     const out = await json<{ stopped?: string; epochs: number; loaded: number; version: number }>(
       [

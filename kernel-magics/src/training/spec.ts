@@ -45,12 +45,17 @@ export interface SegmentSpec {
   carried?: EpochSums;
   /** What one worker costs a second (compute at the configured memory), USD: rank 0's estimate in checkpoints. */
   workerUsdPerSecond: number;
+  /**
+   * What the call's budget leaves for this segment, USD: the workers stop
+   * after an epoch's checkpoint when another epoch would pass it.
+   */
+  budgetLeftUsd?: number;
 }
 
 export type { EpochRecord, EpochSums, TrainingPosition } from './epochs';
 
 /** Why a segment ended. */
-export type SegmentEnd = 'done' | 'time';
+export type SegmentEnd = 'done' | 'time' | 'budget';
 
 /** What each worker's invocation returns. */
 export interface SegmentOutcome {

@@ -68,6 +68,8 @@ export interface TrainResult<M> {
   checkpoint: { name: string; version: number };
   /** Why the training ended before `epochs`, if it did. */
   stopped?: 'budget';
+  /** What this call's runs were billed, USD (their exact bills, as `%serverless cost` lists them). */
+  costUsd: number;
 }
 
 /** Where a training starts: a checkpoint version and what it records. */
@@ -324,6 +326,10 @@ class TrainingSession<M extends Tf.LayersModel> {
       }
       position = outcome.position;
       version = outcome.version ?? version;
+      if (outcome.end === 'budget') {
+        stopped = 'budget';
+        break;
+      }
       carried = undefined;
       if (outcome.end === 'time' && position.step > 0) {
         carried = (await this.recordOf(version)).carried;
@@ -342,6 +348,7 @@ class TrainingSession<M extends Tf.LayersModel> {
       model: this.parts.model,
       checkpoint: { name, version },
       ...(stopped ? { stopped } : {}),
+      costUsd: total,
     };
   }
 
@@ -398,6 +405,7 @@ class TrainingSession<M extends Tf.LayersModel> {
       history: [...this.history],
       ...(at.carried ? { carried: at.carried } : {}),
       workerUsdPerSecond: this.workerUsdPerSecond,
+      ...(resolved.budget === undefined ? {} : { budgetLeftUsd: resolved.budget - this.billedUsd }),
     };
   }
 

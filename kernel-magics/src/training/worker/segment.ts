@@ -187,7 +187,7 @@ class SegmentLoop {
       }
       const { stop, version } = await this.epochEnd();
       if (stop) {
-        return this.stop(this.position.epoch >= spec.untilEpoch ? 'done' : 'time', version);
+        return this.stop(this.position.epoch >= spec.untilEpoch ? 'done' : stop, version);
       }
     }
     return this.stop('done');
@@ -239,10 +239,17 @@ class SegmentLoop {
   private lastVersion: number | undefined;
 
   /** The end of an epoch: validation, the control round, the checkpoint. */
-  private async epochEnd(): Promise<{ stop: boolean; version: number | undefined }> {
+  private async epochEnd(): Promise<{
+    stop: false | 'time' | 'budget' | 'done';
+    version: number | undefined;
+  }> {
     const evaluation = this.evaluate();
     const lastInSegment = this.position.epoch + 1 >= this.spec.untilEpoch;
-    const sums = await this.controlRoundSums(!lastInSegment && this.timeNearlyUp(), evaluation);
+    const sums = await this.controlRoundSums(
+      !lastInSegment && this.timeNearlyUp(),
+      evaluation,
+      !lastInSegment && this.anotherEpochPassesBudget(),
+    );
     const epochSums = this.addToEpoch(sums);
     await this.applyPending();
     this.position.epoch += 1;
@@ -265,7 +272,10 @@ class SegmentLoop {
     }
     this.epochStartedAt = performance.now();
     this.lastControlAt = this.epochStartedAt;
-    return { stop: sums.stop || lastInSegment, version };
+    return {
+      stop: lastInSegment ? 'done' : sums.stopForBudget ? 'budget' : sums.stop ? 'time' : false,
+      version,
+    };
   }
 
   private epochRecord(epochSums: EpochSums, sums: ControlSums): EpochRecord {
@@ -314,6 +324,7 @@ class SegmentLoop {
   private async controlRoundSums(
     wantsToStop: boolean,
     evaluation = { lossSum: 0, correct: 0, samples: 0 },
+    budgetSpent = false,
   ): Promise<ControlSums> {
     const { local } = this;
     const vector = Float32Array.of(
@@ -324,6 +335,7 @@ class SegmentLoop {
       evaluation.correct,
       evaluation.samples,
       wantsToStop ? 1 : 0,
+      budgetSpent ? 1 : 0,
     );
     const mean = await this.parts.control.allreduce(vector, { round: this.controlRound });
     this.controlRound += 1;
@@ -336,7 +348,8 @@ class SegmentLoop {
       valLossSum: mean[3] * workers,
       valCorrect: Math.round(mean[4] * workers),
       valSamples: Math.round(mean[5] * workers),
-      stop: mean[6] > 0,
+      stop: mean[6] > 0 || mean[7] > 0,
+      stopForBudget: mean[7] > 0,
     };
   }
 
@@ -361,6 +374,22 @@ class SegmentLoop {
     const elapsed = performance.now() - this.parts.startedAt;
     const interval = Math.max(this.controlInterval, performance.now() - this.lastControlAt);
     return elapsed + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
+  }
+
+  /**
+   * Whether the segment's compute so far plus one more epoch like the last
+   * one would pass what the budget leaves (each worker judges by its own
+   * clock; one is enough to stop them all at this epoch's checkpoint).
+   */
+  private anotherEpochPassesBudget(): boolean {
+    const left = this.spec.budgetLeftUsd;
+    if (left === undefined) {
+      return false;
+    }
+    const { workers, workerUsdPerSecond } = this.spec;
+    const segmentSeconds = (performance.now() - this.parts.startedAt) / 1000;
+    const epochSeconds = (performance.now() - this.epochStartedAt) / 1000;
+    return (segmentSeconds + epochSeconds) * workers * workerUsdPerSecond > left;
   }
 
   /** Applies the parameter server's pending means (bounded staleness) before a checkpoint. */
@@ -421,7 +450,10 @@ interface ControlSums {
   valLossSum: number;
   valCorrect: number;
   valSamples: number;
+  /** Some worker asked to stop (its time, or the budget). */
   stop: boolean;
+  /** Some worker found that another epoch would pass the budget. */
+  stopForBudget: boolean;
 }
 
 function withoutAbsent(record: EpochRecord): Record<string, number> {
