@@ -1,14 +1,16 @@
 /**
  * The one adapter over tslab's converter and executor (tslab is pinned to an
  * exact version in package.json because these are deep, undocumented imports).
- * Everything tslab-specific lives here; the protocol layer sees a CodeEngine.
+ * Everything tslab-specific lives here (and in ./tslab-shorthand, which
+ * works around its emit of shorthand properties); the protocol layer sees a
+ * CodeEngine.
  */
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { runInThisContext } from 'node:vm';
 
 import * as tsForTslab from '@tslab/typescript-for-tslab';
-import { createConverter, isCompleteCode } from 'tslab/dist/converter';
+import { createConverter, Diagnostic as ConverterDiagnostic, isCompleteCode } from 'tslab/dist/converter';
 import { ConverterSet, createExecutor, Executor } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 
@@ -18,6 +20,7 @@ import { MimeBundle } from './kernel/messages';
 import { getOutputSink } from './output/sink';
 import { PACKAGE_NAME, PACKAGE_ROOT } from './package-root';
 import { isShipped, requireWithShipped, shippedScopeDirs } from './shipped-packages';
+import { expandEarlierCellShorthands, ShorthandExpansion } from './tslab-shorthand';
 
 /** Messages tslab's executor uses when it stops a cell on an interrupt. */
 const INTERRUPT_MESSAGES = ['Script execution was interrupted by `SIGINT`', 'Interrupted asynchronously'];
@@ -111,9 +114,14 @@ class Converters implements ConverterSet {
       const converter = createConverter({ isJS: false, isBrowser: false });
       const convert = converter.convert.bind(converter);
       converter.convert = (prevDecl, src) => {
-        const result = convert(prevDecl, src);
+        // Only running a cell goes through here: completion and inspection
+        // get the cell as written (its shorthands type-check as they are).
+        const expansion = expandEarlierCellShorthands(prevDecl, src);
+        const result = convert(prevDecl, expansion.code);
         this.afterCompile();
-        return result;
+        return expansion.changed
+          ? { ...result, diagnostics: diagnosticsInCell(result.diagnostics, expansion) }
+          : result;
       };
       this.nodeConverter = converter;
     }
@@ -129,6 +137,28 @@ class Converters implements ConverterSet {
     this.nodeConverter?.close();
     this.browserConverter?.close();
   }
+}
+
+/**
+ * Diagnostics of a cell converted with its shorthands written out, at the
+ * cell's own positions. Diagnostics of other files (a `fileName`) stay as
+ * they are, and so do the messages tslab chains after them, which share
+ * their position objects but not their `fileName`.
+ */
+function diagnosticsInCell(
+  diagnostics: ConverterDiagnostic[],
+  expansion: ShorthandExpansion,
+): ConverterDiagnostic[] {
+  const otherFiles = new Set(diagnostics.filter((d) => d.fileName !== undefined).map((d) => d.start));
+  return diagnostics.map((diagnostic) =>
+    otherFiles.has(diagnostic.start)
+      ? diagnostic
+      : {
+          ...diagnostic,
+          start: expansion.toCell(diagnostic.start, 'start'),
+          end: expansion.toCell(diagnostic.end, 'end'),
+        },
+  );
 }
 
 /** What tslab's executor reported through the console we gave it. */

@@ -142,6 +142,30 @@ describe('results', () => {
   }, 30_000);
 });
 
+describe('kernel variables as shorthand properties', () => {
+  it('are captured by a body, and what comes back reads as shorthand in later cells', async () => {
+    await run('const shortSeed = 5;');
+    // In a --map body and in a single run; nested, and in a returned object.
+    expect(await run('%%serverless --map [1, 2] --as n\n({ shortSeed, n })')).toMatchObject({
+      status: 'ok',
+      value: [
+        { shortSeed: 5, n: 1 },
+        { shortSeed: 5, n: 2 },
+      ],
+    });
+    expect(
+      await run(
+        '%%serverless\nconst packed = { outer: { shortSeed } };\n(() => ({ shortSeed }))().shortSeed * 2',
+      ),
+    ).toMatchObject({ status: 'ok', value: 10 });
+    // `packed` is a kernel variable now (declared by the kernel after the run).
+    expect(await run('JSON.stringify({ packed, shortSeed })')).toMatchObject({
+      status: 'ok',
+      value: '{"packed":{"outer":{"shortSeed":5}},"shortSeed":5}',
+    });
+  }, 30_000);
+});
+
 describe('a thrown value that is not an Error', () => {
   it('shows as an ordinary cell shows it, in a single run and in a map’s failure list', async () => {
     const ordinary = errorContent(errorOf(await run('throw { a: 1 };')));

@@ -8,6 +8,8 @@
  */
 import * as ts from '@tslab/typescript-for-tslab';
 
+import { singleFileChecker } from '../single-file-checker';
+
 /** What the body reads, declares and ends with. */
 export interface BodyAnalysis {
   /** The parsed body (kept so the compiler need not parse it again). */
@@ -23,28 +25,6 @@ export interface BodyAnalysis {
 }
 
 const FILE_NAME = 'serverless-body.ts';
-
-/** A program over the one body file, with no lib: every global reads as unresolved. */
-function checkerFor(sourceFile: ts.SourceFile): ts.TypeChecker {
-  const host: ts.CompilerHost = {
-    getSourceFile: (name) => (name === FILE_NAME ? sourceFile : undefined),
-    getDefaultLibFileName: () => 'lib.d.ts',
-    writeFile: () => undefined,
-    getCurrentDirectory: () => '/',
-    getCanonicalFileName: (name) => name,
-    useCaseSensitiveFileNames: () => true,
-    getNewLine: () => '\n',
-    fileExists: (name) => name === FILE_NAME,
-    readFile: () => undefined,
-  };
-  const options: ts.CompilerOptions = {
-    noLib: true,
-    noResolve: true,
-    types: [],
-    target: ts.ScriptTarget.ES2022,
-  };
-  return ts.createProgram({ rootNames: [FILE_NAME], options, host }).getTypeChecker();
-}
 
 /** True for identifiers that name a property, label or type rather than read a value. */
 function isNotAValueRead(node: ts.Identifier): boolean {
@@ -115,7 +95,8 @@ export function analyzeBody(body: string): BodyAnalysis {
   const parseDiagnostics =
     (sourceFile as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
   const syntaxErrors = parseDiagnostics.map((d) => formatDiagnostic(sourceFile, d));
-  const checker = checkerFor(sourceFile);
+  // No lib: every global reads as unresolved, hence free.
+  const checker = singleFileChecker(sourceFile);
   const free = new Set<string>();
   const visit = (node: ts.Node): void => {
     if (ts.isIdentifier(node) && !isNotAValueRead(node)) {
