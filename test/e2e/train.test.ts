@@ -207,7 +207,7 @@ describe('checkpoints', () => {
     const saved = await json<{ epochs: number; versions: number[]; weights: number }>(
       [
         "const versions = (await models.list({ name: 'mlp-resume' })).map((v) => v.version);",
-        "const last = await models.load('mlp-resume', { tf: tf });",
+        "const last = await models.load('mlp-resume', { tf });",
         'const meta = last.getUserDefinedMetadata() as { serverlessTraining: { position: { epoch: number } } };',
         'JSON.stringify({ epochs: meta.serverlessTraining.position.epoch, versions, weights: last.getWeights()[0].sum().dataSync()[0] })',
       ].join('\n'),
