@@ -3,7 +3,7 @@
  * its invocation, so plain data only), what a worker returns, and the events
  * it reports while it runs.
  */
-import type { ExchangeStrategy } from '../telemetry/protocol/events';
+import type { ExchangeStrategy, TrainingEpochInput } from '../telemetry/protocol/events';
 import type { EpochRecord, EpochSums, TrainingPosition } from './epochs';
 import type { DatasetRef } from './datasets/layout';
 import type { AccuracyKind } from './worker/trainable';
@@ -100,24 +100,4 @@ export const TRAINING_STEP_EVENT = 'training-step';
 export const TRAINING_EPOCH_EVENT = 'training-epoch-end';
 
 /** An epoch as the kernel reports it to the panel (the `training-epoch` event's fields). */
-export interface TrainingEpochReport {
-  trainId: string;
-  name: string;
-  runId: string;
-  epoch: number;
-  epochs: number;
-  loss: number;
-  accuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  seconds: number;
-  samplesPerSecond: number;
-  costUsd: number;
-  totalCostUsd: number;
-  bytesExchanged: number;
-  workers: number;
-  strategy: ExchangeStrategy;
-  codec: string;
-  store: string;
-  checkpointVersion?: number;
-}
+export type TrainingEpochReport = TrainingEpochInput;
