@@ -6,6 +6,7 @@
  * immutable copies: every load builds its model from fresh copies, so
  * models never share weight buffers with the cache or with each other.
  */
+import { ByteBoundedLru } from '../byte-bounded-lru';
 
 /** One cached version. */
 export interface CachedVersion {
@@ -22,19 +23,21 @@ export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** A byte-bounded LRU map of version artifacts. */
 export class ArtifactCache {
-  private readonly entries = new Map<string, CachedVersion>();
-  private total = 0;
+  private readonly entries: ByteBoundedLru<CachedVersion>;
 
   /** `maxBytes`: the most the entries may hold together; a version larger than that is not kept. */
-  constructor(readonly maxBytes: number = DEFAULT_CACHE_BYTES) {
-    if (!(maxBytes >= 0)) {
-      throw new RangeError(`the model cache bound must be a number of bytes >= 0 (got ${maxBytes})`);
-    }
+  constructor(maxBytes: number = DEFAULT_CACHE_BYTES) {
+    this.entries = new ByteBoundedLru(maxBytes, sizeOf, 'model cache');
+  }
+
+  /** The most the entries may hold together, in bytes. */
+  get maxBytes(): number {
+    return this.entries.maxBytes;
   }
 
   /** Bytes held now. */
   get bytes(): number {
-    return this.total;
+    return this.entries.bytes;
   }
 
   /** Entries held now. */
@@ -45,52 +48,35 @@ export class ArtifactCache {
   /** The version under `key` when it is the save `saveId`; marks it most recently used. */
   get(key: string, saveId: string): CachedVersion | undefined {
     const entry = this.entries.get(key);
-    if (!entry) {
-      return undefined;
-    }
-    if (entry.saveId !== saveId) {
+    if (entry && entry.saveId !== saveId) {
       this.remove(key);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
     return entry;
   }
 
   /** Keeps a version (copies of the given bytes, so callers may reuse theirs), evicting the oldest as needed. */
   set(key: string, version: CachedVersion): void {
-    this.remove(key);
-    const size = sizeOf(version);
-    if (size > this.maxBytes) {
+    // A version too large to keep is not copied either.
+    if (sizeOf(version) > this.maxBytes) {
+      this.remove(key);
       return;
-    }
-    while (this.total + size > this.maxBytes) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) {
-        break;
-      }
-      this.remove(oldest.value);
     }
     this.entries.set(key, {
       saveId: version.saveId,
       topology: version.topology.slice(),
       weights: version.weights.slice(),
     });
-    this.total += size;
   }
 
   /** Forgets the version under `key`. */
   remove(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry) {
-      this.entries.delete(key);
-      this.total -= sizeOf(entry);
-    }
+    this.entries.remove(key);
   }
 
   /** Forgets every entry whose key starts with `prefix` (all of them with no prefix). */
   clear(prefix = ''): void {
-    for (const key of [...this.entries.keys()]) {
+    for (const key of this.entries.keys()) {
       if (key.startsWith(prefix)) {
         this.remove(key);
       }
