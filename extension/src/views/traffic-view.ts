@@ -4,13 +4,13 @@
  * stacked by worker, the compression ratio, and the exchange graph; a plain
  * message (no Plotly loaded) until a run exchanges anything.
  */
-import { ISignal, Signal } from '@lumino/signaling';
+import type { ISignal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
 import type { TelemetryState } from '../model/state';
-import { ChartView } from './chart-view';
-import { ChoicePicker } from './choice-picker';
+import type { ChartView } from './chart-view';
 import type { IFigureTheme } from './figure-theme';
+import { PickedChartView } from './picked-chart-view';
 import {
   formatBytes,
   formatRatio,
@@ -20,42 +20,23 @@ import {
   TRAFFIC_EMPTY_TEXT,
   trafficShape,
 } from './shape';
-import type { TrafficChoice, TrafficShape } from './shape';
+import type { TrafficShape } from './shape';
 import type { IFigure } from './timeline-figure';
 import { TRAFFIC_MIN_HEIGHT_PX, trafficFigure } from './traffic-figure';
 
 /** The gradient traffic of the telemetry model. */
-export class TrafficView extends ChartView {
+export class TrafficView extends PickedChartView {
   constructor(options: ChartView.IOptions) {
-    super(options);
-    this.addClass('jp-serverless-Traffic');
-    this.messageNode.classList.add('jp-serverless-Traffic-empty');
+    super({
+      ...options,
+      classPrefix: 'jp-serverless-Traffic',
+      pickerLabel: (trans) => trans.__('Exchange'),
+      minHeightPx: TRAFFIC_MIN_HEIGHT_PX,
+    });
     this.title.label = this.trans.__('Gradient traffic');
     this.title.caption = this.trans.__(
       'Bytes the workers exchanged through the store, per round and per worker, and the exchange graph',
     );
-    this._picker = new ChoicePicker({
-      classPrefix: 'jp-serverless-Traffic',
-      label: this.trans.__('Exchange'),
-      onPick: (key) => {
-        this.selected = key;
-      },
-    });
-    this.node.insertBefore(this._picker.node, this.summaryNode);
-    // The plot takes the rest of the view's height (style/views.css), at least this.
-    this.plotNode.style.minHeight = `${TRAFFIC_MIN_HEIGHT_PX}px`;
-  }
-
-  /** The exchange picked (its key); null: the newest. One that is gone shows the newest. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  set selected(key: string | null) {
-    if (key !== this._selected) {
-      this._selected = key;
-      this.invalidate();
-    }
   }
 
   /**
@@ -63,19 +44,13 @@ export class TrafficView extends ChartView {
    * text until then): the panel gives the section more room.
    */
   get trafficShown(): ISignal<this, void> {
-    return this._trafficShown;
-  }
-
-  /** The exchanges offered, as last drawn. */
-  get choices(): readonly TrafficChoice[] {
-    return this._picker.choices;
+    return this.firstDrawn;
   }
 
   protected render(state: TelemetryState, theme: IFigureTheme): IFigure | null {
-    // The width is read once per resize (reading it forces a layout), not per draw.
-    this._widthPx ??= this.node.clientWidth;
-    const shape = trafficShape(state, { key: this._selected, maxBars: this._maxBars() });
-    this._picker.show(shape.choices, shape.exchange ? shape.exchange.key : null);
+    const maxBars = this.barsAcross(MIN_TRAFFIC_BARS, MAX_TRAFFIC_BARS);
+    const shape = trafficShape(state, { key: this.selected, maxBars });
+    this.picker.show(shape.choices, shape.exchange ? shape.exchange.key : null);
     if (shape.empty) {
       this.summaryNode.textContent = '';
       this.setMessage(TRAFFIC_EMPTY_TEXT);
@@ -85,35 +60,14 @@ export class TrafficView extends ChartView {
     this.setMessage('');
     // Read once per resize too; 0 while the plot is hidden (before the first chart): read again next time.
     this._heightPx ??= this.plotNode.clientHeight || null;
-    if (!this._shown) {
-      this._shown = true;
-      this._trafficShown.emit();
-    }
+    this.markDrawn();
     return trafficFigure(shape, theme, this.trans, this._heightPx ?? TRAFFIC_MIN_HEIGHT_PX);
   }
 
-  /** Exchange rounds come as events: no need to redraw while nothing arrives. */
-  protected override isLive(): boolean {
-    return false;
-  }
-
   protected override onResize(msg: Widget.ResizeMessage): void {
-    this._widthPx = null;
+    // The figure's arrangement depends on the height too: read it anew with the width.
     this._heightPx = null;
-    if (!this.isDirty) {
-      // The bars drawn depend on the width, the figure's arrangement on the height: draw anew, not only resize.
-      this.invalidate();
-    }
     super.onResize(msg);
-  }
-
-  /** Bars across: about one per 3 px of the view's width, within the shaping's bounds. */
-  private _maxBars(): number {
-    const width = this._widthPx ?? 0;
-    if (width <= 0) {
-      return MAX_TRAFFIC_BARS;
-    }
-    return Math.max(MIN_TRAFFIC_BARS, Math.min(MAX_TRAFFIC_BARS, Math.floor(width / 3)));
   }
 
   private _summary(shape: TrafficShape): string {
@@ -137,11 +91,6 @@ export class TrafficView extends ChartView {
     return parts.join(' · ');
   }
 
-  private _shown = false;
-  private readonly _trafficShown = new Signal<this, void>(this);
-  private _selected: string | null = null;
-  private _widthPx: number | null = null;
   /** The plot's height, px, as last read (null: to be read). */
   private _heightPx: number | null = null;
-  private readonly _picker: ChoicePicker;
 }

@@ -4,13 +4,12 @@
  * cost per epoch with the running total, drawn as each epoch ends; a plain
  * message (no Plotly loaded) until an epoch ends.
  */
-import { ISignal, Signal } from '@lumino/signaling';
-import type { Widget } from '@lumino/widgets';
+import type { ISignal } from '@lumino/signaling';
 
 import type { TelemetryState } from '../model/state';
-import { ChartView } from './chart-view';
-import { ChoicePicker } from './choice-picker';
+import type { ChartView } from './chart-view';
 import type { IFigureTheme } from './figure-theme';
+import { PickedChartView } from './picked-chart-view';
 import {
   formatAccuracy,
   formatBytes,
@@ -22,7 +21,7 @@ import {
   TRAINING_EMPTY_TEXT,
   trainingShape,
 } from './shape';
-import type { TrainingChoice, TrainingShape } from './shape';
+import type { TrainingShape } from './shape';
 import type { IFigure } from './timeline-figure';
 import { TRAINING_MIN_HEIGHT_PX, trainingFigure } from './training-figure';
 
@@ -30,39 +29,20 @@ import { TRAINING_MIN_HEIGHT_PX, trainingFigure } from './training-figure';
 const MIN_TRAINING_BARS = 16;
 
 /** The train() calls of the telemetry model. */
-export class TrainingView extends ChartView {
+export class TrainingView extends PickedChartView {
   constructor(options: ChartView.IOptions) {
-    super(options);
-    this.addClass('jp-serverless-Training');
-    this.messageNode.classList.add('jp-serverless-Training-empty');
+    super({
+      ...options,
+      classPrefix: 'jp-serverless-Training',
+      pickerLabel: (trans) => trans.__('Training'),
+      minHeightPx: TRAINING_MIN_HEIGHT_PX,
+    });
     this.title.label = this.trans.__('Training');
     this.title.caption = this.trans.__(
       'Loss, accuracy and cost per epoch of the train() calls, as each epoch ends',
     );
-    this._picker = new ChoicePicker({
-      classPrefix: 'jp-serverless-Training',
-      label: this.trans.__('Training'),
-      onPick: (key) => {
-        this.selected = key;
-      },
-    });
-    this.node.insertBefore(this._picker.node, this.summaryNode);
     // Plotly's chart is SVG without a text alternative: the plot's node says what it shows.
     this.plotNode.setAttribute('role', 'img');
-    // The plot takes the rest of the view's height (style/views.css), at least this.
-    this.plotNode.style.minHeight = `${TRAINING_MIN_HEIGHT_PX}px`;
-  }
-
-  /** The call picked (its `trainId`); null: the newest. One that is gone shows the newest. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  set selected(key: string | null) {
-    if (key !== this._selected) {
-      this._selected = key;
-      this.invalidate();
-    }
   }
 
   /**
@@ -70,19 +50,13 @@ export class TrainingView extends ChartView {
    * text until then): the panel gives the section more room.
    */
   get trainingShown(): ISignal<this, void> {
-    return this._trainingShown;
-  }
-
-  /** The calls offered, as last drawn. */
-  get choices(): readonly TrainingChoice[] {
-    return this._picker.choices;
+    return this.firstDrawn;
   }
 
   protected render(state: TelemetryState, theme: IFigureTheme): IFigure | null {
-    // The width is read once per resize (reading it forces a layout), not per draw.
-    this._widthPx ??= this.node.clientWidth;
-    const shape = trainingShape(state, { key: this._selected, maxBars: this._maxBars() });
-    this._picker.show(shape.choices, shape.training ? shape.training.trainId : null);
+    const maxBars = this.barsAcross(MIN_TRAINING_BARS, MAX_TRAINING_BARS);
+    const shape = trainingShape(state, { key: this.selected, maxBars });
+    this.picker.show(shape.choices, shape.training ? shape.training.trainId : null);
     if (shape.empty) {
       this.summaryNode.textContent = '';
       this.setMessage(TRAINING_EMPTY_TEXT);
@@ -94,34 +68,8 @@ export class TrainingView extends ChartView {
       'aria-label',
       this.trans.__('%1: loss and accuracy per epoch, and cost per epoch with the total', shape.label),
     );
-    if (!this._shown) {
-      this._shown = true;
-      this._trainingShown.emit();
-    }
+    this.markDrawn();
     return trainingFigure(shape, theme, this.trans);
-  }
-
-  /** Epochs come as events: no need to redraw while nothing arrives. */
-  protected override isLive(): boolean {
-    return false;
-  }
-
-  protected override onResize(msg: Widget.ResizeMessage): void {
-    this._widthPx = null;
-    if (!this.isDirty) {
-      // The bars drawn depend on the width: draw anew, not only resize.
-      this.invalidate();
-    }
-    super.onResize(msg);
-  }
-
-  /** Cost bars across: about one per 3 px of the view's width, within bounds. */
-  private _maxBars(): number {
-    const width = this._widthPx ?? 0;
-    if (width <= 0) {
-      return MAX_TRAINING_BARS;
-    }
-    return Math.max(MIN_TRAINING_BARS, Math.min(MAX_TRAINING_BARS, Math.floor(width / 3)));
   }
 
   private _summary(shape: TrainingShape): string {
@@ -160,10 +108,4 @@ export class TrainingView extends ChartView {
     }
     return parts.join(' · ');
   }
-
-  private _shown = false;
-  private readonly _trainingShown = new Signal<this, void>(this);
-  private _selected: string | null = null;
-  private _widthPx: number | null = null;
-  private readonly _picker: ChoicePicker;
 }
