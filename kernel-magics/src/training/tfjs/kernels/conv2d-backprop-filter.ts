@@ -18,6 +18,7 @@ import type {
 } from '@tensorflow/tfjs';
 
 import { requireInput, type BackendKernels } from './backend-kernels';
+import { forwardConv2DGeometry } from './conv2d-geometry';
 import { fitSpatial } from './spatial-fit';
 
 /** The tfjs kernel name. */
@@ -31,18 +32,12 @@ export function conv2DBackpropFilter(
 ): TensorInfo {
   const x = requireInput(inputs, 'x', CONV2D_BACKPROP_FILTER);
   const dy = requireInput(inputs, 'dy', CONV2D_BACKPROP_FILTER);
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    attrs as unknown as Conv2DBackpropFilterAttrs;
-  const { backend_util } = kernels.tf;
-  const info = backend_util.computeConv2DInfo(
+  const forward = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const info = forwardConv2DGeometry(
+    kernels.tf,
     x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
+    forward.filterShape,
+    forward,
   );
   const channelsLast = info.dataFormat === 'channelsLast';
   const images = kernels.transpose(x, channelsLast ? [3, 1, 2, 0] : [1, 2, 3, 0]);

@@ -18,6 +18,7 @@ import type {
 } from '@tensorflow/tfjs';
 
 import { requireInput, type BackendKernels } from './backend-kernels';
+import { forwardConv2DGeometry } from './conv2d-geometry';
 import { fitSpatial, spreadByStride } from './spatial-fit';
 
 /** The tfjs kernel name. */
@@ -31,18 +32,12 @@ export function conv2DBackpropInput(
 ): TensorInfo {
   const dy = requireInput(inputs, 'dy', CONV2D_BACKPROP_INPUT);
   const filter = requireInput(inputs, 'filter', CONV2D_BACKPROP_INPUT);
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-    attrs as unknown as Conv2DBackpropInputAttrs;
-  const { backend_util } = kernels.tf;
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
+  const forward = attrs as unknown as Conv2DBackpropInputAttrs;
+  const info = forwardConv2DGeometry(
+    kernels.tf,
+    forward.inputShape,
     filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(dataFormat),
+    forward,
   );
   const channelsLast = info.dataFormat === 'channelsLast';
   const dyLast = channelsLast ? dy : kernels.transpose(dy, [0, 2, 3, 1]);
