@@ -109,6 +109,47 @@ const random = (shape: number[], seed: number): InputSpec => ({
   shape,
 });
 
+/** A forward Conv2D whose gradients are checked. */
+interface Conv2DCase {
+  x: Shape4;
+  filter: Shape4;
+  strides: number | [number, number];
+  pad: Pad;
+  rounding?: 'ceil';
+}
+
+/** The geometries both Conv2D gradients are checked over. */
+const CONV2D_CASES: Conv2DCase[] = [
+  { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'valid' },
+  { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [2, 8, 9, 2], filter: [3, 2, 2, 5], strides: [2, 3], pad: 'same' },
+  // Strides that leave the last rows and columns unread.
+  { x: [3, 9, 8, 2], filter: [3, 3, 2, 3], strides: 2, pad: 'valid' },
+  { x: [1, 10, 10, 1], filter: [5, 5, 1, 2], strides: 3, pad: 'valid' },
+  {
+    x: [2, 6, 6, 2],
+    filter: [3, 3, 2, 2],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  { x: [2, 7, 7, 3], filter: [2, 2, 3, 4], strides: 2, pad: 1, rounding: 'ceil' },
+];
+
+/** An NCHW Conv2D: its input and filter shapes, and the shape of its output (dy). */
+function nchwConv2D(): { x: Shape4; filter: Shape4; dyShape: number[] } {
+  const [x, filter]: [Shape4, Shape4] = [
+    [2, 3, 8, 7],
+    [3, 3, 3, 4],
+  ];
+  const info = tf.backend_util.computeConv2DInfo(x, filter, 2, 1, 'same', undefined, false, 'channelsFirst');
+  return { x, filter, dyShape: info.outShape };
+}
+
 describe('loadTrainingTf', () => {
   it('sets up the wasm backend here (no tfjs-node), with the kernels it lacked', async () => {
     const loaded = await loadTrainingTf();
@@ -202,34 +243,7 @@ describe('loadTrainingTf', () => {
 });
 
 describe('Conv2DBackpropFilter on wasm', () => {
-  const cases: Array<{
-    x: Shape4;
-    filter: Shape4;
-    strides: number | [number, number];
-    pad: Pad;
-    rounding?: 'ceil';
-  }> = [
-    { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'valid' },
-    { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
-    { x: [2, 8, 9, 2], filter: [3, 2, 2, 5], strides: [2, 3], pad: 'same' },
-    // Strides that leave the last rows and columns unread.
-    { x: [3, 9, 8, 2], filter: [3, 3, 2, 3], strides: 2, pad: 'valid' },
-    { x: [1, 10, 10, 1], filter: [5, 5, 1, 2], strides: 3, pad: 'valid' },
-    {
-      x: [2, 6, 6, 2],
-      filter: [3, 3, 2, 2],
-      strides: 2,
-      pad: [
-        [0, 0],
-        [1, 2],
-        [0, 1],
-        [0, 0],
-      ],
-    },
-    { x: [2, 7, 7, 3], filter: [2, 2, 3, 4], strides: 2, pad: 1, rounding: 'ceil' },
-  ];
-
-  it.each(cases)('matches the cpu kernel: x %j', async ({ x, filter, strides, pad, rounding }) => {
+  it.each(CONV2D_CASES)('matches the cpu kernel: x %j', async ({ x, filter, strides, pad, rounding }) => {
     const info = tf.backend_util.computeConv2DInfo(x, filter, strides, 1, pad, rounding);
     await expectMatchesCpu(
       'Conv2DBackpropFilter',
@@ -245,56 +259,17 @@ describe('Conv2DBackpropFilter on wasm', () => {
   });
 
   it('matches the cpu kernel for NCHW inputs', async () => {
-    const [x, filter]: [Shape4, Shape4] = [
-      [2, 3, 8, 7],
-      [3, 3, 3, 4],
-    ];
-    const info = tf.backend_util.computeConv2DInfo(
-      x,
-      filter,
-      2,
-      1,
-      'same',
-      undefined,
-      false,
-      'channelsFirst',
-    );
+    const { x, filter, dyShape } = nchwConv2D();
     await expectMatchesCpu(
       'Conv2DBackpropFilter',
-      { x: random(x, 3), dy: random(info.outShape, 4) },
+      { x: random(x, 3), dy: random(dyShape, 4) },
       { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: filter },
     );
   });
 });
 
 describe("Conv2DBackpropInput on wasm (replaced: the backend's own is several times slower than its Conv2D)", () => {
-  const cases: Array<{
-    x: Shape4;
-    filter: Shape4;
-    strides: number | [number, number];
-    pad: Pad;
-    rounding?: 'ceil';
-  }> = [
-    { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'valid' },
-    { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
-    { x: [2, 8, 9, 2], filter: [3, 2, 2, 5], strides: [2, 3], pad: 'same' },
-    { x: [3, 9, 8, 2], filter: [3, 3, 2, 3], strides: 2, pad: 'valid' },
-    { x: [1, 10, 10, 1], filter: [5, 5, 1, 2], strides: 3, pad: 'valid' },
-    {
-      x: [2, 6, 6, 2],
-      filter: [3, 3, 2, 2],
-      strides: 2,
-      pad: [
-        [0, 0],
-        [1, 2],
-        [0, 1],
-        [0, 0],
-      ],
-    },
-    { x: [2, 7, 7, 3], filter: [2, 2, 3, 4], strides: 2, pad: 1, rounding: 'ceil' },
-  ];
-
-  it.each(cases)('matches the cpu kernel: x %j', async ({ x, filter, strides, pad, rounding }) => {
+  it.each(CONV2D_CASES)('matches the cpu kernel: x %j', async ({ x, filter, strides, pad, rounding }) => {
     const info = tf.backend_util.computeConv2DInfo(x, filter, strides, 1, pad, rounding);
     await expectMatchesCpu(
       'Conv2DBackpropInput',
@@ -304,23 +279,10 @@ describe("Conv2DBackpropInput on wasm (replaced: the backend's own is several ti
   });
 
   it('matches the cpu kernel for NCHW inputs', async () => {
-    const [x, filter]: [Shape4, Shape4] = [
-      [2, 3, 8, 7],
-      [3, 3, 3, 4],
-    ];
-    const info = tf.backend_util.computeConv2DInfo(
-      x,
-      filter,
-      2,
-      1,
-      'same',
-      undefined,
-      false,
-      'channelsFirst',
-    );
+    const { x, filter, dyShape } = nchwConv2D();
     await expectMatchesCpu(
       'Conv2DBackpropInput',
-      { dy: random(info.outShape, 16), filter: random(filter, 17) },
+      { dy: random(dyShape, 16), filter: random(filter, 17) },
       { strides: 2, pad: 'same', dataFormat: 'NCHW', inputShape: x },
     );
   });
