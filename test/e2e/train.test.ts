@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { KernelMessage } from '@jupyterlab/services';
+import type { IKernelConnection } from '@jupyterlab/services/lib/kernel/kernel';
 
 import { execute, ExecutionRecord, useServerKernel, withTimeout } from '../helpers/kernel-session';
 
@@ -25,6 +26,18 @@ afterAll(() => {
   rmSync(storeDir, { recursive: true, force: true });
   delete process.env.SERVERLESS_STORE;
 });
+
+/** Resolves when the cell running `future` shows the row of its first epoch in the table train() draws. */
+function firstEpochShown(future: ReturnType<IKernelConnection['requestExecute']>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    future.onIOPub = (msg) => {
+      const data = (msg.content as { data?: Record<string, unknown> }).data;
+      if (typeof data?.['text/plain'] === 'string' && /\n1\t/.test(data['text/plain'])) {
+        resolve();
+      }
+    };
+  });
+}
 
 /** The execution environment (a worker process of the embedded runtime) that used the most CPU in the last 300 ms. */
 function busiestEnvironment(): number {
@@ -313,14 +326,7 @@ describe('faults', () => {
     const future = fixture.kernel.requestExecute({
       code: "await train({ model: mlp(13), data: trainSet, workers: 2, epochs: 50, batchSize: 32, name: 'mlp-interrupt', verbose: true })",
     });
-    const sawEpoch = new Promise<void>((resolve) => {
-      future.onIOPub = (msg) => {
-        const data = (msg.content as { data?: Record<string, unknown> }).data;
-        if (typeof data?.['text/plain'] === 'string' && /\n1\t/.test(data['text/plain'])) {
-          resolve();
-        }
-      };
-    });
+    const sawEpoch = firstEpochShown(future);
     await withTimeout(sawEpoch, 120_000, 'the first epoch of the interrupted training');
     await fixture.kernel.interrupt();
     const reply = await withTimeout(future.done, 30_000, 'the interrupted cell to end');
@@ -343,14 +349,7 @@ describe('faults', () => {
         'JSON.stringify(killed.history)',
       ].join('\n'),
     });
-    const firstEpoch = new Promise<void>((resolve) => {
-      future.onIOPub = (msg) => {
-        const data = (msg.content as { data?: Record<string, unknown> }).data;
-        if (typeof data?.['text/plain'] === 'string' && /\n1\t/.test(data['text/plain'])) {
-          resolve();
-        }
-      };
-    });
+    const firstEpoch = firstEpochShown(future);
     await withTimeout(firstEpoch, 120_000, 'the first epoch');
     // A training worker (an environment using CPU now), killed from outside as the OOM killer would.
     const victim = busiestEnvironment();
