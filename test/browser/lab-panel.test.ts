@@ -79,7 +79,8 @@ const CELLS = [
 function trainCell(name: string, strategy: string): string {
   return [
     `const run_${name.replace(/-/g, '_')} = await train({ model: mlp(), data: trainSet, validation: test,`,
-    `  workers: 2, epochs: ${EPOCHS}, batchSize: 64, strategy: '${strategy}', name: '${name}' });`,
+    // Small steps: epochs long enough (64 steps) for the panel to be seen between them on a loaded machine.
+    `  workers: 2, epochs: ${EPOCHS}, batchSize: 8, strategy: '${strategy}', name: '${name}' });`,
     `run_${name.replace(/-/g, '_')}.history.length`,
   ].join('\n');
 }

@@ -301,7 +301,9 @@ describe('interrupts', () => {
     const interruptedAt = Date.now();
     engine.interrupt();
     const outcome = await pending;
-    expect(Date.now() - interruptedAt).toBeLessThan(1000);
+    // Reading all 10,000,000 elements takes minutes: ending within seconds is the interrupt at work (how
+    // soon it ends on an idle machine is bench/runtime's to measure, not a test's on a loaded one).
+    expect(Date.now() - interruptedAt).toBeLessThan(5000);
     expect(outcome.status).toBe('interrupted');
     expect(stderr).toMatch(/2 element\(s\) did not finish/);
     events.length = 0;
@@ -385,7 +387,9 @@ describe('--map over an iterable', () => {
     const interruptedAt = Date.now();
     engine.interrupt();
     const outcome = await pending;
-    expect(Date.now() - interruptedAt).toBeLessThan(1000);
+    // Reading all 10,000,000 elements takes minutes: ending within seconds is the interrupt at work (how
+    // soon it ends on an idle machine is bench/runtime's to measure, not a test's on a loaded one).
+    expect(Date.now() - interruptedAt).toBeLessThan(5000);
     expect(outcome.status).toBe('interrupted');
     expect(events.filter((e) => e.type === 'run-started')).toHaveLength(0);
   }, 30_000);
