@@ -167,6 +167,22 @@ describe('train() on MNIST', () => {
     expect(Math.abs(out.evaluated - (out.history[1].valAccuracy ?? 0))).toBeLessThan(0.003);
   }, 180_000);
 
+  it("each epoch's row counts that epoch alone: the rows' seconds add up to no more than the call took", async () => {
+    // Four epochs in one segment: rows that carried the epochs before them would add up to several times the call.
+    const out = await json<{ history: EpochRow[]; callSeconds: number }>(
+      [
+        'const model = mlp(19);',
+        'const startedAt = performance.now();',
+        'const result = await train({ model, data: trainSet, workers: 2, epochs: 4, batchSize: 16, seed: 19, verbose: false });',
+        'JSON.stringify({ history: result.history, callSeconds: (performance.now() - startedAt) / 1000 })',
+      ].join('\n'),
+    );
+    expect(out.history.map((row) => row.epoch)).toEqual([1, 2, 3, 4]);
+    expect(out.history.every((row) => row.seconds > 0)).toBe(true);
+    const sum = out.history.reduce((total, row) => total + row.seconds, 0);
+    expect(sum).toBeLessThanOrEqual(out.callSeconds);
+  }, 180_000);
+
   it.each([
     ['allreduce', 'none', 0],
     ['allreduce', 'fp16', 0],

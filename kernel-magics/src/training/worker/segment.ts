@@ -168,7 +168,7 @@ class SegmentLoop {
     private readonly parts: LoopParts,
   ) {
     this.position = { ...spec.start };
-    this.epochSums = spec.carried ?? { lossSum: 0, correct: 0, samples: 0, seconds: 0 };
+    this.epochSums = spec.carried ?? noSums();
     this.epochStartedAt = performance.now();
     this.lastControlAt = this.epochStartedAt;
     this.history = [...spec.history];
@@ -256,12 +256,10 @@ class SegmentLoop {
     this.position.step = 0;
     const record = this.epochRecord(epochSums, sums);
     this.history.push(record);
-    // The next epoch's figures start from zero: each row is its own epoch's, not a running mean of the segment.
-    this.epochSums = { lossSum: 0, correct: 0, samples: 0, seconds: 0 };
+    // The next epoch's figures start from nothing (a segment may run many epochs).
+    this.epochSums = noSums();
     // A diverged epoch is not checkpointed: the kernel stops the training when it sees its loss.
-    const version = Number.isFinite(record.loss)
-      ? await this.checkpoint({ lossSum: 0, correct: 0, samples: 0, seconds: 0 })
-      : undefined;
+    const version = Number.isFinite(record.loss) ? await this.checkpoint(noSums()) : undefined;
     this.lastVersion = version;
     if (this.rank === 0) {
       emitEvent(TRAINING_EPOCH_EVENT, {
@@ -440,6 +438,11 @@ class SegmentLoop {
       ...(version === undefined ? {} : { version }),
     };
   }
+}
+
+/** The sums of an epoch before its first step. */
+function noSums(): EpochSums {
+  return { lossSum: 0, correct: 0, samples: 0, seconds: 0 };
 }
 
 /** A control round's sums over every worker. */
