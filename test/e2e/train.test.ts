@@ -39,12 +39,34 @@ function firstEpochShown(future: ReturnType<IKernelConnection['requestExecute']>
   });
 }
 
-/** The execution environment (a worker process of the embedded runtime) that used the most CPU in the last 300 ms. */
-function busiestEnvironment(): number {
-  const pids = execFileSync('pgrep', ['-f', 'worker.bundle'], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean)
-    .map(Number);
+/** `pid` and its descendants. */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // Gone meanwhile.
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/**
+ * The execution environment (a worker process of the embedded runtime) of this test's server that used
+ * the most CPU in the last 300 ms: other suites' kernels run their own environments at the same time.
+ */
+function busiestEnvironment(serverPid: number): number {
+  const commandOf = (pid: number): string => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const pids = processTree(serverPid).filter((pid) => commandOf(pid).includes('worker.bundle'));
   const cpu = (pid: number): number => {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -368,7 +390,7 @@ describe('faults', () => {
     const firstEpoch = firstEpochShown(future);
     await withTimeout(firstEpoch, 120_000, 'the first epoch');
     // A training worker (an environment using CPU now), killed from outside as the OOM killer would.
-    const victim = busiestEnvironment();
+    const victim = busiestEnvironment(fixture.server.pid);
     process.kill(victim, 'SIGKILL');
     const reply = await withTimeout(future.done, 150_000, 'the training after the kill');
     expect(reply.content.status).toBe('ok');

@@ -22,6 +22,8 @@ export interface JupyterServer {
   env: NodeJS.ProcessEnv;
   /** Everything the server printed (kernel stderr included). */
   log(): string;
+  /** The server's process id: its kernels and their execution environments are its descendants. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function startJupyterServer(): Promise<JupyterServer> {
     rootDir,
     env,
     log: () => output,
+    pid: child.pid as number,
     stop,
   };
 }
