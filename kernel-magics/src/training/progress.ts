@@ -3,7 +3,9 @@
  * the epoch and step, loss and accuracy, samples a second, cost so far and
  * bytes exchanged, then a row per finished epoch.
  */
+import { escapeHtml, formatUsd, NO_MATH_CLASSES } from '../cost/format';
 import { display, Display } from '../output/display';
+import { formatBytes } from '../telemetry/protocol/bytes';
 import type { EpochRecord } from './checkpoint';
 
 /** The line being trained now. */
@@ -20,23 +22,6 @@ export interface LiveFigures {
 
 const fixed = (value: number | undefined, digits: number): string =>
   value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
-
-const usd = (value: number): string => `$${value < 0.01 ? value.toFixed(6) : value.toFixed(4)}`;
-
-/** Bytes as B, kB, MB or GB (powers of 1000, as the panel shows them). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
-
-const escape = (text: string): string =>
-  text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 
 /** The cell's training display. */
 export class TrainingProgress {
@@ -79,7 +64,7 @@ export class TrainingProgress {
     }
     return (
       `epoch ${live.epoch}/${live.epochs} · step ${live.step}/${live.stepsPerEpoch} · loss ${fixed(live.loss, 4)} · ` +
-      `${fixed(live.samplesPerSecond, 0)} samples/s · ${usd(live.costUsd)} · ${formatBytes(live.bytesExchanged)} exchanged`
+      `${fixed(live.samplesPerSecond, 0)} samples/s · ${formatUsd(live.costUsd)} · ${formatBytes(live.bytesExchanged)} exchanged`
     );
   }
 
@@ -91,7 +76,7 @@ export class TrainingProgress {
       fixed(r.valLoss, 4),
       fixed(r.valAccuracy, 4),
       fixed(r.seconds, 1),
-      usd(r.costUsd),
+      formatUsd(r.costUsd),
       formatBytes(r.bytesExchanged),
     ]);
   }
@@ -121,14 +106,14 @@ export class TrainingProgress {
   private html(): string {
     const head = TrainingProgress.HEADER.map((h) => `<th>${h}</th>`).join('');
     const body = this.rows()
-      .map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`)
+      .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`)
       .join('');
     const table =
       this.history.length > 0 ? `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>` : '';
-    const status = this.status ? `<div>${escape(this.status)}</div>` : '';
+    const status = this.status ? `<div>${escapeHtml(this.status)}</div>` : '';
     return (
-      `<div class="serverless-training"><div><b>${escape(this.title)}</b></div>` +
-      `<div>${escape(this.liveLine())}</div>${table}${status}</div>`
+      `<div class="serverless-training ${NO_MATH_CLASSES}"><div><b>${escapeHtml(this.title)}</b></div>` +
+      `<div>${escapeHtml(this.liveLine())}</div>${table}${status}</div>`
     );
   }
 }

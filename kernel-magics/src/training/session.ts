@@ -6,7 +6,7 @@
  */
 import type * as Tf from '@tensorflow/tfjs';
 
-import { durationPico, DEFAULT_PRICES } from '../cost';
+import { durationPico, DEFAULT_PRICES, formatUsd } from '../cost';
 import { picoToUsd } from '../telemetry/protocol/money';
 import { parseStoreUrl } from '../exchange/store/url';
 import type { ServerlessCellOptions } from '../magics/options';
@@ -124,8 +124,8 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
     const total = this.billedUsd;
     this.progress.note(
       stopped === 'budget'
-        ? `Stopped by the budget ($${resolved.budget ?? 0}) after epoch ${position.epoch}: spent $${total.toFixed(6)}; the checkpoint is '${name}' version ${version}.`
-        : `Done: ${position.epoch} epochs, $${total.toFixed(6)}; the checkpoint is '${name}' version ${version}.`,
+        ? `Stopped by the budget (${formatUsd(resolved.budget ?? 0)}) after epoch ${position.epoch}: spent ${formatUsd(total)}; the checkpoint is '${name}' version ${version}.`
+        : `Done: ${position.epoch} epochs, ${formatUsd(total)}; the checkpoint is '${name}' version ${version}.`,
     );
     return {
       history: [...this.history],

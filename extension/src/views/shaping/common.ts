@@ -28,17 +28,8 @@ export function escapePlotly(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Bytes for display: B, kB, MB, GB (powers of 1000, as the bill counts). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[unit]}`;
-}
+/** Bytes for display: the kernel's rendering (`serverless-kernel/telemetry`), so cell and panel agree. */
+export { formatBytes } from 'serverless-kernel/telemetry';
 
 /** A duration for display: ms below 10 s, then s, then min. */
 export function formatMs(ms: number): string {

@@ -4,4 +4,5 @@
  */
 export * from './events';
 export * from './guards';
+export * from './bytes';
 export * from './money';
