@@ -299,6 +299,29 @@ describe('checkpoints', () => {
     expect(resumed.history[saved.epochs + 1].valAccuracy).toBeGreaterThan(0.85);
   }, 300_000);
 
+  it('a segment stops before its timeout inside an epoch, and the next one continues from there', async () => {
+    const out = await json<{ history: EpochRow[]; versions: number }>(
+      [
+        'const model = mlp(21);',
+        "const r = await train({ model, data: trainSet, validation: test, workers: 2, epochs: 2, batchSize: 4, timeout: 4, name: 'mlp-timeout', seed: 21, verbose: false });",
+        "JSON.stringify({ history: r.history, versions: (await models.list({ name: 'mlp-timeout' })).length })",
+      ].join('\n'),
+    );
+    expect(out.history.map((row) => row.epoch)).toEqual([1, 2]);
+    expect(out.history[1].valAccuracy).toBeGreaterThan(0.8);
+    // The start and one version per epoch, and more: checkpoints where the workers stopped inside an epoch.
+    expect(out.versions).toBeGreaterThan(3);
+    const report = await execute(fixture.kernel, '%serverless cost', { timeoutMs: 30_000 });
+    const text = report.iopub
+      .map((m) => m.content as { text?: string; data?: Record<string, unknown> })
+      .map((c) => c.text ?? String(c.data?.['text/plain'] ?? ''))
+      .join('\n');
+    // More than one run: the workers stopped for their timeout (4 s) and new segments went on.
+    expect(text.split('\n').filter((line) => line.includes("train('mlp-timeout')")).length).toBeGreaterThan(
+      1,
+    );
+  }, 180_000);
+
   it('a budget that pays for some epochs stops the workers at the checkpoint before it is passed', async () => {
     const out = await json<{ stopped?: string; epochs: number; costUsd: number; perEpoch: number }>(
       [

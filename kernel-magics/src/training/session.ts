@@ -11,7 +11,7 @@ import { picoToUsd } from '../telemetry/protocol/money';
 import { parseStoreUrl } from '../exchange/store/url';
 import type { ServerlessCellOptions } from '../magics/options';
 import type { ModelStore } from '../state/model-store';
-import { CheckpointRecord, EpochRecord, readCheckpointRecord } from './checkpoint';
+import type { EpochRecord } from './checkpoint';
 import type { DatasetRef } from './datasets/layout';
 import { TrainingDivergedError, TrainingInterruptedError, TrainingWorkerError } from './errors';
 import type { HistoryWriter } from './history-store';
@@ -114,10 +114,7 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
         stopped = 'budget';
         break;
       }
-      carried = undefined;
-      if (outcome.end === 'time' && position.step > 0) {
-        carried = (await this.recordOf(version)).carried;
-      }
+      carried = outcome.carried;
     }
     await this.finish(version);
     await this.parts.historyWriter.flush();
@@ -246,18 +243,6 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
       );
     }
     return rank0.outcome;
-  }
-
-  private async recordOf(version: number): Promise<CheckpointRecord> {
-    const loaded = await this.parts.models.load<Tf.LayersModel>(this.parts.name, {
-      version,
-      signal: this.parts.signal,
-    });
-    try {
-      return readCheckpointRecord(loaded, `version ${version} of '${this.parts.name}'`);
-    } finally {
-      loaded.dispose();
-    }
   }
 
   /** Puts the last checkpoint's weights and optimizer state into the model passed in. */

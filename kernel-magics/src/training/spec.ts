@@ -65,6 +65,8 @@ export interface SegmentOutcome {
   position: TrainingPosition;
   /** The version of that checkpoint (rank 0 writes them and returns it). */
   version?: number;
+  /** Stopped inside an epoch: its sums so far, over every worker (what that checkpoint records). */
+  carried?: EpochSums;
 }
 
 /** Rank 0's report at each control point: the segment's progress within the epoch. */

@@ -79,23 +79,31 @@ export async function trainingWorker(
   const trainable = await modelFor(tf, spec, store);
   held = undefined;
   const exchange = createExchangeApi();
-  const grads = await exchange.open({
-    run: 'grads',
-    rank,
-    workers: spec.workers,
-    codec: spec.codec,
-    strategy: spec.strategy,
-    ...(spec.strategy === 'parameter-server' ? { staleness: spec.staleness } : {}),
-  });
-  const control = await exchange.open({ run: 'control', rank, workers: spec.workers, strategy: 'allreduce' });
-  const loop = new SegmentLoop(tf, spec, rank, schedule, trainable, shard, validation, {
-    grads,
-    control,
-    sync: gradientSync(grads, spec.strategy, spec.staleness),
-    store,
-    startedAt,
-  });
+  const opened: Exchange[] = [];
   try {
+    const grads = await exchange.open({
+      run: 'grads',
+      rank,
+      workers: spec.workers,
+      codec: spec.codec,
+      strategy: spec.strategy,
+      ...(spec.strategy === 'parameter-server' ? { staleness: spec.staleness } : {}),
+    });
+    opened.push(grads);
+    const control = await exchange.open({
+      run: 'control',
+      rank,
+      workers: spec.workers,
+      strategy: 'allreduce',
+    });
+    opened.push(control);
+    const loop = new SegmentLoop(tf, spec, rank, schedule, trainable, shard, validation, {
+      grads,
+      control,
+      sync: gradientSync(grads, spec.strategy, spec.staleness),
+      store,
+      startedAt,
+    });
     const outcome = await loop.run();
     held = { trainId: spec.trainId, position: outcome.position, trainable };
     return outcome;
@@ -103,7 +111,7 @@ export async function trainingWorker(
     trainable.dispose();
     throw error;
   } finally {
-    await Promise.all([grads.close(), control.close()]);
+    await Promise.all(opened.map((ex) => ex.close()));
   }
 }
 
@@ -221,6 +229,7 @@ class SegmentLoop {
     if (sums.stop) {
       await this.applyPending();
       this.lastVersion = await this.checkpoint(epochSums);
+      this.carriedAtStop = epochSums;
       return true;
     }
     if (this.rank === 0) {
@@ -237,6 +246,8 @@ class SegmentLoop {
   }
 
   private lastVersion: number | undefined;
+  /** The epoch's sums where the workers stopped inside it (the next segment carries them on). */
+  private carriedAtStop: EpochSums | undefined;
 
   /** The end of an epoch: validation, the control round, the checkpoint. */
   private async epochEnd(): Promise<{
@@ -431,11 +442,13 @@ class SegmentLoop {
   }
 
   private stop(end: SegmentOutcome['end'], version = this.lastVersion): SegmentOutcome {
+    const carried = this.position.step > 0 ? this.carriedAtStop : undefined;
     return {
       rank: this.rank,
       end,
       position: { ...this.position },
       ...(version === undefined ? {} : { version }),
+      ...(carried ? { carried } : {}),
     };
   }
 }
