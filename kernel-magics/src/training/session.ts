@@ -69,16 +69,19 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
   private epochCostUsd: number | undefined;
   private bytesExchanged = 0;
   private readonly workerUsdPerSecond: number;
+  /** The store's kind (`embedded`, `redis`, `s3`), for the title and the telemetry. */
+  private readonly storeKind: string;
   /** The epoch whose loss was not finite, once one was (its segment is stopped). */
   private divergedAt: number | undefined;
   private segmentStop: AbortController | undefined;
 
   constructor(private readonly parts: SessionParts<M>) {
+    this.storeKind = parseStoreUrl(parts.cellOptions.store).kind;
     const { resolved, name, cellOptions } = parts;
     this.workerUsdPerSecond = picoToUsd(durationPico(1000, cellOptions.memoryMb, DEFAULT_PRICES, 'x86_64'));
     const title =
       `train '${name}': ${resolved.workers} workers · ${resolved.strategy} · codec ${resolved.codec} · ` +
-      `batch ${resolved.batchSize} · ${parseStoreUrl(cellOptions.store).kind} store`;
+      `batch ${resolved.batchSize} · ${this.storeKind} store`;
     this.progress = new TrainingProgress(title, this.history, resolved.verbose);
   }
 
@@ -260,13 +263,24 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
 
   /** A step report: the live line. */
   onStep(data: TrainingStepData, liveCostUsd: number): void {
+    this.showLive(data.epoch, data.step, data.loss, samplesPerSecond(data), liveCostUsd);
+  }
+
+  /** The cell's live line. */
+  private showLive(
+    epoch: number,
+    step: number,
+    loss: number,
+    rate: number | undefined,
+    liveCostUsd: number,
+  ): void {
     const live: LiveFigures = {
-      epoch: data.epoch,
+      epoch,
       epochs: this.parts.resolved.epochs,
-      step: data.step,
-      stepsPerEpoch: data.stepsPerEpoch,
-      loss: data.loss,
-      samplesPerSecond: data.seconds > 0 ? data.samples / data.seconds : undefined,
+      step,
+      stepsPerEpoch: this.parts.schedule.stepsPerEpoch,
+      loss,
+      samplesPerSecond: rate,
       costUsd: this.billedUsd + liveCostUsd,
       bytesExchanged: this.bytesExchanged,
     };
@@ -295,36 +309,21 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
     };
     this.history.push(record);
     this.parts.historyWriter.write(this.history);
-    const { resolved, cellOptions, trainId, name } = this.parts;
-    this.progress.update({
-      epoch: data.epoch,
-      epochs: resolved.epochs,
-      step: this.parts.schedule.stepsPerEpoch,
-      stepsPerEpoch: this.parts.schedule.stepsPerEpoch,
-      loss: data.loss,
-      samplesPerSecond: data.seconds > 0 ? data.samples / data.seconds : undefined,
-      costUsd: this.billedUsd + liveCostUsd,
-      bytesExchanged: this.bytesExchanged,
-    });
+    const rate = samplesPerSecond(data);
+    this.showLive(data.epoch, this.parts.schedule.stepsPerEpoch, data.loss, rate, liveCostUsd);
+    const { resolved, trainId, name } = this.parts;
     this.parts.host.reportEpoch({
+      ...record,
       trainId,
       name,
       runId,
-      epoch: data.epoch,
       epochs: resolved.epochs,
-      loss: data.loss,
-      ...(data.accuracy === undefined ? {} : { accuracy: data.accuracy }),
-      ...(data.valLoss === undefined ? {} : { valLoss: data.valLoss }),
-      ...(data.valAccuracy === undefined ? {} : { valAccuracy: data.valAccuracy }),
-      seconds: data.seconds,
-      samplesPerSecond: data.seconds > 0 ? data.samples / data.seconds : 0,
-      costUsd,
+      samplesPerSecond: rate ?? 0,
       totalCostUsd: this.billedUsd + liveCostUsd,
-      bytesExchanged: bytes,
       workers: resolved.workers,
       strategy: resolved.strategy,
       codec: resolved.codec,
-      store: parseStoreUrl(cellOptions.store).kind,
+      store: this.storeKind,
       ...(data.checkpointVersion >= 0 ? { checkpointVersion: data.checkpointVersion } : {}),
     });
     this.parts.options.onEpochEnd?.(record);
@@ -342,4 +341,9 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
   get host(): TrainingHost {
     return this.parts.host;
   }
+}
+
+/** Samples a second of what a report counts, if it took any time. */
+function samplesPerSecond(data: { samples: number; seconds: number }): number | undefined {
+  return data.seconds > 0 ? data.samples / data.seconds : undefined;
 }
