@@ -6,42 +6,17 @@
 // and one redraw's data (trafficShape + trafficFigure); for scatter-reduce (a mesh) and allreduce
 // (a star). Target: a redraw's data well under the 100 ms throttle window. Medians of `runs`.
 // Usage: node bench/panel/traffic.mjs [runs=7]
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadTsModules } from '../lib/ts-modules.mjs';
 
-import { build } from 'esbuild';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = Number(process.argv[2] ?? 7);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-traffic-'));
-const entry = path.join(tmp, 'entry.ts');
-const bundle = path.join(tmp, 'entry.cjs');
-const { writeFileSync } = await import('node:fs');
-writeFileSync(
-  entry,
-  [
-    `export { EventScript, exchangeRun } from ${JSON.stringify(path.join(root, 'test/unit/extension-fixtures.ts'))};`,
-    `export { foldEvents, replayState } from ${JSON.stringify(path.join(root, 'extension/src/model/fold.ts'))};`,
-    `export { emptyState } from ${JSON.stringify(path.join(root, 'extension/src/model/state.ts'))};`,
-    `export { trafficShape } from ${JSON.stringify(path.join(root, 'extension/src/views/shaping/traffic.ts'))};`,
-    `export { trafficFigure } from ${JSON.stringify(path.join(root, 'extension/src/views/traffic-figure.ts'))};`,
-    `export { figureTheme } from ${JSON.stringify(path.join(root, 'extension/src/views/figure-theme.ts'))};`,
-  ].join('\n'),
-);
-await build({
-  entryPoints: [entry],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  logLevel: 'error',
-  nodePaths: [path.join(root, 'node_modules')],
+const m = await loadTsModules({
+  'test/unit/extension-fixtures.ts': ['EventScript', 'exchangeRun'],
+  'extension/src/model/fold.ts': ['foldEvents', 'replayState'],
+  'extension/src/model/state.ts': ['emptyState'],
+  'extension/src/views/shaping/traffic.ts': ['trafficShape'],
+  'extension/src/views/traffic-figure.ts': ['trafficFigure'],
+  'extension/src/views/figure-theme.ts': ['figureTheme'],
 });
-const m = createRequire(import.meta.url)(bundle);
-rmSync(tmp, { recursive: true, force: true });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (fn) => {

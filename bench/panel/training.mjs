@@ -6,41 +6,17 @@
 // (trainingShape + trainingFigure) of the newest call and of a call of 10,000 epochs. Target: a
 // redraw's data well under the 100 ms throttle window. Medians of `runs`.
 // Usage: node bench/panel/training.mjs [runs=7]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadTsModules } from '../lib/ts-modules.mjs';
 
-import { build } from 'esbuild';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RUNS = Number(process.argv[2] ?? 7);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-training-'));
-const entry = path.join(tmp, 'entry.ts');
-const bundle = path.join(tmp, 'entry.cjs');
-writeFileSync(
-  entry,
-  [
-    `export { EventScript, trainingRun } from ${JSON.stringify(path.join(root, 'test/unit/extension-fixtures.ts'))};`,
-    `export { foldEvents, replayState } from ${JSON.stringify(path.join(root, 'extension/src/model/fold.ts'))};`,
-    `export { emptyState } from ${JSON.stringify(path.join(root, 'extension/src/model/state.ts'))};`,
-    `export { trainingShape } from ${JSON.stringify(path.join(root, 'extension/src/views/shaping/training.ts'))};`,
-    `export { trainingFigure } from ${JSON.stringify(path.join(root, 'extension/src/views/training-figure.ts'))};`,
-    `export { figureTheme } from ${JSON.stringify(path.join(root, 'extension/src/views/figure-theme.ts'))};`,
-  ].join('\n'),
-);
-await build({
-  entryPoints: [entry],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  logLevel: 'error',
-  nodePaths: [path.join(root, 'node_modules')],
+const m = await loadTsModules({
+  'test/unit/extension-fixtures.ts': ['EventScript', 'trainingRun'],
+  'extension/src/model/fold.ts': ['foldEvents', 'replayState'],
+  'extension/src/model/state.ts': ['emptyState'],
+  'extension/src/views/shaping/training.ts': ['trainingShape'],
+  'extension/src/views/training-figure.ts': ['trainingFigure'],
+  'extension/src/views/figure-theme.ts': ['figureTheme'],
 });
-const m = createRequire(import.meta.url)(bundle);
-rmSync(tmp, { recursive: true, force: true });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (fn) => {
