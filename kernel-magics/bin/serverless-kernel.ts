@@ -3,12 +3,21 @@
  * The serverless-kernel command: `install` writes the kernelspec, `kernel`
  * runs the kernel for a connection file (Jupyter calls this).
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { InstallTarget, installKernelspec } from '../src/cli/kernelspec';
 import { DISPLAY_NAME, KERNEL_NAME } from '../src/kernel/kernel-info';
+import { startOffline } from '../src/cli/offline';
 import { runKernel } from '../src/main';
 import { createStderrLogger, LogLevel } from '../src/kernel/log';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
+  }
+  return port;
+}
 
 const program = new Command('serverless-kernel').description(
   `The ${DISPLAY_NAME} Jupyter kernel (kernelspec "${KERNEL_NAME}")`,
@@ -50,6 +59,26 @@ program
   )
   .action(async (options: { connectionFile: string; logLevel: LogLevel }) => {
     await runKernel(options.connectionFile, createStderrLogger(options.logLevel));
+  });
+
+program
+  .command('offline')
+  .description('Run the Lambda runner under serverless-offline, with s3rver, on 127.0.0.1 (Ctrl-C stops them)')
+  .option('--lambda-port <port>', 'port of the Lambda API', parsePort, 3002)
+  .option('--s3-port <port>', 'port of the S3 API', parsePort, 4569)
+  .action(async (options: { lambdaPort: number; s3Port: number }) => {
+    const servers = await startOffline(options);
+    process.stdout.write(
+      `Lambda runner at ${servers.lambdaEndpoint} (serverless-offline), S3 at ${servers.s3Endpoint} (s3rver, ` +
+        `bucket ${servers.bucket}).\nPoint a kernel at them with:\n\n${servers.configLine}\n\n` +
+        'The kernel needs the credentials s3rver accepts: start Jupyter with ' +
+        'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER. Ctrl-C stops both servers.\n',
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await servers.stop();
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

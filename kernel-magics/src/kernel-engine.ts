@@ -19,6 +19,9 @@ import { Backend } from './runtime/backend';
 import { BackendFactory, BackendRegistry, BackendUnavailableError } from './runtime';
 import { FileStaging } from './runtime/files';
 import { LocalBackend } from './runtime/local';
+import type * as LambdaModule from './runtime/lambda';
+import { LambdaConfigError } from './runtime/lambda/errors';
+import { LambdaSettingsHolder } from './magics/lambda-settings';
 import { TelemetryHub } from './telemetry';
 
 /** Options of the kernel's engine. */
@@ -29,14 +32,22 @@ export interface KernelEngineOptions {
   comms: CommRegistry;
   /** The notebook's directory. */
   cwd: string;
-  /** The backends by name (tests pass their own); default: the embedded runtime as `local`. */
+  /** The backends by name (tests pass their own); default: {@link defaultBackends}. */
   backends?: Readonly<Record<string, BackendFactory>>;
 }
 
 /** The backends a kernel runs on by default. */
-export const DEFAULT_BACKENDS: Readonly<Record<string, BackendFactory>> = {
-  local: () => new LocalBackend(),
-};
+export function defaultBackends(lambda: LambdaSettingsHolder): Readonly<Record<string, BackendFactory>> {
+  return {
+    local: () => new LocalBackend(),
+    lambda: () => {
+      // The AWS SDK loads only when a cell first asks for Lambda: every kernel start would pay for it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load
+      const { LambdaBackend } = require('./runtime/lambda') as typeof LambdaModule;
+      return new LambdaBackend({ settings: () => lambda.settings() });
+    },
+  };
+}
 
 /** The engine with `%%serverless` support, its telemetry hub and its backends. */
 export function createKernelEngine(options: KernelEngineOptions): {
@@ -47,12 +58,15 @@ export function createKernelEngine(options: KernelEngineOptions): {
   const telemetry = new TelemetryHub();
   telemetry.attach(options.comms);
   const accounting = new KernelAccounting(telemetry);
-  const backends = new BackendRegistry(options.backends ?? DEFAULT_BACKENDS);
+  const lambda = new LambdaSettingsHolder();
+  const backends = new BackendRegistry(options.backends ?? defaultBackends(lambda));
   const backend = (name: string): Backend => {
     try {
-      return backends.get(name);
+      const found = backends.get(name);
+      found.preflight?.();
+      return found;
     } catch (error) {
-      throw error instanceof BackendUnavailableError
+      throw error instanceof BackendUnavailableError || error instanceof LambdaConfigError
         ? new MagicUsageError(`%%serverless: ${error.message}`)
         : error;
     }
@@ -80,7 +94,7 @@ export function createKernelEngine(options: KernelEngineOptions): {
       cellSignal: () => built.engine?.cellSignal(),
     }),
   );
-  const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all(), defaults });
+  const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all(), defaults, lambda });
   const engine = new ServerlessEngine(options.inner, runner, lineMagics, () => {
     telemetry.dispose();
     void backends.dispose();

@@ -13,6 +13,7 @@ import { ServerlessRunner } from '../run/runner';
 import { Backend } from '../runtime/backend';
 import { cellMagicHelp, cellProgram } from './cell-program';
 import { LineCommand } from './parse';
+import { LambdaSettingsHolder } from './lambda-settings';
 import { CONFIGURABLE, SessionDefaults } from './session-defaults';
 import { longOptions, magicProgram, MagicUsageError, parseMagicArgs } from './usage';
 
@@ -24,6 +25,8 @@ export interface LineMagicServices {
   startedBackends(): Backend[];
   /** The session's defaults, shared with the runner (`config` sets them). */
   defaults: SessionDefaults;
+  /** Where `--backend lambda` invokes (`config --region --function --bucket ...` sets it). */
+  lambda: LambdaSettingsHolder;
 }
 
 /** What a command runs with. */
@@ -53,15 +56,18 @@ export class LineMagics {
       summary: "show or set this kernel's defaults for %%serverless cells (a cell's own options win)",
       options: (program) => {
         SessionDefaults.options().forEach((option) => program.addOption(option));
+        LambdaSettingsHolder.options().forEach((option) => program.addOption(option));
         program.addOption(new Option('--reset', 'forget every default'));
       },
       refuse: refuseNonDefaults,
       run: ({ program }) => {
         if (program.opts<{ reset?: boolean }>().reset) {
           this.services.defaults.reset();
+          this.services.lambda.reset();
         }
         this.services.defaults.set(program);
-        getOutputSink().stream('stdout', this.services.defaults.describe());
+        this.services.lambda.set(program);
+        getOutputSink().stream('stdout', this.services.defaults.describe() + this.services.lambda.describe());
         return OK;
       },
     },

@@ -164,6 +164,8 @@ export interface ProviderReport {
   initMs?: number;
   /** Max memory used, MB. */
   maxMemoryUsedMb?: number;
+  /** The platform refused the request before running it (throttled, not found): nothing is billed, not even the request. */
+  notRun?: boolean;
 }
 
 /** An attempt that got an environment and starts. */
@@ -258,6 +260,12 @@ export interface Backend {
   replace(invocationId: string, why: string): boolean;
   /** Sets how many invocations may run at once (queued ones wait). */
   setConcurrency(limit: number): void;
+  /**
+   * Throws an error whose message says what to do when the backend cannot
+   * be used now (a remote backend not configured); called before a run
+   * plans anything. Absent: always usable.
+   */
+  preflight?(): void;
   /** Environments and queue. */
   status(): BackendStatus;
   /** Stops every environment; pending invocations end `cancelled`. */

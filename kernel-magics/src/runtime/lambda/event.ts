@@ -1,0 +1,145 @@
+/**
+ * Builds the runner event of one attempt: the program bundled with its
+ * imports, the captures and the element, each inline while the whole
+ * request fits Lambda's payload limit, else through the payload bucket
+ * (largest first). A bundled program is uploaded once per kernel; a run's
+ * captures once per run.
+ */
+import type { InvocationRequest } from '../backend';
+import { ProgramBundler } from '../../plan/bundle';
+import { ENVELOPE_RESERVE_BYTES, LAMBDA_LIMITS, LambdaSettings, PROGRAM_PREFIX, SPILL_PREFIX } from './config';
+import { base64Length, payloadStoreUrl, storePayload } from './payload';
+import { Payload, RUNNER_PROTOCOL, RunnerEvent, StoredRef } from './protocol';
+
+/** An event and what it left in the bucket for this attempt alone. */
+export interface BuiltEvent {
+  event: RunnerEvent;
+  /** Bytes of the event as sent. */
+  bytes: number;
+  /** Keys stored for this attempt (delete them when it ends). */
+  attemptKeys: string[];
+}
+
+interface Part {
+  name: 'program' | 'captures' | 'element';
+  bytes: Uint8Array;
+  ref: StoredRef;
+  /** Stored once and kept (true), or stored for this attempt (false). */
+  shared: boolean;
+}
+
+/** Builds events; one per backend (it remembers what it uploaded). */
+export class EventBuilder {
+  private readonly bundler = new ProgramBundler();
+  /** Shared objects stored (or being stored), by store URL and key. */
+  private readonly stored = new Map<string, Promise<void>>();
+
+  /**
+   * The event of attempt `attempt` of `request`.
+   *
+   * @throws BundleError when the body's imports cannot be bundled; store errors when a payload cannot be stored.
+   */
+  async build(
+    request: InvocationRequest,
+    attempt: number,
+    settings: LambdaSettings,
+    signal: AbortSignal,
+  ): Promise<BuiltEvent> {
+    const program = await this.bundler.bundle(request.program, request.cwd);
+    const store = payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint);
+    const runPrefix = `${SPILL_PREFIX}${safeKeyPart(request.runId)}/`;
+    const attemptKey = `${runPrefix}${safeKeyPart(request.id)}-a${attempt}`;
+    const parts: Part[] = [
+      {
+        name: 'program',
+        bytes: Buffer.from(program.source),
+        ref: { store, key: `${PROGRAM_PREFIX}${program.hash}` },
+        shared: true,
+      },
+      {
+        name: 'captures',
+        bytes: request.captures.bytes,
+        ref: { store, key: `${runPrefix}captures-${request.captures.hash}` },
+        shared: true,
+      },
+    ];
+    if (request.element !== undefined) {
+      parts.push({ name: 'element', bytes: request.element, ref: { store, key: `${attemptKey}.element` }, shared: false });
+    }
+    const placed = await this.place(parts, signal);
+    const event: RunnerEvent = {
+      protocol: RUNNER_PROTOCOL,
+      id: request.id,
+      runId: request.runId,
+      index: request.index,
+      attempt,
+      program: { hash: program.hash, filename: program.filename, source: placed.get('program') as Payload },
+      captures: { hash: request.captures.hash, bytes: placed.get('captures') as Payload },
+      element: placed.get('element'),
+      memoryMb: request.memoryMb,
+      timeoutS: request.timeoutS,
+      store: request.store,
+      spill: { store, key: attemptKey },
+    };
+    const attemptKeys = parts.filter((part) => !part.shared && 'stored' in (placed.get(part.name) ?? {}));
+    return {
+      event,
+      bytes: Buffer.byteLength(JSON.stringify(event)),
+      attemptKeys: attemptKeys.map((part) => part.ref.key),
+    };
+  }
+
+  /** Forgets the shared objects of a run (their keys are deleted with the run's prefix). */
+  forgetRun(store: string, runId: string): void {
+    const prefix = `${store}\0${SPILL_PREFIX}${safeKeyPart(runId)}/`;
+    for (const key of [...this.stored.keys()]) {
+      if (key.startsWith(prefix)) {
+        this.stored.delete(key);
+      }
+    }
+  }
+
+  /** Each part inline, or stored (largest first) until the inline ones fit the payload limit. */
+  private async place(parts: Part[], signal: AbortSignal): Promise<Map<Part['name'], Payload>> {
+    const limit = LAMBDA_LIMITS.syncPayloadBytes - ENVELOPE_RESERVE_BYTES;
+    const bySize = [...parts].sort((a, b) => b.bytes.byteLength - a.bytes.byteLength);
+    let inline = parts.reduce((sum, part) => sum + base64Length(part.bytes.byteLength), 0);
+    const toStore = new Set<Part>();
+    for (const part of bySize) {
+      if (inline <= limit) {
+        break;
+      }
+      toStore.add(part);
+      inline -= base64Length(part.bytes.byteLength);
+    }
+    const placed = new Map<Part['name'], Payload>();
+    await Promise.all(
+      parts.map(async (part) => {
+        if (!toStore.has(part)) {
+          placed.set(part.name, { b64: Buffer.from(part.bytes).toString('base64') });
+          return;
+        }
+        placed.set(part.name, part.shared ? await this.storeShared(part, signal) : await storePayload(part.bytes, part.ref, signal));
+      }),
+    );
+    return placed;
+  }
+
+  private async storeShared(part: Part, signal: AbortSignal): Promise<Payload> {
+    const id = `${part.ref.store}\0${part.ref.key}`;
+    let pending = this.stored.get(id);
+    if (!pending) {
+      pending = storePayload(part.bytes, part.ref, signal).then(() => undefined);
+      this.stored.set(id, pending);
+      // A failed upload is tried again by the next attempt.
+      pending.catch(() => this.stored.delete(id));
+    }
+    await pending;
+    return { stored: part.ref };
+  }
+}
+
+/** A kernel id as a store key part (ids are letters, digits and dashes already; anything else is replaced). */
+function safeKeyPart(id: string): string {
+  return id.replace(/[^A-Za-z0-9._=-]/g, '_');
+}

@@ -1,0 +1,413 @@
+/**
+ * The `lambda` backend: invocations run on AWS Lambda (or serverless-offline)
+ * as synchronous Invokes of the runner function, one alias per memory size.
+ * A FIFO queue behind the concurrency limit; each attempt's event built
+ * (bundled program, payloads inline or through the bucket), sent with
+ * `LogType: 'Tail'` and bounded in time; throttling and service faults
+ * retried with bounded backoff, shown as retried attempts; crashes retried
+ * by the one retry policy of every backend; the REPORT line, when the
+ * platform sends one, gives the attempt's billed figures.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+
+import type {
+  AttemptOutcome,
+  AttemptRecord,
+  Backend,
+  BackendStatus,
+  InvocationObserver,
+  InvocationRequest,
+  InvocationResult,
+} from '../backend';
+import { sharedStore } from '../../exchange/store/shared';
+import { Backoff, retryDelay, Slots } from '../scheduling';
+import { lambdaClient } from './client';
+import { LambdaSettings, memoryAlias } from './config';
+import { describeInvokeError, InvokeFailure, InvokeTarget, LambdaConfigError } from './errors';
+import { BuiltEvent, EventBuilder } from './event';
+import { BundleError } from '../../plan/bundle';
+import { payloadStoreUrl, PayloadMissingError } from './payload';
+import type { RunnerOutput } from './protocol';
+import { AttemptAnswer, readAnswer } from './response';
+import { reportToProvider } from './report';
+import { describeThrottle, invokeRetryDelay } from './throttle';
+
+/** Options of a LambdaBackend. */
+export interface LambdaBackendOptions {
+  /** The settings (`%serverless config --backend lambda ...`), read at every attempt; undefined until set. */
+  settings: () => LambdaSettings | undefined;
+  /** Makes the Lambda client for settings (tests inject theirs); default: ./client. */
+  client?: (settings: LambdaSettings) => LambdaClient;
+  /** Invocations at once (default 8, as the embedded runtime). */
+  concurrency?: number;
+  /** Backoff between attempts after a crash. */
+  backoff?: Backoff;
+}
+
+/**
+ * How long an attempt may take beyond the cell's `--timeout` before the
+ * kernel stops waiting for its answer: a cold start, payloads through the
+ * bucket, the runner's own timeout handling.
+ */
+export const INVOKE_GRACE_MS = 60_000;
+
+/** The `lambda` backend. */
+export class LambdaBackend implements Backend {
+  readonly name = 'lambda';
+  private readonly slots: Slots;
+  private readonly events = new EventBuilder();
+  private readonly backoff: Backoff;
+  /** Attempts in flight by invocation id: their controller, to replace or cancel them. */
+  private readonly inFlight = new Map<string, AbortController>();
+  /** Invocations not finished, by run: a run's bucket objects are deleted when its last one ends. */
+  private readonly runs = new Map<string, number>();
+  private readonly clients = new Map<string, LambdaClient>();
+  private readonly disposal = new AbortController();
+
+  constructor(private readonly options: LambdaBackendOptions) {
+    this.slots = new Slots(options.concurrency ?? 8);
+    this.backoff = options.backoff ?? { baseMs: 200, maxMs: 5_000 };
+  }
+
+  /**
+   * Checks that the backend can be used now (settings given); called before a run plans anything.
+   *
+   * @throws LambdaConfigError naming the `%serverless config` line to run.
+   */
+  preflight(): void {
+    if (!this.options.settings()) {
+      throw new LambdaConfigError(
+        '--backend lambda needs the runner function and a bucket: run ' +
+          '`%serverless config --backend lambda --region REGION --function NAME --bucket BUCKET` first ' +
+          '(`npm run offline` prints that line for a local runner), and `%serverless deploy` once per account.',
+      );
+    }
+  }
+
+  async invoke(request: InvocationRequest, observer: InvocationObserver, signal: AbortSignal): Promise<InvocationResult> {
+    const attempts: AttemptRecord[] = [];
+    const stop = AbortSignal.any([signal, this.disposal.signal]);
+    this.runs.set(request.runId, (this.runs.get(request.runId) ?? 0) + 1);
+    try {
+      if (!(await this.slots.acquire(stop))) {
+        return { id: request.id, attempts, outcome: cancelled('Cancelled before it ran.') };
+      }
+      try {
+        if (!(observer.mayStart?.() ?? true)) {
+          return { id: request.id, attempts, outcome: cancelled('Cancelled before it ran.') };
+        }
+        const outcome = await this.attempts(request, observer, stop, attempts);
+        return { id: request.id, attempts, outcome };
+      } finally {
+        this.slots.release();
+      }
+    } finally {
+      this.endOfInvocation(request.runId);
+    }
+  }
+
+  replace(invocationId: string, why: string): boolean {
+    const controller = this.inFlight.get(invocationId);
+    if (!controller) {
+      return false;
+    }
+    controller.abort(new ReplacedError(why));
+    return true;
+  }
+
+  setConcurrency(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`concurrency must be a whole number >= 1, got ${limit}`);
+    }
+    this.slots.resize(limit);
+  }
+
+  status(): BackendStatus {
+    const settings = this.options.settings();
+    return {
+      // Lambda's execution environments are the platform's: the kernel sees only its requests.
+      environments: [],
+      queued: this.slots.waiting,
+      running: this.slots.inUse,
+      concurrencyLimit: this.slots.size,
+      isolation: settings
+        ? `AWS Lambda function ${settings.functionName} in ${settings.region}` +
+          (settings.endpoint ? ` at ${settings.endpoint}` : '') +
+          ': each execution environment is a Lambda sandbox, one program process in each'
+        : 'AWS Lambda (not configured)',
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.disposal.abort(new Error('The kernel is shutting down.'));
+    for (const client of this.clients.values()) {
+      client.destroy();
+    }
+    this.clients.clear();
+  }
+
+  /** Runs attempts until one decides the invocation (or the retries are used up). */
+  private async attempts(
+    request: InvocationRequest,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+    attempts: AttemptRecord[],
+  ): Promise<AttemptOutcome> {
+    let crashes = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      if (signal.aborted) {
+        return cancelled('Cancelled.');
+      }
+      const record = await this.attempt(request, attempt, observer, signal);
+      if (record.throttled === undefined) {
+        crashes += record.attempt.outcome.status === 'crashed' ? 1 : 0;
+      }
+      const delay =
+        record.throttled !== undefined
+          ? record.throttled
+          : retryDelay(record.attempt.outcome.status, crashes, request.retries, this.backoff);
+      const full: AttemptRecord = { ...record.attempt, willRetry: delay !== undefined && !signal.aborted };
+      attempts.push(full);
+      notify(observer, (o) => o.onAttemptEnd?.(full));
+      if (!full.willRetry) {
+        return full.outcome;
+      }
+      await sleep(delay ?? 0, signal);
+    }
+  }
+
+  /** One attempt: its record, and the delay before the next when the platform throttled it. */
+  private async attempt(
+    request: InvocationRequest,
+    attempt: number,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+  ): Promise<{ attempt: Omit<AttemptRecord, 'willRetry'>; throttled?: number }> {
+    const settings = this.options.settings();
+    const startedAt = Date.now();
+    const base = { attempt, environmentId: '', cold: false, initMs: 0, durationMs: 0, bytesIn: 0, bytesOut: 0, startedAt };
+    if (!settings) {
+      return { attempt: { ...base, outcome: configError('Lambda is not configured: run %serverless config --backend lambda ...') } };
+    }
+    notify(observer, (o) => o.onAttemptStart?.({ attempt, environmentId: 'lambda', cold: false, initMs: 0 }));
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    const deadline = setTimeout(
+      () => controller.abort(new AnswerTimeoutError(request.timeoutS)),
+      request.timeoutS * 1000 + INVOKE_GRACE_MS,
+    );
+    this.inFlight.set(request.id, controller);
+    let built: BuiltEvent | undefined;
+    let answer: AttemptAnswer | undefined;
+    try {
+      built = await this.events.build(request, attempt, settings, controller.signal);
+      const output = await this.client(settings).send(
+        new InvokeCommand({
+          FunctionName: settings.functionName,
+          Qualifier: memoryAlias(request.memoryMb),
+          InvocationType: 'RequestResponse',
+          LogType: 'Tail',
+          Payload: Buffer.from(JSON.stringify(built.event)),
+        }),
+        { abortSignal: controller.signal },
+      );
+      answer = await readAnswer(output, built.event, controller.signal);
+    } catch (error) {
+      return this.failedAttempt(error, base, built, controller.signal, attempt, { settings, memoryMb: request.memoryMb });
+    } finally {
+      clearTimeout(deadline);
+      signal.removeEventListener('abort', forward);
+      this.inFlight.delete(request.id);
+      void this.deleteObjects(settings, [
+        ...(built?.attemptKeys ?? []),
+        ...(answer?.stored.map((ref) => ref.key) ?? []),
+      ]);
+    }
+    replay(answer.output, answer.droppedOutputBytes, observer);
+    for (const late of answer.lateErrors) {
+      notify(observer, (o) => o.onLateError?.({ attempt: late.attempt, environmentId: answer?.figures?.environmentId ?? 'lambda', error: late.error }));
+    }
+    return { attempt: recordOf(base, answer, built) };
+  }
+
+  /** The record of an attempt whose Invoke failed (or was stopped); a throttle gives the delay before the next. */
+  private failedAttempt(
+    error: unknown,
+    base: Omit<AttemptRecord, 'willRetry' | 'outcome'>,
+    built: BuiltEvent | undefined,
+    signal: AbortSignal,
+    attempt: number,
+    target: InvokeTarget,
+  ): { attempt: Omit<AttemptRecord, 'willRetry'>; throttled?: number } {
+    const bytesIn = built?.bytes ?? 0;
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (reason instanceof ReplacedError) {
+      return { attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: { status: 'crashed', message: reason.message } } };
+    }
+    if (reason instanceof AnswerTimeoutError) {
+      return { attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: { status: 'timeout', message: reason.message } } };
+    }
+    if (signal.aborted) {
+      return { attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: cancelled('Cancelled while it ran.') } };
+    }
+    if (error instanceof BundleError || error instanceof PayloadMissingError) {
+      // The cell's own problem, said in its own words: nothing was invoked.
+      return { attempt: { ...base, bytesIn, outcome: { status: 'error', error: { name: error.name, message: error.message, stack: '' } }, reported: { billedMs: 0, notRun: true } } };
+    }
+    const throttle = describeThrottle(error);
+    const delay = invokeRetryDelay(error, attempt);
+    if (delay !== undefined) {
+      const why = throttle ? `throttled by Lambda (${throttle.reason})` : describeInvokeError(error, target).message;
+      return {
+        attempt: {
+          ...base,
+          bytesIn,
+          outcome: { status: 'crashed', message: `${why}; invoked again in ${(delay / 1000).toFixed(1)} s` },
+          // The platform refused the request before running it: nothing is billed.
+          reported: { billedMs: 0, notRun: true },
+        },
+        throttled: delay,
+      };
+    }
+    const failure: InvokeFailure = describeInvokeError(error, target);
+    return {
+      attempt: {
+        ...base,
+        bytesIn,
+        outcome: { status: 'error', error: { name: failure.name, message: failure.message, stack: '' } },
+        reported: { billedMs: 0, notRun: true },
+      },
+    };
+  }
+
+  private client(settings: LambdaSettings): LambdaClient {
+    const key = JSON.stringify(settings);
+    let client = this.clients.get(key);
+    if (!client) {
+      client = (this.options.client ?? lambdaClient)(settings);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** Deletes bucket objects an attempt no longer needs (best effort, bounded by the store's own timeouts). */
+  private async deleteObjects(settings: LambdaSettings, keys: string[]): Promise<void> {
+    if (keys.length === 0) {
+      return;
+    }
+    const store = sharedStore(payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint));
+    await Promise.allSettled(keys.map((key) => store.delete(key)));
+  }
+
+  /** One invocation of a run ended; with its last, the run's shared payloads go. */
+  private endOfInvocation(runId: string): void {
+    const left = (this.runs.get(runId) ?? 1) - 1;
+    if (left > 0) {
+      this.runs.set(runId, left);
+      return;
+    }
+    this.runs.delete(runId);
+    const settings = this.options.settings();
+    if (settings) {
+      const url = payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint);
+      this.events.forgetRun(url, runId);
+      void sharedStore(url)
+        .deletePrefix(`serverless-kernel/payloads/${runId.replace(/[^A-Za-z0-9._=-]/g, '_')}/`)
+        .catch(() => undefined);
+    }
+  }
+}
+
+/** The record of an attempt that got an answer. */
+function recordOf(
+  base: Omit<AttemptRecord, 'willRetry' | 'outcome'>,
+  answer: AttemptAnswer,
+  built: BuiltEvent | undefined,
+): Omit<AttemptRecord, 'willRetry'> {
+  const report = answer.report;
+  const figures = answer.figures;
+  return {
+    ...base,
+    environmentId: figures?.environmentId ?? 'lambda',
+    cold: report?.initDurationMs !== undefined || (figures?.cold ?? false),
+    initMs: report?.initDurationMs ?? figures?.initMs ?? 0,
+    durationMs: report?.durationMs ?? figures?.durationMs ?? Date.now() - base.startedAt,
+    maxMemoryUsedMb: report?.maxMemoryUsedMb ?? figures?.maxMemoryUsedMb,
+    bytesIn: built?.bytes ?? 0,
+    bytesOut: answer.bytesOut,
+    outcome: answer.outcome,
+    reported: report ? reportToProvider(report) : undefined,
+  };
+}
+
+/** Hands the runner's output to the observer, in order. */
+function replay(output: RunnerOutput[], dropped: number, observer: InvocationObserver): void {
+  for (const item of output) {
+    switch (item.kind) {
+      case 'stream':
+        notify(observer, (o) => o.onStream?.(item.name, item.text));
+        break;
+      case 'display':
+        notify(observer, (o) => o.onDisplay?.(item.data, item.metadata, item.displayId, item.update));
+        break;
+      case 'clear':
+        notify(observer, (o) => o.onClear?.(item.wait));
+        break;
+      case 'event':
+        notify(observer, (o) => o.onEvent?.(item.event));
+        break;
+    }
+  }
+  if (dropped > 0) {
+    notify(observer, (o) =>
+      o.onStream?.('stderr', `\n[the runner dropped ${dropped} bytes of output over its limit]\n`),
+    );
+  }
+}
+
+/** Calls an observer; an observer that throws does not stop the invocation. */
+function notify(observer: InvocationObserver, call: (observer: InvocationObserver) => void): void {
+  try {
+    call(observer);
+  } catch {
+    // The kernel's own observers do not throw; one that does must not lose the invocation's result.
+  }
+}
+
+function cancelled(message: string): AttemptOutcome {
+  return { status: 'cancelled', message };
+}
+
+function configError(message: string): AttemptOutcome {
+  return { status: 'error', error: { name: 'LambdaConfigError', message, stack: '' } };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The reason an attempt was replaced (a straggler). */
+class ReplacedError extends Error {
+  override readonly name = 'ReplacedError';
+}
+
+/** The reason an attempt was given up: no answer long after the cell's timeout. */
+class AnswerTimeoutError extends Error {
+  override readonly name = 'AnswerTimeoutError';
+  constructor(timeoutS: number) {
+    super(
+      `timed out after ${timeoutS.toFixed(2)} seconds: the runner did not answer within ${(INVOKE_GRACE_MS / 1000).toFixed(0)} s ` +
+        'of the cell\'s --timeout (the request is abandoned; Lambda ends it at the function\'s own timeout)',
+    );
+  }
+}
