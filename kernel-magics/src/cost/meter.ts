@@ -117,6 +117,37 @@ export function billAttempt(
               ? billedDurationMs(record.initMs, prices)
               : 0,
         };
+  return billDurations(ran, billedMs, initBilledMs, memoryMb, prices, arch);
+}
+
+/**
+ * Bills one attempt from what the platform reported of it alone (Lambda's
+ * REPORT line, see runtime/lambda/report.ts): the same bill, to the
+ * pico-dollar, as {@link billAttempt} makes of an attempt that carries this
+ * report.
+ *
+ * @throws CostModelError when `memoryMb` is not a whole number of MB within Lambda's limits.
+ */
+export function billReported(
+  reported: ProviderReport & { billedMs: number },
+  memoryMb: number,
+  prices: PriceTable,
+  arch: Arch = 'x86_64',
+): AttemptBill {
+  checkMemory(memoryMb, prices);
+  const { billedMs, initBilledMs } = reportedDurations(reported, prices);
+  return billDurations(true, billedMs, initBilledMs, memoryMb, prices, arch);
+}
+
+/** The bill of billed durations (ms, already rounded): duration x memory x price, plus one request if it ran. */
+function billDurations(
+  ran: boolean,
+  billedMs: number,
+  initBilledMs: number,
+  memoryMb: number,
+  prices: PriceTable,
+  arch: Arch,
+): AttemptBill {
   const compute = durationPico(billedMs, memoryMb, prices, arch);
   const init = durationPico(initBilledMs, memoryMb, prices, arch);
   const request = ran ? requestPico(prices) : 0;

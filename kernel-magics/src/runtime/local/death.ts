@@ -4,10 +4,10 @@
  * end-report.ts), or what its stderr shows.
  */
 import type { AttemptOutcome } from '../backend';
+import { OUT_OF_MEMORY, outOfMemoryMessage, timeoutMessage } from '../failure-messages';
 import type { EndReport } from '../program/process-guard';
 import { crashSummary } from './end-report';
 import type { Job } from './job';
-import { OUT_OF_MEMORY } from './memory';
 import type { WorkerProcess } from './worker-process';
 
 /**
@@ -46,14 +46,9 @@ export function deathOutcome(
 ): AttemptOutcome {
   switch (worker.killedFor) {
     case 'timeout':
-      return { status: 'timeout', message: `Task timed out after ${timeoutS.toFixed(2)} seconds.` };
+      return { status: 'timeout', message: timeoutMessage(timeoutS) };
     case 'memory':
-      return {
-        status: 'out-of-memory',
-        message:
-          `Runtime exited: out of memory (it used ${Math.round(peakRssMb)} MB, over --memory ` +
-          `${memoryMb} MB). Raise --memory or use less data per invocation.`,
-      };
+      return { status: 'out-of-memory', message: outOfMemoryMessage(memoryMb, { usedMb: peakRssMb }) };
     case 'cancel':
     case 'dispose':
       return { status: 'cancelled', message: 'Cancelled: the invocation was stopped before it finished.' };
@@ -73,10 +68,7 @@ export function deathOutcome(
       break;
   }
   if (worker.stderrMatches(OUT_OF_MEMORY)) {
-    return {
-      status: 'out-of-memory',
-      message: `Runtime exited: out of memory (the V8 heap reached its limit at --memory ${memoryMb} MB). Raise --memory or use less data per invocation.`,
-    };
+    return { status: 'out-of-memory', message: outOfMemoryMessage(memoryMb, 'heap-limit') };
   }
   const tail = crashSummary(worker.stderrText());
   return {

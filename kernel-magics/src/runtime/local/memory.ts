@@ -1,15 +1,12 @@
 /**
  * Reading an environment's memory from the kernel side: resident memory from
- * /proc (how --memory is enforced, as Lambda does), and how V8 reports heap
- * exhaustion (when a heap flag is the limit).
+ * /proc (how --memory is enforced, as Lambda does). How V8 reports heap
+ * exhaustion (when a heap flag is the limit) is in ../failure-messages.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 
 import { MEMORY_POLL_MS, MEMORY_RELAXED_FRACTION, MEMORY_RELAXED_POLLS } from './config';
-
-/** Heap exhaustion as V8 reports it on stderr before aborting. */
-export const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed/i;
 
 /** Whether resident memory can be read from /proc (Linux). */
 export const CAN_READ_RSS = existsSync('/proc/self/statm');

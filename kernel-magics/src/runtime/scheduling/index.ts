@@ -4,5 +4,5 @@
  */
 export { AbortGroups, Abortable } from './abort-groups';
 export { Queueable, WorkQueue } from './queue';
-export { Backoff, MAX_RETRIES, RETRIED_STATUSES, retryDelay } from './retry';
+export { Backoff, backoffDelay, MAX_RETRIES, RETRIED_STATUSES, retryDelay } from './retry';
 export { Slots } from './slots';

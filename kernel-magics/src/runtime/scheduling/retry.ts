@@ -28,9 +28,7 @@ export interface Backoff {
 /**
  * How long to wait before retrying after attempt `attempt` (1-based) ended
  * with `status`, or undefined when the invocation ends with it: not a
- * retried status, or `retries` used up. Exponential backoff with "equal
- * jitter" (half the delay fixed, half random), so that retries of a burst
- * that failed together do not hit the platform together again.
+ * retried status, or `retries` used up. The wait is {@link backoffDelay}'s.
  */
 export function retryDelay(
   status: AttemptStatus,
@@ -43,6 +41,16 @@ export function retryDelay(
   if (!RETRIED_STATUSES.includes(status) || attempt > allowed) {
     return undefined;
   }
+  return backoffDelay(attempt, backoff, random);
+}
+
+/**
+ * The wait after failed attempt `attempt` (1-based): `baseMs` doubled per
+ * attempt up to `maxMs`, with "equal jitter" (half the delay fixed, half
+ * random), so that retries of a burst that failed together do not hit the
+ * platform together again. Every retry of the runtime waits this way.
+ */
+export function backoffDelay(attempt: number, backoff: Backoff, random: () => number = Math.random): number {
   const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** (attempt - 1));
   return delay * (0.5 + random() / 2);
 }
