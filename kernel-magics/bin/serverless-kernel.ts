@@ -63,7 +63,9 @@ program
 
 program
   .command('offline')
-  .description('Run the Lambda runner under serverless-offline, with s3rver, on 127.0.0.1 (Ctrl-C stops them)')
+  .description(
+    'Run the Lambda runner under serverless-offline, with s3rver, on 127.0.0.1 (Ctrl-C stops them)',
+  )
   .option('--lambda-port <port>', 'port of the Lambda API', parsePort, 3002)
   .option('--s3-port <port>', 'port of the S3 API', parsePort, 4569)
   .action(async (options: { lambdaPort: number; s3Port: number }) => {

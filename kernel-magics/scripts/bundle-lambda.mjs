@@ -37,8 +37,16 @@ const common = {
   external: ['@tensorflow/*', 'tslab', 'tslab/*', '@tslab/*'],
   logLevel: 'warning',
 };
-await build({ ...common, entryPoints: [path.join(compiled, 'runtime', 'lambda', 'handler.js')], outfile: path.join(out, 'handler.js') });
-await build({ ...common, entryPoints: [path.join(compiled, 'index.js')], outfile: path.join(out, 'src', 'index.js') });
+await build({
+  ...common,
+  entryPoints: [path.join(compiled, 'runtime', 'lambda', 'handler.js')],
+  outfile: path.join(out, 'handler.js'),
+});
+await build({
+  ...common,
+  entryPoints: [path.join(compiled, 'index.js')],
+  outfile: path.join(out, 'src', 'index.js'),
+});
 copyFileSync(worker, path.join(out, 'src', 'runtime', 'local', 'worker.bundle.js'));
 
 const manifest = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8'));

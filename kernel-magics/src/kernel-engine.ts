@@ -94,7 +94,13 @@ export function createKernelEngine(options: KernelEngineOptions): {
       cellSignal: () => built.engine?.cellSignal(),
     }),
   );
-  const lineMagics = new LineMagics({ runner, accounting, startedBackends: () => backends.all(), defaults, lambda });
+  const lineMagics = new LineMagics({
+    runner,
+    accounting,
+    startedBackends: () => backends.all(),
+    defaults,
+    lambda,
+  });
   const engine = new ServerlessEngine(options.inner, runner, lineMagics, () => {
     telemetry.dispose();
     void backends.dispose();

@@ -14,7 +14,11 @@ import { OfflineServers, S3RVER_CREDENTIALS, startOffline } from '../../kernel-m
 import { joinText as text, NotebookOutput as Output } from '../helpers/nbformat';
 import { REPO_ROOT } from '../helpers/paths';
 import { freePort } from '../helpers/processes';
-import { describeServerlessCells, executeServerlessCells, ExecutedCells } from '../helpers/serverless-cells-suite';
+import {
+  describeServerlessCells,
+  executeServerlessCells,
+  ExecutedCells,
+} from '../helpers/serverless-cells-suite';
 
 let servers: OfflineServers | undefined;
 const configCell = (): string => `${servers?.configLine ?? ''}\n`;

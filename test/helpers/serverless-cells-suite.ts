@@ -43,11 +43,14 @@ export interface ServerlessCellsSuite {
 /** The executed notebook's code cells by tag. */
 export type ExecutedCells = Map<string, Cell>;
 
-/** Runs the notebook with `suite`'s config cell first; the executed cells by tag, and nbclient's stderr. */
-export function executeServerlessCells(suite: ServerlessCellsSuite): {
-  cells: ExecutedCells;
-  stderr: string;
-} {
+/**
+ * Runs a notebook (default: the suite's) with `suite`'s config cell first; the executed cells by tag,
+ * and nbclient's stderr.
+ */
+export function executeServerlessCells(
+  suite: Pick<ServerlessCellsSuite, 'configCell' | 'env'>,
+  notebookPath = NOTEBOOK,
+): { cells: ExecutedCells; stderr: string } {
   const { env, home } = kernelEnvironment();
   const workdir = path.join(home, 'notebooks');
   mkdirSync(workdir, { recursive: true });

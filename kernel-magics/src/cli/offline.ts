@@ -76,7 +76,11 @@ export async function startOffline(options: OfflineOptions = {}): Promise<Offlin
   // The compiled script (this module also runs from its TypeScript source in tests).
   const s3rverEntry = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'offline-s3.js');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'serverless-kernel-s3-'));
-  const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.homedir(), LANG: 'C.UTF-8' };
+  const baseEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? os.homedir(),
+    LANG: 'C.UTF-8',
+  };
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(children.map((child) => stopChild(child)));
@@ -91,7 +95,15 @@ export async function startOffline(options: OfflineOptions = {}): Promise<Offlin
     children.push(s3);
     const lambda = spawn(
       process.execPath,
-      [serverlessBin, 'offline', 'start', `--param=function=${functionName}`, `--param=bucket=${bucket}`, '--region', REGION],
+      [
+        serverlessBin,
+        'offline',
+        'start',
+        `--param=function=${functionName}`,
+        `--param=bucket=${bucket}`,
+        '--region',
+        REGION,
+      ],
       {
         cwd: LAMBDA_SERVICE_DIR,
         env: {

@@ -13,7 +13,14 @@ import type { LambdaSettings } from '../runtime/lambda/config';
 import { MagicUsageError } from './usage';
 
 /** The `%serverless config` options of the Lambda settings. */
-export const LAMBDA_SETTING_FLAGS = ['--region', '--function', '--bucket', '--endpoint', '--s3-endpoint', '--arch'];
+export const LAMBDA_SETTING_FLAGS = [
+  '--region',
+  '--function',
+  '--bucket',
+  '--endpoint',
+  '--s3-endpoint',
+  '--arch',
+];
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -28,10 +35,16 @@ export class LambdaSettingsHolder {
   /** The options `%serverless config` takes for them. */
   static options(): Option[] {
     return [
-      new Option('--region <region>', 'AWS region of the runner function and the bucket (default: $AWS_REGION)'),
+      new Option(
+        '--region <region>',
+        'AWS region of the runner function and the bucket (default: $AWS_REGION)',
+      ),
       new Option('--function <name>', 'the runner function (deployed with %serverless deploy)'),
       new Option('--bucket <bucket>', 'S3 bucket for payloads over the invoke limit'),
-      new Option('--endpoint <url>', 'a Lambda API endpoint other than AWS (serverless-offline: npm run offline)'),
+      new Option(
+        '--endpoint <url>',
+        'a Lambda API endpoint other than AWS (serverless-offline: npm run offline)',
+      ),
       new Option('--s3-endpoint <url>', 'an S3 endpoint other than AWS (s3rver)'),
       new Option('--arch <arch>', 'the runner architecture, for its price').choices(['x86_64', 'arm64']),
     ];
@@ -52,11 +65,21 @@ export class LambdaSettingsHolder {
     }
     const fn = given('function');
     if (fn !== undefined) {
-      next.functionName = check('--function', fn, FUNCTION_NAME, 'a function name (letters, digits, - and _)');
+      next.functionName = check(
+        '--function',
+        fn,
+        FUNCTION_NAME,
+        'a function name (letters, digits, - and _)',
+      );
     }
     const bucket = given('bucket');
     if (bucket !== undefined) {
-      next.bucket = check('--bucket', bucket, BUCKET, 'an S3 bucket name (lowercase letters, digits, . and -)');
+      next.bucket = check(
+        '--bucket',
+        bucket,
+        BUCKET,
+        'an S3 bucket name (lowercase letters, digits, . and -)',
+      );
     }
     const endpoint = given('endpoint');
     if (endpoint !== undefined) {
@@ -109,7 +132,7 @@ export class LambdaSettingsHolder {
       );
     }
     const missing = [
-      this.values.region ?? this.env.AWS_REGION ?? this.env.AWS_DEFAULT_REGION ? undefined : '--region',
+      (this.values.region ?? this.env.AWS_REGION ?? this.env.AWS_DEFAULT_REGION) ? undefined : '--region',
       this.values.functionName ? undefined : '--function',
       this.values.bucket ? undefined : '--bucket',
     ].filter((flag): flag is string => flag !== undefined);
@@ -139,7 +162,9 @@ function checkEndpoint(flag: string, value: string): string {
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new MagicUsageError(`%serverless config ${flag}: ${JSON.stringify(value)} is not http(s)://host:port.`);
+    throw new MagicUsageError(
+      `%serverless config ${flag}: ${JSON.stringify(value)} is not http(s)://host:port.`,
+    );
   }
   return `${url.protocol}//${url.host}`;
 }

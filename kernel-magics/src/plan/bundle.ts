@@ -105,10 +105,15 @@ function unchanged(inputs: Map<string, number>): boolean {
   return true;
 }
 
-async function bundleModules(ids: string[], cwd: string): Promise<{ code: string; inputs: Map<string, number> }> {
+async function bundleModules(
+  ids: string[],
+  cwd: string,
+): Promise<{ code: string; inputs: Map<string, number> }> {
   // esbuild is a build tool: loaded only when a cell needs bundling.
   const { build } = await import('esbuild');
-  const entry = ids.map((id) => `exports[${JSON.stringify(id)}] = require(${JSON.stringify(id)});`).join('\n');
+  const entry = ids
+    .map((id) => `exports[${JSON.stringify(id)}] = require(${JSON.stringify(id)});`)
+    .join('\n');
   let result: Awaited<ReturnType<typeof build>>;
   try {
     result = await build({

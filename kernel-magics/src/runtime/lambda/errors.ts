@@ -45,7 +45,7 @@ export function describeInvokeError(error: unknown, target: InvokeTarget): Invok
       message:
         'No AWS credentials were found (the AWS SDK looks in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ' +
         'AWS_PROFILE and ~/.aws, then the instance role). Run `aws configure` or set AWS_PROFILE in the ' +
-        "environment Jupyter starts from, then restart the kernel. (serverless-offline accepts any credentials: " +
+        'environment Jupyter starts from, then restart the kernel. (serverless-offline accepts any credentials: ' +
         'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to any value.)',
     };
   }
@@ -72,16 +72,21 @@ export function describeInvokeError(error: unknown, target: InvokeTarget): Invok
           : 'Check the network and --region.'),
     };
   }
-  return { name: name || 'LambdaInvokeError', message: `Invoking ${fn} at ${where} failed: ${name}: ${detail}` };
+  return {
+    name: name || 'LambdaInvokeError',
+    message: `Invoking ${fn} at ${where} failed: ${name}: ${detail}`,
+  };
 }
 
 function errorName(error: unknown): string {
-  return typeof error === 'object' && error !== null && 'name' in error ? String((error as { name: unknown }).name) : '';
+  return typeof error === 'object' && error !== null && 'name' in error
+    ? String((error as { name: unknown }).name)
+    : '';
 }
 
 /** Whether the error is a refused connection (nothing was sent). */
 export function isConnectionRefused(error: unknown): boolean {
-  for (let current: unknown = error; typeof current === 'object' && current !== null; ) {
+  for (let current: unknown = error; typeof current === 'object' && current !== null;) {
     if ((current as { code?: unknown }).code === 'ECONNREFUSED') {
       return true;
     }

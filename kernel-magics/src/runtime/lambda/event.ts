@@ -7,7 +7,13 @@
  */
 import type { InvocationRequest } from '../backend';
 import { ProgramBundler } from '../../plan/bundle';
-import { ENVELOPE_RESERVE_BYTES, LAMBDA_LIMITS, LambdaSettings, PROGRAM_PREFIX, SPILL_PREFIX } from './config';
+import {
+  ENVELOPE_RESERVE_BYTES,
+  LAMBDA_LIMITS,
+  LambdaSettings,
+  PROGRAM_PREFIX,
+  SPILL_PREFIX,
+} from './config';
 import { base64Length, payloadStoreUrl, storePayload } from './payload';
 import { Payload, RUNNER_PROTOCOL, RunnerEvent, StoredRef } from './protocol';
 
@@ -64,7 +70,12 @@ export class EventBuilder {
       },
     ];
     if (request.element !== undefined) {
-      parts.push({ name: 'element', bytes: request.element, ref: { store, key: `${attemptKey}.element` }, shared: false });
+      parts.push({
+        name: 'element',
+        bytes: request.element,
+        ref: { store, key: `${attemptKey}.element` },
+        shared: false,
+      });
     }
     const placed = await this.place(parts, signal);
     const event: RunnerEvent = {
@@ -119,7 +130,12 @@ export class EventBuilder {
           placed.set(part.name, { b64: Buffer.from(part.bytes).toString('base64') });
           return;
         }
-        placed.set(part.name, part.shared ? await this.storeShared(part, signal) : await storePayload(part.bytes, part.ref, signal));
+        placed.set(
+          part.name,
+          part.shared
+            ? await this.storeShared(part, signal)
+            : await storePayload(part.bytes, part.ref, signal),
+        );
       }),
     );
     return placed;

@@ -161,7 +161,10 @@ async function toRunnerOutcome(
 }
 
 /** The response, or a pointer to it in the bucket when it would pass the payload limit. */
-async function fitResponse(response: RunnerResponse, request: RunnerEvent): Promise<RunnerResponse | SpilledResponse> {
+async function fitResponse(
+  response: RunnerResponse,
+  request: RunnerEvent,
+): Promise<RunnerResponse | SpilledResponse> {
   const json = JSON.stringify(response);
   if (Buffer.byteLength(json) <= LAMBDA_LIMITS.syncPayloadBytes - ENVELOPE_RESERVE_BYTES) {
     return response;

@@ -51,6 +51,9 @@ export interface LambdaBackendOptions {
  */
 export const INVOKE_GRACE_MS = 60_000;
 
+/** The environment of an attempt that never reached the platform (in tracebacks and telemetry). */
+const NOT_INVOKED = 'the kernel (not invoked)';
+
 /** The `lambda` backend. */
 export class LambdaBackend implements Backend {
   readonly name = 'lambda';
@@ -84,7 +87,11 @@ export class LambdaBackend implements Backend {
     }
   }
 
-  async invoke(request: InvocationRequest, observer: InvocationObserver, signal: AbortSignal): Promise<InvocationResult> {
+  async invoke(
+    request: InvocationRequest,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+  ): Promise<InvocationResult> {
     const attempts: AttemptRecord[] = [];
     const stop = AbortSignal.any([signal, this.disposal.signal]);
     this.runs.set(request.runId, (this.runs.get(request.runId) ?? 0) + 1);
@@ -185,9 +192,23 @@ export class LambdaBackend implements Backend {
   ): Promise<{ attempt: Omit<AttemptRecord, 'willRetry'>; throttled?: number }> {
     const settings = this.options.settings();
     const startedAt = Date.now();
-    const base = { attempt, environmentId: '', cold: false, initMs: 0, durationMs: 0, bytesIn: 0, bytesOut: 0, startedAt };
+    const base = {
+      attempt,
+      environmentId: NOT_INVOKED,
+      cold: false,
+      initMs: 0,
+      durationMs: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      startedAt,
+    };
     if (!settings) {
-      return { attempt: { ...base, outcome: configError('Lambda is not configured: run %serverless config --backend lambda ...') } };
+      return {
+        attempt: {
+          ...base,
+          outcome: configError('Lambda is not configured: run %serverless config --backend lambda ...'),
+        },
+      };
     }
     notify(observer, (o) => o.onAttemptStart?.({ attempt, environmentId: 'lambda', cold: false, initMs: 0 }));
     const controller = new AbortController();
@@ -214,7 +235,10 @@ export class LambdaBackend implements Backend {
       );
       answer = await readAnswer(output, built.event, controller.signal);
     } catch (error) {
-      return this.failedAttempt(error, base, built, controller.signal, attempt, { settings, memoryMb: request.memoryMb });
+      return this.failedAttempt(error, base, built, controller.signal, attempt, {
+        settings,
+        memoryMb: request.memoryMb,
+      });
     } finally {
       clearTimeout(deadline);
       signal.removeEventListener('abort', forward);
@@ -226,7 +250,13 @@ export class LambdaBackend implements Backend {
     }
     replay(answer.output, answer.droppedOutputBytes, observer);
     for (const late of answer.lateErrors) {
-      notify(observer, (o) => o.onLateError?.({ attempt: late.attempt, environmentId: answer?.figures?.environmentId ?? 'lambda', error: late.error }));
+      notify(observer, (o) =>
+        o.onLateError?.({
+          attempt: late.attempt,
+          environmentId: answer?.figures?.environmentId ?? 'lambda',
+          error: late.error,
+        }),
+      );
     }
     return { attempt: recordOf(base, answer, built) };
   }
@@ -243,22 +273,47 @@ export class LambdaBackend implements Backend {
     const bytesIn = built?.bytes ?? 0;
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof ReplacedError) {
-      return { attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: { status: 'crashed', message: reason.message } } };
+      return {
+        attempt: {
+          ...base,
+          bytesIn,
+          environmentId: 'lambda',
+          outcome: { status: 'crashed', message: reason.message },
+        },
+      };
     }
     if (reason instanceof AnswerTimeoutError) {
-      return { attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: { status: 'timeout', message: reason.message } } };
+      return {
+        attempt: {
+          ...base,
+          bytesIn,
+          environmentId: 'lambda',
+          outcome: { status: 'timeout', message: reason.message },
+        },
+      };
     }
     if (signal.aborted) {
-      return { attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: cancelled('Cancelled while it ran.') } };
+      return {
+        attempt: { ...base, bytesIn, environmentId: 'lambda', outcome: cancelled('Cancelled while it ran.') },
+      };
     }
     if (error instanceof BundleError || error instanceof PayloadMissingError) {
       // The cell's own problem, said in its own words: nothing was invoked.
-      return { attempt: { ...base, bytesIn, outcome: { status: 'error', error: { name: error.name, message: error.message, stack: '' } }, reported: { billedMs: 0, notRun: true } } };
+      return {
+        attempt: {
+          ...base,
+          bytesIn,
+          outcome: { status: 'error', error: { name: error.name, message: error.message, stack: '' } },
+          reported: { billedMs: 0, notRun: true },
+        },
+      };
     }
     const throttle = describeThrottle(error);
     const delay = invokeRetryDelay(error, attempt);
     if (delay !== undefined) {
-      const why = throttle ? `throttled by Lambda (${throttle.reason})` : describeInvokeError(error, target).message;
+      const why = throttle
+        ? `throttled by Lambda (${throttle.reason})`
+        : describeInvokeError(error, target).message;
       return {
         attempt: {
           ...base,
@@ -407,7 +462,7 @@ class AnswerTimeoutError extends Error {
   constructor(timeoutS: number) {
     super(
       `timed out after ${timeoutS.toFixed(2)} seconds: the runner did not answer within ${(INVOKE_GRACE_MS / 1000).toFixed(0)} s ` +
-        'of the cell\'s --timeout (the request is abandoned; Lambda ends it at the function\'s own timeout)',
+        "of the cell's --timeout (the request is abandoned; Lambda ends it at the function's own timeout)",
     );
   }
 }

@@ -42,7 +42,11 @@ export async function readPayload(payload: Payload, signal?: AbortSignal): Promi
 }
 
 /** Stores `bytes` under `ref` and returns the payload naming it. */
-export async function storePayload(bytes: Uint8Array, ref: StoredRef, signal?: AbortSignal): Promise<Payload> {
+export async function storePayload(
+  bytes: Uint8Array,
+  ref: StoredRef,
+  signal?: AbortSignal,
+): Promise<Payload> {
   await sharedStore(ref.store).put(ref.key, bytes, { signal });
   return { stored: ref };
 }

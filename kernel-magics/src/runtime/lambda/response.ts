@@ -8,7 +8,15 @@ import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { AttemptOutcome } from '../backend';
 import { failureOutcome } from './outcome';
 import { readPayload } from './payload';
-import { isSpilled, RunnerEvent, RunnerLateError, RunnerOutput, RunnerResponse, SpilledResponse, StoredRef } from './protocol';
+import {
+  isSpilled,
+  RunnerEvent,
+  RunnerLateError,
+  RunnerOutput,
+  RunnerResponse,
+  SpilledResponse,
+  StoredRef,
+} from './protocol';
 import { LambdaReport, parseLogTail } from './report';
 
 /** One attempt's answer, as the kernel uses it. */
@@ -33,7 +41,7 @@ export async function readAnswer(
   event: RunnerEvent,
   signal: AbortSignal,
 ): Promise<AttemptAnswer> {
-  const { report } = parseLogTail(output.LogResult);
+  const { report, lines } = parseLogTail(output.LogResult);
   const raw = output.Payload ?? new Uint8Array();
   const empty = { output: [], droppedOutputBytes: 0, lateErrors: [], report, stored: [] };
   const parsed = parseJson(raw);
@@ -44,6 +52,7 @@ export async function readAnswer(
       report,
       timeoutS: event.timeoutS,
       memoryMb: event.memoryMb,
+      logLines: lines,
     });
     return { ...empty, outcome, bytesOut: raw.byteLength };
   }
@@ -102,5 +111,10 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 function isAnswer(value: unknown): value is RunnerResponse | SpilledResponse {
-  return typeof value === 'object' && value !== null && 'protocol' in value && ('outcome' in value || 'spilled' in value);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'protocol' in value &&
+    ('outcome' in value || 'spilled' in value)
+  );
 }
