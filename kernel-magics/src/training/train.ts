@@ -13,6 +13,7 @@
 import type * as Tf from '@tensorflow/tfjs';
 
 import { configuredStoreUrl } from '../exchange/store/configured';
+import { parseStoreUrl } from '../exchange/store/url';
 import { sharedStore } from '../exchange/store/shared';
 import { MagicUsageError } from '../magics/usage';
 import type { ServerlessCellOptions } from '../magics/options';
@@ -47,6 +48,7 @@ export async function train<M extends Tf.LayersModel>(options: TrainOptions<M>):
   }
   const cellOptions = sessionOptions(host, resolved);
   const storeUrl = cellOptions.store ?? configuredStoreUrl();
+  refuseLocalStoreForRemoteWorkers(cellOptions.backend, storeUrl);
   const trainId = randomUUID();
   const name = resolved.name ?? `train-${trainId.slice(0, 8)}`;
   const signal = combinedSignal(host.cellSignal(), options.signal);
@@ -123,6 +125,18 @@ function sessionOptions(host: TrainingHost, resolved: ResolvedTrainOptions): Ser
       throw new TrainingConfigError(`train(): ${error.message.replace(/^%%serverless:?\s*/, '')}`);
     }
     throw error;
+  }
+}
+
+/** Workers on a remote backend cannot reach a directory on this machine: the embedded store is refused for them. */
+function refuseLocalStoreForRemoteWorkers(backend: string, storeUrl: string): void {
+  if (backend !== 'local' && parseStoreUrl(storeUrl).kind === 'embedded') {
+    throw new TrainingConfigError(
+      `train(): the workers run on ${backend}, and the embedded store is a directory on this machine that ` +
+        "they cannot reach. Give a store they share with the kernel: store: 's3://BUCKET/PREFIX' (the Lambda " +
+        "runner's role may use its payload bucket) or store: 'redis://HOST:PORT', or set it for the kernel with " +
+        '%serverless config --store URL.',
+    );
   }
 }
 
