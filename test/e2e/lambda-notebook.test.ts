@@ -83,6 +83,13 @@ describe('lambda: what travels through the bucket, and bundled imports', () => {
     expect(error('bundle-missing')?.evalue).toMatch(/no-such-file/);
   });
 
+  it("bills the bucket's requests of spilled payloads to their runs", () => {
+    const report = outputs('cost').find((o) => o.output_type === 'display_data');
+    const plain = text(report?.data?.['text/plain']);
+    // Every run here but the spills keeps its payloads inline: the store's part is the spills' S3 requests.
+    expect(plain).toMatch(/storage \$0\.\d*[1-9]/);
+  });
+
   it('%serverless status names the function', () => {
     expect(stdout('status')).toMatch(/serverless-kernel-runner/);
   });

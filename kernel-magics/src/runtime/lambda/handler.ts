@@ -20,6 +20,7 @@ import type { AttemptRecord, InvocationObserver, InvocationRequest } from '../ba
 import { WORKER_BUNDLE } from '../local/config';
 import { LocalBackend } from '../local/local-backend';
 import { ENVELOPE_RESERVE_BYTES, LAMBDA_LIMITS } from './config';
+import { sharedStore } from '../../exchange/store/shared';
 import { readPayload, storePayload, toPayload } from './payload';
 import {
   RUNNER_PROTOCOL,
@@ -94,11 +95,14 @@ export async function handler(event: unknown): Promise<RunnerResponse | SpilledR
   // Never aborted: the function's own timeout is the backstop, the cell's is enforced by the process.
   const result = await programProcesses().invoke(invocation, observer, new AbortController().signal);
   const last = result.attempts.at(-1);
+  const outcome = await toRunnerOutcome(result.outcome, request);
   const response: RunnerResponse = {
     protocol: RUNNER_PROTOCOL,
-    outcome: await toRunnerOutcome(result.outcome, request),
+    outcome,
     output: collected.output,
     droppedOutputBytes: collected.dropped,
+    // This process reads and writes the bucket for payloads only (programs run in their own process).
+    payloadRequests: sharedStore(request.spill.store).take().requests,
     lateErrors: lateErrors.splice(0),
     figures: figuresOf(last),
   };
@@ -171,6 +175,8 @@ async function fitResponse(
   }
   const ref = { store: request.spill.store, key: `${request.spill.key}.response` };
   await storePayload(Buffer.from(json), ref);
+  // Billed to the attempt, though made after the count in the response: the kernel adds it when it reads the pointer.
+  sharedStore(request.spill.store).take();
   return { protocol: RUNNER_PROTOCOL, spilled: ref };
 }
 

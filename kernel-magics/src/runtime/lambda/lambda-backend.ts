@@ -19,7 +19,9 @@ import type {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
+import type { StoreRequests } from '../../exchange/store/object-store';
 import { sharedStore } from '../../exchange/store/shared';
+import { STORE_REQUESTS_EVENT } from '../../state/reported-store';
 import { Backoff, retryDelay, Slots } from '../scheduling';
 import { lambdaClient } from './client';
 import { LambdaSettings, memoryAlias } from './config';
@@ -249,6 +251,7 @@ export class LambdaBackend implements Backend {
       ]);
     }
     replay(answer.output, answer.droppedOutputBytes, observer);
+    this.billPayloadRequests(settings, answer.payloadRequests, observer);
     for (const late of answer.lateErrors) {
       notify(observer, (o) =>
         o.onLateError?.({
@@ -344,6 +347,30 @@ export class LambdaBackend implements Backend {
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /**
+   * Bills the payload bucket's requests of an attempt to its run, the runner's and the kernel's (as a
+   * body's model store calls are billed, by a `store-requests` event). The kernel's are counted up to
+   * now: requests of other attempts running at the same time may be among them, which moves cost
+   * between attempts, never loses it.
+   */
+  private billPayloadRequests(
+    settings: LambdaSettings,
+    runner: StoreRequests,
+    observer: InvocationObserver,
+  ): void {
+    const kernel = sharedStore(payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint)).take()
+      .requests;
+    const total = {
+      put: runner.put + kernel.put,
+      get: runner.get + kernel.get,
+      list: runner.list + kernel.list,
+      delete: runner.delete + kernel.delete,
+    };
+    if (total.put + total.get + total.list + total.delete > 0) {
+      notify(observer, (o) => o.onEvent?.({ type: STORE_REQUESTS_EVENT, data: { store: 's3', ...total } }));
+    }
   }
 
   /** Deletes bucket objects an attempt no longer needs (best effort, bounded by the store's own timeouts). */

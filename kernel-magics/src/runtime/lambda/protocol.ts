@@ -7,6 +7,7 @@
  */
 import type { MimeBundle, JsonObject } from '../../kernel/messages';
 import type { InvocationEvent } from '../../output/sink';
+import type { StoreRequests } from '../../exchange/store/object-store';
 import type { RemoteError } from '../backend';
 
 /** The protocol version; a runner refuses an event of another one. */
@@ -73,6 +74,8 @@ export interface RunnerResponse {
   output: RunnerOutput[];
   /** Bytes of output dropped over the runner's output limit. */
   droppedOutputBytes: number;
+  /** Requests the runner made to the payload bucket for this attempt (billed to the run). */
+  payloadRequests: StoreRequests;
   lateErrors: RunnerLateError[];
   /** The runner's own figures (the REPORT line's win when there is one). */
   figures: {

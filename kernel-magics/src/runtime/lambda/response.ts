@@ -5,6 +5,7 @@
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 
+import type { StoreRequests } from '../../exchange/store/object-store';
 import type { AttemptOutcome } from '../backend';
 import { failureOutcome } from './outcome';
 import { readPayload } from './payload';
@@ -33,6 +34,8 @@ export interface AttemptAnswer {
   bytesOut: number;
   /** Objects the answer left in the bucket (delete them once read). */
   stored: StoredRef[];
+  /** The runner's requests to the payload bucket (the spilled response's own PUT included). */
+  payloadRequests: StoreRequests;
 }
 
 /** Reads an Invoke's output for `event`. */
@@ -43,7 +46,14 @@ export async function readAnswer(
 ): Promise<AttemptAnswer> {
   const { report, lines } = parseLogTail(output.LogResult);
   const raw = output.Payload ?? new Uint8Array();
-  const empty = { output: [], droppedOutputBytes: 0, lateErrors: [], report, stored: [] };
+  const empty = {
+    output: [],
+    droppedOutputBytes: 0,
+    lateErrors: [],
+    report,
+    stored: [],
+    payloadRequests: { put: 0, get: 0, list: 0, delete: 0 },
+  };
   const parsed = parseJson(raw);
   if (output.FunctionError) {
     const outcome = failureOutcome({
@@ -90,8 +100,13 @@ export async function readAnswer(
   } else {
     outcome = response.outcome;
   }
+  const payloadRequests = { ...response.payloadRequests };
+  if (isSpilled(parsed)) {
+    payloadRequests.put += 1;
+  }
   return {
     outcome,
+    payloadRequests,
     output: response.output,
     droppedOutputBytes: response.droppedOutputBytes,
     lateErrors: response.lateErrors,
