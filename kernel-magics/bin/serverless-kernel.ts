@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 /**
  * The serverless-kernel command: `install` writes the kernelspec, `kernel`
- * runs the kernel for a connection file (Jupyter calls this).
+ * runs the kernel for a connection file (Jupyter calls this), `deploy`
+ * creates or updates the AWS Lambda runner.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import type { DeployCommandOptions } from '../src/cli/deploy';
+import { parseMemoryList } from '../src/cli/deploy-options';
 import { InstallTarget, installKernelspec } from '../src/cli/kernelspec';
 import { DISPLAY_NAME, KERNEL_NAME } from '../src/kernel/kernel-info';
 import { startOffline } from '../src/cli/offline';
 import { runKernel } from '../src/main';
+import { RUNNER_DIR } from '../src/package-root';
 import { createStderrLogger, LogLevel } from '../src/kernel/log';
 
 function parsePort(value: string): number {
@@ -81,6 +85,32 @@ program
       process.once('SIGTERM', resolve);
     });
     await servers.stop();
+  });
+
+program
+  .command('deploy')
+  .description(
+    'Create or update the AWS Lambda runner (one published version and alias m<MB> per memory size)',
+  )
+  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
+  .requiredOption('--function <name>', "the runner function's name")
+  .requiredOption('--bucket <bucket>', 'bucket for large payloads (the runner may read and write it)')
+  .addOption(
+    new Option('--memory <list>', 'memory sizes to publish, MB, comma-separated (e.g. 1024,2048)').argParser(
+      parseMemoryList,
+    ),
+  )
+  .addOption(
+    new Option('--arch <arch>', "the runner's architecture").choices(['x86_64', 'arm64']).default('x86_64'),
+  )
+  .option('--role <arn>', 'execution role (default: create or reuse <function>-runner-role)')
+  .option('--dry-run', 'list what would change and the IAM actions needed; change nothing')
+  .option('--endpoint <url>', "a Lambda (and IAM) API endpoint other than AWS's, e.g. an emulator")
+  .option('--runner-dir <dir>', `the built runner to deploy (default: ${RUNNER_DIR})`)
+  .action(async (options: DeployCommandOptions) => {
+    // Loaded here: the AWS SDK is no part of the kernel's start.
+    const { deployFromCommandLine } = await import('../src/cli/deploy');
+    await deployFromCommandLine(options);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -25,3 +25,10 @@ function findRoot(): string {
 
 /** The directory holding this package's package.json. */
 export const PACKAGE_ROOT = findRoot();
+
+/**
+ * The Lambda runner's deployment directory (`handler.js` and what it loads),
+ * written by `scripts/bundle-lambda.mjs`; `deploy` zips it with its
+ * node_modules subset.
+ */
+export const RUNNER_DIR = path.join(PACKAGE_ROOT, 'lambda', 'dist');

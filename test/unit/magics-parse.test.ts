@@ -222,7 +222,7 @@ describe('parseLineMagic', () => {
 
   it('names an unknown command and lists the valid ones', () => {
     expect(() => parseLineMagic('%serverless costs')).toThrow(
-      "%serverless: unknown command 'costs'. Valid commands: config, status, cost, retry, help.",
+      "%serverless: unknown command 'costs'. Valid commands: config, status, cost, retry, deploy, help.",
     );
   });
 });

@@ -1,19 +1,20 @@
 /**
- * `%serverless config|status|cost|retry|help`: every command is one
+ * `%serverless config|status|cost|retry|deploy|help`: every command is one
  * {@link LineMagic} (its summary, its options as a commander program, what
  * it does), parsed the same way; and completion of option names on a
  * `%%serverless` line.
  */
 import { Command, Option } from 'commander';
 
+import { DEFAULT_DEPLOY_MEMORY_MB, parseMemoryList } from '../cli/deploy-options';
 import { Completion, ExecutionOutcome } from '../kernel/engine';
 import { getOutputSink } from '../output/sink';
 import { RunAccounting } from '../run/accounting';
 import { ServerlessRunner } from '../run/runner';
 import { Backend } from '../runtime/backend';
 import { cellMagicHelp, cellProgram } from './cell-program';
-import { LineCommand } from './parse';
 import { LambdaSettingsHolder } from './lambda-settings';
+import { LineCommand, parseCellMagic } from './parse';
 import { CONFIGURABLE, SessionDefaults } from './session-defaults';
 import { longOptions, magicProgram, MagicUsageError, parseMagicArgs } from './usage';
 
@@ -90,6 +91,24 @@ export class LineMagics {
       summary: 're-run only the failed elements of the last --map run and fill in its results',
       run: ({ signal, executionCount }) => this.services.runner.retry(signal, executionCount),
     },
+    deploy: {
+      summary: 'create or update the AWS Lambda runner that %serverless config --backend lambda names',
+      options: (program) => {
+        program.addOption(
+          new Option(
+            '--memory <list>',
+            "memory sizes to publish, MB, comma-separated (default: the cells' --memory)",
+          ).argParser(parseMemoryList),
+        );
+        program.addOption(
+          new Option('--role <arn>', 'execution role (default: create or reuse <function>-runner-role)'),
+        );
+        program.addOption(
+          new Option('--dry-run', 'list what would change and the IAM actions needed; change nothing'),
+        );
+      },
+      run: ({ program, signal }) => this.deploy(program, signal),
+    },
     help: {
       summary: 'this help and the %%serverless options',
       run: () => {
@@ -147,6 +166,40 @@ export class LineMagics {
     const program = magicProgram(`%serverless ${command}`, this.commands[command].summary);
     this.commands[command].options?.(program);
     return program;
+  }
+
+  /** `%serverless deploy`: the runner to the function the Lambda settings name. */
+  private async deploy(program: Command, signal: AbortSignal): Promise<ExecutionOutcome> {
+    const settings = this.services.lambda.settings();
+    if (settings === undefined) {
+      throw new MagicUsageError(
+        '%serverless deploy: the Lambda backend is not configured. Run ' +
+          '%serverless config --backend lambda --region <region> --function <name> --bucket <bucket> first.',
+      );
+    }
+    const options = program.opts<{ memory?: number[]; role?: string; dryRun?: boolean }>();
+    const sink = getOutputSink();
+    // Loaded here: the AWS SDK is no part of the kernel's start.
+    const { deployRunner } = await import('../cli/deploy');
+    try {
+      await deployRunner({
+        settings,
+        memorySizes: options.memory ?? [this.defaultMemoryMb()],
+        roleArn: options.role,
+        dryRun: options.dryRun === true,
+        signal,
+        write: (line) => sink.stream('stdout', `${line}\n`),
+      });
+      return OK;
+    } catch (error) {
+      return signal.aborted ? { status: 'interrupted' } : { status: 'error', error };
+    }
+  }
+
+  /** The memory the session's cells run with, MB (what an alias is first needed for). */
+  private defaultMemoryMb(): number {
+    const parsed = parseCellMagic('%%serverless\n0', this.services.defaults.args());
+    return parsed.kind === 'run' ? parsed.options.memoryMb : DEFAULT_DEPLOY_MEMORY_MB;
   }
 
   private statusText(): string {

@@ -16,7 +16,7 @@ export type CellMagic =
   | { kind: 'help'; text: string };
 
 /** The line magic commands. */
-export const LINE_COMMANDS = ['config', 'status', 'cost', 'retry', 'help'] as const;
+export const LINE_COMMANDS = ['config', 'status', 'cost', 'retry', 'deploy', 'help'] as const;
 /** One line magic command. */
 export type LineCommand = (typeof LINE_COMMANDS)[number];
 

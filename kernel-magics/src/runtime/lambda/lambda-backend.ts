@@ -95,7 +95,17 @@ export class LambdaBackend implements Backend {
     signal: AbortSignal,
   ): Promise<InvocationResult> {
     const attempts: AttemptRecord[] = [];
-    const stop = AbortSignal.any([signal, this.disposal.signal]);
+    // Stopped by the caller or by disposal; the listeners go with the invocation.
+    const stopper = new AbortController();
+    const stopWith = (source: AbortSignal) => () => stopper.abort(source.reason);
+    const onCaller = stopWith(signal);
+    const onDisposal = stopWith(this.disposal.signal);
+    signal.addEventListener('abort', onCaller, { once: true });
+    this.disposal.signal.addEventListener('abort', onDisposal, { once: true });
+    if (signal.aborted || this.disposal.signal.aborted) {
+      stopper.abort();
+    }
+    const stop = stopper.signal;
     this.runs.set(request.runId, (this.runs.get(request.runId) ?? 0) + 1);
     try {
       if (!(await this.slots.acquire(stop))) {
@@ -111,6 +121,8 @@ export class LambdaBackend implements Backend {
         this.slots.release();
       }
     } finally {
+      signal.removeEventListener('abort', onCaller);
+      this.disposal.signal.removeEventListener('abort', onDisposal);
       this.endOfInvocation(request.runId);
     }
   }
