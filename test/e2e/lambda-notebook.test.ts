@@ -90,6 +90,20 @@ describe('lambda: what travels through the bucket, and bundled imports', () => {
     expect(plain).toMatch(/storage \$0\.\d*[1-9]/);
   });
 
+  it('reports code an invocation left behind when it fails, blaming that invocation, and goes on', () => {
+    expect(result('late-1')).toBe("'first'");
+    expect(result('late-2')).toBe("'second'");
+    const stderr = outputs('late-2')
+      .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
+      .map((o) => text(o.text))
+      .join('');
+    expect(stderr).toMatch(/left running after it returned failed/);
+    expect(stderr).toMatch(/Error: left behind/);
+    // Blamed on the cell that left it (its execution count), at the line that threw.
+    expect(stderr).toContain(`of [${cells.get('late-1')?.execution_count ?? -1}] %%serverless left running`);
+    expect(stderr).toMatch(/<cell>:4:\d+/);
+  });
+
   it('%serverless status names the function', () => {
     expect(stdout('status')).toMatch(/serverless-kernel-runner/);
   });

@@ -133,7 +133,7 @@ export class KernelAccounting implements RunAccounting {
   }
 
   attemptEnded(plan: RunPlan, request: InvocationRequest, record: AttemptRecord): number {
-    const bill = billAttempt(record, request.memoryMb, this.prices, this.arch);
+    const bill = billAttempt(record, request.memoryMb, this.prices, record.arch ?? this.arch);
     this.ledger.record(plan.runId, bill);
     if (record.outcome.status === 'ok') {
       this.durations.record(plan.compiled.program.hash, request.memoryMb, record.durationMs);

@@ -5,6 +5,7 @@
  * program with serialized inputs and reports what happened, attempt by attempt.
  */
 import { MimeBundle, JsonObject } from '../kernel/messages';
+import type { Arch } from '../cost/prices';
 import type { InvocationEvent } from '../output/sink';
 
 /**
@@ -154,6 +155,8 @@ export interface AttemptRecord {
   willRetry: boolean;
   /** What the platform itself reported for this attempt, when it reports (Lambda's REPORT line). */
   reported?: ProviderReport;
+  /** The architecture that ran it, when the backend knows (Lambda's runner); the price per GB-second depends on it. */
+  arch?: Arch;
 }
 
 /** An attempt's figures as the platform reported them; they win over what the kernel measured. */

@@ -53,6 +53,24 @@ export interface LambdaBackendOptions {
  */
 export const INVOKE_GRACE_MS = 60_000;
 
+/** Invocations whose observers are kept for late errors. */
+const MAX_RECENT_INVOCATIONS = 256;
+
+/** How long Lambda keeps an idle execution environment, at most (it does not say; observed 5-15 minutes). */
+const LAMBDA_IDLE_WINDOW_MS = 15 * 60_000;
+
+/** Puts `key` last in `map`, dropping the oldest entries past `max`. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= max) {
+      break;
+    }
+    map.delete(oldest);
+  }
+}
+
 /** The environment of an attempt that never reached the platform (in tracebacks and telemetry). */
 const NOT_INVOKED = 'the kernel (not invoked)';
 
@@ -67,6 +85,10 @@ export class LambdaBackend implements Backend {
   /** Invocations not finished, by run: a run's bucket objects are deleted when its last one ends. */
   private readonly runs = new Map<string, number>();
   private readonly clients = new Map<string, LambdaClient>();
+  /** Observers of recent invocations: code one left behind may fail during a later one's attempt. */
+  private readonly recent = new Map<string, InvocationObserver>();
+  /** Lambda execution environments seen in answers, for `%serverless status`. */
+  private readonly seen = new Map<string, { memoryMb: number; invocations: number; lastSeen: number }>();
   private readonly disposal = new AbortController();
 
   constructor(private readonly options: LambdaBackendOptions) {
@@ -106,6 +128,7 @@ export class LambdaBackend implements Backend {
       stopper.abort();
     }
     const stop = stopper.signal;
+    remember(this.recent, request.id, observer, MAX_RECENT_INVOCATIONS);
     this.runs.set(request.runId, (this.runs.get(request.runId) ?? 0) + 1);
     try {
       if (!(await this.slots.acquire(stop))) {
@@ -146,8 +169,8 @@ export class LambdaBackend implements Backend {
   status(): BackendStatus {
     const settings = this.options.settings();
     return {
-      // Lambda's execution environments are the platform's: the kernel sees only its requests.
-      environments: [],
+      // Lambda's execution environments are the platform's: those that answered lately, as last seen.
+      environments: this.recentEnvironments(),
       queued: this.slots.waiting,
       running: this.slots.inUse,
       concurrencyLimit: this.slots.size,
@@ -208,6 +231,7 @@ export class LambdaBackend implements Backend {
     const startedAt = Date.now();
     const base = {
       attempt,
+      arch: settings?.arch,
       environmentId: NOT_INVOKED,
       cold: false,
       initMs: 0,
@@ -264,14 +288,19 @@ export class LambdaBackend implements Backend {
     }
     replay(answer.output, answer.droppedOutputBytes, observer);
     this.billPayloadRequests(settings, answer.payloadRequests, observer);
+    this.noteEnvironment(answer, request.memoryMb);
     for (const late of answer.lateErrors) {
-      notify(observer, (o) =>
-        o.onLateError?.({
-          attempt: late.attempt,
-          environmentId: answer?.figures?.environmentId ?? 'lambda',
-          error: late.error,
-        }),
-      );
+      // Reported on the invocation that left the code behind (if the kernel still knows it).
+      const blamed = this.recent.get(late.invocationId);
+      if (blamed) {
+        notify(blamed, (o) =>
+          o.onLateError?.({
+            attempt: late.attempt,
+            environmentId: answer?.figures?.environmentId ?? 'lambda',
+            error: late.error,
+          }),
+        );
+      }
     }
     return { attempt: recordOf(base, answer, built) };
   }
@@ -383,6 +412,33 @@ export class LambdaBackend implements Backend {
     if (total.put + total.get + total.list + total.delete > 0) {
       notify(observer, (o) => o.onEvent?.({ type: STORE_REQUESTS_EVENT, data: { store: 's3', ...total } }));
     }
+  }
+
+  private noteEnvironment(answer: AttemptAnswer, memoryMb: number): void {
+    const id = answer.figures?.environmentId;
+    if (id === undefined) {
+      return;
+    }
+    const known = this.seen.get(id) ?? { memoryMb, invocations: 0, lastSeen: 0 };
+    known.invocations += 1;
+    known.lastSeen = Date.now();
+    this.seen.delete(id);
+    this.seen.set(id, known);
+  }
+
+  private recentEnvironments(): BackendStatus['environments'] {
+    const since = Date.now() - LAMBDA_IDLE_WINDOW_MS;
+    for (const [id, env] of this.seen) {
+      if (env.lastSeen < since) {
+        this.seen.delete(id);
+      }
+    }
+    return [...this.seen].map(([id, env]) => ({
+      id,
+      memoryMb: env.memoryMb,
+      state: 'idle' as const,
+      invocations: env.invocations,
+    }));
   }
 
   /** Deletes bucket objects an attempt no longer needs (best effort, bounded by the store's own timeouts). */
