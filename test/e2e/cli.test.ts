@@ -1,11 +1,12 @@
-/** The serverless-kernel CLI: kernelspec installation and argument errors. */
-import { spawnSync } from 'node:child_process';
+/** The serverless-kernel CLI: kernelspec installation, argument errors, and `npm run offline`. */
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { KERNEL_CLI, REPO_ROOT } from '../helpers/paths';
+import { freePort, isAlive, processTree, waitFor } from '../helpers/processes';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [KERNEL_CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -109,3 +110,67 @@ describe('serverless-kernel install', () => {
     expect(result.stderr).toContain('Cannot read connection file');
   });
 });
+
+describe('npm run offline (serverless-kernel offline)', () => {
+  it('starts the runner and s3rver on the given ports, prints the one config line, and stops both on SIGTERM', async () => {
+    const [lambdaPort, s3Port] = [await freePort(), await freePort()];
+    // What `npm run offline -- ...` runs (a terminal's Ctrl-C signals npm and it alike).
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.offline).toBe('node kernel-magics/cli.js offline');
+    const child = spawn(
+      process.execPath,
+      [KERNEL_CLI, 'offline', '--lambda-port', String(lambdaPort), '--s3-port', String(s3Port)],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    try {
+      await waitFor(() => stdout.includes('Ctrl-C stops'), 60_000, 'the offline servers');
+      const lines = stdout.split('\n').filter((line) => line.startsWith('%serverless config'));
+      expect(lines).toEqual([
+        `%serverless config --backend lambda --region us-east-1 --function serverless-kernel-runner --bucket serverless-kernel --endpoint http://127.0.0.1:${lambdaPort} --s3-endpoint http://127.0.0.1:${s3Port}`,
+      ]);
+      // Both listen on loopback only; the Lambda API answers an Invoke of an unknown function as AWS does.
+      const response = await fetch(
+        `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/nothing-here/invocations`,
+        {
+          method: 'POST',
+          body: '{}',
+        },
+      );
+      expect(response.status).toBe(404);
+      const servers = processTree(child.pid ?? 0).slice(1);
+      expect(servers.length).toBeGreaterThanOrEqual(2);
+      child.kill('SIGTERM');
+      // The CLI stops both servers by PID, then exits.
+      await waitFor(
+        () => servers.every((pid) => !isAlive(pid)) && !isAlive(child.pid ?? 0),
+        20_000,
+        'the servers to stop',
+      );
+      expect(await accepts(lambdaPort)).toBe(false);
+      expect(await accepts(s3Port)).toBe(false);
+    } finally {
+      for (const pid of processTree(child.pid ?? 0)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone.
+        }
+      }
+    }
+  }, 150_000);
+});
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
