@@ -97,6 +97,18 @@ describe('the modules a compiled body requires', () => {
     expect(requiredModules(program.source)).toEqual(['fake-pad']);
   });
 
+  it('does not take require() written in a comment or a string for an import', () => {
+    const { program } = compile(
+      [
+        "// was: const pad = require('left-pad'), no longer needed",
+        'const note = "call require(\'left-pad\') yourself";',
+        "const other = `or require('right-pad')`;",
+        'note + other',
+      ].join('\n'),
+    );
+    expect(requiredModules(program.source)).toEqual([]);
+  });
+
   it('leaves to the runner Node built-ins, serverless-kernel and the packages the kernel ships', () => {
     for (const id of [
       'fs',
@@ -248,6 +260,15 @@ describe('ProgramBundler', () => {
     } finally {
       rmSync(other, { recursive: true, force: true });
     }
+  });
+
+  it('runs a program whose comment or string mentions a module it does not import', async () => {
+    const { program } = compile(
+      "// no longer: import pad from 'left-pad';\nconst how = \"require('left-pad')\";\nhow.length",
+    );
+    const bundled = await new ProgramBundler().bundle(program, notebook);
+    expect(bundled).toBe(program);
+    await expect(run(bundled)).resolves.toMatchObject({ value: 19 });
   });
 
   it('refuses a module that is not installed with a BundleError naming it and saying to npm install', async () => {
