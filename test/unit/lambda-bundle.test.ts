@@ -16,6 +16,7 @@ import { runInThisContext } from 'node:vm';
 import { analyzeBody } from '../../kernel-magics/src/plan/analyze';
 import {
   BundleError,
+  importsFilename,
   ProgramBundler,
   requiredModules,
   runnerProvides,
@@ -323,5 +324,30 @@ describe('ProgramBundler', () => {
     const frames = mapStackFrames(stack, { compiled, bodyLine: 1 });
     expect(frames[0]).toMatch(/at fail \(<cell>:6:\d+\)/);
     expect(frames[1]).toMatch(/<cell>:8:\d+/);
+  });
+
+  it('maps a stack through a bundled module to the cell line that called it, never to a line of the bundle', async () => {
+    writeAt(
+      path.join(notebook, 'node_modules', 'thrower', 'index.js'),
+      "module.exports = () => {\n  throw new Error('inside the package');\n};\n",
+    );
+    const cell = ["import fail from 'thrower';", 'const a = 1;', 'fail();', 'const b = 2;', 'a + b'].join(
+      '\n',
+    );
+    const compiled = compile(cell, { filename: 'serverless-cell-8' });
+    const bundled = await new ProgramBundler().bundle(compiled.program, notebook);
+    const thrown = await run(bundled).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(thrown?.message).toBe('inside the package');
+    // The package's frame names the bundle's own file.
+    expect(thrown?.stack?.split('\n')[1]).toContain(`(${importsFilename('serverless-cell-8')}:`);
+    const cellFrames = mapStackFrames(thrown?.stack ?? '', { compiled, bodyLine: 1 }).filter((frame) =>
+      frame.includes('<cell>:'),
+    );
+    // As on the embedded runtime, where the package's frames are outside the program: the call, cell line 4.
+    expect(cellFrames).toHaveLength(1);
+    expect(cellFrames[0]).toMatch(/<cell>:4:\d+/);
   });
 });

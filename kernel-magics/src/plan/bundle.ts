@@ -59,19 +59,32 @@ export function runnerProvides(id: string): boolean {
  * The program with its bundled modules: the original source first (so its
  * lines, which stack traces are mapped from, keep their numbers), then a
  * loader that evaluates the bundle on the first call, with the runner's
- * `require` for what the bundle leaves outside.
+ * `require` for what the bundle leaves outside. The bundle is evaluated as
+ * a script of its own ({@link importsFilename}): frames inside it must not
+ * name the program's file, or the kernel would map them to cell lines.
  */
 export function withModules(program: Program, bundle: string): Program {
+  const modules =
+    '(function (require) { const module = { exports: {} }; const exports = module.exports;\n' +
+    bundle +
+    '\nreturn module.exports; })';
   const source =
     '((__serverless_program__, __serverless_load__) => { let modules; ' +
     'return (captures, element, require) => { modules ??= __serverless_load__(require); ' +
     'const bundled = Object.assign((id) => (Object.hasOwn(modules, id) ? modules[id] : require(id)), require); ' +
     'return __serverless_program__(captures, element, bundled); }; })(' +
     program.source +
-    ',\n(require) => { const module = { exports: {} }; const exports = module.exports;\n' +
-    bundle +
-    '\nreturn module.exports; })';
+    ',\n(require) => require("node:vm").runInThisContext(' +
+    JSON.stringify(modules) +
+    ', { filename: ' +
+    JSON.stringify(importsFilename(program.filename)) +
+    ' })(require))';
   return { hash: createHash('sha256').update(source).digest('hex'), source, filename: program.filename };
+}
+
+/** The file name stack frames inside a program's bundled modules show. */
+export function importsFilename(programFilename: string): string {
+  return `${programFilename}-imports.js`;
 }
 
 interface CachedBundle {
