@@ -4,7 +4,7 @@
  * shown, each invalid value refused with a message naming its flag, an
  * endpoint with credentials refused without echoing them, the region from
  * the environment, incomplete settings described with what is missing,
- * and `--reset`.
+ * `--reset`, and a refused line that changes nothing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -190,5 +190,18 @@ describe('%serverless config: Lambda settings', () => {
     expect(outcome.status).toBe('ok');
     expect(out).not.toContain('Lambda');
     expect(out).not.toContain('--backend lambda');
+  });
+
+  it('changes nothing when a line is refused: neither the Lambda settings nor the defaults', async () => {
+    await config(FULL);
+    const before = (await config('')).printed;
+    expect(await refusal('--function renamed --bucket NOT_VALID')).toContain('--bucket');
+    expect((await config('')).printed).toBe(before);
+    expect(await refusal('--memory 512 --region nowhere')).toContain('--region');
+    expect((await config('')).printed).toBe(before);
+    expect(await refusal('--reset --arch sparc')).toContain('--arch');
+    expect((await config('')).printed).toBe(before);
+    expect(await refusal('--reset --endpoint not-a-url')).toContain('--endpoint');
+    expect((await config('')).printed).toBe(before);
   });
 });
