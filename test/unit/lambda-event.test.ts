@@ -215,6 +215,19 @@ describe('EventBuilder', () => {
     expect(puts()).toBe(0);
   });
 
+  it('lets the other invocations of a run have the shared captures when one attempt gives up', async () => {
+    const builder = new EventBuilder();
+    const runId = 'run-one-gives-up';
+    const leaving = new AbortController();
+    const gone = builder.build(withCaptures(7 * MB, { runId, index: 0 }), 1, settings, leaving.signal);
+    const staying = builder.build(withCaptures(7 * MB, { runId, index: 1 }), 1, settings, never);
+    leaving.abort(new Error('replaced'));
+    await expect(gone).rejects.toThrow('replaced');
+    const built = await staying;
+    expect(await bucket.get(storedRef(built.event.captures.bytes).key)).toBeDefined();
+    expect(puts()).toBe(1);
+  });
+
   it('abandons a shared upload every waiter gave up, and uploads again for the next attempt', async () => {
     const builder = new EventBuilder();
     const runId = 'run-all-give-up';
