@@ -51,14 +51,16 @@ export class LambdaSettingsHolder {
   }
 
   /**
-   * Takes the Lambda options `program` was given; true when it was given any.
+   * Takes the Lambda options `program` was given (over nothing with
+   * `reset`, else over the current settings); true when it was given any.
+   * All or nothing: a value that is refused leaves the settings as they were.
    *
    * @throws MagicUsageError naming a value that is not valid, and what a valid one looks like.
    */
-  set(program: Command): boolean {
+  set(program: Command, options: { reset?: boolean } = {}): boolean {
     const given = (key: string): string | undefined =>
       program.getOptionValueSource(key) === 'cli' ? String(program.getOptionValue(key)) : undefined;
-    const next: Partial<LambdaSettings> = { ...this.values };
+    const next: Partial<LambdaSettings> = options.reset ? {} : { ...this.values };
     const region = given('region');
     if (region !== undefined) {
       next.region = check('--region', region, REGION, 'an AWS region such as us-east-1');

@@ -62,12 +62,14 @@ export class LineMagics {
       },
       refuse: refuseNonDefaults,
       run: ({ program }) => {
-        if (program.opts<{ reset?: boolean }>().reset) {
+        const reset = program.opts<{ reset?: boolean }>().reset === true;
+        // The Lambda settings first: they are checked here (the defaults were checked by the parse),
+        // and a refused line must change nothing.
+        this.services.lambda.set(program, { reset });
+        if (reset) {
           this.services.defaults.reset();
-          this.services.lambda.reset();
         }
         this.services.defaults.set(program);
-        this.services.lambda.set(program);
         getOutputSink().stream('stdout', this.services.defaults.describe() + this.services.lambda.describe());
         return OK;
       },

@@ -12,6 +12,8 @@ import { statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import * as path from 'node:path';
 
+import * as ts from '@tslab/typescript-for-tslab';
+
 import type { Program } from '../runtime/backend';
 import { isShipped } from '../shipped-packages';
 
@@ -20,12 +22,31 @@ export class BundleError extends Error {
   override readonly name = 'BundleError';
 }
 
-/** The modules required by name in a compiled program, in order of first use. */
+/**
+ * The modules required by name in a compiled program, in order of first use:
+ * the `require("...")` calls of its code, found by parsing it (text that
+ * only looks like one, in a comment or a string, is not an import).
+ */
 export function requiredModules(source: string): string[] {
-  const found = new Set<string>();
-  for (const match of source.matchAll(/\brequire\(\s*(["'])([^"'\n]+)\1\s*\)/g)) {
-    found.add(match[2]);
+  // Most programs import nothing: no parse for them.
+  if (!/\brequire\s*\(/.test(source)) {
+    return [];
   }
+  const file = ts.createSourceFile('program.js', source, ts.ScriptTarget.ES2022, false, ts.ScriptKind.JS);
+  const found = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === 'require' &&
+      node.arguments.length === 1 &&
+      ts.isStringLiteralLike(node.arguments[0])
+    ) {
+      found.add(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
   return [...found];
 }
 
@@ -38,19 +59,32 @@ export function runnerProvides(id: string): boolean {
  * The program with its bundled modules: the original source first (so its
  * lines, which stack traces are mapped from, keep their numbers), then a
  * loader that evaluates the bundle on the first call, with the runner's
- * `require` for what the bundle leaves outside.
+ * `require` for what the bundle leaves outside. The bundle is evaluated as
+ * a script of its own ({@link importsFilename}): frames inside it must not
+ * name the program's file, or the kernel would map them to cell lines.
  */
 export function withModules(program: Program, bundle: string): Program {
+  const modules =
+    '(function (require) { const module = { exports: {} }; const exports = module.exports;\n' +
+    bundle +
+    '\nreturn module.exports; })';
   const source =
     '((__serverless_program__, __serverless_load__) => { let modules; ' +
     'return (captures, element, require) => { modules ??= __serverless_load__(require); ' +
     'const bundled = Object.assign((id) => (Object.hasOwn(modules, id) ? modules[id] : require(id)), require); ' +
     'return __serverless_program__(captures, element, bundled); }; })(' +
     program.source +
-    ',\n(require) => { const module = { exports: {} }; const exports = module.exports;\n' +
-    bundle +
-    '\nreturn module.exports; })';
+    ',\n(require) => require("node:vm").runInThisContext(' +
+    JSON.stringify(modules) +
+    ', { filename: ' +
+    JSON.stringify(importsFilename(program.filename)) +
+    ' })(require))';
   return { hash: createHash('sha256').update(source).digest('hex'), source, filename: program.filename };
+}
+
+/** The file name stack frames inside a program's bundled modules show. */
+export function importsFilename(programFilename: string): string {
+  return `${programFilename}-imports.js`;
 }
 
 interface CachedBundle {
@@ -65,10 +99,12 @@ const MAX_CACHED = 64;
 /** Bundles programs, with a cache (one per kernel). */
 export class ProgramBundler {
   private readonly cache = new Map<string, CachedBundle>();
+  /** The modules each program needs bundled, by program hash (a parse per program, not per call). */
+  private readonly modules = new Map<string, string[]>();
 
   /** `program` with its modules bundled from `cwd`, or `program` itself when it requires none. */
   async bundle(program: Program, cwd: string): Promise<Program> {
-    const ids = requiredModules(program.source).filter((id) => !runnerProvides(id));
+    const ids = this.modulesOf(program);
     if (ids.length === 0) {
       return program;
     }
@@ -82,13 +118,28 @@ export class ProgramBundler {
     const built = await bundleModules(ids, cwd);
     const entry = { program: withModules(program, built.code), inputs: built.inputs };
     this.cache.set(key, entry);
-    for (const oldest of this.cache.keys()) {
-      if (this.cache.size <= MAX_CACHED) {
-        break;
-      }
-      this.cache.delete(oldest);
-    }
+    dropOldest(this.cache);
     return entry.program;
+  }
+
+  private modulesOf(program: Program): string[] {
+    let ids = this.modules.get(program.hash);
+    if (!ids) {
+      ids = requiredModules(program.source).filter((id) => !runnerProvides(id));
+      this.modules.set(program.hash, ids);
+      dropOldest(this.modules);
+    }
+    return ids;
+  }
+}
+
+/** Drops the oldest entries of `map` over MAX_CACHED. */
+function dropOldest(map: Map<string, unknown>): void {
+  for (const oldest of map.keys()) {
+    if (map.size <= MAX_CACHED) {
+      break;
+    }
+    map.delete(oldest);
   }
 }
 

@@ -6,6 +6,7 @@
  * captures once per run.
  */
 import type { InvocationRequest } from '../backend';
+import { abortable } from '../../exchange/store/calls';
 import { ProgramBundler } from '../../plan/bundle';
 import {
   ENVELOPE_RESERVE_BYTES,
@@ -38,7 +39,7 @@ interface Part {
 export class EventBuilder {
   private readonly bundler = new ProgramBundler();
   /** Shared objects stored (or being stored), by store URL and key. */
-  private readonly stored = new Map<string, Promise<void>>();
+  private readonly stored = new Map<string, SharedUpload>();
 
   /**
    * The event of attempt `attempt` of `request`.
@@ -141,18 +142,62 @@ export class EventBuilder {
     return placed;
   }
 
+  /**
+   * Stores a shared part once, however many attempts need it at once. The
+   * upload is not any one attempt's: an attempt that gives up (replaced,
+   * timed out) stops waiting, the others keep it; it is stopped only when
+   * every attempt waiting for it gave up, and the next one uploads again.
+   */
   private async storeShared(part: Part, signal: AbortSignal): Promise<Payload> {
     const id = `${part.ref.store}\0${part.ref.key}`;
-    let pending = this.stored.get(id);
-    if (!pending) {
-      pending = storePayload(part.bytes, part.ref, signal).then(() => undefined);
-      this.stored.set(id, pending);
-      // A failed upload is tried again by the next attempt.
-      pending.catch(() => this.stored.delete(id));
+    let upload = this.stored.get(id);
+    if (!upload) {
+      const controller = new AbortController();
+      const started: SharedUpload = {
+        done: storePayload(part.bytes, part.ref, controller.signal).then(() => undefined),
+        controller,
+        waiting: 0,
+        settled: false,
+      };
+      started.done.then(
+        () => {
+          started.settled = true;
+        },
+        () => {
+          started.settled = true;
+          // A failed upload is tried again by the next attempt.
+          this.forget(id, started);
+        },
+      );
+      this.stored.set(id, started);
+      upload = started;
     }
-    await pending;
+    upload.waiting += 1;
+    try {
+      await abortable(upload.done, signal);
+    } finally {
+      upload.waiting -= 1;
+      if (upload.waiting === 0 && !upload.settled) {
+        this.forget(id, upload);
+        upload.controller.abort(signal.reason);
+      }
+    }
     return { stored: part.ref };
   }
+
+  private forget(id: string, upload: SharedUpload): void {
+    if (this.stored.get(id) === upload) {
+      this.stored.delete(id);
+    }
+  }
+}
+
+/** The upload of a shared part, and how many attempts wait for it. */
+interface SharedUpload {
+  done: Promise<void>;
+  controller: AbortController;
+  waiting: number;
+  settled: boolean;
 }
 
 /** A kernel id as a store key part (ids are letters, digits and dashes already; anything else is replaced). */

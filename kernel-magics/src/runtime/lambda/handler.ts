@@ -67,6 +67,19 @@ function programProcesses(): LocalBackend {
   return programs;
 }
 
+/**
+ * Stops this environment's program process and forgets the late errors
+ * waiting for a response; the next invocation starts afresh. A Lambda
+ * environment's process ends with its sandbox: this is for a process that
+ * hosts the handler itself and must exit cleanly (tests).
+ */
+export async function disposeRunner(): Promise<void> {
+  const running = programs;
+  programs = undefined;
+  lateErrors.splice(0);
+  await running?.dispose();
+}
+
 /** Late errors of earlier invocations in this environment, sent with the next response. */
 const lateErrors: RunnerLateError[] = [];
 /** At most this many late errors wait for a response (the oldest are dropped). */
