@@ -229,7 +229,7 @@ export class LambdaBackend implements Backend {
           Qualifier: memoryAlias(request.memoryMb),
           InvocationType: 'RequestResponse',
           LogType: 'Tail',
-          Payload: Buffer.from(JSON.stringify(built.event)),
+          Payload: built.payload,
         }),
         { abortSignal: controller.signal },
       );
