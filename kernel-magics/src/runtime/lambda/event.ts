@@ -28,6 +28,8 @@ export interface BuiltEvent {
   bytes: number;
   /** Keys stored for this attempt (delete them when it ends). */
   attemptKeys: string[];
+  /** Whether the event points at objects under its run's prefix in the bucket (its captures or element there). */
+  runObjects: boolean;
 }
 
 interface Part {
@@ -115,6 +117,9 @@ export class EventBuilder {
       payload,
       bytes: payload.byteLength,
       attemptKeys: attemptKeys.map((part) => part.ref.key),
+      runObjects: parts.some(
+        (part) => part.ref.key.startsWith(runPrefix) && 'stored' in (placed.get(part.name) ?? {}),
+      ),
     };
   }
 
