@@ -235,12 +235,18 @@ function serializeEvent(event: RunnerEvent): Buffer {
     // Not an event this builder made (a payload's base64 is not where the token was): the plain way.
     return Buffer.from(JSON.stringify(event));
   }
-  const chunks: Buffer[] = [];
+  // One buffer, written in place: no copy of a payload but the one into it.
+  let length = 0;
   pieces.forEach((piece, i) => {
-    chunks.push(Buffer.from(piece, 'utf8'));
+    length += Buffer.byteLength(piece, 'utf8') + (i < inline.length ? inline[i].length : 0);
+  });
+  const bytes = Buffer.allocUnsafe(length);
+  let offset = 0;
+  pieces.forEach((piece, i) => {
+    offset += bytes.write(piece, offset, 'utf8');
     if (i < inline.length) {
-      chunks.push(Buffer.from(inline[i], 'latin1'));
+      offset += bytes.write(inline[i], offset, 'latin1');
     }
   });
-  return Buffer.concat(chunks);
+  return bytes;
 }
