@@ -1,5 +1,6 @@
 // bench/lambda: the client's own parts, in this process, without the network: what
-// LambdaBackend.invoke does around the SDK's send, timed call by call.
+// LambdaBackend.invoke does around the SDK's send, timed call by call, one call of each part per
+// round (so that the machine's other work lands on all of them alike):
 //  - event build on a cache hit (EventBuilder.build: the bundle cache, payload placement, base64,
 //    and, since the build returns the bytes it sends, their serialization);
 //  - for comparison, Buffer.from(JSON.stringify(event)) of the same event (the backend did it
@@ -36,14 +37,22 @@ export function logTail4k() {
   return tail.toString('base64');
 }
 
-/** Times `fn` (async) `n` times after `warm` calls: ms per call. */
-async function timeEach(fn, n, warm) {
-  for (let i = 0; i < warm; i++) await fn(i);
-  const samples = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await fn(i);
-    samples.push(performance.now() - t);
+/**
+ * Times each of `fns` (async, by name) `n` times after `warm` rounds, one call of each per round
+ * in an order that rotates, so that what else the machine does lands on all of them alike:
+ * ms per call, by name.
+ */
+async function timeRoundRobin(fns, n, warm) {
+  const names = Object.keys(fns);
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < warm + n; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length];
+      const t = performance.now();
+      await fns[name]();
+      const ms = performance.now() - t;
+      if (round >= warm) samples[name].push(ms);
+    }
   }
   return samples;
 }
@@ -68,14 +77,6 @@ export async function measureParts(cases, settings, n) {
     const built = await builder.build(rerun(c.request), 1, settings, never); // the bundle, cached
     const backend = new pkg.LambdaBackend({ settings: () => settings, client: () => answering(output) });
     const reference = answering(output);
-    const s = {};
-    s.eventBuild = await timeEach(() => builder.build(rerun(c.request), 1, settings, never), n, warm);
-    s.jsonStringify = await timeEach(() => Buffer.from(JSON.stringify(built.event)), n, warm);
-    s.readAnswer = await timeEach(() => pkg.readAnswer(output, built.event, never), n, warm);
-    s.parseLogTail = await timeEach(() => pkg.parseLogTail(tail), n, warm);
-    // Side by side, alternating: our invoke with an instant send vs the reference's JSON.parse.
-    s.invokeNoNetwork = [];
-    s.referenceNoNetwork = [];
     const ours = async () => {
       const result = await backend.invoke(rerun(c.request), { onStream() {} }, never);
       if (result.outcome.status !== 'ok')
@@ -86,27 +87,20 @@ export async function measureParts(cases, settings, n) {
       const p = out.Payload;
       JSON.parse(Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8'));
     };
-    for (let i = 0; i < warm; i++) {
-      await ours();
-      await theirs();
-    }
-    for (let i = 0; i < n; i++) {
-      for (const [fn, into] of i % 2
-        ? [
-            [ours, s.invokeNoNetwork],
-            [theirs, s.referenceNoNetwork],
-          ]
-        : [
-            [theirs, s.referenceNoNetwork],
-            [ours, s.invokeNoNetwork],
-          ]) {
-        const t = performance.now();
-        await fn();
-        into.push(performance.now() - t);
-      }
-    }
+    parts[c.name] = await timeRoundRobin(
+      {
+        eventBuild: () => builder.build(rerun(c.request), 1, settings, never),
+        jsonStringify: async () => Buffer.from(JSON.stringify(built.event)),
+        readAnswer: () => pkg.readAnswer(output, built.event, never),
+        parseLogTail: async () => pkg.parseLogTail(tail),
+        // Our invoke with an instant send, and the reference's client-side work on the same output.
+        invokeNoNetwork: ours,
+        referenceNoNetwork: theirs,
+      },
+      n,
+      warm,
+    );
     await backend.dispose();
-    parts[c.name] = s;
   }
   return parts;
 }

@@ -33,6 +33,12 @@ export function report({ cases, samples, parts, args, loadBefore, began }) {
       b,
       diff,
       ratio: b.p50 / a.p50,
+      // CPU of this process during each call (the client's work, and its share of draining the servers' logs).
+      cpuP50: {
+        a: median(s.cpuMs.a),
+        b: median(s.cpuMs.b),
+        diff: median(s.cpuMs.b.map((b, i) => b - s.cpuMs.a[i])),
+      },
       // The runner's own duration on each side: the same server work, or the comparison is off.
       runnerP50: { a: median(s.runnerMs.a), b: median(s.runnerMs.b) },
       // The order's effect: b - a when b went first, and when it went second.
@@ -55,10 +61,11 @@ export function report({ cases, samples, parts, args, loadBefore, began }) {
       'b - a p50 / p90',
       'b / a p50',
       'b - a p50, b first / a first',
+      'CPU ms a / b, b - a (p50)',
       'runner ms a / b',
       `<= ${GOAL_MS} ms`,
     ]),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
     ...table.map((t) =>
       row([
         `${t.name} (${t.eventBytes.toLocaleString('en-US')})`,
@@ -67,6 +74,7 @@ export function report({ cases, samples, parts, args, loadBefore, began }) {
         `**${fmt(t.diff.p50)}** / ${fmt(t.diff.p90)}`,
         fmt(t.ratio),
         `${fmt(t.diffP50ByOrder.bFirst)} / ${fmt(t.diffP50ByOrder.aFirst)}`,
+        `${fmt(t.cpuP50.a)} / ${fmt(t.cpuP50.b)}, ${fmt(t.cpuP50.diff)}`,
         `${fmt(t.runnerP50.a)} / ${fmt(t.runnerP50.b)}`,
         t.met,
       ]),

@@ -14,7 +14,8 @@
 //      hit, the event built and serialized, the answer read, the output replayed to an observer
 //      that counts it.
 // The server side (the same runner in the same serverless-offline) is the same for both, so
-// b - a per round is the client's added time. `warmup` rounds are dropped. Then the client's
+// b - a per round is the client's added time; the CPU time of this process during each call
+// (process.cpuUsage) is kept too, less sensitive to the machine's other work. `warmup` rounds are dropped. Then the client's
 // parts alone, without the network (bench/lambda/parts.mjs), `parts` calls each.
 // Raw samples in bench/lambda/results/latest.json; markdown tables on stdout. The servers are
 // stopped with the product's stop() (by PID; killed by PID at exit if the bench dies first), the
@@ -78,6 +79,12 @@ const client = new sdk.LambdaClient({
   requestHandler: { connectionTimeout: 5_000 },
 });
 
+/** CPU time of this process (all its threads) since `start` (a process.cpuUsage()), ms. */
+const cpuSince = (start) => {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
+};
+
 /** The value a runner's ok response carries. */
 const valueOf = (response) => deserialize(Buffer.from(response.outcome.result.b64, 'base64')).value;
 
@@ -95,20 +102,29 @@ try {
       LogType: 'Tail',
       Payload: c.eventBytes,
     };
-    samples[c.name] = { a: [], b: [], diff: [], bFirst: [], runnerMs: { a: [], b: [] } };
+    samples[c.name] = {
+      a: [],
+      b: [],
+      diff: [],
+      bFirst: [],
+      cpuMs: { a: [], b: [] },
+      runnerMs: { a: [], b: [] },
+    };
   }
   const reference = async (c) => {
+    const cpu = process.cpuUsage();
     const t = performance.now();
     const output = await client.send(new sdk.InvokeCommand(c.input));
     const p = output.Payload;
     const response = JSON.parse(Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8'));
     const ms = performance.now() - t;
+    const cpuMs = cpuSince(cpu);
     if (output.FunctionError || response.outcome?.status !== 'ok' || valueOf(response) !== c.expected)
       throw new Error(
         `${c.name}: the bare InvokeCommand got ${Buffer.from(p).toString('utf8').slice(0, 500)}`,
       );
     c.response = p;
-    return { ms, runnerMs: response.figures.durationMs };
+    return { ms, cpuMs, runnerMs: response.figures.durationMs };
   };
   const ours = async (c) => {
     const seen = { streams: 0, bytes: 0 };
@@ -118,13 +134,15 @@ try {
         seen.bytes += text.length;
       },
     };
+    const cpu = process.cpuUsage();
     const t = performance.now();
     const result = await backend.invoke(rerun(c.request), observer, never);
     const ms = performance.now() - t;
+    const cpuMs = cpuSince(cpu);
     if (result.outcome.status !== 'ok' || deserialize(result.outcome.result).value !== c.expected)
       throw new Error(`${c.name}: LambdaBackend.invoke gave ${JSON.stringify(result.outcome).slice(0, 500)}`);
     if (seen.streams !== 1) throw new Error(`${c.name}: the observer saw ${seen.streams} outputs, not 1`);
-    return { ms, runnerMs: result.attempts[0].durationMs };
+    return { ms, cpuMs, runnerMs: result.attempts[0].durationMs };
   };
   // One cell after the other (what one cell's invocations leave behind, a 1 MB one's garbage,
   // lands on the same cell's next round); within a cell, the order alternates every round.
@@ -141,6 +159,8 @@ try {
       s.b.push(b.ms);
       s.diff.push(b.ms - a.ms);
       s.bFirst.push(bFirst);
+      s.cpuMs.a.push(a.cpuMs);
+      s.cpuMs.b.push(b.cpuMs);
       s.runnerMs.a.push(a.runnerMs);
       s.runnerMs.b.push(b.runnerMs);
     }
