@@ -19,6 +19,12 @@ const fmt = (value) =>
 const stats = (values) => ({ p50: median(values), p90: quantile(values, 0.9), n: values.length });
 const row = (cells) => `| ${cells.join(' | ')} |`;
 
+/** The results as JSON: times to 0.1 us, each array of samples on one line. */
+export function resultsJson(result) {
+  const text = JSON.stringify(result, (_, v) => (typeof v === 'number' ? Math.round(v * 1e4) / 1e4 : v), 2);
+  return `${text.replace(/\[\s+([-\w.,\s]+?)\s+\]/g, (_, inner) => `[${inner.split(/,\s+/).join(', ')}]`)}\n`;
+}
+
 /** Prints and writes one run's results. */
 export function report({ cases, samples, parts, args, loadBefore, began }) {
   const table = cases.map((c) => {
@@ -121,7 +127,7 @@ export function report({ cases, samples, parts, args, loadBefore, began }) {
   };
   const dir = path.join(root, 'bench/lambda/results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(path.join(dir, 'latest.json'), resultsJson(result));
   console.log(lines.join('\n'));
   console.log(
     `\nload average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ` +
