@@ -5,6 +5,8 @@
  * (largest first). A bundled program is uploaded once per kernel; a run's
  * captures once per run.
  */
+import { randomUUID } from 'node:crypto';
+
 import type { InvocationRequest } from '../backend';
 import { abortable } from '../../exchange/store/calls';
 import { ProgramBundler } from '../../plan/bundle';
@@ -21,15 +23,21 @@ import { Payload, RUNNER_PROTOCOL, RunnerEvent, StoredRef } from './protocol';
 /** An event and what it left in the bucket for this attempt alone. */
 export interface BuiltEvent {
   event: RunnerEvent;
+  /** The event as sent: its JSON text, UTF-8. */
+  payload: Uint8Array;
   /** Bytes of the event as sent. */
   bytes: number;
   /** Keys stored for this attempt (delete them when it ends). */
   attemptKeys: string[];
+  /** Whether the event points at objects under its run's prefix in the bucket (its captures or element there). */
+  runObjects: boolean;
 }
 
 interface Part {
   name: 'program' | 'captures' | 'element';
   bytes: Uint8Array;
+  /** Content hash of a part every attempt of a run sends (program, captures), which keys its base64. */
+  hash?: string;
   ref: StoredRef;
   /** Stored once and kept (true), or stored for this attempt (false). */
   shared: boolean;
@@ -40,6 +48,14 @@ export class EventBuilder {
   private readonly bundler = new ProgramBundler();
   /** Shared objects stored (or being stored), by store URL and key. */
   private readonly stored = new Map<string, SharedUpload>();
+  /**
+   * The base64 of the last program and the last captures sent inline, by
+   * content hash: the invocations of a map, and a cell run again, send the
+   * same ones, encoded once.
+   */
+  private readonly lastBase64 = new Map<Part['name'], { hash: string; b64: string }>();
+  /** The last program's source as UTF-8, by hash. */
+  private lastProgram?: { hash: string; bytes: Uint8Array };
 
   /**
    * The event of attempt `attempt` of `request`.
@@ -59,13 +75,15 @@ export class EventBuilder {
     const parts: Part[] = [
       {
         name: 'program',
-        bytes: Buffer.from(program.source),
+        bytes: this.programBytes(program.hash, program.source),
+        hash: program.hash,
         ref: { store, key: `${PROGRAM_PREFIX}${program.hash}` },
         shared: true,
       },
       {
         name: 'captures',
         bytes: request.captures.bytes,
+        hash: request.captures.hash,
         ref: { store, key: `${runPrefix}captures-${request.captures.hash}` },
         shared: true,
       },
@@ -94,10 +112,15 @@ export class EventBuilder {
       spill: { store, key: attemptKey },
     };
     const attemptKeys = parts.filter((part) => !part.shared && 'stored' in (placed.get(part.name) ?? {}));
+    const payload = serializeEvent(event);
     return {
       event,
-      bytes: Buffer.byteLength(JSON.stringify(event)),
+      payload,
+      bytes: payload.byteLength,
       attemptKeys: attemptKeys.map((part) => part.ref.key),
+      runObjects: parts.some(
+        (part) => part.ref.key.startsWith(runPrefix) && 'stored' in (placed.get(part.name) ?? {}),
+      ),
     };
   }
 
@@ -128,7 +151,7 @@ export class EventBuilder {
     await Promise.all(
       parts.map(async (part) => {
         if (!toStore.has(part)) {
-          placed.set(part.name, { b64: Buffer.from(part.bytes).toString('base64') });
+          placed.set(part.name, { b64: this.base64(part) });
           return;
         }
         placed.set(
@@ -140,6 +163,27 @@ export class EventBuilder {
       }),
     );
     return placed;
+  }
+
+  /** A part's base64, encoded once per content hash for the parts every attempt sends. */
+  private base64(part: Part): string {
+    if (part.hash === undefined) {
+      return toBase64(part.bytes);
+    }
+    const last = this.lastBase64.get(part.name);
+    if (last?.hash === part.hash) {
+      return last.b64;
+    }
+    const b64 = toBase64(part.bytes);
+    this.lastBase64.set(part.name, { hash: part.hash, b64 });
+    return b64;
+  }
+
+  private programBytes(hash: string, source: string): Uint8Array {
+    if (this.lastProgram?.hash !== hash) {
+      this.lastProgram = { hash, bytes: Buffer.from(source) };
+    }
+    return this.lastProgram.bytes;
   }
 
   /**
@@ -203,4 +247,51 @@ interface SharedUpload {
 /** A kernel id as a store key part (ids are letters, digits and dashes already; anything else is replaced). */
 function safeKeyPart(id: string): string {
   return id.replace(/[^A-Za-z0-9._=-]/g, '_');
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/**
+ * Stands for an inline payload's base64 while the rest of an event is
+ * stringified (random, so no other string of an event is ever this one).
+ */
+const BASE64_TOKEN = `base64:${randomUUID()}`;
+
+/**
+ * The event's JSON text as UTF-8, byte for byte `JSON.stringify(event)`,
+ * with each inline payload's base64 spliced in rather than stringified:
+ * base64 needs no escaping, and JSON.stringify scanning megabytes of it for
+ * characters to escape was the slowest part of an attempt on the kernel's side.
+ */
+function serializeEvent(event: RunnerEvent): Buffer {
+  const inline: string[] = [];
+  // The replacer sees the values in the order the text is written.
+  const text = JSON.stringify(event, (key: string, value: unknown) => {
+    if (key === 'b64' && typeof value === 'string') {
+      inline.push(value);
+      return BASE64_TOKEN;
+    }
+    return value;
+  });
+  const pieces = text.split(BASE64_TOKEN);
+  if (pieces.length !== inline.length + 1) {
+    // Not an event this builder made (a payload's base64 is not where the token was): the plain way.
+    return Buffer.from(JSON.stringify(event));
+  }
+  // One buffer, written in place: no copy of a payload but the one into it.
+  let length = 0;
+  pieces.forEach((piece, i) => {
+    length += Buffer.byteLength(piece, 'utf8') + (i < inline.length ? inline[i].length : 0);
+  });
+  const bytes = Buffer.allocUnsafe(length);
+  let offset = 0;
+  pieces.forEach((piece, i) => {
+    offset += bytes.write(piece, offset, 'utf8');
+    if (i < inline.length) {
+      offset += bytes.write(inline[i], offset, 'latin1');
+    }
+  });
+  return bytes;
 }

@@ -83,7 +83,7 @@ export class LambdaBackend implements Backend {
   /** Attempts in flight by invocation id: their controller, to replace or cancel them. */
   private readonly inFlight = new Map<string, AbortController>();
   /** Invocations not finished, by run: a run's bucket objects are deleted when its last one ends. */
-  private readonly runs = new Map<string, number>();
+  private readonly runs = new Map<string, RunState>();
   private readonly clients = new Map<string, LambdaClient>();
   /** Observers of recent invocations: code one left behind may fail during a later one's attempt. */
   private readonly recent = new Map<string, InvocationObserver>();
@@ -129,7 +129,9 @@ export class LambdaBackend implements Backend {
     }
     const stop = stopper.signal;
     remember(this.recent, request.id, observer, MAX_RECENT_INVOCATIONS);
-    this.runs.set(request.runId, (this.runs.get(request.runId) ?? 0) + 1);
+    const run = this.runs.get(request.runId) ?? { unfinished: 0, mayHaveObjects: false };
+    run.unfinished += 1;
+    this.runs.set(request.runId, run);
     try {
       if (!(await this.slots.acquire(stop))) {
         return { id: request.id, attempts, outcome: cancelled('Cancelled before it ran.') };
@@ -267,12 +269,18 @@ export class LambdaBackend implements Backend {
           Qualifier: memoryAlias(request.memoryMb),
           InvocationType: 'RequestResponse',
           LogType: 'Tail',
-          Payload: Buffer.from(JSON.stringify(built.event)),
+          Payload: built.payload,
         }),
         { abortSignal: controller.signal },
       );
       answer = await readAnswer(output, built.event, controller.signal);
+      if (built.runObjects || output.FunctionError !== undefined || answer.stored.length > 0) {
+        // A function that failed may have stored its answer before it did.
+        this.mayHaveObjects(request.runId);
+      }
     } catch (error) {
+      // An attempt given up (or that failed) may still store its answer under the run's prefix.
+      this.mayHaveObjects(request.runId);
       return this.failedAttempt(error, base, built, controller.signal, attempt, {
         settings,
         memoryMb: request.memoryMb,
@@ -450,11 +458,24 @@ export class LambdaBackend implements Backend {
     await Promise.allSettled(keys.map((key) => store.delete(key)));
   }
 
-  /** One invocation of a run ended; with its last, the run's shared payloads go. */
+  /** Notes that a run may have left objects under its prefix in the bucket. */
+  private mayHaveObjects(runId: string): void {
+    const run = this.runs.get(runId);
+    if (run) {
+      run.mayHaveObjects = true;
+    }
+  }
+
+  /**
+   * One invocation of a run ended; with its last, the run's shared payloads
+   * go. A run whose every payload travelled inline, its attempts all
+   * answered, left nothing in the bucket: its prefix is not listed (a LIST
+   * request per cell run, billed).
+   */
   private endOfInvocation(runId: string): void {
-    const left = (this.runs.get(runId) ?? 1) - 1;
-    if (left > 0) {
-      this.runs.set(runId, left);
+    const run = this.runs.get(runId);
+    if (run && run.unfinished > 1) {
+      run.unfinished -= 1;
       return;
     }
     this.runs.delete(runId);
@@ -462,11 +483,20 @@ export class LambdaBackend implements Backend {
     if (settings) {
       const url = payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint);
       this.events.forgetRun(url, runId);
+      if (run && !run.mayHaveObjects) {
+        return;
+      }
       void sharedStore(url)
         .deletePrefix(`serverless-kernel/payloads/${runId.replace(/[^A-Za-z0-9._=-]/g, '_')}/`)
         .catch(() => undefined);
     }
   }
+}
+
+/** A run's invocations not finished, and whether any of its attempts may have left objects in the bucket. */
+interface RunState {
+  unfinished: number;
+  mayHaveObjects: boolean;
 }
 
 /** The record of an attempt that got an answer. */
