@@ -55,6 +55,7 @@ function response(): RunnerResponse {
     outcome: { status: 'ok', result: { b64: result.toString('base64') } },
     output: [],
     droppedOutputBytes: 0,
+    payloadRequests: { put: 0, get: 0, list: 0, delete: 0 },
     lateErrors: [],
     figures: { environmentId: 'lambda-test', cold: false, initMs: 0, durationMs: 1 },
   };
