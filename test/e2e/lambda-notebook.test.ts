@@ -104,6 +104,13 @@ describe('lambda: what travels through the bucket, and bundled imports', () => {
     expect(stderr).toMatch(/<cell>:4:\d+/);
   });
 
+  it("refuses the embedded store inside a Lambda invocation, saying what to use (its files are the Lambda's own)", () => {
+    expect(error('embedded-refused')?.ename).toBe('StoreConfigError');
+    expect(error('embedded-refused')?.evalue).toMatch(
+      /runs on AWS Lambda.*%serverless config --store s3:\/\//,
+    );
+  });
+
   it('%serverless status names the function', () => {
     expect(stdout('status')).toMatch(/serverless-kernel-runner/);
   });

@@ -54,7 +54,10 @@ export function attemptCost(bill: AttemptBill): AttemptCost {
  * for its INIT.
  */
 export function attemptRan(record: AttemptRecord): boolean {
-  return !(record.outcome.status === 'cancelled' && record.environmentId === '') && record.reported?.notRun !== true;
+  return (
+    !(record.outcome.status === 'cancelled' && record.environmentId === '') &&
+    record.reported?.notRun !== true
+  );
 }
 
 /** `ms` rounded up to the billing granularity (at least one unit when it ran). */

@@ -10,6 +10,12 @@ import * as path from 'node:path';
 /** The environment variable that names the embedded store's directory (also set in every environment). */
 export const STORE_ENV = 'SERVERLESS_STORE';
 
+/**
+ * Set in an environment that has no embedded store (a Lambda's, whose /tmp is
+ * its own): the reason, which opening the embedded store there throws.
+ */
+export const STORE_UNAVAILABLE_ENV = 'SERVERLESS_STORE_UNAVAILABLE';
+
 /** The embedded store's directory, as an absolute path. */
 export function embeddedStoreDir(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env[STORE_ENV];

@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 
-import { embeddedStoreDir } from './embedded-dir';
+import { embeddedStoreDir, STORE_UNAVAILABLE_ENV } from './embedded-dir';
 import { StoreConfigError } from './errors';
 import { checkPrefix } from './object-store';
 
@@ -90,6 +90,9 @@ const REDIS_PREFIX = /^[A-Za-z0-9._=:/-]{0,200}$/;
 export function parseStoreUrl(url: string, env: NodeJS.ProcessEnv = process.env): StoreSpec {
   if (typeof url !== 'string' || url.trim() === '') {
     throw configError(`a store URL is required, got ${JSON.stringify(url)}`);
+  }
+  if ((url === 'embedded' || url.startsWith('embedded:')) && env[STORE_UNAVAILABLE_ENV]) {
+    throw new StoreConfigError(env[STORE_UNAVAILABLE_ENV]);
   }
   if (url === 'embedded') {
     return { kind: 'embedded', dir: embeddedStoreDir(env), url: 'embedded' };

@@ -62,6 +62,10 @@ function programProcesses(): LocalBackend {
     // Frozen between invocations, so never expires while the sandbox lives.
     idleExpiryMs: LAMBDA_LIMITS.maxTimeoutS * 1000 * 16,
     storeDir: path.join(os.tmpdir(), 'serverless-kernel-store'),
+    embeddedStoreUnavailable:
+      "This invocation runs on AWS Lambda, and the embedded store is a directory on the notebook's " +
+      'machine that it cannot reach. Give the kernel a store both reach: %serverless config --store ' +
+      's3://BUCKET/PREFIX (or a redis:// URL), or --store on the cell.',
     workerPath: workerPath(),
   });
   return programs;

@@ -50,6 +50,11 @@ export interface LocalBackendOptions {
    * into the sandbox at the same path and named by `$SERVERLESS_STORE`.
    */
   storeDir?: string;
+  /**
+   * Non-empty: the environments have no embedded store, and opening it there
+   * throws this reason (the Lambda runner's: a Lambda's files are its own).
+   */
+  embeddedStoreUnavailable?: string;
 }
 
 /**
@@ -89,6 +94,7 @@ export function resolveLocalOptions(
     ...LOCAL_DEFAULTS,
     workerPath: defaultWorkerPath,
     storeDir: embeddedStoreDir(),
+    embeddedStoreUnavailable: '',
     ...options,
   };
   const { concurrency, maxColdStarts, pipelineDepth, idleExpiryMs, readyTimeoutMs, retryBaseMs, retryMaxMs } =

@@ -20,6 +20,8 @@ export interface PoolOptions {
   idleExpiryMs: number;
   sandbox: SandboxMode;
   storeDir: string;
+  /** Non-empty: environments have no embedded store (see LocalBackendOptions). */
+  embeddedStoreUnavailable: string;
 }
 
 /** The environments of one backend. */
@@ -61,7 +63,9 @@ export class EnvironmentPool {
         readyTimeoutMs: this.options.readyTimeoutMs,
         sandbox: this.sandbox(),
         filesDir: request.files?.dir,
-        storeDir: this.storeDir(),
+        ...(this.options.embeddedStoreUnavailable
+          ? { storeUnavailable: this.options.embeddedStoreUnavailable }
+          : { storeDir: this.storeDir() }),
         fileEntries: request.files?.entries ?? [],
         filesHash: request.files?.hash ?? '',
         store: request.store ?? '',

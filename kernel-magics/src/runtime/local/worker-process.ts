@@ -10,6 +10,7 @@ import { Socket } from 'node:net';
 import * as os from 'node:os';
 
 import { storeEnvironment } from '../../exchange/store/credentials';
+import { STORE_UNAVAILABLE_ENV } from '../../exchange/store/embedded-dir';
 import {
   CHANNEL_LOST_GRACE_MS,
   cleanEnvironment,
@@ -35,6 +36,8 @@ export interface WorkerLaunch extends SandboxView {
   filesHash: string;
   /** The store URL its invocations use ('' for the embedded store): decides which credentials it gets. */
   store: string;
+  /** Non-empty: the reason the environment has no embedded store (see LocalBackendOptions). */
+  storeUnavailable?: string;
 }
 
 /** The command that starts a worker: node itself, or node inside bubblewrap. */
@@ -119,7 +122,10 @@ export class WorkerProcess {
     // channel, which bubblewrap passes on as it is.
     this.child = spawn(command.file, command.args, {
       cwd: command.cwd,
-      env: cleanEnvironment(launch.memoryMb, command.home, launch.storeDir, storeEnvironment(launch.store)),
+      env: cleanEnvironment(launch.memoryMb, command.home, launch.storeDir, {
+        ...storeEnvironment(launch.store),
+        ...(launch.storeUnavailable ? { [STORE_UNAVAILABLE_ENV]: launch.storeUnavailable } : {}),
+      }),
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     this.channel = this.child.stdio[3] as Socket;
