@@ -20,11 +20,18 @@ Object.assign(process.env, S3RVER_CREDENTIALS);
 const fixture = useServerKernel();
 let servers: OfflineServers;
 let proxy: ThrottleProxy;
+/** Every byte between the kernel and the Lambda API, both ways. */
+const traffic: Buffer[] = [];
+/** A secret in the kernel's environment (the process Jupyter starts it from). */
+const SECRET = 'kernel-secret-7f3c9a1e';
+process.env.JSL_TEST_SECRET = SECRET;
 
 beforeAll(async () => {
   servers = await startOffline({ lambdaPort: await freePort(), s3Port: await freePort() });
   // Nothing throttled until a test asks.
-  proxy = await startThrottleProxy(servers.lambdaEndpoint, { share: 0 });
+  proxy = await startThrottleProxy(servers.lambdaEndpoint, { share: 0 }, (_direction, chunk) => {
+    traffic.push(chunk);
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -101,6 +108,31 @@ describe('--backend lambda in a kernel', () => {
     expect(retried.every((e) => e.bill.totalUsd === 0)).toBe(true);
     expect(finished.filter((e) => e.status === 'ok')).toHaveLength(30);
   }, 180_000);
+
+  it("keeps the kernel's credentials and secrets out of payloads, outputs and telemetry", async () => {
+    const events = collectTelemetry();
+    const before = traffic.length;
+    const record = await run(
+      [
+        '%%serverless',
+        "const seen = Object.entries(process.env).filter(([, value]) => value === 'S3RVER' || (value ?? '').includes('kernel-secret'));",
+        'seen.map(([name]) => name)',
+      ].join('\n'),
+    );
+    await until(() => events.some((e) => e.type === 'run-finished'), 'run-finished');
+    const sent = Buffer.concat(traffic.slice(before)).toString('latin1');
+    expect(sent.length).toBeGreaterThan(0);
+    // The kernel's secret access key (s3rver's is 'S3RVER') and its other secrets never travel to the runner.
+    expect(sent).not.toContain(SECRET);
+    expect(sent).not.toContain('S3RVER');
+    const shown = JSON.stringify(record.iopub.map((m) => m.content));
+    expect(shown).not.toContain(SECRET);
+    expect(JSON.stringify(events)).not.toContain(SECRET);
+    expect(JSON.stringify(events)).not.toContain('S3RVER');
+    // In the runner, the program's process has only its function's own credentials (serverless-offline's
+    // here, AWS_* copied into the function as the execution role's are), never the kernel's secrets.
+    expect(resultText(record)).not.toContain('JSL_TEST_SECRET');
+  }, 120_000);
 
   it('holds --concurrency: no more Invokes run at once than asked', async () => {
     const record = await run(

@@ -55,8 +55,15 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/[^/]+\/invocations(?:\?|$)/;
 /** The throttle Lambda answers when a function has no more concurrency. */
 export const DEFAULT_THROTTLE_REASON = 'ConcurrentInvocationLimitExceeded';
 
+/** Sees the bytes the proxy forwards, each way (to check what travels). */
+export type ByteWatcher = (direction: 'request' | 'response', chunk: Buffer) => void;
+
 /** Starts a proxy to `upstream` (`http://host:port`). */
-export async function startThrottleProxy(upstream: string, plan: ThrottlePlan = {}): Promise<ThrottleProxy> {
+export async function startThrottleProxy(
+  upstream: string,
+  plan: ThrottlePlan = {},
+  watch?: ByteWatcher,
+): Promise<ThrottleProxy> {
   const target = new URL(upstream);
   let current = planOf(plan);
   let requests = 0;
@@ -76,7 +83,7 @@ export async function startThrottleProxy(upstream: string, plan: ThrottlePlan = 
       }
     }
     forwarded += 1;
-    forward(target, req, res, inFlight);
+    forward(target, req, res, inFlight, watch);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -154,7 +161,11 @@ function forward(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   inFlight: Set<http.ClientRequest>,
+  watch: ByteWatcher | undefined,
 ): void {
+  if (watch) {
+    req.on('data', (chunk: Buffer) => watch('request', chunk));
+  }
   const upstream = http.request(
     {
       host: target.hostname,
@@ -166,6 +177,9 @@ function forward(
     },
     (response) => {
       res.writeHead(response.statusCode ?? 502, response.statusMessage, response.headers);
+      if (watch) {
+        response.on('data', (chunk: Buffer) => watch('response', chunk));
+      }
       response.pipe(res);
       response.on('error', () => res.destroy());
     },
