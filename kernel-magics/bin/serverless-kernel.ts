@@ -81,8 +81,10 @@ program
         'AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER. Ctrl-C stops both servers.\n',
     );
     await new Promise<void>((resolve) => {
+      // Ctrl-C, kill, or the terminal closing: the servers are stopped by PID in every case.
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
+      process.once('SIGHUP', resolve);
     });
     await servers.stop();
   });
