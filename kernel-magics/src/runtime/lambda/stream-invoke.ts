@@ -58,7 +58,8 @@ export async function invokeStreaming(
   } catch (error) {
     if (isMissingOperation(error)) {
       throw new StreamingUnsupportedError(
-        'This Lambda endpoint has no InvokeWithResponseStream (serverless-offline has none): invoking synchronously.',
+        'This Lambda endpoint has no InvokeWithResponseStream (serverless-offline has none): ' +
+          'run %serverless config --stream auto (or off) to invoke it synchronously.',
       );
     }
     throw error;
