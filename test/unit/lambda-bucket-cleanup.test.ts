@@ -133,6 +133,8 @@ beforeAll(async () => {
     endpoint: `http://127.0.0.1:${(lambda.address() as AddressInfo).port}`,
     s3Endpoint: proxy.endpoint,
     arch: 'x86_64',
+    // The server above answers the synchronous Invoke only.
+    stream: 'off',
   };
   backend = new LambdaBackend({ settings: () => settings });
 });

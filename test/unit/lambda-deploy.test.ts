@@ -140,7 +140,7 @@ describe('deploying the runner (recorded SDK commands)', () => {
         CodeSha256: v1.sha256,
         MemorySize: memory,
         Runtime: 'nodejs20.x',
-        Handler: 'handler.handler',
+        Handler: 'handler.streamingHandler',
         Timeout: 900,
         EphemeralStorage: { Size: 1024 },
         Architectures: ['x86_64'],

@@ -105,6 +105,17 @@ describe('%serverless config: Lambda settings', () => {
     );
   });
 
+  it('streams by default (auto, not shown), shows --stream on|off, and refuses another mode', async () => {
+    await config('--region us-east-1 --function runner --bucket bucket-1');
+    expect(await lambdaLine()).not.toContain('streaming');
+    await config('--stream off');
+    expect(await lambdaLine()).toContain(', streaming off');
+    await config('--stream auto');
+    expect(await lambdaLine()).not.toContain('streaming');
+    const { outcome } = await config('--stream sometimes');
+    expect(outcome.status).toBe('error');
+  });
+
   it('changes only what a later line gives', async () => {
     await config(FULL);
     await config('--function other-runner');

@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander';
 
 import type { Arch } from '../cost/prices';
-import type { LambdaSettings } from '../runtime/lambda/config';
+import { LambdaSettings, STREAM_MODES, StreamMode } from '../runtime/lambda/config';
 import { MagicUsageError } from './usage';
 
 /** The `%serverless config` options of the Lambda settings. */
@@ -20,6 +20,7 @@ export const LAMBDA_SETTING_FLAGS = [
   '--endpoint',
   '--s3-endpoint',
   '--arch',
+  '--stream',
 ];
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
@@ -47,6 +48,11 @@ export class LambdaSettingsHolder {
       ),
       new Option('--s3-endpoint <url>', 'an S3 endpoint other than AWS (s3rver)'),
       new Option('--arch <arch>', 'the runner architecture, for its price').choices(['x86_64', 'arm64']),
+      new Option(
+        '--stream <mode>',
+        'output into the cell as it is made (InvokeWithResponseStream): auto (default: on, falling back ' +
+          'to a synchronous Invoke where the endpoint has no streaming, as serverless-offline), on, off',
+      ).choices([...STREAM_MODES]),
     ];
   }
 
@@ -95,7 +101,13 @@ export class LambdaSettingsHolder {
     if (arch !== undefined) {
       next.arch = arch as Arch;
     }
-    const changed = [region, fn, bucket, endpoint, s3Endpoint, arch].some((value) => value !== undefined);
+    const stream = given('stream');
+    if (stream !== undefined) {
+      next.stream = stream as StreamMode;
+    }
+    const changed = [region, fn, bucket, endpoint, s3Endpoint, arch, stream].some(
+      (value) => value !== undefined,
+    );
     this.values = next;
     return changed;
   }
@@ -114,6 +126,7 @@ export class LambdaSettingsHolder {
       endpoint: this.values.endpoint,
       s3Endpoint: this.values.s3Endpoint,
       arch: this.values.arch ?? 'x86_64',
+      stream: this.values.stream ?? 'auto',
     };
   }
 
@@ -130,6 +143,7 @@ export class LambdaSettingsHolder {
         `Lambda: function ${settings.functionName} in ${settings.region} (${settings.arch}), payloads in s3://${settings.bucket}` +
         (settings.endpoint ? `, Lambda API at ${settings.endpoint}` : '') +
         (settings.s3Endpoint ? `, S3 at ${settings.s3Endpoint}` : '') +
+        (settings.stream !== 'auto' ? `, streaming ${settings.stream}` : '') +
         '\n'
       );
     }

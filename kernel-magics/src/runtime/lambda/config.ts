@@ -18,7 +18,21 @@ export interface LambdaSettings {
   s3Endpoint?: string;
   /** The runner's architecture: its price per GB-second depends on it. */
   arch: Arch;
+  /**
+   * How attempts are invoked: `on` with InvokeWithResponseStream (output
+   * reaches the cell as it is made), `off` with a synchronous Invoke (output
+   * arrives with the result), `auto` (the default when absent) streaming
+   * until the endpoint says it has no such operation (serverless-offline),
+   * then synchronously for these settings.
+   */
+  stream?: StreamMode;
 }
+
+/** `%serverless config --stream`. */
+export type StreamMode = 'auto' | 'on' | 'off';
+
+/** The stream modes, for the option's choices. */
+export const STREAM_MODES: readonly StreamMode[] = ['auto', 'on', 'off'];
 
 /** Lambda's limits (ENVIRONMENT.md, "AWS Lambda facts"). */
 export const LAMBDA_LIMITS = {
@@ -40,8 +54,11 @@ export const LAMBDA_LIMITS = {
 export const RUNNER_DEFAULTS = {
   /** The managed runtime. */
   runtime: 'nodejs20.x',
-  /** `file.export` of the handler inside the deployment package. */
-  handler: 'handler.handler',
+  /**
+   * `file.export` of the handler inside the deployment package: the
+   * streaming one (the buffered `handler.handler` is serverless-offline's).
+   */
+  handler: 'handler.streamingHandler',
   /** The function's own timeout: the most any cell may ask for (cells' `--timeout` is enforced inside). */
   timeoutS: LAMBDA_LIMITS.maxTimeoutS,
   /** /tmp, MB. */

@@ -9,12 +9,14 @@
  * at the cell's timeout, not billed up to the function's), and report a
  * crash, an exit or an out-of-memory as such rather than losing the
  * environment with it. Output is collected in order and returned with the
- * outcome; what does not fit the response goes through the payload bucket.
+ * outcome (`handler`), or streamed as it is made (`streamingHandler`, on
+ * AWS); what does not fit the response goes through the payload bucket.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Writable } from 'node:stream';
 
 import type { AttemptRecord, InvocationObserver, InvocationRequest } from '../backend';
 import { WORKER_BUNDLE } from '../local/config';
@@ -23,6 +25,7 @@ import { ENVELOPE_RESERVE_BYTES, LAMBDA_LIMITS } from './config';
 import { sharedStore } from '../../exchange/store/shared';
 import { readPayload, storePayload, toPayload } from './payload';
 import {
+  encodeFrame,
   RUNNER_PROTOCOL,
   RunnerEvent,
   RunnerLateError,
@@ -89,10 +92,45 @@ const lateErrors: RunnerLateError[] = [];
 /** At most this many late errors wait for a response (the oldest are dropped). */
 const MAX_PENDING_LATE_ERRORS = 16;
 
-/** The Lambda handler. */
+/** The Lambda handler (buffered): the output returns with the response. serverless-offline calls this one. */
 export async function handler(event: unknown): Promise<RunnerResponse | SpilledResponse> {
+  return run(event, new OutputCollector());
+}
+
+/** A response-streaming handler, as AWS's Node.js runtime calls it once streamified. */
+export type StreamingHandler = (event: unknown, responseStream: Writable, context?: unknown) => Promise<void>;
+
+/** What AWS's Node.js runtime provides as the global `awslambda` (only the part used here). */
+interface AwsLambdaGlobal {
+  streamifyResponse?: (handler: StreamingHandler) => StreamingHandler;
+}
+
+/**
+ * The Lambda handler that streams (what `%serverless deploy` deploys): each
+ * output item is written as a frame as the program makes it, then the
+ * response (protocol.ts RunnerFrame). Defined only where the runtime
+ * provides `awslambda.streamifyResponse` when this module loads (AWS
+ * Lambda); elsewhere undefined.
+ */
+export const streamingHandler: StreamingHandler | undefined = (
+  globalThis as { awslambda?: AwsLambdaGlobal }
+).awslambda?.streamifyResponse?.(streamAnswer);
+
+async function streamAnswer(event: unknown, responseStream: Writable): Promise<void> {
+  try {
+    const response = await run(
+      event,
+      new OutputCollector((item) => responseStream.write(encodeFrame({ output: item }))),
+    );
+    responseStream.write(encodeFrame({ response }));
+  } finally {
+    await new Promise<void>((resolve) => responseStream.end(resolve));
+  }
+}
+
+/** Runs the event's attempt; output goes to `collected`. */
+async function run(event: unknown, collected: OutputCollector): Promise<RunnerResponse | SpilledResponse> {
   const request = checkEvent(event);
-  const collected = new OutputCollector();
   const inputs = await readInputs(request);
   const invocation: InvocationRequest = {
     id: request.id,
@@ -197,11 +235,16 @@ async function fitResponse(
   return { protocol: RUNNER_PROTOCOL, spilled: ref };
 }
 
-/** An attempt's output, in order, up to RUNNER_OUTPUT_LIMIT_BYTES. */
+/**
+ * An attempt's output, in order, up to RUNNER_OUTPUT_LIMIT_BYTES: kept for
+ * the response, or handed to `forward` as it is made (and not kept).
+ */
 class OutputCollector {
   readonly output: RunnerOutput[] = [];
   dropped = 0;
   private bytes = 0;
+
+  constructor(private readonly forward?: (item: RunnerOutput) => void) {}
 
   observer(request: RunnerEvent): InvocationObserver {
     return {
@@ -224,6 +267,10 @@ class OutputCollector {
       return;
     }
     this.bytes += size;
-    this.output.push(item);
+    if (this.forward) {
+      this.forward(item);
+    } else {
+      this.output.push(item);
+    }
   }
 }

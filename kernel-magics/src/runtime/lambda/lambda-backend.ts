@@ -1,6 +1,8 @@
 /**
  * The `lambda` backend: invocations run on AWS Lambda (or serverless-offline)
- * as synchronous Invokes of the runner function, one alias per memory size.
+ * as Invokes of the runner function, one alias per memory size: with a
+ * response stream where the endpoint has one (output reaches the cell as it
+ * is made), else synchronous (output arrives with the result).
  * A FIFO queue behind the concurrency limit; each attempt's event built
  * (bundled program, payloads inline or through the bucket), sent with
  * `LogType: 'Tail'` and bounded in time; throttling and service faults
@@ -30,7 +32,8 @@ import { BuiltEvent, EventBuilder } from './event';
 import { BundleError } from '../../plan/bundle';
 import { payloadStoreUrl, PayloadMissingError } from './payload';
 import type { RunnerOutput } from './protocol';
-import { AttemptAnswer, readAnswer } from './response';
+import { AttemptAnswer, readAnswer, readReply } from './response';
+import { invokeStreaming, StreamingUnsupportedError } from './stream-invoke';
 import { reportToProvider } from './report';
 import { describeThrottle, invokeRetryDelay } from './throttle';
 
@@ -90,6 +93,8 @@ export class LambdaBackend implements Backend {
   /** Lambda execution environments seen in answers, for `%serverless status`. */
   private readonly seen = new Map<string, { memoryMb: number; invocations: number; lastSeen: number }>();
   private readonly disposal = new AbortController();
+  /** Settings (by key) whose endpoint answered that it has no response streaming: invoked synchronously since. */
+  private readonly noStreaming = new Set<string>();
 
   constructor(private readonly options: LambdaBackendOptions) {
     this.slots = new Slots(options.concurrency ?? 8);
@@ -260,21 +265,11 @@ export class LambdaBackend implements Backend {
     );
     this.inFlight.set(request.id, controller);
     let built: BuiltEvent | undefined;
-    let answer: AttemptAnswer | undefined;
+    let answer: (AttemptAnswer & { failed: boolean }) | undefined;
     try {
       built = await this.events.build(request, attempt, settings, controller.signal);
-      const output = await this.client(settings).send(
-        new InvokeCommand({
-          FunctionName: settings.functionName,
-          Qualifier: memoryAlias(request.memoryMb),
-          InvocationType: 'RequestResponse',
-          LogType: 'Tail',
-          Payload: built.payload,
-        }),
-        { abortSignal: controller.signal },
-      );
-      answer = await readAnswer(output, built.event, controller.signal);
-      if (built.runObjects || output.FunctionError !== undefined || answer.stored.length > 0) {
+      answer = await this.invokeAttempt(settings, request.memoryMb, built, observer, controller.signal);
+      if (built.runObjects || answer.failed || answer.stored.length > 0) {
         // A function that failed may have stored its answer before it did.
         this.mayHaveObjects(request.runId);
       }
@@ -311,6 +306,54 @@ export class LambdaBackend implements Backend {
       }
     }
     return { attempt: recordOf(base, answer, built) };
+  }
+
+  /**
+   * Invokes the runner with the attempt's event: streaming (output to the
+   * observer as it arrives) or synchronously, as the settings say. In
+   * `auto`, an endpoint without response streaming answers so before
+   * anything runs, so the synchronous Invoke that follows is the same
+   * attempt, neither lost nor repeated; it is remembered for these settings.
+   */
+  private async invokeAttempt(
+    settings: LambdaSettings,
+    memoryMb: number,
+    built: BuiltEvent,
+    observer: InvocationObserver,
+    signal: AbortSignal,
+  ): Promise<AttemptAnswer & { failed: boolean }> {
+    const client = this.client(settings);
+    const key = JSON.stringify(settings);
+    const mode = settings.stream ?? 'auto';
+    if (mode === 'on' || (mode === 'auto' && !this.noStreaming.has(key))) {
+      try {
+        const reply = await invokeStreaming(
+          client,
+          { functionName: settings.functionName, qualifier: memoryAlias(memoryMb), payload: built.payload },
+          (item) => replay([item], 0, observer),
+          signal,
+        );
+        const answer = await readReply(reply, built.event, signal);
+        return { ...answer, failed: reply.functionError !== undefined };
+      } catch (error) {
+        if (!(error instanceof StreamingUnsupportedError) || mode === 'on') {
+          throw error;
+        }
+        this.noStreaming.add(key);
+      }
+    }
+    const output = await client.send(
+      new InvokeCommand({
+        FunctionName: settings.functionName,
+        Qualifier: memoryAlias(memoryMb),
+        InvocationType: 'RequestResponse',
+        LogType: 'Tail',
+        Payload: built.payload,
+      }),
+      { abortSignal: signal },
+    );
+    const answer = await readAnswer(output, built.event, signal);
+    return { ...answer, failed: output.FunctionError !== undefined };
   }
 
   /** The record of an attempt whose Invoke failed (or was stopped); a throttle gives the delay before the next. */

@@ -99,3 +99,106 @@ export interface SpilledResponse {
 export function isSpilled(value: RunnerResponse | SpilledResponse): value is SpilledResponse {
   return 'spilled' in value;
 }
+
+/**
+ * One line of a streamed answer (the runner's `streamingHandler`): NDJSON,
+ * each output item as the program makes it, then the response, whose
+ * `output` is empty since every item went before it.
+ */
+export type RunnerFrame = { output: RunnerOutput } | { response: RunnerResponse | SpilledResponse };
+
+/** A frame as the runner writes it: one JSON line. */
+export function encodeFrame(frame: RunnerFrame): string {
+  return `${JSON.stringify(frame)}\n`;
+}
+
+/** Raised for a streamed answer that is not a sequence of runner frames (or ends inside one). */
+export class RunnerFrameError extends Error {
+  override readonly name = 'RunnerFrameError';
+}
+
+/**
+ * Reads runner frames from chunks cut anywhere (inside a line, inside a
+ * UTF-8 character). A body that is one JSON response without framing (a
+ * runner whose handler is not streamified answers so, as does a synchronous
+ * Invoke of a buffered one) reads as that response's frame, at the end.
+ */
+export class RunnerFrameReader {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private pending = '';
+  private framed = false;
+
+  /**
+   * The frames completed by `chunk`.
+   *
+   * @throws RunnerFrameError for bytes that are not UTF-8 or a line that is not a frame.
+   */
+  push(chunk: Uint8Array): RunnerFrame[] {
+    this.pending += this.decode(chunk, true);
+    const frames: RunnerFrame[] = [];
+    for (let end = this.pending.indexOf('\n'); end >= 0; end = this.pending.indexOf('\n')) {
+      const line = this.pending.slice(0, end);
+      this.pending = this.pending.slice(end + 1);
+      if (line.trim() !== '') {
+        frames.push(toFrame(line));
+        this.framed = true;
+      }
+    }
+    return frames;
+  }
+
+  /**
+   * The frames left when the body ended: none after a complete framed body,
+   * the whole response for an unframed one.
+   *
+   * @throws RunnerFrameError when the body ends inside a line (a truncated answer).
+   */
+  end(): RunnerFrame[] {
+    const rest = this.pending + this.decode(new Uint8Array(), false);
+    this.pending = '';
+    if (rest.trim() === '') {
+      return [];
+    }
+    if (!this.framed) {
+      const whole = parseLine(rest);
+      if (typeof whole === 'object' && whole !== null && 'protocol' in whole) {
+        return [{ response: whole as RunnerResponse | SpilledResponse }];
+      }
+    }
+    throw new RunnerFrameError(
+      `The runner's streamed answer ended inside a line (${rest.length} characters unread): ` +
+        'the invocation was cut off; run the cell again.',
+    );
+  }
+
+  private decode(chunk: Uint8Array, stream: boolean): string {
+    try {
+      return this.decoder.decode(chunk, { stream });
+    } catch {
+      throw new RunnerFrameError("The runner's streamed answer is not UTF-8: is --function the runner?");
+    }
+  }
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function toFrame(line: string): RunnerFrame {
+  const value = parseLine(line);
+  if (typeof value === 'object' && value !== null && ('output' in value || 'response' in value)) {
+    return value as RunnerFrame;
+  }
+  if (typeof value === 'object' && value !== null && 'protocol' in value) {
+    // A plain response followed by a newline: one frame all the same.
+    return { response: value as RunnerResponse | SpilledResponse };
+  }
+  throw new RunnerFrameError(
+    `The runner streamed a line that is not a runner frame (${line.slice(0, 80)}): ` +
+      'is --function the runner? Deploy it with %serverless deploy.',
+  );
+}

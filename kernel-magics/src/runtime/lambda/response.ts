@@ -12,6 +12,8 @@ import { readPayload } from './payload';
 import {
   isSpilled,
   RunnerEvent,
+  RunnerFrameError,
+  RunnerFrameReader,
   RunnerLateError,
   RunnerOutput,
   RunnerResponse,
@@ -38,33 +40,63 @@ export interface AttemptAnswer {
   payloadRequests: StoreRequests;
 }
 
-/** Reads an Invoke's output for `event`. */
+/**
+ * What an invocation answered, however it travelled (a synchronous Invoke,
+ * or a response stream once read to its end).
+ */
+export interface InvokeReply {
+  /** Set when the function failed: `Handled`, `Unhandled`, or a streamed InvokeComplete's ErrorCode. */
+  functionError?: string;
+  /** With a function error, its payload (`{ errorType, errorMessage }`); else the runner's answer, parsed. */
+  payload: unknown;
+  /** Output items that came framed before the answer (a streamed answer's). */
+  output: RunnerOutput[];
+  /** Bytes received. */
+  bytes: number;
+  /** The base64 log tail (`LogType: 'Tail'`). */
+  logResult?: string;
+}
+
+/** Reads an Invoke's output for `event`: a plain or a framed (streamed, then buffered by Lambda) answer. */
 export async function readAnswer(
   output: InvokeCommandOutput,
   event: RunnerEvent,
   signal: AbortSignal,
 ): Promise<AttemptAnswer> {
-  const { report, lines } = parseLogTail(output.LogResult);
   const raw = output.Payload ?? new Uint8Array();
+  const reply = { functionError: output.FunctionError, bytes: raw.byteLength, logResult: output.LogResult };
+  if (output.FunctionError) {
+    return readReply({ ...reply, payload: parseJson(raw), output: [] }, event, signal);
+  }
+  return readReply({ ...reply, ...unframe(raw) }, event, signal);
+}
+
+/** Reads what an invocation answered for `event`. */
+export async function readReply(
+  reply: InvokeReply,
+  event: RunnerEvent,
+  signal: AbortSignal,
+): Promise<AttemptAnswer> {
+  const { report, lines } = parseLogTail(reply.logResult);
   const empty = {
-    output: [],
+    output: reply.output,
     droppedOutputBytes: 0,
     lateErrors: [],
     report,
     stored: [],
     payloadRequests: { put: 0, get: 0, list: 0, delete: 0 },
   };
-  const parsed = parseJson(raw);
-  if (output.FunctionError) {
+  const parsed = reply.payload;
+  if (reply.functionError) {
     const outcome = failureOutcome({
-      functionError: output.FunctionError,
+      functionError: reply.functionError,
       payload: parsed,
       report,
       timeoutS: event.timeoutS,
       memoryMb: event.memoryMb,
       logLines: lines,
     });
-    return { ...empty, outcome, bytesOut: raw.byteLength };
+    return { ...empty, outcome, bytesOut: reply.bytes };
   }
   if (!isAnswer(parsed)) {
     return {
@@ -75,11 +107,11 @@ export async function readAnswer(
           'The function answered something that is not a serverless-kernel runner response: ' +
           'is --function the runner? Deploy it with %serverless deploy.',
       },
-      bytesOut: raw.byteLength,
+      bytesOut: reply.bytes,
     };
   }
   let response: RunnerResponse;
-  let bytesOut = raw.byteLength;
+  let bytesOut = reply.bytes;
   const stored: StoredRef[] = [];
   if (isSpilled(parsed)) {
     const bytes = await readPayload({ stored: parsed.spilled }, signal);
@@ -107,7 +139,7 @@ export async function readAnswer(
   return {
     outcome,
     payloadRequests,
-    output: response.output,
+    output: [...reply.output, ...response.output],
     droppedOutputBytes: response.droppedOutputBytes,
     lateErrors: response.lateErrors,
     figures: response.figures,
@@ -115,6 +147,28 @@ export async function readAnswer(
     bytesOut,
     stored,
   };
+}
+
+/** The output frames and the answer of a body: framed (NDJSON) or one plain JSON response. */
+function unframe(bytes: Uint8Array): { output: RunnerOutput[]; payload: unknown } {
+  const reader = new RunnerFrameReader();
+  const output: RunnerOutput[] = [];
+  let payload: unknown;
+  try {
+    for (const frame of [...reader.push(bytes), ...reader.end()]) {
+      if ('output' in frame) {
+        output.push(frame.output);
+      } else {
+        payload = frame.response;
+      }
+    }
+  } catch (error) {
+    if (error instanceof RunnerFrameError) {
+      return { output, payload: undefined };
+    }
+    throw error;
+  }
+  return { output, payload };
 }
 
 function parseJson(bytes: Uint8Array): unknown {
