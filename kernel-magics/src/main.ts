@@ -5,6 +5,7 @@
  * compiler, the `%%serverless` machinery) is loaded only when the kernel
  * builds it, after its sockets are up, so Jupyter sees the kernel at once.
  */
+import { SDK_NODE_WARNING_OFF } from './aws-sdk-env';
 import { comms } from './comms';
 import { setInputBroker } from './input';
 import { RunningKernel, startKernel } from './kernel/kernel';
@@ -14,6 +15,7 @@ import type * as Tslab from './tslab';
 
 /** Runs the serverless-ts kernel for a connection file. */
 export function runKernel(connectionFile: string, log: Logger): Promise<RunningKernel> {
+  Object.assign(process.env, SDK_NODE_WARNING_OFF);
   return startKernel(connectionFile, log, {
     comms,
     createEngine: ({ cellState, cwd }) => {

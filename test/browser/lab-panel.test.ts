@@ -10,7 +10,10 @@
  * rounds, compression and exchange graph in the gradient-traffic view, one
  * or the other as picked; two train() calls draw their loss, accuracy and
  * cost per epoch in the training view, live, the newest shown and the other
- * as picked; the dark theme recolours it; the console shows no errors.
+ * as picked; the dark theme recolours it; a map on `--backend lambda` (the
+ * runner under serverless-offline, behind a proxy answering 429 to a share of
+ * the Invokes) draws its throttled attempts as retried bars; the console
+ * shows no errors.
  * Screenshots go to test-results/browser/.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,8 +22,11 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import * as kernelApi from 'serverless-kernel';
 
+import { OfflineServers, S3RVER_CREDENTIALS, startOffline } from '../../kernel-magics/src/cli/offline';
 import { RecordedPage, SCREENSHOT_DIR, startBrowser, TestBrowser } from '../helpers/browser';
 import { LabServer, serverlessNotebook, startLab } from '../helpers/lab';
+import { startThrottleProxy, ThrottleProxy } from '../helpers/lambda-throttle-proxy';
+import { freePort } from '../helpers/processes';
 import {
   DrawnTraffic,
   drawnTraffic,
@@ -103,12 +109,28 @@ function exchangeCell(strategy: string, call: string): string {
   ].join('\n');
 }
 
+/** The Lambda test's cells, after the others: its config line (ports known once the servers run) and a map. */
+const LAMBDA_CONFIG_CELL = CELLS.length;
+const LAMBDA_MAP_CELL = CELLS.length + 1;
+/** Elements of the Lambda test's map. */
+const LAMBDA_ELEMENTS = 24;
+
 let lab: LabServer;
 let chrome: TestBrowser;
 let recorded: RecordedPage;
 let page: Page;
+let offline: OfflineServers | undefined;
+let throttler: ThrottleProxy | undefined;
 
 beforeAll(async () => {
+  offline = await startOffline({ lambdaPort: await freePort(), s3Port: await freePort() });
+  throttler = await startThrottleProxy(offline.lambdaEndpoint, { share: 0 });
+  CELLS.push(
+    offline.configLine.replace(offline.lambdaEndpoint, throttler.endpoint),
+    `%%serverless --map Array.from({ length: ${LAMBDA_ELEMENTS} }, (_, i) => i) --as n --concurrency 4\nn + 1`,
+  );
+  // The kernel's credentials: the only ones s3rver accepts (the lab's kernel inherits this environment).
+  Object.assign(process.env, S3RVER_CREDENTIALS);
   lab = await startLab({ [NOTEBOOK]: serverlessNotebook(CELLS) });
   chrome = await startBrowser();
   recorded = await chrome.newPage();
@@ -117,8 +139,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // Both, whatever happens to the other.
-  await Promise.allSettled([chrome?.stop(), lab?.stop()]);
+  // All, whatever happens to the others.
+  await Promise.allSettled([chrome?.stop(), lab?.stop(), throttler?.close(), offline?.stop()]);
 }, 60_000);
 
 async function screenshot(name: string): Promise<void> {
@@ -628,4 +650,37 @@ describe('the serverless side panel in JupyterLab', () => {
     await screenshot('panel-dark');
     expect(recorded.errors).toEqual([]);
   }, 120_000);
+
+  it('draws a map on --backend lambda, its throttled Invokes as retried bars', async () => {
+    await runCell(LAMBDA_CONFIG_CELL);
+    const throttledBefore = throttler?.throttled ?? 0;
+    throttler?.throttle({ share: 0.25 });
+    try {
+      const map = await runCell(LAMBDA_MAP_CELL);
+      await map
+        .locator('.jp-serverless-Progress', {
+          hasText: new RegExp(`${LAMBDA_ELEMENTS}/${LAMBDA_ELEMENTS} done`),
+        })
+        .waitFor();
+    } finally {
+      throttler?.throttle({ share: 0 });
+    }
+    const throttled = (throttler?.throttled ?? 0) - throttledBefore;
+    expect(throttled).toBeGreaterThan(0);
+    await openPanel();
+    // One retried bar per Invoke the platform refused (each element retried after its 429).
+    await page.waitForFunction(
+      ([selector, count]) => {
+        const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+          (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
+        const retried = plot?.data?.find((trace) => trace.name === 'retried');
+        return (retried?.customdata ?? []).length >= count;
+      },
+      [PANEL, throttled] as const,
+    );
+    const drawn = await drawnInvocations();
+    expect((drawn.retried ?? []).length).toBeGreaterThan(0);
+    await screenshot('panel-lambda-retried');
+    expect(recorded.errors).toEqual([]);
+  }, 180_000);
 });

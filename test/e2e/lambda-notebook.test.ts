@@ -111,6 +111,19 @@ describe('lambda: what travels through the bucket, and bundled imports', () => {
     );
   });
 
+  it('shows no process warnings of the kernel or the runner in any cell (40 invocations sharing a run)', () => {
+    expect(error('many')).toBeUndefined();
+    expect(result('many').replace(/\s+/g, '')).toBe(
+      `[${Array.from({ length: 40 }, (_, i) => i * 2).join(',')}]`,
+    );
+    const stderr = [...cells.values()]
+      .flatMap((c) => c.outputs ?? [])
+      .filter((o) => o.output_type === 'stream' && o.name === 'stderr')
+      .map((o) => text(o.text))
+      .join('');
+    expect(stderr).not.toMatch(/\(node:\d+\)|Warning: (?!code that invocation)/);
+  });
+
   it('%serverless status names the function', () => {
     expect(stdout('status')).toMatch(/serverless-kernel-runner/);
   });

@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 
+import { SDK_NODE_WARNING_OFF } from '../../aws-sdk-env';
 import type { AttemptRecord, InvocationObserver, InvocationRequest } from '../backend';
 import { WORKER_BUNDLE } from '../local/config';
 import { LocalBackend } from '../local/local-backend';
@@ -42,6 +43,8 @@ export const RUNNER_OUTPUT_LIMIT_BYTES = 32 * 1024 * 1024;
 export class RunnerEventError extends Error {
   override readonly name = 'RunnerEventError';
 }
+
+Object.assign(process.env, SDK_NODE_WARNING_OFF);
 
 /** This execution environment's id, in telemetry and `%serverless status`. */
 const environmentId = `lambda-${randomUUID().slice(0, 8)}`;

@@ -24,7 +24,7 @@ import type {
 import type { StoreRequests } from '../../exchange/store/object-store';
 import { sharedStore } from '../../exchange/store/shared';
 import { STORE_REQUESTS_EVENT } from '../../state/reported-store';
-import { Backoff, retryDelay, Slots } from '../scheduling';
+import { AbortGroups, Backoff, retryDelay, Slots } from '../scheduling';
 import { lambdaClient } from './client';
 import { LambdaSettings, memoryAlias } from './config';
 import { describeInvokeError, InvokeFailure, InvokeTarget, LambdaConfigError } from './errors';
@@ -55,6 +55,14 @@ export interface LambdaBackendOptions {
  * bucket, the runner's own timeout handling.
  */
 export const INVOKE_GRACE_MS = 60_000;
+
+/** An invocation as its caller's signal stops it. */
+interface Stoppable {
+  /** The caller's signal. */
+  readonly signal: AbortSignal;
+  /** Stops this invocation alone. */
+  readonly controller: AbortController;
+}
 
 /** Invocations whose observers are kept for late errors. */
 const MAX_RECENT_INVOCATIONS = 256;
@@ -93,6 +101,12 @@ export class LambdaBackend implements Backend {
   /** Lambda execution environments seen in answers, for `%serverless status`. */
   private readonly seen = new Map<string, { memoryMb: number; invocations: number; lastSeen: number }>();
   private readonly disposal = new AbortController();
+  /** Invocations running, by the caller's signal that stops them. */
+  private readonly stoppers = new AbortGroups<Stoppable>((stopped) => {
+    for (const stopper of stopped) {
+      stopper.controller.abort(stopper.signal.reason);
+    }
+  });
   /** Settings (by key) whose endpoint answered that it has no response streaming: invoked synchronously since. */
   private readonly noStreaming = new Set<string>();
 
@@ -122,17 +136,13 @@ export class LambdaBackend implements Backend {
     signal: AbortSignal,
   ): Promise<InvocationResult> {
     const attempts: AttemptRecord[] = [];
-    // Stopped by the caller or by disposal; the listeners go with the invocation.
-    const stopper = new AbortController();
-    const stopWith = (source: AbortSignal) => () => stopper.abort(source.reason);
-    const onCaller = stopWith(signal);
-    const onDisposal = stopWith(this.disposal.signal);
-    signal.addEventListener('abort', onCaller, { once: true });
-    this.disposal.signal.addEventListener('abort', onDisposal, { once: true });
+    // Stopped by the caller (one listener per caller's signal, however many invocations share it) or by disposal.
+    const stopper: Stoppable = { signal, controller: new AbortController() };
     if (signal.aborted || this.disposal.signal.aborted) {
-      stopper.abort();
+      stopper.controller.abort(signal.reason);
     }
-    const stop = stopper.signal;
+    this.stoppers.track(stopper);
+    const stop = stopper.controller.signal;
     remember(this.recent, request.id, observer, MAX_RECENT_INVOCATIONS);
     const run = this.runs.get(request.runId) ?? { unfinished: 0, mayHaveObjects: false };
     run.unfinished += 1;
@@ -151,8 +161,7 @@ export class LambdaBackend implements Backend {
         this.slots.release();
       }
     } finally {
-      signal.removeEventListener('abort', onCaller);
-      this.disposal.signal.removeEventListener('abort', onDisposal);
+      this.stoppers.untrack(stopper);
       this.endOfInvocation(request.runId);
     }
   }
@@ -191,6 +200,9 @@ export class LambdaBackend implements Backend {
 
   async dispose(): Promise<void> {
     this.disposal.abort(new Error('The kernel is shutting down.'));
+    for (const stopper of this.stoppers.all()) {
+      stopper.controller.abort(this.disposal.signal.reason);
+    }
     for (const client of this.clients.values()) {
       client.destroy();
     }

@@ -1,5 +1,7 @@
 import * as os from 'node:os';
 
+import { SDK_NODE_WARNING_OFF } from '../../aws-sdk-env';
+
 import { embeddedStoreDir, STORE_ENV } from '../../exchange/store/embedded-dir';
 import type { SandboxMode } from './sandbox';
 
@@ -208,5 +210,6 @@ export function cleanEnvironment(
     NODE_ENV: 'production',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
     AWS_EXECUTION_ENV: 'serverless-kernel-local',
+    ...SDK_NODE_WARNING_OFF,
   };
 }
