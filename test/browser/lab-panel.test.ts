@@ -680,6 +680,9 @@ describe('the serverless side panel in JupyterLab', () => {
     );
     const drawn = await drawnInvocations();
     expect((drawn.retried ?? []).length).toBeGreaterThan(0);
+    // The timeline alone in the panel, as a user looking at the retries would have it.
+    await toggleSections(['Gradient traffic', 'Training', 'Cost']);
+    await waitForTimelineBars();
     await screenshot('panel-lambda-retried');
     expect(recorded.errors).toEqual([]);
   }, 180_000);

@@ -169,6 +169,26 @@ describe('foldEvents', () => {
     expect([...state.environments.keys()]).toEqual(['e1', 'e2']);
   });
 
+  it('moves an attempt to the environment its end names, when its start could not know it (Lambda)', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 2 }).queued('x', 'r').queued('y', 'r');
+    s.started('x', 'r', { env: 'lambda' }).started('y', 'r', { env: 'lambda' });
+    let state = foldEvents(emptyState(), s.take());
+    expect([...state.environments.keys()]).toEqual(['lambda']);
+    s.finished('x', 'r', { env: 'lambda-aa', bill: attemptBill(1e-6) });
+    state = foldEvents(state, s.take());
+    // y still runs where its start said; x is on the environment that ran it.
+    expect(state.environments.get('lambda')!.attempts).toEqual([{ invocationId: 'y', attempt: 1 }]);
+    expect(state.environments.get('lambda-aa')!.attempts).toEqual([{ invocationId: 'x', attempt: 1 }]);
+    s.finished('y', 'r', { env: 'lambda-bb', bill: attemptBill(1e-6) });
+    const before = state;
+    state = foldEvents(state, s.take());
+    // No row is left for the placeholder, and the state folded before is untouched.
+    expect([...state.environments.keys()].sort()).toEqual(['lambda-aa', 'lambda-bb']);
+    expect(before.environments.get('lambda')!.attempts).toEqual([{ invocationId: 'y', attempt: 1 }]);
+    expect(state.invocations.get('y')!.attempts[0].environmentId).toBe('lambda-bb');
+  });
+
   it('keeps the error that code an invocation left behind threw after it ended, its own outcome standing', () => {
     const s = new EventScript();
     s.runStarted('r', { invocations: 1 }).queued('a', 'r').started('a', 'r');

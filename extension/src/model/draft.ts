@@ -192,7 +192,11 @@ export class StateDraft {
     }
   }
 
-  /** Puts an attempt in its place (by number) and on its environment. */
+  /**
+   * Puts an attempt in its place (by number) and on its environment. An
+   * attempt whose environment is known only when it ends (Lambda's: the
+   * platform picks it) moves from the one its start named to that one.
+   */
   protected putAttempt(inv: Mutable<InvocationRecord>, attempt: AttemptRecord): void {
     const attempts = this.ownArray(inv, 'attempts');
     // Attempts come in order: look from the end for the first one not below it.
@@ -201,10 +205,20 @@ export class StateDraft {
       at -= 1;
     }
     if (at < attempts.length && attempts[at].attempt === attempt.attempt) {
+      const before = attempts[at];
       attempts[at] = attempt;
+      if (before.environmentId !== attempt.environmentId) {
+        this.leaveEnvironment(before.environmentId, inv.id, attempt.attempt);
+        this.joinEnvironment(inv.id, attempt);
+      }
       return;
     }
     attempts.splice(at, 0, attempt);
+    this.joinEnvironment(inv.id, attempt);
+  }
+
+  /** Puts an attempt on its environment (made on its first attempt). */
+  private joinEnvironment(invocationId: string, attempt: AttemptRecord): void {
     this.environments ??= new Map(this.base.environments);
     let env = this.environments.get(attempt.environmentId);
     const first = attempt.startTime - attempt.initMs;
@@ -219,7 +233,25 @@ export class StateDraft {
     }
     const owned = env as Mutable<EnvironmentRecord>;
     owned.firstTime = Math.min(owned.firstTime, first);
-    this.ownArray(owned, 'attempts').push({ invocationId: inv.id, attempt: attempt.attempt });
+    this.ownArray(owned, 'attempts').push({ invocationId, attempt: attempt.attempt });
+  }
+
+  /** Takes an attempt off an environment; an environment left without attempts is forgotten. */
+  private leaveEnvironment(environmentId: string, invocationId: string, attempt: number): void {
+    this.environments ??= new Map(this.base.environments);
+    const env = this.environments.get(environmentId);
+    if (!env) {
+      return;
+    }
+    const rest = env.attempts.filter((ref) => ref.invocationId !== invocationId || ref.attempt !== attempt);
+    if (rest.length === 0) {
+      this.environments.delete(environmentId);
+      return;
+    }
+    const moved: EnvironmentRecord = { ...env, attempts: rest };
+    this.owned.add(moved);
+    this.owned.add(rest);
+    this.environments.set(environmentId, moved);
   }
 
   protected pushCost(point: CostPoint): void {
