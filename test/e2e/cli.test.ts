@@ -174,3 +174,58 @@ function accepts(port: number): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
+
+describe("the runner's serverless.yml (Serverless Framework v3)", () => {
+  it('packages the built runner with `serverless package`, no account needed, scoped to the bucket', () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'jsl-sls-'));
+    try {
+      const result = spawnSync(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+          'package',
+          '--package',
+          out,
+          '--param=bucket=my-payloads',
+          '--param=function=my-runner',
+          '--param=arch=arm64',
+        ],
+        {
+          cwd: path.join(REPO_ROOT, 'kernel-magics', 'lambda'),
+          encoding: 'utf8',
+          timeout: 90_000,
+          // The framework reads credentials only to deploy; packaging must not need real ones.
+          env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+        },
+      );
+      expect(result.stderr + result.stdout).not.toMatch(/Warning|Invalid configuration/);
+      expect(result.status).toBe(0);
+      const template = JSON.parse(
+        readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+      ) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+      const resources = Object.values(template.Resources);
+      const fn = resources.find((r) => r.Type === 'AWS::Lambda::Function')?.Properties;
+      expect(fn).toMatchObject({
+        FunctionName: 'my-runner',
+        Handler: 'dist/handler.handler',
+        Runtime: 'nodejs20.x',
+        Timeout: 900,
+        Architectures: ['arm64'],
+        EphemeralStorage: { Size: 1024 },
+      });
+      const role = JSON.stringify(resources.find((r) => r.Type === 'AWS::IAM::Role')?.Properties);
+      expect(role).toContain('arn:aws:s3:::my-payloads/*');
+      expect(role).not.toMatch(/"s3:\*"|"Resource":"\*"/);
+      const zip = readFileSync(path.join(out, 'serverless-kernel-runner.zip')).toString('latin1');
+      for (const entry of [
+        'dist/handler.js',
+        'dist/src/index.js',
+        'dist/src/runtime/local/worker.bundle.js',
+      ]) {
+        expect(zip).toContain(entry);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
