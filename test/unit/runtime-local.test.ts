@@ -133,6 +133,26 @@ describe('results, captures, cold and warm starts', () => {
     expect(attempt.startedAt).toBeLessThanOrEqual(Date.now());
   });
 
+  it("measures the program's CPU time: all of a busy loop's wall time, little of a sleep's", async () => {
+    const local = backend();
+    const busy = await local.invoke(
+      request(
+        `const until = Date.now() + 300; let x = 0; while (Date.now() < until) x += 1;\n${returning('x > 0')}`,
+      ),
+      {},
+      never,
+    );
+    const idle = await local.invoke(request(`${sleeping(300)}\n${returning('true')}`), {}, never);
+    const [busyAttempt] = busy.attempts;
+    const [idleAttempt] = idle.attempts;
+    expect(busyAttempt.durationMs).toBeGreaterThanOrEqual(300);
+    expect(idleAttempt.durationMs).toBeGreaterThanOrEqual(300);
+    // The loop is on the CPU while it runs (a loaded machine may take some of it away); the sleep is not.
+    expect(busyAttempt.cpuMs).toBeGreaterThan(busyAttempt.durationMs * 0.3);
+    expect(idleAttempt.cpuMs).toBeLessThan(idleAttempt.durationMs * 0.2);
+    expect(idleAttempt.cpuMs).toBeGreaterThanOrEqual(0);
+  });
+
   it('starts cold, then reuses the environment warm, which keeps the program and the captures', async () => {
     const local = backend();
     const captures = { big: 'x'.repeat(20_000) };

@@ -8,3 +8,4 @@ export * from './ledger';
 export * from './estimator';
 export * from './budget';
 export * from './format';
+export * from './cpu-share';

@@ -139,6 +139,11 @@ export interface AttemptRecord {
   initMs: number;
   /** ms the program ran (from handing it the inputs to its result). */
   durationMs: number;
+  /**
+   * CPU time (user + system) its process used while the program ran, ms, when
+   * measured: what a Lambda's CPU share stretches (cost/cpu-share.ts).
+   */
+  cpuMs?: number;
   /** Peak resident memory of the environment, MB, when known. */
   maxMemoryUsedMb?: number;
   /** Bytes sent to the environment for this attempt (program, captures, element). */

@@ -173,6 +173,7 @@ function figuresOf(record: AttemptRecord | undefined): RunnerResponse['figures']
     cold: record?.cold ?? false,
     initMs: record?.initMs ?? 0,
     durationMs: record?.durationMs ?? 0,
+    cpuMs: record?.cpuMs,
     maxMemoryUsedMb: record?.maxMemoryUsedMb,
   };
 }

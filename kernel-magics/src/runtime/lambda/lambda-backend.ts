@@ -568,6 +568,7 @@ function recordOf(
     cold: report?.initDurationMs !== undefined || (figures?.cold ?? false),
     initMs: report?.initDurationMs ?? figures?.initMs ?? 0,
     durationMs: report?.durationMs ?? figures?.durationMs ?? Date.now() - base.startedAt,
+    cpuMs: figures?.cpuMs,
     maxMemoryUsedMb: report?.maxMemoryUsedMb ?? figures?.maxMemoryUsedMb,
     bytesIn: built?.bytes ?? 0,
     bytesOut: answer.bytesOut,

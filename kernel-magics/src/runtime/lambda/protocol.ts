@@ -85,6 +85,8 @@ export interface RunnerResponse {
     cold: boolean;
     initMs: number;
     durationMs: number;
+    /** CPU time the program's process used, ms. */
+    cpuMs?: number;
     maxMemoryUsedMb?: number;
   };
 }

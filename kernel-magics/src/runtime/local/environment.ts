@@ -335,6 +335,7 @@ export class Environment implements Watched, JobEnvironment {
         this.events.ended(this, head.job, {
           outcome,
           durationMs: message.durationMs,
+          cpuMs: message.cpuMs,
           maxMemoryUsedMb: Math.max(message.maxRssMb, this.peakRssMb),
           bytesIn: head.bytesIn,
           bytesOut,

@@ -30,6 +30,8 @@ export type JobState = 'queued' | 'waiting' | 'starting' | 'handed' | 'running' 
 export interface EnvironmentRun {
   outcome: AttemptOutcome;
   durationMs: number;
+  /** CPU time the program used, ms, when the worker measured it (not for a death). */
+  cpuMs?: number;
   maxMemoryUsedMb?: number;
   bytesIn: number;
   bytesOut: number;
@@ -125,6 +127,7 @@ export class Job {
       cold: this.cold,
       initMs: this.initMs,
       durationMs: run.durationMs,
+      cpuMs: run.cpuMs,
       maxMemoryUsedMb: run.maxMemoryUsedMb,
       bytesIn: run.bytesIn,
       bytesOut: run.bytesOut,

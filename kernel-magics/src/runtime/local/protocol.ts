@@ -38,6 +38,8 @@ export interface RunFacts {
   durationMs: number;
   /** Peak resident memory of the worker so far, MB (a recent reading, see program/peak-memory.ts). */
   maxRssMb: number;
+  /** CPU time the worker used while the program ran (user + system), ms. */
+  cpuMs: number;
   /**
    * When the worker sent this (epoch ms, high resolution): the invocation
    * next in its line started then, however late the kernel reads it.

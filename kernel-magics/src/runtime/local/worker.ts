@@ -87,6 +87,7 @@ async function invoke(message: InvokeMessage): Promise<void> {
     seq: message.seq,
     durationMs: outcome.durationMs,
     maxRssMb: outcome.maxRssMb,
+    cpuMs: outcome.cpuMs,
     sentAt: performance.timeOrigin + performance.now(),
   };
   send(

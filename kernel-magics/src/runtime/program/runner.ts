@@ -35,6 +35,11 @@ export type ProgramOutcome = ({ ok: true; result: Uint8Array } | { ok: false; er
   durationMs: number;
   /** Peak resident memory of the process so far, MB (0 when it never started). */
   maxRssMb: number;
+  /**
+   * CPU time (user + system) the process used while the program ran, ms: what
+   * a Lambda's CPU share stretches (cost/cpu-share.ts); 0 when it never started.
+   */
+  cpuMs: number;
 };
 
 /** The environment-side program runner (one per process). */
@@ -90,10 +95,11 @@ export class ProgramRunner {
       captures = this.capturesFor(inputs.capturesHash);
       element = inputs.element === undefined ? undefined : (deserialize(inputs.element) as unknown);
     } catch (error) {
-      return { ok: false, error: toRemoteError(error), durationMs: 0, maxRssMb: 0 };
+      return { ok: false, error: toRemoteError(error), durationMs: 0, maxRssMb: 0, cpuMs: 0 };
     }
     const require = this.requireFor(inputs.cwd);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let outcome: Uint8Array | RemoteError;
     try {
       const result = await this.output.run(
@@ -107,10 +113,12 @@ export class ProgramRunner {
       outcome = toRemoteError(thrown);
     }
     const durationMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     const maxRssMb = peakRssMb(durationMs);
     return outcome instanceof Uint8Array
-      ? { ok: true, result: outcome, durationMs, maxRssMb }
-      : { ok: false, error: outcome, durationMs, maxRssMb };
+      ? { ok: true, result: outcome, durationMs, maxRssMb, cpuMs }
+      : { ok: false, error: outcome, durationMs, maxRssMb, cpuMs };
   }
 
   private programFor(hash: string): ProgramFn {

@@ -1,0 +1,36 @@
+/**
+ * Lambda's CPU share: a function's CPU grows with its memory, one vCPU at
+ * 1,769 MB (AWS Lambda's documentation), up to six at 10,240 MB. Code that
+ * runs on one thread gets no faster above one vCPU; below it, its CPU time
+ * stretches by 1,769 / memory. The embedded runtime measures each
+ * invocation's wall time and CPU time on this machine; the Lambda-equivalent
+ * duration keeps the wall time that was not CPU (waiting on timers, I/O,
+ * the network) and stretches the CPU time by the share.
+ */
+
+/** Memory at which a Lambda function has one full vCPU, MB. */
+export const ONE_VCPU_MB = 1769;
+
+/** vCPUs a Lambda function of `memoryMb` gets (a fraction below 1,769 MB). */
+export function vcpuShare(memoryMb: number): number {
+  if (!Number.isFinite(memoryMb) || memoryMb <= 0) {
+    throw new RangeError(`memory must be a positive number of MB, got ${memoryMb}`);
+  }
+  return memoryMb / ONE_VCPU_MB;
+}
+
+/**
+ * What an invocation that took `wallMs` here, `cpuMs` of it on the CPU, would
+ * take on Lambda at `memoryMb`, for code on one thread: the CPU part
+ * stretched by 1 / share below one vCPU, unchanged above (one thread cannot
+ * use more than one vCPU). CPU time over the wall time (several threads)
+ * counts as the wall time.
+ */
+export function lambdaEquivalentMs(wallMs: number, cpuMs: number, memoryMb: number): number {
+  if (!Number.isFinite(wallMs) || wallMs < 0 || !Number.isFinite(cpuMs) || cpuMs < 0) {
+    throw new RangeError(`durations must be finite and >= 0, got wall ${wallMs} ms, cpu ${cpuMs} ms`);
+  }
+  const share = vcpuShare(memoryMb);
+  const onCpu = Math.min(cpuMs, wallMs);
+  return share >= 1 ? wallMs : wallMs - onCpu + onCpu / share;
+}
