@@ -17,7 +17,7 @@ import {
   PROGRAM_PREFIX,
   SPILL_PREFIX,
 } from './config';
-import { base64Length, payloadStoreUrl, storePayload } from './payload';
+import { base64Length, settingsStoreUrl, storePayload } from './payload';
 import { Payload, RUNNER_PROTOCOL, RunnerEvent, StoredRef } from './protocol';
 
 /** An event and what it left in the bucket for this attempt alone. */
@@ -69,8 +69,8 @@ export class EventBuilder {
     signal: AbortSignal,
   ): Promise<BuiltEvent> {
     const program = await this.bundler.bundle(request.program, request.cwd);
-    const store = payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint);
-    const runPrefix = `${SPILL_PREFIX}${safeKeyPart(request.runId)}/`;
+    const store = settingsStoreUrl(settings);
+    const runPrefix = runPayloadPrefix(request.runId);
     const attemptKey = `${runPrefix}${safeKeyPart(request.id)}-a${attempt}`;
     const parts: Part[] = [
       {
@@ -126,7 +126,7 @@ export class EventBuilder {
 
   /** Forgets the shared objects of a run (their keys are deleted with the run's prefix). */
   forgetRun(store: string, runId: string): void {
-    const prefix = `${store}\0${SPILL_PREFIX}${safeKeyPart(runId)}/`;
+    const prefix = `${store}\0${runPayloadPrefix(runId)}`;
     for (const key of [...this.stored.keys()]) {
       if (key.startsWith(prefix)) {
         this.stored.delete(key);
@@ -242,6 +242,11 @@ interface SharedUpload {
   controller: AbortController;
   waiting: number;
   settled: boolean;
+}
+
+/** The bucket prefix of a run's payloads (deleted when the run ends). */
+export function runPayloadPrefix(runId: string): string {
+  return `${SPILL_PREFIX}${safeKeyPart(runId)}/`;
 }
 
 /** A kernel id as a store key part (ids are letters, digits and dashes already; anything else is replaced). */

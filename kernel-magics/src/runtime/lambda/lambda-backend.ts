@@ -21,8 +21,7 @@ import type {
   InvocationRequest,
   InvocationResult,
 } from '../backend';
-import type { StoreRequests } from '../../exchange/store/object-store';
-import { sharedStore } from '../../exchange/store/shared';
+import { sleep } from '../../exchange/collectives/wait';
 import { STORE_REQUESTS_EVENT } from '../../state/reported-store';
 import { AbortGroups, Backoff, retryDelay, Slots } from '../scheduling';
 import { lambdaClient } from './client';
@@ -30,11 +29,12 @@ import { LambdaSettings, memoryAlias } from './config';
 import { describeInvokeError, InvokeFailure, InvokeTarget, LambdaConfigError } from './errors';
 import { BuiltEvent, EventBuilder } from './event';
 import { BundleError } from '../../plan/bundle';
-import { payloadStoreUrl, PayloadMissingError } from './payload';
-import type { RunnerOutput } from './protocol';
+import { PayloadMissingError } from './payload';
+import { notify, recordOf, replay } from './answer-replay';
+import { RunPayloads } from './run-payloads';
+import { SeenEnvironments } from './seen-environments';
 import { AttemptAnswer, readAnswer, readReply } from './response';
 import { invokeStreaming, StreamingUnsupportedError } from './stream-invoke';
-import { reportToProvider } from './report';
 import { describeThrottle, invokeRetryDelay } from './throttle';
 
 /** Options of a LambdaBackend. */
@@ -67,9 +67,6 @@ interface Stoppable {
 /** Invocations whose observers are kept for late errors. */
 const MAX_RECENT_INVOCATIONS = 256;
 
-/** How long Lambda keeps an idle execution environment, at most (it does not say; observed 5-15 minutes). */
-const LAMBDA_IDLE_WINDOW_MS = 15 * 60_000;
-
 /** Puts `key` last in `map`, dropping the oldest entries past `max`. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   map.delete(key);
@@ -94,12 +91,12 @@ export class LambdaBackend implements Backend {
   /** Attempts in flight by invocation id: their controller, to replace or cancel them. */
   private readonly inFlight = new Map<string, AbortController>();
   /** Invocations not finished, by run: a run's bucket objects are deleted when its last one ends. */
-  private readonly runs = new Map<string, RunState>();
+  private readonly runs: RunPayloads;
   private readonly clients = new Map<string, LambdaClient>();
   /** Observers of recent invocations: code one left behind may fail during a later one's attempt. */
   private readonly recent = new Map<string, InvocationObserver>();
   /** Lambda execution environments seen in answers, for `%serverless status`. */
-  private readonly seen = new Map<string, { memoryMb: number; invocations: number; lastSeen: number }>();
+  private readonly seen = new SeenEnvironments();
   private readonly disposal = new AbortController();
   /** Invocations running, by the caller's signal that stops them. */
   private readonly stoppers = new AbortGroups<Stoppable>((stopped) => {
@@ -113,6 +110,7 @@ export class LambdaBackend implements Backend {
   constructor(private readonly options: LambdaBackendOptions) {
     this.slots = new Slots(options.concurrency ?? 8);
     this.backoff = options.backoff ?? { baseMs: 200, maxMs: 5_000 };
+    this.runs = new RunPayloads(options.settings, this.events);
   }
 
   /**
@@ -144,9 +142,7 @@ export class LambdaBackend implements Backend {
     this.stoppers.track(stopper);
     const stop = stopper.controller.signal;
     remember(this.recent, request.id, observer, MAX_RECENT_INVOCATIONS);
-    const run = this.runs.get(request.runId) ?? { unfinished: 0, mayHaveObjects: false };
-    run.unfinished += 1;
-    this.runs.set(request.runId, run);
+    this.runs.started(request.runId);
     try {
       if (!(await this.slots.acquire(stop))) {
         return { id: request.id, attempts, outcome: cancelled('Cancelled before it ran.') };
@@ -162,7 +158,7 @@ export class LambdaBackend implements Backend {
       }
     } finally {
       this.stoppers.untrack(stopper);
-      this.endOfInvocation(request.runId);
+      this.runs.ended(request.runId);
     }
   }
 
@@ -186,7 +182,7 @@ export class LambdaBackend implements Backend {
     const settings = this.options.settings();
     return {
       // Lambda's execution environments are the platform's: those that answered lately, as last seen.
-      environments: this.recentEnvironments(),
+      environments: this.seen.recent(),
       queued: this.slots.waiting,
       running: this.slots.inUse,
       concurrencyLimit: this.slots.size,
@@ -235,7 +231,8 @@ export class LambdaBackend implements Backend {
       if (!full.willRetry) {
         return full.outcome;
       }
-      await sleep(delay ?? 0, signal);
+      // An abort ends the pause at once; the loop then ends the invocation cancelled.
+      await sleep(delay ?? 0, signal).catch(() => undefined);
     }
   }
 
@@ -283,11 +280,11 @@ export class LambdaBackend implements Backend {
       answer = await this.invokeAttempt(settings, request.memoryMb, built, observer, controller.signal);
       if (built.runObjects || answer.failed || answer.stored.length > 0) {
         // A function that failed may have stored its answer before it did.
-        this.mayHaveObjects(request.runId);
+        this.runs.mayHaveObjects(request.runId);
       }
     } catch (error) {
       // An attempt given up (or that failed) may still store its answer under the run's prefix.
-      this.mayHaveObjects(request.runId);
+      this.runs.mayHaveObjects(request.runId);
       return this.failedAttempt(error, base, built, controller.signal, attempt, {
         settings,
         memoryMb: request.memoryMb,
@@ -296,14 +293,22 @@ export class LambdaBackend implements Backend {
       clearTimeout(deadline);
       signal.removeEventListener('abort', forward);
       this.inFlight.delete(request.id);
-      void this.deleteObjects(settings, [
+      void this.runs.deleteObjects(settings, [
         ...(built?.attemptKeys ?? []),
         ...(answer?.stored.map((ref) => ref.key) ?? []),
       ]);
     }
     replay(answer.output, answer.droppedOutputBytes, observer);
-    this.billPayloadRequests(settings, answer.payloadRequests, observer);
-    this.noteEnvironment(answer, request.memoryMb);
+    const requests = this.runs.takeRequests(settings, answer.payloadRequests);
+    if (requests) {
+      // Billed to the run as a body's model store calls are.
+      notify(observer, (o) =>
+        o.onEvent?.({ type: STORE_REQUESTS_EVENT, data: { store: 's3', ...requests } }),
+      );
+    }
+    if (answer.figures) {
+      this.seen.note(answer.figures.environmentId, request.memoryMb);
+    }
     for (const late of answer.lateErrors) {
       // Reported on the invocation that left the code behind (if the kernel still knows it).
       const blamed = this.recent.get(late.invocationId);
@@ -452,163 +457,6 @@ export class LambdaBackend implements Backend {
     }
     return client;
   }
-
-  /**
-   * Bills the payload bucket's requests of an attempt to its run, the runner's and the kernel's (as a
-   * body's model store calls are billed, by a `store-requests` event). The kernel's are counted up to
-   * now: requests of other attempts running at the same time may be among them, which moves cost
-   * between attempts, never loses it.
-   */
-  private billPayloadRequests(
-    settings: LambdaSettings,
-    runner: StoreRequests,
-    observer: InvocationObserver,
-  ): void {
-    const kernel = sharedStore(payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint)).take()
-      .requests;
-    const total = {
-      put: runner.put + kernel.put,
-      get: runner.get + kernel.get,
-      list: runner.list + kernel.list,
-      delete: runner.delete + kernel.delete,
-    };
-    if (total.put + total.get + total.list + total.delete > 0) {
-      notify(observer, (o) => o.onEvent?.({ type: STORE_REQUESTS_EVENT, data: { store: 's3', ...total } }));
-    }
-  }
-
-  private noteEnvironment(answer: AttemptAnswer, memoryMb: number): void {
-    const id = answer.figures?.environmentId;
-    if (id === undefined) {
-      return;
-    }
-    const known = this.seen.get(id) ?? { memoryMb, invocations: 0, lastSeen: 0 };
-    known.invocations += 1;
-    known.lastSeen = Date.now();
-    this.seen.delete(id);
-    this.seen.set(id, known);
-  }
-
-  private recentEnvironments(): BackendStatus['environments'] {
-    const since = Date.now() - LAMBDA_IDLE_WINDOW_MS;
-    for (const [id, env] of this.seen) {
-      if (env.lastSeen < since) {
-        this.seen.delete(id);
-      }
-    }
-    return [...this.seen].map(([id, env]) => ({
-      id,
-      memoryMb: env.memoryMb,
-      state: 'idle' as const,
-      invocations: env.invocations,
-    }));
-  }
-
-  /** Deletes bucket objects an attempt no longer needs (best effort, bounded by the store's own timeouts). */
-  private async deleteObjects(settings: LambdaSettings, keys: string[]): Promise<void> {
-    if (keys.length === 0) {
-      return;
-    }
-    const store = sharedStore(payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint));
-    await Promise.allSettled(keys.map((key) => store.delete(key)));
-  }
-
-  /** Notes that a run may have left objects under its prefix in the bucket. */
-  private mayHaveObjects(runId: string): void {
-    const run = this.runs.get(runId);
-    if (run) {
-      run.mayHaveObjects = true;
-    }
-  }
-
-  /**
-   * One invocation of a run ended; with its last, the run's shared payloads
-   * go. A run whose every payload travelled inline, its attempts all
-   * answered, left nothing in the bucket: its prefix is not listed (a LIST
-   * request per cell run, billed).
-   */
-  private endOfInvocation(runId: string): void {
-    const run = this.runs.get(runId);
-    if (run && run.unfinished > 1) {
-      run.unfinished -= 1;
-      return;
-    }
-    this.runs.delete(runId);
-    const settings = this.options.settings();
-    if (settings) {
-      const url = payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint);
-      this.events.forgetRun(url, runId);
-      if (run && !run.mayHaveObjects) {
-        return;
-      }
-      void sharedStore(url)
-        .deletePrefix(`serverless-kernel/payloads/${runId.replace(/[^A-Za-z0-9._=-]/g, '_')}/`)
-        .catch(() => undefined);
-    }
-  }
-}
-
-/** A run's invocations not finished, and whether any of its attempts may have left objects in the bucket. */
-interface RunState {
-  unfinished: number;
-  mayHaveObjects: boolean;
-}
-
-/** The record of an attempt that got an answer. */
-function recordOf(
-  base: Omit<AttemptRecord, 'willRetry' | 'outcome'>,
-  answer: AttemptAnswer,
-  built: BuiltEvent | undefined,
-): Omit<AttemptRecord, 'willRetry'> {
-  const report = answer.report;
-  const figures = answer.figures;
-  return {
-    ...base,
-    environmentId: figures?.environmentId ?? 'lambda',
-    cold: report?.initDurationMs !== undefined || (figures?.cold ?? false),
-    initMs: report?.initDurationMs ?? figures?.initMs ?? 0,
-    durationMs: report?.durationMs ?? figures?.durationMs ?? Date.now() - base.startedAt,
-    cpuMs: figures?.cpuMs,
-    maxMemoryUsedMb: report?.maxMemoryUsedMb ?? figures?.maxMemoryUsedMb,
-    bytesIn: built?.bytes ?? 0,
-    bytesOut: answer.bytesOut,
-    outcome: answer.outcome,
-    reported: report ? reportToProvider(report) : undefined,
-  };
-}
-
-/** Hands the runner's output to the observer, in order. */
-function replay(output: RunnerOutput[], dropped: number, observer: InvocationObserver): void {
-  for (const item of output) {
-    switch (item.kind) {
-      case 'stream':
-        notify(observer, (o) => o.onStream?.(item.name, item.text));
-        break;
-      case 'display':
-        notify(observer, (o) => o.onDisplay?.(item.data, item.metadata, item.displayId, item.update));
-        break;
-      case 'clear':
-        notify(observer, (o) => o.onClear?.(item.wait));
-        break;
-      case 'event':
-        notify(observer, (o) => o.onEvent?.(item.event));
-        break;
-    }
-  }
-  if (dropped > 0) {
-    notify(observer, (o) =>
-      o.onStream?.('stderr', `\n[the runner dropped ${dropped} bytes of output over its limit]\n`),
-    );
-  }
-}
-
-/** Calls an observer; an observer that throws does not stop the invocation. */
-function notify(observer: InvocationObserver, call: (observer: InvocationObserver) => void): void {
-  try {
-    call(observer);
-  } catch {
-    // The kernel's own observers do not throw; one that does must not lose the invocation's result.
-  }
 }
 
 function cancelled(message: string): AttemptOutcome {
@@ -617,19 +465,6 @@ function cancelled(message: string): AttemptOutcome {
 
 function configError(message: string): AttemptOutcome {
   return { status: 'error', error: { name: 'LambdaConfigError', message, stack: '' } };
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The reason an attempt was replaced (a straggler). */

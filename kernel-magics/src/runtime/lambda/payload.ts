@@ -5,6 +5,7 @@
  * (exchange/store), which checksums every object and bounds every request.
  */
 import { sharedStore } from '../../exchange/store/shared';
+import type { LambdaSettings } from './config';
 import type { Payload, StoredRef } from './protocol';
 
 /** Base64 length of `bytes` bytes. */
@@ -19,6 +20,11 @@ export function payloadStoreUrl(bucket: string, region: string, endpoint?: strin
     query.set('endpoint', endpoint);
   }
   return `s3://${bucket}?${query.toString()}`;
+}
+
+/** The payload bucket's store URL for Lambda settings. */
+export function settingsStoreUrl(settings: Pick<LambdaSettings, 'bucket' | 'region' | 's3Endpoint'>): string {
+  return payloadStoreUrl(settings.bucket, settings.region, settings.s3Endpoint);
 }
 
 /** Raised when a stored payload is gone (deleted with its run, or never written). */
