@@ -17,6 +17,7 @@ import { KernelMessage } from '@jupyterlab/services';
 import type { IKernelConnection } from '@jupyterlab/services/lib/kernel/kernel';
 
 import { execute, ExecutionRecord, useServerKernel, withTimeout } from '../helpers/kernel-session';
+import { processTree } from '../helpers/processes';
 
 const storeDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-train-'));
 // Read by the kernel jupyter_server starts (and so by its environments): a store of this test's own.
@@ -37,21 +38,6 @@ function firstEpochShown(future: ReturnType<IKernelConnection['requestExecute']>
       }
     };
   });
-}
-
-/** `pid` and its descendants. */
-function processTree(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    // Gone meanwhile.
-  }
-  return [pid, ...children.flatMap(processTree)];
 }
 
 /**
