@@ -20,10 +20,22 @@ export class SeenEnvironments {
     known.lastSeen = Date.now();
     this.seen.delete(id);
     this.seen.set(id, known);
+    this.forgetIdle();
   }
 
-  /** Those seen within the idle window (older ones are forgotten), as status rows. */
+  /** Those seen within the idle window, as status rows. */
   recent(): BackendStatus['environments'] {
+    this.forgetIdle();
+    return [...this.seen].map(([id, env]) => ({
+      id,
+      memoryMb: env.memoryMb,
+      state: 'idle' as const,
+      invocations: env.invocations,
+    }));
+  }
+
+  /** Forgets those not seen within the idle window (the oldest come first): the table stays as small as Lambda's pool. */
+  private forgetIdle(): void {
     const since = Date.now() - LAMBDA_IDLE_WINDOW_MS;
     for (const [id, env] of this.seen) {
       if (env.lastSeen >= since) {
@@ -31,11 +43,5 @@ export class SeenEnvironments {
       }
       this.seen.delete(id);
     }
-    return [...this.seen].map(([id, env]) => ({
-      id,
-      memoryMb: env.memoryMb,
-      state: 'idle' as const,
-      invocations: env.invocations,
-    }));
   }
 }
