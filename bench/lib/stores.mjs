@@ -1,5 +1,5 @@
 // Store servers for benchmarks, on 127.0.0.1, stopped by PID: Debian's redis-server (no
-// persistence) and s3rver in its own process (test/helpers/s3rver-child.mjs, as the tests run it).
+// persistence) and s3rver in its own process (kernel-magics/src/cli/offline-s3.ts, as the tests and `npm run offline` run it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -70,7 +70,7 @@ export async function startRedis() {
 /** s3rver with one bucket: `{ url(prefix), stop() }`. */
 export async function startS3rver() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-s3rver-'));
-  const script = path.join(root, 'test', 'helpers', 's3rver-child.mjs');
+  const script = path.join(root, 'kernel-magics', 'dist', 'src', 'cli', 'offline-s3.js');
   const child = spawn(process.execPath, ['--openssl-legacy-provider', script, dir, BUCKET, '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -9,11 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { freePort } from './processes';
+import { REPO_ROOT } from './paths';
 
 /** Debian's redis-server (scripts/setup.sh installs the `redis-server` package). */
 export const REDIS_SERVER = '/usr/bin/redis-server';
 /** The script that runs s3rver in its own process. */
-export const S3RVER_CHILD = path.join(__dirname, 's3rver-child.mjs');
+export const S3RVER_CHILD = path.join(REPO_ROOT, 'kernel-magics', 'dist', 'src', 'cli', 'offline-s3.js');
 /** The bucket every test s3rver has. */
 export const TEST_BUCKET = 'serverless-test';
 /** Credentials s3rver accepts, as the AWS SDK's default chain reads them from the environment. */
@@ -87,7 +88,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
 }
 
 /**
- * Starts s3rver 3.7.1 in its own node process (test/helpers/s3rver-child.mjs),
+ * Starts s3rver 3.7.1 in its own node process (the product's own, kernel-magics/src/cli/offline-s3.ts),
  * data in a fresh temporary directory (removed when it stops), with the bucket
  * {@link TEST_BUCKET}.
  */

@@ -1,7 +1,8 @@
 /**
- * s3rver in a process of its own, for `serverless-kernel offline`: listens
- * on 127.0.0.1:<port>, creates the bucket, stops on SIGTERM.
- * Usage: node --openssl-legacy-provider offline-s3.js <data directory> <bucket> <port>
+ * s3rver in a process of its own, for `serverless-kernel offline` (and the
+ * tests' and benchmarks' S3): listens on 127.0.0.1:<port> (0: any free
+ * one), creates the bucket, prints one line `{"port":N}`, stops on SIGTERM.
+ * Usage: node --openssl-legacy-provider offline-s3.js <data directory> <bucket> [port]
  */
 // s3rver ships no types; only its constructor, run and close are used.
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS dev tool without types
@@ -11,9 +12,9 @@ const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
 };
 
 async function main(): Promise<void> {
-  const [directory, bucket, port] = process.argv.slice(2);
-  if (!directory || !bucket || !port) {
-    process.stderr.write('usage: offline-s3 <data directory> <bucket> <port>\n');
+  const [directory, bucket, port = '0'] = process.argv.slice(2);
+  if (!directory || !bucket) {
+    process.stderr.write('usage: offline-s3 <data directory> <bucket> [port]\n');
     process.exit(2);
   }
   const server = new S3rver({
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
     silent: true,
     configureBuckets: [{ name: bucket, configs: [] }],
   });
-  await server.run();
+  const address = await server.run();
+  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
   process.once('SIGTERM', () => {
     void server.close().finally(() => process.exit(0));
   });
