@@ -327,6 +327,7 @@ function cellInput(
       maxElements: LIMITS.maxElements.default,
       as: DEFAULT_ELEMENT_NAME,
       dryRun: false,
+      cpu: 'host',
     },
     body,
     bodyLine: 1,

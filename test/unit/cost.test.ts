@@ -326,12 +326,14 @@ describe('reports', () => {
       'run',
       'invocations',
       'billed ms',
+      'ran ms',
       'compute',
       'init',
       'requests',
       'total',
     ]);
-    expect(row).toMatch(/^\[3\] %%serverless --memory 1024\s+1\s+113\s/);
+    // Billed: 12.5 ms rounded up, with 100 ms of INIT; ran: 12.5 ms here.
+    expect(row).toMatch(/^\[3\] %%serverless --memory 1024\s+1\s+113\s+13\s/);
     const total = ledger.total().totalUsd;
     expect(text).toContain(`Kernel total: ${formatUsd(total)}`);
     expect(text).toContain(total.toPrecision(3).replace(/0+$/, '').replace(/\.$/, ''));

@@ -139,6 +139,8 @@ export class EventScript {
       index?: number;
       status?: InvocationStatus;
       durationMs?: number;
+      cpuMs?: number;
+      lambdaMs?: number;
       billedMs?: number;
       initBilledMs?: number;
       bill?: AttemptCost;
@@ -157,6 +159,8 @@ export class EventScript {
       cold: fields.cold ?? false,
       memoryMb: 1024,
       durationMs: fields.durationMs ?? 100,
+      ...(fields.cpuMs === undefined ? {} : { cpuMs: fields.cpuMs }),
+      ...(fields.lambdaMs === undefined ? {} : { lambdaMs: fields.lambdaMs }),
       billedMs: fields.billedMs ?? 100,
       initBilledMs: fields.initBilledMs ?? 0,
       bill: fields.bill ?? WARM_BILL,

@@ -225,6 +225,27 @@ describe('timelineFigure', () => {
     expect(done(wide).some((text, i) => text !== done(first)[i])).toBe(true);
   });
 
+  it('shows both clocks of an attempt billed on Lambda’s CPU share, and one for the others', () => {
+    const s = new EventScript();
+    s.runStarted('r', { invocations: 2, executionCount: 3, label: '%%serverless' });
+    s.queued('a', 'r', 0).queued('b', 'r', 1);
+    s.started('a', 'r', { index: 0, env: 'env-0' }).started('b', 'r', { index: 1, env: 'env-1' });
+    s.wait(300);
+    s.finished('a', 'r', { index: 0, durationMs: 300, cpuMs: 290, lambdaMs: 523, billedMs: 523 });
+    s.finished('b', 'r', { index: 1, durationMs: 300, billedMs: 300 });
+    const figure = timelineFigure(timelineShape(replayState(s.take()), { now: s.time }), theme, {
+      shiftMs: 0,
+      hoverChars: 400,
+    });
+    const [modelled, plain] = figure.data.find((t) => t.name === 'done')!.hovertext;
+    expect(modelled).toContain('billed 523 ms');
+    expect(modelled).toMatch(
+      /ran 300 ms here \(290 ms on the CPU\) · 523 ms on a 1024 MB Lambda's share of a vCPU/,
+    );
+    expect(plain).toContain('billed 300 ms');
+    expect(plain).not.toContain('ran ');
+  });
+
   it('has no traces, bands or legend for an empty state, and caps its height', () => {
     const { data, layout } = timelineFigure(timelineShape(emptyState(), { now: 0 }), theme, { shiftMs: 0 });
     expect(data).toEqual([]);

@@ -118,6 +118,7 @@ describe('parseCellMagic', () => {
         budgetUsd: undefined,
         dryRun: false,
         outputCapMb: 5,
+        cpu: 'lambda',
       },
     });
   });
@@ -125,7 +126,7 @@ describe('parseCellMagic', () => {
   it('reads every option', () => {
     const parsed = parseCellMagic(
       '%%serverless --backend lambda --memory 2048 --timeout 5 --concurrency 16 --retries 0 ' +
-        "--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run --files 'data/{a,b}/*.csv' --output-cap 64\nn * n",
+        "--map range(10) --max-elements 20 --as n --out squares --budget 0.25 --dry-run --files 'data/{a,b}/*.csv' --output-cap 64 --cpu host\nn * n",
     );
     expect(parsed.kind === 'run' && parsed.options).toEqual({
       backend: 'lambda',
@@ -141,6 +142,7 @@ describe('parseCellMagic', () => {
       dryRun: true,
       files: 'data/{a,b}/*.csv',
       outputCapMb: 64,
+      cpu: 'host',
     });
   });
 

@@ -464,6 +464,12 @@ describe('protocol guards', () => {
     expect(isTelemetryEvent(finished)).toBe(true);
     expect(isTelemetryEvent({ ...finished, status: 'exploded' })).toBe(false);
     expect(isTelemetryEvent({ ...finished, billedMs: '4' })).toBe(false);
+    // Both clocks of an attempt (protocol 5), when measured.
+    expect(isTelemetryEvent({ ...finished, cpuMs: 3, lambdaMs: 44.2 })).toBe(true);
+    expect(isTelemetryEvent({ ...finished, lambdaMs: '44' })).toBe(false);
+    expect(isTelemetryEvent({ ...finished, cpuMs: -Infinity })).toBe(false);
+    expect(isTelemetryEvent({ seq: 5, time: 2, ...runStarted('r'), cpu: 'lambda' })).toBe(true);
+    expect(isTelemetryEvent({ seq: 5, time: 2, ...runStarted('r'), cpu: 'gpu' })).toBe(false);
     expect(isTelemetryEvent({ ...finished, seq: 0 })).toBe(false);
     expect(isTelemetryEvent({ ...finished, type: 'unknown' })).toBe(false);
     const missing: Record<string, unknown> = { ...finished };

@@ -57,8 +57,12 @@ export interface AttemptRecord {
   /** Epoch ms of the finished event (or of the run's end, for an attempt cut short). */
   readonly endTime?: number;
   readonly state: AttemptState;
-  /** ms the program ran, once finished. */
+  /** ms the program ran, once finished (this machine's clock on the embedded runtime). */
   readonly durationMs?: number;
+  /** CPU ms it used, when measured. */
+  readonly cpuMs?: number;
+  /** Its Lambda-equivalent duration, ms, when the embedded runtime modelled Lambda's CPU share (what it was billed on). */
+  readonly lambdaMs?: number;
   readonly billedMs: number;
   readonly initBilledMs: number;
   readonly costUsd: number;

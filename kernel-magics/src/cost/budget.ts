@@ -8,7 +8,7 @@ import { CostModelError, picoToUsd, usdToPico } from './meter';
 /** The estimate a budget is checked against (a {@link CostEstimate} fits). */
 export interface BudgetEstimate {
   costUsd: number;
-  basis?: 'measured' | 'worst-case';
+  basis?: 'measured' | 'modelled' | 'worst-case';
 }
 
 /** A run refused before anything was invoked: its estimate is over the budget. */
@@ -20,7 +20,7 @@ export class BudgetExceededError extends Error {
     readonly estimateUsd: number,
     /** The budget, USD. */
     readonly budgetUsd: number,
-    basis?: 'measured' | 'worst-case',
+    basis?: 'measured' | 'modelled' | 'worst-case',
   ) {
     super(
       `The run is estimated at ${formatUsd(estimateUsd)}, over its budget of ${formatUsd(budgetUsd)}` +

@@ -8,6 +8,16 @@
  * the network) and stretches the CPU time by the share.
  */
 
+/**
+ * Whose clock the embedded runtime bills and times out on: `lambda`, the
+ * Lambda-equivalent duration at the invocation's memory (the default), or
+ * `host`, this machine's wall time.
+ */
+export type CpuModel = 'lambda' | 'host';
+
+/** The CPU models, for option parsers and messages. */
+export const CPU_MODELS: readonly CpuModel[] = ['lambda', 'host'];
+
 /** Memory at which a Lambda function has one full vCPU, MB. */
 export const ONE_VCPU_MB = 1769;
 
@@ -33,4 +43,27 @@ export function lambdaEquivalentMs(wallMs: number, cpuMs: number, memoryMb: numb
   const share = vcpuShare(memoryMb);
   const onCpu = Math.min(cpuMs, wallMs);
   return share >= 1 ? wallMs : wallMs - onCpu + onCpu / share;
+}
+
+/**
+ * The Lambda-equivalent time this process has taken since the clock was
+ * made, at `memoryMb`'s CPU share (the host's clock when `memoryMb` is
+ * absent): what code inside an invocation counts against its timeout and
+ * its bill, as the embedded runtime does from outside.
+ */
+export class BillingClock {
+  private readonly startedAt = performance.now();
+  private readonly cpuAtStart = process.cpuUsage();
+
+  constructor(private readonly memoryMb?: number) {}
+
+  /** ms since the clock was made, on Lambda's clock at the memory (the host's without one). */
+  now(): number {
+    const wallMs = performance.now() - this.startedAt;
+    if (this.memoryMb === undefined) {
+      return wallMs;
+    }
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    return lambdaEquivalentMs(wallMs, (cpu.user + cpu.system) / 1000, this.memoryMb);
+  }
 }

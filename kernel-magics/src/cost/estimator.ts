@@ -1,8 +1,12 @@
 /**
  * Estimates of a run before it starts: from durations measured in earlier
- * runs of the same program at the same memory, or, with no measurement, the
- * worst case in which every invocation runs until its timeout.
+ * runs of the same program at the same memory; else modelled from runs at
+ * another memory (profiles.ts: CPU time scaled to the memory's vCPU share);
+ * or, with no measurement, the worst case in which every invocation runs
+ * until its timeout.
  */
+import type { CpuModel } from './cpu-share';
+import type { Prediction, ProgramProfiles } from './profiles';
 import { billedDurationMs, checkMemory, CostModelError, durationPico, picoToUsd, requestPico } from './meter';
 import { Arch, PriceTable } from './prices';
 
@@ -110,12 +114,20 @@ export interface RunShape {
   concurrency: number;
   /** Cold starts to expect, each with an INIT of `initMs`; none when absent. */
   coldStarts?: { count: number; initMs: number };
+  /** The clock durations are predicted on from other memory sizes (absent: Lambda's). */
+  cpu?: CpuModel;
 }
 
 /** The estimate of a run. */
 export interface CostEstimate {
-  /** `measured`: from the median of earlier runs; `worst-case`: every invocation runs to its timeout. */
-  basis: 'measured' | 'worst-case';
+  /**
+   * `measured`: from the median of earlier runs at this memory; `modelled`:
+   * from runs at another memory (see `prediction`); `worst-case`: every
+   * invocation runs to its timeout.
+   */
+  basis: 'measured' | 'modelled' | 'worst-case';
+  /** What a `modelled` estimate rests on. */
+  prediction?: Prediction;
   /** ms per invocation (the median, or the timeout). */
   perInvocationMs: number;
   /** ceil(invocations / concurrency) x perInvocationMs. */
@@ -139,6 +151,7 @@ export function estimateRun(
   history: DurationHistory,
   prices: PriceTable,
   arch: Arch = 'x86_64',
+  profiles?: ProgramProfiles,
 ): CostEstimate {
   checkMemory(shape.memoryMb, prices);
   const invocations = nonNegativeInteger('invocations', shape.invocations);
@@ -146,10 +159,19 @@ export function estimateRun(
   if (!Number.isFinite(shape.timeoutS) || shape.timeoutS <= 0) {
     throw new CostModelError(`timeoutS must be a positive number of seconds, got ${shape.timeoutS}`);
   }
-  const samples = history.samples(shape.programHash, shape.memoryMb).length;
-  const median = history.median(shape.programHash, shape.memoryMb);
-  const basis = median === undefined ? 'worst-case' : 'measured';
-  const perInvocationMs = median ?? shape.timeoutS * 1000;
+  const key = durationKey(shape.programHash, shape.cpu);
+  const measured = history.samples(key, shape.memoryMb).length;
+  const median = history.median(key, shape.memoryMb);
+  const prediction =
+    median === undefined
+      ? profiles?.predict(shape.programHash, shape.memoryMb, shape.cpu ?? 'lambda')
+      : undefined;
+  const basis = median !== undefined ? 'measured' : prediction ? 'modelled' : 'worst-case';
+  // A modelled duration past the timeout is cut there, as the run would be.
+  const perInvocationMs =
+    median ??
+    (prediction ? Math.min(prediction.perInvocationMs, shape.timeoutS * 1000) : shape.timeoutS * 1000);
+  const samples = median !== undefined ? measured : (prediction?.samples ?? 0);
   const perInvocation =
     durationPico(billedDurationMs(perInvocationMs, prices), shape.memoryMb, prices, arch) +
     requestPico(prices);
@@ -171,7 +193,17 @@ export function estimateRun(
     costUsd: picoToUsd(pico),
     invocations,
     samples,
+    ...(prediction ? { prediction } : {}),
   };
+}
+
+/**
+ * A program's key in a {@link DurationHistory} for durations counted on
+ * `clock` (durations on one clock say nothing of another's at the same
+ * memory); the bare hash when no clock is named.
+ */
+export function durationKey(programHash: string, clock?: CpuModel): string {
+  return clock === undefined ? programHash : `${programHash}@${clock}`;
 }
 
 function keyOf(programHash: string, memoryMb: number): string {

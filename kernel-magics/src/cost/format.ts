@@ -37,6 +37,11 @@ export function priceBasis(prices: PriceTable, arch: Arch): string {
   );
 }
 
+/** What the two duration columns of a cost report count, one sentence. */
+export const CLOCK_NOTE =
+  "billed ms: Lambda's clock (the embedded runtime counts CPU time at the vCPU share of --memory, " +
+  '1769 MB = one vCPU, unless --cpu host; on Lambda, its REPORT); ran ms: wall time where they ran.';
+
 interface Column {
   title: string;
   cell: (run: RunCost) => string;
@@ -46,6 +51,7 @@ function columns(withStorage: boolean): Column[] {
   const all: (Column | undefined)[] = [
     { title: 'invocations', cell: (r) => String(r.invocations) },
     { title: 'billed ms', cell: (r) => String(r.billedMs + r.initBilledMs) },
+    { title: 'ran ms', cell: (r) => String(Math.round(r.measuredMs)) },
     { title: 'compute', cell: (r) => formatUsd(r.computeUsd) },
     { title: 'init', cell: (r) => formatUsd(r.initUsd) },
     { title: 'requests', cell: (r) => formatUsd(r.requestUsd) },
@@ -88,7 +94,7 @@ export function costReportText(ledger: CostLedger, prices: PriceTable, arch: Arc
       .join('  ')
       .trimEnd(),
   );
-  return `${lines.join('\n')}\n${totalLine(ledger.total())}\n${priceBasis(prices, arch)}\n`;
+  return `${lines.join('\n')}\n${totalLine(ledger.total())}\n${CLOCK_NOTE}\n${priceBasis(prices, arch)}\n`;
 }
 
 /** `%serverless cost` as HTML (every text escaped). */
@@ -115,7 +121,8 @@ export function costReportHtml(ledger: CostLedger, prices: PriceTable, arch: Arc
   return (
     `<div class="jp-serverless-Cost ${NO_MATH_CLASSES}">` +
     `<table class="jp-serverless-Cost-table"><thead>${head}</thead><tbody>${body}</tbody></table>` +
-    `<p class="jp-serverless-Cost-total">${escapeHtml(totalLine(ledger.total()))}</p>${note}</div>`
+    `<p class="jp-serverless-Cost-total">${escapeHtml(totalLine(ledger.total()))}</p>` +
+    `<p class="jp-serverless-Cost-clock">${escapeHtml(CLOCK_NOTE)}</p>${note}</div>`
   );
 }
 
@@ -129,15 +136,24 @@ export interface EstimateSettings {
 /** The `--dry-run` estimate, one line of plain text. */
 export function estimateText(estimate: CostEstimate, settings: EstimateSettings): string {
   const n = estimate.invocations;
+  const p = estimate.prediction;
   const basis =
     estimate.basis === 'measured'
       ? `measured: median ${estimate.perInvocationMs.toFixed(1)} ms over ${estimate.samples} earlier ` +
         `invocation${estimate.samples === 1 ? '' : 's'} of this body`
-      : `worst case: every invocation runs its full --timeout of ${settings.timeoutS} s`;
+      : estimate.basis === 'modelled' && p
+        ? `modelled: ${estimate.perInvocationMs.toFixed(1)} ms per invocation from ${p.samples} earlier ` +
+          `invocation${p.samples === 1 ? '' : 's'} at ${p.fromMemoryMb} MB (median ${p.cpuMs.toFixed(1)} ms on the CPU, ` +
+          `${p.waitMs.toFixed(1)} ms waiting), the CPU time at ${settings.memoryMb} MB's share of a vCPU`
+        : `worst case: every invocation runs its full --timeout of ${settings.timeoutS} s`;
+  const memoryNote =
+    p?.peakMb !== undefined && p.peakMb > settings.memoryMb
+      ? `. It used up to ${Math.ceil(p.peakMb)} MB at ${p.fromMemoryMb} MB: it may run out of memory at ${settings.memoryMb} MB`
+      : '';
   return (
     `Estimate: ${n} invocation${n === 1 ? '' : 's'} x ${settings.memoryMb} MB, ` +
     `~${(estimate.wallMs / 1000).toFixed(2)} s at concurrency ${settings.concurrency}, ` +
-    `${formatUsd(estimate.costUsd)} (${basis})`
+    `${formatUsd(estimate.costUsd)} (${basis})${memoryNote}`
   );
 }
 

@@ -9,3 +9,4 @@ export * from './estimator';
 export * from './budget';
 export * from './format';
 export * from './cpu-share';
+export * from './profiles';

@@ -19,6 +19,8 @@ export interface RunCost extends CostTotals {
   billedMs: number;
   /** Billed INIT ms, summed over its attempts. */
   initBilledMs: number;
+  /** ms its attempts ran as measured where they ran (this machine's clock for the embedded runtime), summed. */
+  measuredMs: number;
 }
 
 /**
@@ -53,6 +55,7 @@ class Sums {
   invocations = 0;
   billedMs = 0;
   initBilledMs = 0;
+  measuredMs = 0;
 
   addAttempt(bill: AttemptBill): void {
     this.compute.add(bill.pico.compute);
@@ -61,6 +64,7 @@ class Sums {
     this.invocations += bill.ran ? 1 : 0;
     this.billedMs += bill.billedMs;
     this.initBilledMs += bill.initBilledMs;
+    this.measuredMs += bill.measuredMs;
   }
 
   totals(): CostTotals {
@@ -154,5 +158,6 @@ function runCost(runId: string, entry: RunEntry): RunCost {
     ...entry.sums.totals(),
     billedMs: entry.sums.billedMs,
     initBilledMs: entry.sums.initBilledMs,
+    measuredMs: entry.sums.measuredMs,
   };
 }

@@ -29,6 +29,12 @@ export interface AttemptBill extends AttemptCost {
   billedMs: number;
   /** Billed INIT duration of a cold start, ms (0 for warm starts). */
   initBilledMs: number;
+  /**
+   * ms it ran as measured where it ran (this machine's clock for the
+   * embedded runtime), unrounded; 0 when it did not run or only the
+   * platform's report is known.
+   */
+  measuredMs: number;
   memoryMb: number;
   arch: Arch;
   /** The same amounts in integer pico-dollars: what the ledger sums. */
@@ -94,7 +100,8 @@ export function requestPico(prices: PriceTable): number {
 }
 
 /**
- * Bills one attempt as Lambda does: the duration rounded up to 1 ms x memory
+ * Bills one attempt as Lambda does: the duration (its Lambda-equivalent
+ * duration when the backend measured one, see AttemptRecord.lambdaMs) rounded up to 1 ms x memory
  * in GB x the price per GB-second of `arch`; on cold starts the INIT phase
  * (`initMs`, rounded up) billed the same way; plus one request. An attempt
  * that never ran (see {@link attemptRan}) costs nothing.
@@ -114,13 +121,16 @@ export function billAttempt(
     record.reported?.billedMs !== undefined
       ? reportedDurations(record.reported, prices)
       : {
-          billedMs: ran ? billedDurationMs(record.durationMs, prices) : 0,
+          billedMs: ran ? billedDurationMs(record.lambdaMs ?? record.durationMs, prices) : 0,
           initBilledMs:
             ran && record.cold && prices.lambda.initBilled && record.initMs > 0
               ? billedDurationMs(record.initMs, prices)
               : 0,
         };
-  return billDurations(ran, billedMs, initBilledMs, memoryMb, prices, arch);
+  return {
+    ...billDurations(ran, billedMs, initBilledMs, memoryMb, prices, arch),
+    measuredMs: ran ? record.durationMs : 0,
+  };
 }
 
 /**
@@ -139,7 +149,7 @@ export function billReported(
 ): AttemptBill {
   checkMemory(memoryMb, prices);
   const { billedMs, initBilledMs } = reportedDurations(reported, prices);
-  return billDurations(true, billedMs, initBilledMs, memoryMb, prices, arch);
+  return { ...billDurations(true, billedMs, initBilledMs, memoryMb, prices, arch), measuredMs: 0 };
 }
 
 /** The bill of billed durations (ms, already rounded): duration x memory x price, plus one request if it ran. */
@@ -150,7 +160,7 @@ function billDurations(
   memoryMb: number,
   prices: PriceTable,
   arch: Arch,
-): AttemptBill {
+): Omit<AttemptBill, 'measuredMs'> {
   const compute = durationPico(billedMs, memoryMb, prices, arch);
   const init = durationPico(initBilledMs, memoryMb, prices, arch);
   const request = ran ? requestPico(prices) : 0;

@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import { CPU_MODELS } from '../cost/cpu-share';
 import { parseStoreUrl, StoreSpec } from '../exchange/store/url';
 import { bindingNameProblem } from './names';
 import { LIMITS } from './options';
@@ -136,6 +137,15 @@ export function cellProgram(): Command {
       )
         .argParser(integerIn('--output-cap', outputCapMb))
         .default(outputCapMb.default),
+    )
+    .addOption(
+      new Option(
+        '--cpu <clock>',
+        "whose clock the embedded runtime bills and times out on: 'lambda' (a Lambda's CPU share of --memory, " +
+          "1769 MB = one vCPU) or 'host' (this machine's)",
+      )
+        .choices(CPU_MODELS)
+        .default('lambda'),
     )
     .option('--dry-run', 'estimate duration and cost, invoke nothing', false);
 }

@@ -4,6 +4,8 @@
  * that runs on the embedded runtime also runs on Lambda.
  */
 
+import type { CpuModel } from '../cost/cpu-share';
+
 /** Where invocations run. */
 export type BackendName = 'local' | 'lambda';
 
@@ -45,6 +47,12 @@ export interface ServerlessCellOptions {
   outputCapMb?: number;
   /** The store URL of the exchange and models (`--store`); absent: the embedded store. */
   store?: string;
+  /**
+   * Whose clock the embedded runtime bills and times out on (`--cpu`):
+   * Lambda's CPU share of `memoryMb` (the default) or this machine's. The
+   * Lambda backend bills what Lambda reports, whatever this says.
+   */
+  cpu: CpuModel;
 }
 
 /** Limits and defaults, named so messages and docs quote the same numbers. */

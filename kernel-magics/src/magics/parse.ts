@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 
 import { cellProgram, EXPRESSION_OPTIONS } from './cell-program';
+import type { CpuModel } from '../cost/cpu-share';
 import { ServerlessCellOptions } from './options';
 import { MagicSyntaxError, tokenizeMagicLine } from './tokenize';
 import { longOptions, MagicUsageError, parseMagicArgs } from './usage';
@@ -98,6 +99,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     files?: string;
     outputCap: number;
     store?: string;
+    cpu: CpuModel;
   }>();
   if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
@@ -125,6 +127,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       files: opts.files,
       outputCapMb: opts.outputCap,
       store: opts.store,
+      cpu: opts.cpu,
     },
   };
 }

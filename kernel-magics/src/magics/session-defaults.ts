@@ -18,6 +18,7 @@ export const CONFIGURABLE = [
   '--files',
   '--output-cap',
   '--store',
+  '--cpu',
 ];
 
 /** The session's defaults. */
@@ -67,7 +68,7 @@ export class SessionDefaults {
       `%%serverless defaults for this kernel: --backend ${o.backend} --memory ${o.memoryMb} --timeout ${o.timeoutS} ` +
       `--concurrency ${o.concurrency} --retries ${o.retries} --output-cap ${o.outputCapMb ?? LIMITS.outputCapMb.default}` +
       (o.files !== undefined ? ` --files ${o.files}` : '') +
-      ` --store ${o.store ?? 'embedded'}` +
+      ` --store ${o.store ?? 'embedded'} --cpu ${o.cpu}` +
       (set.length > 0 ? `\n(set here: ${set.join(' ')})` : '') +
       '\n'
     );

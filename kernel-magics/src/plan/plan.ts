@@ -130,6 +130,8 @@ export function planRun(input: PlanInput): RunPlan {
     cwd: input.cwd,
     files: input.files,
     store: options.store,
+    // Lambda's own clock is the truth on Lambda: the model is for the embedded runtime.
+    cpu: options.backend === 'local' ? options.cpu : undefined,
   };
   const requests: InvocationRequest[] = input.elements
     ? input.elements.map((element, index) => ({

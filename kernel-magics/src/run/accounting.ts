@@ -8,10 +8,15 @@ import {
   CostEstimate,
   CostLedger,
   DEFAULT_PRICES,
+  durationKey,
   DurationHistory,
   estimateRun,
   PriceTable,
+  profileSample,
+  ProgramProfiles,
+  vcpuShare,
 } from '../cost';
+import type { CpuModel } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
 import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
@@ -70,6 +75,8 @@ export interface RunAccounting {
 export class KernelAccounting implements RunAccounting {
   readonly ledger = new CostLedger();
   readonly durations = new DurationHistory();
+  /** How each program ran, to model it at other memory sizes. */
+  readonly profiles = new ProgramProfiles();
 
   constructor(
     private readonly telemetry: TelemetryHub,
@@ -85,10 +92,12 @@ export class KernelAccounting implements RunAccounting {
         timeoutS: plan.options.timeoutS,
         invocations: plan.requests.length,
         concurrency: plan.options.concurrency,
+        cpu: runClock(plan),
       },
       this.durations,
       this.prices,
       this.arch,
+      this.profiles,
     );
   }
 
@@ -106,6 +115,7 @@ export class KernelAccounting implements RunAccounting {
       backend: plan.options.backend,
       estimateUsd: estimate.costUsd,
       budgetUsd: plan.options.budgetUsd,
+      cpu: plan.options.backend === 'local' ? plan.options.cpu : undefined,
     });
   }
 
@@ -136,7 +146,25 @@ export class KernelAccounting implements RunAccounting {
     const bill = billAttempt(record, request.memoryMb, this.prices, record.arch ?? this.arch);
     this.ledger.record(plan.runId, bill);
     if (record.outcome.status === 'ok') {
-      this.durations.record(plan.compiled.program.hash, request.memoryMb, record.durationMs);
+      const hash = plan.compiled.program.hash;
+      this.durations.record(
+        durationKey(hash, runClock(plan)),
+        request.memoryMb,
+        record.lambdaMs ?? record.durationMs,
+      );
+      if (record.cpuMs !== undefined) {
+        this.profiles.record(
+          hash,
+          profileSample({
+            memoryMb: request.memoryMb,
+            durationMs: record.durationMs,
+            cpuMs: record.cpuMs,
+            // What ran here had a core; what ran on Lambda, its memory's share.
+            share: plan.options.backend === 'lambda' ? Math.min(1, vcpuShare(request.memoryMb)) : 1,
+            peakMb: record.maxMemoryUsedMb ?? record.reported?.maxMemoryUsedMb,
+          }),
+        );
+      }
     }
     const outcome = record.outcome;
     this.telemetry.emit({
@@ -149,6 +177,8 @@ export class KernelAccounting implements RunAccounting {
       cold: record.cold,
       memoryMb: request.memoryMb,
       durationMs: record.durationMs,
+      cpuMs: record.cpuMs,
+      lambdaMs: record.lambdaMs,
       billedMs: bill.billedMs,
       initBilledMs: bill.initBilledMs,
       bill: attemptCost(bill),
@@ -243,6 +273,14 @@ export class KernelAccounting implements RunAccounting {
       html: costReportHtml(this.ledger, this.prices, this.arch),
     };
   }
+}
+
+/**
+ * The clock a run's durations are counted on: Lambda's for the Lambda
+ * backend and for the embedded runtime under `--cpu lambda`, else the host's.
+ */
+export function runClock(plan: RunPlan): CpuModel {
+  return plan.options.backend === 'lambda' ? 'lambda' : plan.options.cpu;
 }
 
 /** `value` when it is a finite number, else undefined (the hub then leaves the field out). */

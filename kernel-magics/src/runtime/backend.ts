@@ -6,6 +6,7 @@
  */
 import { MimeBundle, JsonObject } from '../kernel/messages';
 import type { Arch } from '../cost/prices';
+import type { CpuModel } from '../cost/cpu-share';
 import type { InvocationEvent } from '../output/sink';
 
 /**
@@ -74,6 +75,13 @@ export interface InvocationRequest {
    * --store`), as a URL without credentials; the embedded store when absent.
    */
   store?: string;
+  /**
+   * Whose clock the embedded runtime times out and bills on (`--cpu`):
+   * `lambda`, Lambda's CPU share of `memoryMb` (cost/cpu-share.ts), or `host`
+   * (the default when absent). A backend on the platform itself ignores it:
+   * its clock is the platform's.
+   */
+  cpu?: CpuModel;
 }
 
 /**
@@ -144,6 +152,13 @@ export interface AttemptRecord {
    * measured: what a Lambda's CPU share stretches (cost/cpu-share.ts).
    */
   cpuMs?: number;
+  /**
+   * Its Lambda-equivalent duration, ms: `durationMs` with its CPU time
+   * stretched by the vCPU share of its memory (its `--timeout` when it timed
+   * out), when the request asked for Lambda's CPU share (`cpu: 'lambda'`). What
+   * it is billed on then, instead of `durationMs`.
+   */
+  lambdaMs?: number;
   /** Peak resident memory of the environment, MB, when known. */
   maxMemoryUsedMb?: number;
   /** Bytes sent to the environment for this attempt (program, captures, element). */

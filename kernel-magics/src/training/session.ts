@@ -183,6 +183,9 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
       seed: at.seed,
       shuffle: resolved.shuffle,
       timeLimitMs: cellOptions.timeoutS * 1000,
+      ...(cellOptions.backend === 'local' && cellOptions.cpu === 'lambda'
+        ? { cpuMemoryMb: cellOptions.memoryMb }
+        : {}),
       controlEvery: CONTROL_EVERY,
       ...(this.parts.options.tfBackend ? { tfBackend: this.parts.options.tfBackend } : {}),
       ...(this.parts.accuracy ? { accuracy: this.parts.accuracy } : {}),

@@ -33,6 +33,12 @@ export interface SegmentSpec {
   shuffle: boolean;
   /** The invocation's timeout: a worker stops at a control point before it, after a checkpoint. */
   timeLimitMs: number;
+  /**
+   * The memory whose Lambda CPU share the segment's time is counted on, as
+   * its invocations' timeout and bill are (the embedded runtime under `--cpu
+   * lambda`); absent: the host's clock.
+   */
+  cpuMemoryMb?: number;
   /** Steps between control rounds (where workers agree to stop and rank 0 reports progress). */
   controlEvery: number;
   /** The tfjs backend to use; absent: tfjs-node when installed, else wasm. */

@@ -202,6 +202,21 @@ function head(inv: InvocationRecord, run: RunRecord | undefined): string[] {
   ];
 }
 
+/**
+ * Both clocks of an attempt the embedded runtime ran on Lambda's CPU share:
+ * how long it ran here (and on the CPU), and how long on Lambda's clock.
+ */
+function clocksLine(attempt: AttemptRecord): string | undefined {
+  if (attempt.durationMs === undefined || attempt.lambdaMs === undefined) {
+    return undefined;
+  }
+  const cpu = attempt.cpuMs !== undefined ? ` (${formatMs(attempt.cpuMs)} on the CPU)` : '';
+  return (
+    `ran ${formatMs(attempt.durationMs)} here${cpu} · ${formatMs(attempt.lambdaMs)} ` +
+    `on a ${attempt.memoryMb} MB Lambda's share of a vCPU`
+  );
+}
+
 function attemptHover(
   inv: InvocationRecord,
   attempt: AttemptRecord,
@@ -219,6 +234,10 @@ function attemptHover(
     lines.push(
       `${attempt.memoryMb} MB · billed ${attempt.billedMs} ms${init} · ${formatUsd(attempt.costUsd)}`,
     );
+    const clocks = clocksLine(attempt);
+    if (clocks) {
+      lines.push(clocks);
+    }
   }
   const error = attempt.error
     ? ` · ${oneLine(`${attempt.error.name}: ${attempt.error.message}`, ERROR_WIDTH)}`

@@ -3,8 +3,9 @@
  * for, what the program said before it ended its own process (see
  * end-report.ts), or what its stderr shows.
  */
-import type { AttemptOutcome } from '../backend';
-import { OUT_OF_MEMORY, outOfMemoryMessage, timeoutMessage } from '../failure-messages';
+import type { AttemptOutcome, InvocationRequest } from '../backend';
+import { cpuShareTimeoutNote, OUT_OF_MEMORY, outOfMemoryMessage, timeoutMessage } from '../failure-messages';
+import type { InvocationClock } from './cpu-share-clock';
 import type { EndReport } from '../program/process-guard';
 import { crashSummary } from './end-report';
 import type { Job } from './job';
@@ -37,16 +38,27 @@ export function reportedOutcome(
   };
 }
 
-/** Why the worker died under an invocation when the program did not say. */
+/**
+ * Why the worker died under an invocation when the program did not say
+ * (`clock`: its --timeout's, which says on whose clock it timed out).
+ */
 export function deathOutcome(
   worker: WorkerProcess,
-  timeoutS: number,
+  request: Pick<InvocationRequest, 'timeoutS' | 'memoryMb'>,
   memoryMb: number,
   peakRssMb: number,
+  clock?: InvocationClock,
 ): AttemptOutcome {
   switch (worker.killedFor) {
-    case 'timeout':
-      return { status: 'timeout', message: timeoutMessage(timeoutS) };
+    case 'timeout': {
+      const cpuMs = clock?.modelled ? clock.cpuMs : undefined;
+      // Said when the CPU share brought the timeout on, not when the wall time alone reached it.
+      const note =
+        clock && cpuMs !== undefined && clock.wallMs < request.timeoutS * 1000 * 0.9
+          ? ` ${cpuShareTimeoutNote({ wallMs: clock.wallMs, cpuMs, memoryMb: request.memoryMb })}`
+          : '';
+      return { status: 'timeout', message: timeoutMessage(request.timeoutS) + note };
+    }
     case 'memory':
       return { status: 'out-of-memory', message: outOfMemoryMessage(memoryMb, { usedMb: peakRssMb }) };
     case 'cancel':

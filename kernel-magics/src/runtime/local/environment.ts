@@ -6,6 +6,8 @@
  * those waiting behind it in the worker.
  */
 import { AttemptOutcome, RemoteError } from '../backend';
+import { InvocationClock } from './cpu-share-clock';
+import { CpuTimeReader } from './cpu-time';
 import { deathOutcome, reportedOutcome } from './death';
 import { readEndReport } from './end-report';
 import { HeldInputs } from './held-inputs';
@@ -53,7 +55,8 @@ interface Handed {
   bytesIn: number;
   /** performance.now() when it started running (0 while it waits behind another). */
   startedAt: number;
-  timer?: NodeJS.Timeout;
+  /** Its --timeout's clock, once it started. */
+  clock?: InvocationClock;
   /** Asked back from the worker (see `withdrawLine`). */
   withdrawing?: boolean;
   /** Sent with the environment's start, before it was ready (see `preload`). */
@@ -88,6 +91,7 @@ export class Environment implements Watched, JobEnvironment {
 
   private readonly process: WorkerProcess;
   private readonly rss: RssReader;
+  private readonly cpu: CpuTimeReader;
   private readonly held: HeldInputs;
   /** Jobs handed to the worker, in order: the first runs (once started), the others wait behind it. */
   private readonly line: Handed[] = [];
@@ -115,6 +119,7 @@ export class Environment implements Watched, JobEnvironment {
       exit: () => this.onExit(),
     });
     this.rss = new RssReader(() => this.process.memoryPid);
+    this.cpu = new CpuTimeReader(() => this.process.memoryPid);
     this.ready = this.process.ready;
     this.exited = this.process.exited;
   }
@@ -248,14 +253,23 @@ export class Environment implements Watched, JobEnvironment {
       this.state = 'busy';
     }
     this.invocations += 1;
-    head.startedAt = performance.now() - lagMs;
-    const timeoutMs = Math.max(0, head.job.request.timeoutS * 1000 - lagMs);
-    head.timer = setTimeout(() => this.kill('timeout'), timeoutMs);
+    const { request } = head.job;
+    head.clock = new InvocationClock({
+      timeoutMs: request.timeoutS * 1000,
+      lagMs,
+      memoryMb: request.memoryMb,
+      cpu: request.cpu,
+      readCpuMs: () => this.cpu.readMs(),
+      onTimeout: () => this.kill('timeout'),
+    });
+    head.startedAt = head.clock.startedAt;
     this.events.started(this, head.job, Math.round(Date.now() - lagMs));
   }
 
   /** Stops the worker (SIGKILL: a busy loop ignores anything gentler). */
   kill(reason?: KillReason, note?: string): void {
+    // The CPU time its invocation used, read while the process is still there.
+    this.line[0]?.clock?.stop();
     this.process.kill(reason, note);
   }
 
@@ -316,7 +330,7 @@ export class Environment implements Watched, JobEnvironment {
         return;
       case 'result':
       case 'error': {
-        clearTimeout(head.timer);
+        head.clock?.stop();
         this.line.shift();
         this.remember(head);
         this.lastUsed = Date.now();
@@ -336,6 +350,7 @@ export class Environment implements Watched, JobEnvironment {
           outcome,
           durationMs: message.durationMs,
           cpuMs: message.cpuMs,
+          lambdaMs: head.clock?.lambdaMs(message.durationMs, message.cpuMs),
           maxMemoryUsedMb: Math.max(message.maxRssMb, this.peakRssMb),
           bytesIn: head.bytesIn,
           bytesOut,
@@ -361,6 +376,7 @@ export class Environment implements Watched, JobEnvironment {
   private onExit(): void {
     this.state = 'dead';
     this.rss.close();
+    this.cpu.close();
     // What the program did to end the process, unless the kernel ended it.
     const report =
       this.process.killedFor === undefined ? readEndReport(this.process.stderrText()) : undefined;
@@ -369,13 +385,19 @@ export class Environment implements Watched, JobEnvironment {
     const headRan = head !== undefined && head.startedAt > 0;
     if (headRan) {
       line.shift();
-      clearTimeout(head.timer);
-      // Lambda bills a killed invocation for the time it ran.
+      const clock = head.clock;
+      clock?.stop();
+      const durationMs = performance.now() - head.startedAt;
+      const timedOut = this.process.killedFor === 'timeout';
+      // Lambda bills a killed invocation for the time it ran, a timed-out one for its timeout.
       this.events.ended(this, head.job, {
         outcome: report
           ? reportedOutcome(report, head.seq, this.pastJobs)
-          : deathOutcome(this.process, head.job.request.timeoutS, this.memoryMb, this.peakRssMb),
-        durationMs: performance.now() - head.startedAt,
+          : deathOutcome(this.process, head.job.request, this.memoryMb, this.peakRssMb, clock),
+        durationMs,
+        cpuMs: clock?.cpuMs,
+        lambdaMs:
+          timedOut && clock?.modelled ? head.job.request.timeoutS * 1000 : clock?.lambdaMs(durationMs),
         maxMemoryUsedMb: this.peakRssMb > 0 ? this.peakRssMb : undefined,
         bytesIn: head.bytesIn,
         bytesOut: 0,

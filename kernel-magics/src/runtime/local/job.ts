@@ -30,8 +30,10 @@ export type JobState = 'queued' | 'waiting' | 'starting' | 'handed' | 'running' 
 export interface EnvironmentRun {
   outcome: AttemptOutcome;
   durationMs: number;
-  /** CPU time the program used, ms, when the worker measured it (not for a death). */
+  /** CPU time the program used, ms, when measured (by the worker, or read from /proc at a death). */
   cpuMs?: number;
+  /** Its Lambda-equivalent duration, ms, when its request asked for Lambda's CPU share (see AttemptRecord). */
+  lambdaMs?: number;
   maxMemoryUsedMb?: number;
   bytesIn: number;
   bytesOut: number;
@@ -128,6 +130,7 @@ export class Job {
       initMs: this.initMs,
       durationMs: run.durationMs,
       cpuMs: run.cpuMs,
+      lambdaMs: run.lambdaMs,
       maxMemoryUsedMb: run.maxMemoryUsedMb,
       bytesIn: run.bytesIn,
       bytesOut: run.bytesOut,

@@ -29,8 +29,11 @@ export const TELEMETRY_TARGET = 'jupyter.serverless.telemetry';
  * codec, raw bytes, requests, storage cost and graph edges.
  * 4: `training-epoch`, one per finished epoch of a `train()` call (a
  * frontend that does not know it skips it, as any unknown event type).
+ * 5: `invocation-finished` carries the attempt's CPU time and its
+ * Lambda-equivalent duration (`cpuMs`, `lambdaMs`) when measured, and
+ * `run-started` the clock the run is billed on (`cpu`).
  */
-export const TELEMETRY_PROTOCOL_VERSION = 4;
+export const TELEMETRY_PROTOCOL_VERSION = 5;
 
 /** Fields every event has. */
 export type EventStamp = {
@@ -86,6 +89,12 @@ export type RunStartedEvent = EventStamp & {
   estimateUsd?: number;
   /** The run's `--budget`, USD. */
   budgetUsd?: number;
+  /**
+   * The clock it is billed on: `lambda`, the embedded runtime's
+   * Lambda-equivalent duration; `host`, this machine's; absent: the
+   * platform's own (Lambda's REPORT).
+   */
+  cpu?: 'lambda' | 'host';
 };
 
 /** How a run ended. */
@@ -146,8 +155,16 @@ export type InvocationStatus =
 export type InvocationFinishedEvent = EventStamp &
   AttemptFields & {
     type: 'invocation-finished';
-    /** ms the program ran. */
+    /** ms the program ran, on this machine's clock (on Lambda, as the runner measured it). */
     durationMs: number;
+    /** CPU time the program used, ms, when measured. */
+    cpuMs?: number;
+    /**
+     * Its Lambda-equivalent duration, ms (the embedded runtime under `--cpu
+     * lambda`: `durationMs` with the CPU time stretched by the vCPU share of
+     * `memoryMb`): what it was billed and timed out on.
+     */
+    lambdaMs?: number;
     /** Billed invoke ms and INIT ms. */
     billedMs: number;
     initBilledMs: number;

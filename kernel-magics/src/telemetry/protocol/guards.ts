@@ -84,6 +84,7 @@ const EVENTS: EventFields = {
     backend: string,
     estimateUsd: optional(finite),
     budgetUsd: optional(finite),
+    cpu: optional(oneOf<'lambda' | 'host'>({ lambda: true, host: true })),
   },
   'run-finished': {
     runId: string,
@@ -99,6 +100,8 @@ const EVENTS: EventFields = {
   'invocation-finished': {
     ...ATTEMPT,
     durationMs: finite,
+    cpuMs: optional(finite),
+    lambdaMs: optional(finite),
     billedMs: finite,
     initBilledMs: finite,
     bill: object(ATTEMPT_COST),

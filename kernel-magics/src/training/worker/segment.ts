@@ -12,6 +12,7 @@
  * it the means already published, so nothing is applied twice, and a
  * checkpoint already written for a position is not written again.
  */
+import { BillingClock } from '../../cost/cpu-share';
 import type * as Tf from '@tensorflow/tfjs';
 
 import { createExchangeApi, Exchange } from '../../exchange/collectives/exchange';
@@ -68,7 +69,8 @@ export async function trainingWorker(
   rank: number,
   requireFrom?: NodeJS.Require,
 ): Promise<SegmentOutcome> {
-  const startedAt = performance.now();
+  // The invocation's clock, as its --timeout and its bill count it.
+  const clock = new BillingClock(spec.cpuMemoryMb);
   const { tf } = await loadTrainingTf({ requireFrom, prefer: spec.tfBackend });
   const store = new ReportedStore(sharedStore(spec.store));
   const schedule = new EpochSchedule(spec.data.samples, spec.workers, spec.batchSize);
@@ -102,7 +104,7 @@ export async function trainingWorker(
       control,
       sync: gradientSync(grads, spec.strategy, spec.staleness),
       store,
-      startedAt,
+      clock,
     });
     const outcome = await loop.run();
     held = { trainId: spec.trainId, position: outcome.position, trainable };
@@ -150,7 +152,8 @@ interface LoopParts {
   control: Exchange;
   sync: GradientSync;
   store: ReportedStore;
-  startedAt: number;
+  /** Started with the invocation: what its timeout and its bill count. */
+  clock: BillingClock;
 }
 
 /** The steps of one segment on one worker. */
@@ -177,7 +180,7 @@ class SegmentLoop {
   ) {
     this.position = { ...spec.start };
     this.epochSums = spec.carried ?? noSums();
-    this.epochStartedAt = performance.now();
+    this.epochStartedAt = this.parts.clock.now();
     this.lastControlAt = this.epochStartedAt;
     this.history = [...spec.history];
   }
@@ -279,7 +282,7 @@ class SegmentLoop {
         checkpointVersion: version ?? -1,
       });
     }
-    this.epochStartedAt = performance.now();
+    this.epochStartedAt = this.parts.clock.now();
     this.lastControlAt = this.epochStartedAt;
     return {
       stop: lastInSegment ? 'done' : sums.stopForBudget ? 'budget' : sums.stop ? 'time' : false,
@@ -364,7 +367,7 @@ class SegmentLoop {
 
   /** Adds a control round's sums to the epoch's, with the time since the last control point. */
   private addToEpoch(sums: ControlSums): EpochSums {
-    const now = performance.now();
+    const now = this.parts.clock.now();
     this.epochSums = {
       lossSum: this.epochSums.lossSum + sums.lossSum,
       correct: this.epochSums.correct + sums.correct,
@@ -380,8 +383,8 @@ class SegmentLoop {
 
   /** Whether another control interval (and a checkpoint) might not fit before the timeout. */
   private timeNearlyUp(): boolean {
-    const elapsed = performance.now() - this.parts.startedAt;
-    const interval = Math.max(this.controlInterval, performance.now() - this.lastControlAt);
+    const elapsed = this.parts.clock.now();
+    const interval = Math.max(this.controlInterval, this.parts.clock.now() - this.lastControlAt);
     return elapsed + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
   }
 
@@ -396,8 +399,8 @@ class SegmentLoop {
       return false;
     }
     const { workers, workerUsdPerSecond } = this.spec;
-    const segmentSeconds = (performance.now() - this.parts.startedAt) / 1000;
-    const epochSeconds = (performance.now() - this.epochStartedAt) / 1000;
+    const segmentSeconds = this.parts.clock.now() / 1000;
+    const epochSeconds = (this.parts.clock.now() - this.epochStartedAt) / 1000;
     return (segmentSeconds + epochSeconds) * workers * workerUsdPerSecond > left;
   }
 
