@@ -24,6 +24,14 @@ describe("Lambda's CPU share", () => {
     expect(sleeping / lambdaEquivalentMs(1000, 4, 1769)).toBeLessThan(1.06);
   });
 
+  it('leaves out the time spent waiting for this machine’s CPU (a Lambda has its share to itself)', () => {
+    // 1,000 ms here: 300 queued behind other processes, 700 on the CPU.
+    expect(lambdaEquivalentMs(1000, 700, 1769, 300)).toBe(700);
+    expect(lambdaEquivalentMs(1000, 700, 128, 300)).toBeCloseTo((700 * 1769) / 128, 9);
+    expect(lambdaEquivalentMs(1000, 0, 512, 2000)).toBe(0);
+    expect(() => lambdaEquivalentMs(10, 1, 512, -1)).toThrow(RangeError);
+  });
+
   it('counts CPU time over the wall time (several threads) as the wall time, and refuses nonsense', () => {
     expect(lambdaEquivalentMs(100, 250, 512)).toBeCloseTo((100 * 1769) / 512, 9);
     expect(() => lambdaEquivalentMs(-1, 0, 512)).toThrow(RangeError);

@@ -30,19 +30,24 @@ export function vcpuShare(memoryMb: number): number {
 }
 
 /**
- * What an invocation that took `wallMs` here, `cpuMs` of it on the CPU, would
- * take on Lambda at `memoryMb`, for code on one thread: the CPU part
- * stretched by 1 / share below one vCPU, unchanged above (one thread cannot
- * use more than one vCPU). CPU time over the wall time (several threads)
- * counts as the wall time.
+ * What an invocation that took `wallMs` here, `cpuMs` of it on the CPU and
+ * `queuedMs` of it waiting for a CPU that other processes had (this
+ * machine's run queue, runtime/cpu-time.ts), would take on Lambda at
+ * `memoryMb`, for code on one thread: the queueing left out (a Lambda has
+ * its share to itself), the CPU part stretched by 1 / share below one vCPU,
+ * unchanged above (one thread cannot use more than one vCPU). CPU time over
+ * the rest of the wall time (several threads) counts as that time.
  */
-export function lambdaEquivalentMs(wallMs: number, cpuMs: number, memoryMb: number): number {
-  if (!Number.isFinite(wallMs) || wallMs < 0 || !Number.isFinite(cpuMs) || cpuMs < 0) {
-    throw new RangeError(`durations must be finite and >= 0, got wall ${wallMs} ms, cpu ${cpuMs} ms`);
+export function lambdaEquivalentMs(wallMs: number, cpuMs: number, memoryMb: number, queuedMs = 0): number {
+  if (![wallMs, cpuMs, queuedMs].every((ms) => Number.isFinite(ms) && ms >= 0)) {
+    throw new RangeError(
+      `durations must be finite and >= 0, got wall ${wallMs} ms, cpu ${cpuMs} ms, queued ${queuedMs} ms`,
+    );
   }
   const share = vcpuShare(memoryMb);
-  const onCpu = Math.min(cpuMs, wallMs);
-  return share >= 1 ? wallMs : wallMs - onCpu + onCpu / share;
+  const ran = Math.max(0, wallMs - queuedMs);
+  const onCpu = Math.min(cpuMs, ran);
+  return share >= 1 ? ran : ran - onCpu + onCpu / share;
 }
 
 /**
@@ -54,8 +59,24 @@ export function lambdaEquivalentMs(wallMs: number, cpuMs: number, memoryMb: numb
 export class BillingClock {
   private readonly startedAt = performance.now();
   private readonly cpuAtStart = process.cpuUsage();
+  private readonly queuedAtStart: number | undefined;
 
-  constructor(private readonly memoryMb?: number) {}
+  /** `queuedMs`: this process's run-queue time so far (runtime/cpu-time.ts), when known. */
+  constructor(
+    private readonly memoryMb?: number,
+    private readonly queuedMs: () => number | undefined = () => undefined,
+  ) {
+    this.queuedAtStart = memoryMb === undefined ? undefined : queuedMs();
+  }
+
+  /**
+   * How much longer time runs on this clock than on the host's, so far (1
+   * on the host's): what turns a duration measured here into a billed one.
+   */
+  stretch(): number {
+    const wallMs = performance.now() - this.startedAt;
+    return wallMs > 0 ? this.now() / wallMs : 1;
+  }
 
   /** ms since the clock was made, on Lambda's clock at the memory (the host's without one). */
   now(): number {
@@ -64,6 +85,8 @@ export class BillingClock {
       return wallMs;
     }
     const cpu = process.cpuUsage(this.cpuAtStart);
-    return lambdaEquivalentMs(wallMs, (cpu.user + cpu.system) / 1000, this.memoryMb);
+    const queued =
+      this.queuedAtStart === undefined ? 0 : (this.queuedMs() ?? this.queuedAtStart) - this.queuedAtStart;
+    return lambdaEquivalentMs(wallMs, (cpu.user + cpu.system) / 1000, this.memoryMb, Math.max(0, queued));
   }
 }

@@ -29,6 +29,8 @@ export interface MeasuredRun {
   durationMs: number;
   /** ms of CPU time it used. */
   cpuMs: number;
+  /** ms of its duration it waited for a CPU other processes had (this machine's run queue); none when absent. */
+  queuedMs?: number;
   /**
    * The vCPU share it ran with: 1 on this machine (one core for one thread),
    * the share of its memory on Lambda itself.
@@ -37,7 +39,7 @@ export interface MeasuredRun {
   peakMb?: number;
 }
 
-/** A measured run split into waiting and CPU time. */
+/** A measured run split into waiting and CPU time (time in the run queue is neither: a Lambda would not have it). */
 export function profileSample(run: MeasuredRun): ProfileSample {
   if (![run.durationMs, run.cpuMs, run.share].every((v) => Number.isFinite(v) && v >= 0) || run.share === 0) {
     throw new CostModelError(
@@ -45,10 +47,11 @@ export function profileSample(run: MeasuredRun): ProfileSample {
         `${run.durationMs} ms, ${run.cpuMs} ms, share ${run.share}`,
     );
   }
-  const onCpu = Math.min(run.cpuMs / Math.min(1, run.share), run.durationMs);
+  const ran = Math.max(0, run.durationMs - (run.queuedMs ?? 0));
+  const onCpu = Math.min(run.cpuMs / Math.min(1, run.share), ran);
   return {
     memoryMb: run.memoryMb,
-    waitMs: run.durationMs - onCpu,
+    waitMs: ran - onCpu,
     cpuMs: onCpu * Math.min(1, run.share),
     ...(run.peakMb === undefined ? {} : { peakMb: run.peakMb }),
   };

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { CPU_MODELS } from '../cost/cpu-share';
+import { TUNE_GOALS } from '../cost/tuning';
 import { parseStoreUrl, StoreSpec } from '../exchange/store/url';
 import { bindingNameProblem } from './names';
 import { LIMITS } from './options';
@@ -54,6 +55,28 @@ function storeUrl(value: string): string {
   return spec.url;
 }
 
+/** `--memory`: one size, or with `--tune` a comma-separated list of sizes (each within the limits). */
+function memorySizes(value: string): number | number[] {
+  const one = integerIn('--memory', LIMITS.memoryMb);
+  if (!value.includes(',')) {
+    return one(value);
+  }
+  const sizes = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map(one);
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+function positiveSeconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) {
+    throw new InvalidArgumentError('must be a positive number of seconds, e.g. 30 or 2.5.');
+  }
+  return parsed;
+}
+
 function positiveUsd(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) {
@@ -73,9 +96,9 @@ export function cellProgram(): Command {
     .addOption(
       new Option(
         '--memory <MB>',
-        `memory per invocation, ${memoryMb.min}-${memoryMb.max} MB (the price basis)`,
+        `memory per invocation, ${memoryMb.min}-${memoryMb.max} MB (the price basis); with --tune, the sizes to compare (128,512,1024)`,
       )
-        .argParser(integerIn('--memory', memoryMb))
+        .argParser(memorySizes)
         .default(memoryMb.default),
     )
     .addOption(
@@ -147,7 +170,23 @@ export function cellProgram(): Command {
         .choices(CPU_MODELS)
         .default('lambda'),
     )
-    .option('--dry-run', 'estimate duration and cost, invoke nothing', false);
+    .option('--dry-run', 'estimate duration and cost, invoke nothing', false)
+    .option(
+      '--tune',
+      'profile the body (a sample of a --map) at a few memory sizes, predict the rest, and name the --memory to use',
+      false,
+    )
+    .addOption(
+      new Option(
+        '--goal <goal>',
+        'what --tune picks for: the lowest cost, the shortest time, or a balance',
+      ).choices(TUNE_GOALS),
+    )
+    .addOption(
+      new Option('--deadline <s>', 'with --tune: the run must finish within this many seconds').argParser(
+        positiveSeconds,
+      ),
+    );
 }
 
 /** The usage text of `%%serverless`, listing every option. */

@@ -5,6 +5,7 @@
  */
 
 import type { CpuModel } from '../cost/cpu-share';
+import type { TuneGoal } from '../cost/tuning';
 
 /** Where invocations run. */
 export type BackendName = 'local' | 'lambda';
@@ -53,6 +54,17 @@ export interface ServerlessCellOptions {
    * Lambda backend bills what Lambda reports, whatever this says.
    */
   cpu: CpuModel;
+  /** `--tune`: profile the body at some of these memory sizes and pick one; nothing else runs. */
+  tune?: TuneOptions;
+}
+
+/** What `--tune` compares and picks for. */
+export interface TuneOptions {
+  /** The memory sizes compared, MB, ascending. */
+  memoryMb: number[];
+  goal: TuneGoal;
+  /** The whole run must finish within this many seconds. */
+  deadlineS?: number;
 }
 
 /** Limits and defaults, named so messages and docs quote the same numbers. */

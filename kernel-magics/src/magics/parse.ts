@@ -7,7 +7,8 @@ import { Command } from 'commander';
 
 import { cellProgram, EXPRESSION_OPTIONS } from './cell-program';
 import type { CpuModel } from '../cost/cpu-share';
-import { ServerlessCellOptions } from './options';
+import { DEFAULT_TUNE_SIZES, TuneGoal } from '../cost/tuning';
+import { ServerlessCellOptions, TuneOptions } from './options';
 import { MagicSyntaxError, tokenizeMagicLine } from './tokenize';
 import { longOptions, MagicUsageError, parseMagicArgs } from './usage';
 
@@ -86,7 +87,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
   }
   const opts = program.opts<{
     backend: 'local' | 'lambda';
-    memory: number;
+    memory: number | number[];
     timeout: number;
     concurrency: number;
     retries: number;
@@ -100,10 +101,14 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     outputCap: number;
     store?: string;
     cpu: CpuModel;
+    tune: boolean;
+    goal?: TuneGoal;
+    deadline?: number;
   }>();
   if (opts.as !== undefined && opts.map === undefined) {
     throw new MagicUsageError('%%serverless: --as names the element of --map; add --map <expr>.');
   }
+  const tune = tuneOptions(opts, args);
   const body = newline < 0 ? '' : code.slice(newline + 1);
   if (body.trim() === '') {
     throw new MagicUsageError('%%serverless: the cell has no code below the magic line.');
@@ -114,7 +119,7 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
     bodyLine: 1,
     options: {
       backend: opts.backend,
-      memoryMb: opts.memory,
+      memoryMb: tune ? Math.max(...tune.memoryMb) : (opts.memory as number),
       timeoutS: opts.timeout,
       concurrency: opts.concurrency,
       retries: opts.retries,
@@ -128,7 +133,59 @@ export function parseCellMagic(code: string, defaults: readonly string[] = []): 
       outputCapMb: opts.outputCap,
       store: opts.store,
       cpu: opts.cpu,
+      ...(tune ? { tune } : {}),
     },
+  };
+}
+
+/**
+ * `--tune`'s options, checked against the others; undefined without `--tune`.
+ * `cellArgs` are the cell's own arguments: a single `--memory` of a session
+ * default leaves the grid to tune alone, the cell's own is refused.
+ * @throws MagicUsageError for options that need `--tune`, or that contradict it.
+ */
+function tuneOptions(
+  opts: { memory: number | number[]; tune: boolean; goal?: TuneGoal; deadline?: number; dryRun: boolean },
+  cellArgs: readonly string[],
+): TuneOptions | undefined {
+  if (!opts.tune) {
+    if (Array.isArray(opts.memory)) {
+      throw new MagicUsageError(
+        '%%serverless: --memory takes one size in MB; a list of sizes (--memory 128,512,1024) is for --tune.',
+      );
+    }
+    for (const [flag, value] of [
+      ['--goal', opts.goal],
+      ['--deadline', opts.deadline],
+    ] as const) {
+      if (value !== undefined) {
+        throw new MagicUsageError(
+          `%%serverless: ${flag} is an option of --tune; add --tune, or leave it out.`,
+        );
+      }
+    }
+    return undefined;
+  }
+  if (opts.dryRun) {
+    throw new MagicUsageError(
+      '%%serverless: --tune runs a sample of the body to measure it, --dry-run runs nothing: give one of them.',
+    );
+  }
+  const ownMemory = cellArgs.some((arg) => arg === '--memory' || arg.startsWith('--memory='));
+  if (ownMemory && !Array.isArray(opts.memory)) {
+    throw new MagicUsageError(
+      '%%serverless: --tune compares memory sizes: give them as a list (--memory 128,512,1024), ' +
+        `or none for ${DEFAULT_TUNE_SIZES.join(',')}.`,
+    );
+  }
+  const sizes = Array.isArray(opts.memory) ? opts.memory : [...DEFAULT_TUNE_SIZES];
+  if (sizes.length < 2) {
+    throw new MagicUsageError('%%serverless: --tune compares memory sizes: give at least two.');
+  }
+  return {
+    memoryMb: sizes,
+    goal: opts.goal ?? 'cost',
+    ...(opts.deadline === undefined ? {} : { deadlineS: opts.deadline }),
   };
 }
 

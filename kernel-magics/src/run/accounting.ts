@@ -16,7 +16,7 @@ import {
   ProgramProfiles,
   vcpuShare,
 } from '../cost';
-import type { CpuModel } from '../cost';
+import type { Arch, CpuModel, Prediction } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
 import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
@@ -69,6 +69,12 @@ export interface RunAccounting {
   runFinished(plan: RunPlan, ending: RunEnding): void;
   /** `%serverless cost`. */
   costReport(): { text: string; html: string };
+  /** What the plan's program would take per invocation at `memoryMb`, from its earlier runs on the plan's clock. */
+  predict(plan: RunPlan, memoryMb: number): Prediction | undefined;
+  /** What a run cost so far, USD (0 for a run never billed). */
+  runCostUsd(runId: string): number;
+  /** The prices and architecture runs are billed with. */
+  readonly pricing: { prices: PriceTable; arch: Arch };
 }
 
 /** Accounting with the kernel's ledger, duration history and telemetry hub. */
@@ -159,6 +165,7 @@ export class KernelAccounting implements RunAccounting {
             memoryMb: request.memoryMb,
             durationMs: record.durationMs,
             cpuMs: record.cpuMs,
+            queuedMs: record.queuedMs,
             // What ran here had a core; what ran on Lambda, its memory's share.
             share: plan.options.backend === 'lambda' ? Math.min(1, vcpuShare(request.memoryMb)) : 1,
             peakMb: record.maxMemoryUsedMb ?? record.reported?.maxMemoryUsedMb,
@@ -265,6 +272,18 @@ export class KernelAccounting implements RunAccounting {
     });
     const total = this.ledger.total();
     this.telemetry.emit({ type: 'cost-totals', ...total });
+  }
+
+  predict(plan: RunPlan, memoryMb: number): Prediction | undefined {
+    return this.profiles.predict(plan.compiled.program.hash, memoryMb, runClock(plan));
+  }
+
+  runCostUsd(runId: string): number {
+    return this.ledger.runTotal(runId).totalUsd;
+  }
+
+  get pricing(): { prices: PriceTable; arch: Arch } {
+    return { prices: this.prices, arch: this.arch };
   }
 
   costReport(): { text: string; html: string } {

@@ -14,7 +14,6 @@ import { ProgramResult } from '../runtime/backend';
 import { CostEstimate } from '../cost';
 import { BudgetSpentError, failureSummary, invocationError, MapFailedError } from './errors';
 import { DispatchedRun } from './execute';
-import { mapElements } from './map-elements';
 import { RunMode } from './mode';
 import { CellRun, NO_VALUE } from './services';
 import { RunSteps } from './steps';
@@ -41,18 +40,17 @@ export class MapMode implements RunMode {
   }
 
   async run(cell: CellRun, signal: AbortSignal): Promise<ExecutionOutcome> {
-    const expression = cell.options.map ?? '';
-    // Wrapped: the engine reports a last value of null as no value at all.
-    const evaluated = await this.steps.services.scope.execute(`[(${expression})]`);
-    if (evaluated.status !== 'ok') {
-      return evaluated;
-    }
-    const [value] = evaluated.value as [unknown];
-    // A new map replaces the last one's retry state: dropped now, not once it ends, so two runs' requests are never held at once.
-    this.last = undefined;
-    const elements = await mapElements(expression, value, cell.options.maxElements, signal);
-    if (!elements) {
-      return { status: 'interrupted' };
+    const elements = await this.steps.mapElements(
+      cell.options.map ?? '',
+      cell.options.maxElements,
+      signal,
+      () => {
+        // A new map replaces the last one's retry state: dropped now, not once it ends, so two runs' requests are never held at once.
+        this.last = undefined;
+      },
+    );
+    if (!Array.isArray(elements)) {
+      return elements;
     }
     const plan = this.steps.plan(cell, elements);
     const estimate = this.steps.gate(plan);

@@ -16,6 +16,7 @@ import { reclaimHeapAfter, usedHeap } from './reclaim-heap';
 import { CellRun, NO_VALUE, RunnerServices } from './services';
 import { SingleMode } from './single';
 import { RunSteps } from './steps';
+import { TuneMode } from './tune';
 
 /** The outcome of an error found before anything was invoked; other errors are the kernel's own. */
 function refusal(error: unknown): ExecutionOutcome {
@@ -41,7 +42,7 @@ export class ServerlessRunner {
   constructor(private readonly services: RunnerServices) {
     const steps = new RunSteps(services);
     this.map = new MapMode(steps);
-    this.modes = [this.map, new SingleMode(steps)];
+    this.modes = [new TuneMode(steps), this.map, new SingleMode(steps)];
   }
 
   /** Runs a `%%serverless` cell. */

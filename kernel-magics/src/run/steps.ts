@@ -12,6 +12,7 @@ import { planRun, RunPlan } from '../plan/plan';
 import { FilesError } from '../runtime/files';
 import { ShippedFiles } from '../runtime/backend';
 import { DispatchedRun, executePlan } from './execute';
+import { mapElements } from './map-elements';
 import { CellRun, RunnerServices } from './services';
 
 /** The longest old type a replaced-variable note quotes. */
@@ -42,6 +43,29 @@ export class RunSteps {
       cwd: this.services.cwd,
       files: this.shippedFiles(cell.options.files),
     });
+  }
+
+  /**
+   * Evaluates a `--map` expression in the kernel and reads its elements (at
+   * most `maxElements`); the engine's outcome when the expression fails or
+   * the reading is interrupted. `evaluated` is called once the expression
+   * gave a value, before its elements are read.
+   */
+  async mapElements(
+    expression: string,
+    maxElements: number,
+    signal: AbortSignal,
+    evaluated: () => void = () => undefined,
+  ): Promise<unknown[] | ExecutionOutcome> {
+    // Wrapped: the engine reports a last value of null as no value at all.
+    const outcome = await this.services.scope.execute(`[(${expression})]`);
+    if (outcome.status !== 'ok') {
+      return outcome;
+    }
+    evaluated();
+    const [value] = outcome.value as [unknown];
+    const elements = await mapElements(expression, value, maxElements, signal);
+    return elements ?? { status: 'interrupted' };
   }
 
   /** The files `--files` ships, staged once per run. @throws MagicUsageError when they cannot be shipped. */

@@ -153,10 +153,16 @@ export interface AttemptRecord {
    */
   cpuMs?: number;
   /**
+   * ms of `durationMs` its program waited for a CPU that other processes on
+   * this machine had (the run queue), when measured: no part of how long it
+   * would take on Lambda.
+   */
+  queuedMs?: number;
+  /**
    * Its Lambda-equivalent duration, ms: `durationMs` with its CPU time
-   * stretched by the vCPU share of its memory (its `--timeout` when it timed
-   * out), when the request asked for Lambda's CPU share (`cpu: 'lambda'`). What
-   * it is billed on then, instead of `durationMs`.
+   * stretched by the vCPU share of its memory and `queuedMs` left out (its
+   * `--timeout` when it timed out), when the request asked for Lambda's CPU
+   * share (`cpu: 'lambda'`). What it is billed on then, instead of `durationMs`.
    */
   lambdaMs?: number;
   /** Peak resident memory of the environment, MB, when known. */

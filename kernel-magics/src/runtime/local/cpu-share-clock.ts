@@ -2,12 +2,14 @@
  * The clock an invocation's `--timeout` runs on in the embedded runtime. On
  * the host's clock (`--cpu host`), a timer. On Lambda's (`--cpu lambda`),
  * the invocation's Lambda-equivalent duration (cost/cpu-share.ts): its wall
- * time with its CPU time stretched by the vCPU share of its memory, read from
- * /proc while it runs. A CPU-bound body at 128 MB reaches its timeout after
- * about 7% of it here, as it would on Lambda; a sleeping one after all of it.
+ * time with its CPU time stretched by the vCPU share of its memory and its
+ * time in this machine's run queue left out, read from /proc while it runs.
+ * A CPU-bound body at 128 MB reaches its timeout after about 7% of it here,
+ * as it would on Lambda; a sleeping one after all of it.
  */
 import { lambdaEquivalentMs, vcpuShare } from '../../cost/cpu-share';
 import type { CpuModel } from '../../cost/cpu-share';
+import type { CpuTimes } from '../cpu-time';
 
 /**
  * Fewest ms between two readings of the CPU time near the timeout (what the
@@ -24,8 +26,8 @@ export interface ClockOptions {
   memoryMb: number;
   /** Whose clock: Lambda's CPU share of `memoryMb`, or the host's. Absent: the host's. */
   cpu: CpuModel | undefined;
-  /** The environment's CPU time so far, ms (undefined when it cannot be read). */
-  readCpuMs: () => number | undefined;
+  /** The environment's CPU times so far (undefined when they cannot be read). */
+  readCpu: () => CpuTimes | undefined;
   /** Called once, when the timeout is reached. */
   onTimeout: () => void;
 }
@@ -35,31 +37,35 @@ export class InvocationClock {
   /** performance.now() when the invocation started. */
   readonly startedAt: number;
   /**
-   * Whether it models Lambda's CPU share (`--cpu lambda`, and the CPU time
-   * can be read or is not needed): its invocation then has a Lambda-equivalent duration.
+   * Whether it counts Lambda-equivalent time (`--cpu lambda`, and the CPU
+   * time can be read): its invocation then has a Lambda-equivalent duration.
    */
   readonly modelled: boolean;
   private timer: NodeJS.Timeout | undefined;
-  /** The vCPU share its timeout is counted on, when below one vCPU and the CPU time can be read. */
-  private readonly share: number | undefined;
-  private readonly cpuAtStart: number | undefined;
-  /** CPU time used since the start at the last reading, ms. */
-  private cpuSeen = 0;
+  /** The vCPU share of its memory, capped at one (one thread uses one vCPU at most). */
+  private readonly share: number;
+  private readonly atStart: CpuTimes | undefined;
+  /** CPU and run-queue times since the start at the last reading. */
+  private seen: CpuTimes = { cpuMs: 0, queuedMs: 0 };
 
   constructor(private readonly options: ClockOptions) {
     this.startedAt = performance.now() - options.lagMs;
-    const share = options.cpu === 'lambda' ? vcpuShare(options.memoryMb) : 1;
-    this.cpuAtStart = share < 1 ? options.readCpuMs() : undefined;
+    this.share = Math.min(1, vcpuShare(options.memoryMb));
+    this.atStart = options.cpu === 'lambda' ? options.readCpu() : undefined;
     // Without a CPU reading the host's clock is all there is (not Linux, or the process is gone).
-    this.share = this.cpuAtStart === undefined ? undefined : share;
-    this.modelled = options.cpu === 'lambda' && (share >= 1 || this.share !== undefined);
+    this.modelled = this.atStart !== undefined;
     const left = options.timeoutMs - options.lagMs;
-    this.schedule(this.share === undefined ? left : Math.max(CPU_CHECK_MIN_MS, left * this.share));
+    this.schedule(this.modelled ? Math.max(CPU_CHECK_MIN_MS, left * this.share) : left);
   }
 
   /** ms since the start, on the host's clock. */
   get wallMs(): number {
     return performance.now() - this.startedAt;
+  }
+
+  /** CPU time used since the start at the last reading, ms; undefined when not modelled. */
+  get cpuMs(): number | undefined {
+    return this.modelled ? this.seen.cpuMs : undefined;
   }
 
   /** Stops the clock (the invocation ended); reads the CPU time one last time while the process may still be there. */
@@ -70,35 +76,31 @@ export class InvocationClock {
   }
 
   /**
-   * The Lambda-equivalent duration of a run that took `wallMs` here, `cpuMs`
-   * of it on the CPU (the last reading when not given); undefined unless
-   * {@link modelled}.
+   * The Lambda-equivalent duration of a run that took `wallMs` here, with
+   * `times` (the last reading when not given); undefined unless {@link modelled}.
    */
-  lambdaMs(wallMs: number, cpuMs: number | undefined = this.cpuMs): number | undefined {
+  lambdaMs(wallMs: number, times: Partial<CpuTimes> = this.seen): number | undefined {
     if (!this.modelled) {
       return undefined;
     }
-    return cpuMs === undefined ? wallMs : lambdaEquivalentMs(wallMs, cpuMs, this.options.memoryMb);
-  }
-
-  /** CPU time used since the start at the last reading, ms; undefined when it is not read (host clock, one vCPU or more). */
-  get cpuMs(): number | undefined {
-    return this.cpuAtStart === undefined ? undefined : this.cpuSeen;
-  }
-
-  /** ms the equivalent duration counts so far (the host's when not modelled). */
-  private elapsedMs(): number {
-    const wall = this.wallMs;
-    return this.lambdaMs(wall) ?? wall;
+    return lambdaEquivalentMs(
+      wallMs,
+      times.cpuMs ?? this.seen.cpuMs,
+      this.options.memoryMb,
+      Math.min(wallMs, times.queuedMs ?? this.seen.queuedMs),
+    );
   }
 
   private readCpu(): void {
-    if (this.cpuAtStart === undefined) {
+    if (this.atStart === undefined) {
       return;
     }
-    const now = this.options.readCpuMs();
+    const now = this.options.readCpu();
     if (now !== undefined) {
-      this.cpuSeen = Math.max(this.cpuSeen, now - this.cpuAtStart);
+      this.seen = {
+        cpuMs: Math.max(this.seen.cpuMs, now.cpuMs - this.atStart.cpuMs),
+        queuedMs: Math.max(this.seen.queuedMs, now.queuedMs - this.atStart.queuedMs),
+      };
     }
   }
 
@@ -114,12 +116,12 @@ export class InvocationClock {
   private check(): void {
     this.timer = undefined;
     const { timeoutMs } = this.options;
-    if (this.share === undefined) {
+    if (!this.modelled) {
       this.options.onTimeout();
       return;
     }
     this.readCpu();
-    const elapsed = this.elapsedMs();
+    const elapsed = this.lambdaMs(this.wallMs) ?? this.wallMs;
     if (elapsed >= timeoutMs) {
       this.options.onTimeout();
       return;

@@ -259,7 +259,7 @@ export class Environment implements Watched, JobEnvironment {
       lagMs,
       memoryMb: request.memoryMb,
       cpu: request.cpu,
-      readCpuMs: () => this.cpu.readMs(),
+      readCpu: () => this.cpu.read(),
       onTimeout: () => this.kill('timeout'),
     });
     head.startedAt = head.clock.startedAt;
@@ -350,7 +350,8 @@ export class Environment implements Watched, JobEnvironment {
           outcome,
           durationMs: message.durationMs,
           cpuMs: message.cpuMs,
-          lambdaMs: head.clock?.lambdaMs(message.durationMs, message.cpuMs),
+          queuedMs: message.queuedMs,
+          lambdaMs: head.clock?.lambdaMs(message.durationMs, message),
           maxMemoryUsedMb: Math.max(message.maxRssMb, this.peakRssMb),
           bytesIn: head.bytesIn,
           bytesOut,

@@ -32,6 +32,8 @@ export interface EnvironmentRun {
   durationMs: number;
   /** CPU time the program used, ms, when measured (by the worker, or read from /proc at a death). */
   cpuMs?: number;
+  /** ms it waited in this machine's run queue, when measured (see AttemptRecord). */
+  queuedMs?: number;
   /** Its Lambda-equivalent duration, ms, when its request asked for Lambda's CPU share (see AttemptRecord). */
   lambdaMs?: number;
   maxMemoryUsedMb?: number;
@@ -130,6 +132,7 @@ export class Job {
       initMs: this.initMs,
       durationMs: run.durationMs,
       cpuMs: run.cpuMs,
+      queuedMs: run.queuedMs,
       lambdaMs: run.lambdaMs,
       maxMemoryUsedMb: run.maxMemoryUsedMb,
       bytesIn: run.bytesIn,

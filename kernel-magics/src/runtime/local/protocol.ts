@@ -40,6 +40,8 @@ export interface RunFacts {
   maxRssMb: number;
   /** CPU time the worker used while the program ran (user + system), ms. */
   cpuMs: number;
+  /** ms its main thread waited in this machine's run queue while the program ran (0 when not known). */
+  queuedMs: number;
   /**
    * When the worker sent this (epoch ms, high resolution): the invocation
    * next in its line started then, however late the kernel reads it.

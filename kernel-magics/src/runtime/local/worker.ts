@@ -88,6 +88,7 @@ async function invoke(message: InvokeMessage): Promise<void> {
     durationMs: outcome.durationMs,
     maxRssMb: outcome.maxRssMb,
     cpuMs: outcome.cpuMs,
+    queuedMs: outcome.queuedMs,
     sentAt: performance.timeOrigin + performance.now(),
   };
   send(

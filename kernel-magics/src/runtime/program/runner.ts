@@ -17,6 +17,7 @@ import { setInvocationSource } from './context';
 import type { ProgramInputs } from './inputs';
 import { OutputOwnership, ProgramSink } from './output';
 import { peakRssMb } from './peak-memory';
+import { ownQueuedMs } from '../cpu-time';
 import { toRemoteError } from './remote-error';
 import { serializeResult } from './result';
 
@@ -40,6 +41,11 @@ export type ProgramOutcome = ({ ok: true; result: Uint8Array } | { ok: false; er
    * a Lambda's CPU share stretches (cost/cpu-share.ts); 0 when it never started.
    */
   cpuMs: number;
+  /**
+   * ms its main thread waited for a CPU that other processes had (the host's
+   * run queue, runtime/cpu-time.ts), while it ran; 0 when not known.
+   */
+  queuedMs: number;
 };
 
 /** The environment-side program runner (one per process). */
@@ -95,11 +101,12 @@ export class ProgramRunner {
       captures = this.capturesFor(inputs.capturesHash);
       element = inputs.element === undefined ? undefined : (deserialize(inputs.element) as unknown);
     } catch (error) {
-      return { ok: false, error: toRemoteError(error), durationMs: 0, maxRssMb: 0, cpuMs: 0 };
+      return { ok: false, error: toRemoteError(error), durationMs: 0, maxRssMb: 0, cpuMs: 0, queuedMs: 0 };
     }
     const require = this.requireFor(inputs.cwd);
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const queuedBefore = ownQueuedMs();
     let outcome: Uint8Array | RemoteError;
     try {
       const result = await this.output.run(
@@ -115,10 +122,13 @@ export class ProgramRunner {
     const durationMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuMs = (cpu.user + cpu.system) / 1000;
+    const queuedAfter = queuedBefore === undefined ? undefined : ownQueuedMs();
+    const queuedMs =
+      queuedAfter === undefined || queuedBefore === undefined ? 0 : Math.max(0, queuedAfter - queuedBefore);
     const maxRssMb = peakRssMb(durationMs);
     return outcome instanceof Uint8Array
-      ? { ok: true, result: outcome, durationMs, maxRssMb, cpuMs }
-      : { ok: false, error: outcome, durationMs, maxRssMb, cpuMs };
+      ? { ok: true, result: outcome, durationMs, maxRssMb, cpuMs, queuedMs }
+      : { ok: false, error: outcome, durationMs, maxRssMb, cpuMs, queuedMs };
   }
 
   private programFor(hash: string): ProgramFn {

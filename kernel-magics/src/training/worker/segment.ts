@@ -13,6 +13,7 @@
  * checkpoint already written for a position is not written again.
  */
 import { BillingClock } from '../../cost/cpu-share';
+import { ownQueuedMs } from '../../runtime/cpu-time';
 import type * as Tf from '@tensorflow/tfjs';
 
 import { createExchangeApi, Exchange } from '../../exchange/collectives/exchange';
@@ -70,7 +71,7 @@ export async function trainingWorker(
   requireFrom?: NodeJS.Require,
 ): Promise<SegmentOutcome> {
   // The invocation's clock, as its --timeout and its bill count it.
-  const clock = new BillingClock(spec.cpuMemoryMb);
+  const clock = new BillingClock(spec.cpuMemoryMb, ownQueuedMs);
   const { tf } = await loadTrainingTf({ requireFrom, prefer: spec.tfBackend });
   const store = new ReportedStore(sharedStore(spec.store));
   const schedule = new EpochSchedule(spec.data.samples, spec.workers, spec.batchSize);
@@ -180,7 +181,7 @@ class SegmentLoop {
   ) {
     this.position = { ...spec.start };
     this.epochSums = spec.carried ?? noSums();
-    this.epochStartedAt = this.parts.clock.now();
+    this.epochStartedAt = performance.now();
     this.lastControlAt = this.epochStartedAt;
     this.history = [...spec.history];
   }
@@ -282,7 +283,7 @@ class SegmentLoop {
         checkpointVersion: version ?? -1,
       });
     }
-    this.epochStartedAt = this.parts.clock.now();
+    this.epochStartedAt = performance.now();
     this.lastControlAt = this.epochStartedAt;
     return {
       stop: lastInSegment ? 'done' : sums.stopForBudget ? 'budget' : sums.stop ? 'time' : false,
@@ -295,7 +296,8 @@ class SegmentLoop {
       epoch: this.position.epoch,
       loss: epochSums.lossSum / Math.max(1, epochSums.samples),
       seconds: epochSums.seconds,
-      costUsd: epochSums.seconds * this.spec.workers * this.spec.workerUsdPerSecond,
+      costUsd:
+        epochSums.seconds * this.parts.clock.stretch() * this.spec.workers * this.spec.workerUsdPerSecond,
       bytesExchanged: 0,
     };
     if (this.spec.accuracy) {
@@ -367,7 +369,7 @@ class SegmentLoop {
 
   /** Adds a control round's sums to the epoch's, with the time since the last control point. */
   private addToEpoch(sums: ControlSums): EpochSums {
-    const now = this.parts.clock.now();
+    const now = performance.now();
     this.epochSums = {
       lossSum: this.epochSums.lossSum + sums.lossSum,
       correct: this.epochSums.correct + sums.correct,
@@ -381,11 +383,14 @@ class SegmentLoop {
 
   private controlInterval = 0;
 
-  /** Whether another control interval (and a checkpoint) might not fit before the timeout. */
+  /**
+   * Whether another control interval (and a checkpoint) might not fit before
+   * the timeout, on the clock the timeout counts (intervals measured here, stretched alike).
+   */
   private timeNearlyUp(): boolean {
-    const elapsed = this.parts.clock.now();
-    const interval = Math.max(this.controlInterval, this.parts.clock.now() - this.lastControlAt);
-    return elapsed + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
+    const { clock } = this.parts;
+    const interval = Math.max(this.controlInterval, performance.now() - this.lastControlAt) * clock.stretch();
+    return clock.now() + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
   }
 
   /**
@@ -399,8 +404,9 @@ class SegmentLoop {
       return false;
     }
     const { workers, workerUsdPerSecond } = this.spec;
-    const segmentSeconds = this.parts.clock.now() / 1000;
-    const epochSeconds = (this.parts.clock.now() - this.epochStartedAt) / 1000;
+    const { clock } = this.parts;
+    const segmentSeconds = clock.now() / 1000;
+    const epochSeconds = ((performance.now() - this.epochStartedAt) / 1000) * clock.stretch();
     return (segmentSeconds + epochSeconds) * workers * workerUsdPerSecond > left;
   }
 

@@ -1,0 +1,125 @@
+/**
+ * What `%%serverless --tune` shows: a table of the memory sizes (plain text
+ * and HTML, every text escaped) and a Plotly figure of duration against
+ * cost per size with the pick marked (`application/vnd.plotly.v1+json`,
+ * drawn by the extension, or by any frontend that renders Plotly).
+ */
+import type { JsonObject } from '../kernel/messages';
+import { escapeHtml, formatUsd, NO_MATH_CLASSES } from './format';
+import type { TuneGoal, TunePick, TuneRow } from './tuning';
+
+/** The MIME type of a Plotly figure in notebook outputs. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+function ms(value: number | undefined): string {
+  return value === undefined
+    ? ''
+    : value >= 10_000
+      ? `${(value / 1000).toFixed(1)} s`
+      : `${Math.round(value)} ms`;
+}
+
+/** One row's cells: memory, how it is known, per invocation, run time, run cost, peak memory. */
+function cells(row: TuneRow, pick: TunePick): string[] {
+  const picked = pick.row?.memoryMb === row.memoryMb;
+  const status =
+    row.status === 'measured' || row.status === 'modelled'
+      ? `${row.how}${row.unsure ? ' (may not fit)' : ''}`
+      : row.how;
+  return [
+    `${picked ? '→ ' : ''}${row.memoryMb} MB`,
+    status,
+    ms(row.perInvocationMs),
+    ms(row.runMs),
+    row.costUsd === undefined ? '' : formatUsd(row.costUsd),
+    row.peakMb === undefined ? '' : `${Math.ceil(row.peakMb)} MB`,
+  ];
+}
+
+const TITLES = ['memory', 'how', 'per invocation', 'run', 'cost per run', 'peak memory'];
+
+/** The table as plain text, aligned. */
+export function tuneTableText(rows: readonly TuneRow[], pick: TunePick): string {
+  const table = [TITLES, ...rows.map((row) => cells(row, pick))];
+  const widths = TITLES.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  return table
+    .map((r) =>
+      r
+        .map((cell, i) => (i <= 1 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** The table as HTML (escaped), the pick's row in bold. */
+export function tuneTableHtml(rows: readonly TuneRow[], pick: TunePick): string {
+  const num = ' style="text-align:right"';
+  const left = ' style="text-align:left"';
+  const head = `<tr>${TITLES.map((t, i) => `<th${i <= 1 ? left : num}>${escapeHtml(t)}</th>`).join('')}</tr>`;
+  const body = rows
+    .map((row) => {
+      const picked = pick.row?.memoryMb === row.memoryMb;
+      return (
+        `<tr${picked ? ' class="jp-mod-picked" style="font-weight:bold"' : ''}>` +
+        cells(row, pick)
+          .map((cell, i) => `<td${i <= 1 ? left : num}>${escapeHtml(cell)}</td>`)
+          .join('') +
+        '</tr>'
+      );
+    })
+    .join('');
+  return (
+    `<div class="jp-serverless-Tune ${NO_MATH_CLASSES}"><table class="jp-serverless-Tune-table">` +
+    `<thead>${head}</thead><tbody>${body}</tbody></table></div>`
+  );
+}
+
+/**
+ * The chart: each size that can run as a point at (run time, cost), measured
+ * sizes filled, modelled ones open, the pick a star; sizes that ran out of
+ * memory or time are in the table only.
+ */
+export function tuneFigure(rows: readonly TuneRow[], pick: TunePick, goal: TuneGoal): JsonObject {
+  const drawn = rows.filter((r) => r.runMs !== undefined && r.costUsd !== undefined);
+  const trace = (name: string, points: readonly TuneRow[], symbol: string, size: number): JsonObject => ({
+    type: 'scatter',
+    mode: 'markers+text',
+    name,
+    x: points.map((r) => (r.runMs ?? 0) / 1000),
+    y: points.map((r) => r.costUsd ?? 0),
+    text: points.map((r) => `${r.memoryMb} MB`),
+    textposition: 'top center',
+    hovertext: points.map((r) => `${r.memoryMb} MB: ${ms(r.runMs)}, ${formatUsd(r.costUsd ?? 0)} (${r.how})`),
+    hoverinfo: 'text',
+    marker: { symbol, size },
+  });
+  const picked = drawn.filter((r) => r.memoryMb === pick.row?.memoryMb);
+  const others = drawn.filter((r) => r.memoryMb !== pick.row?.memoryMb);
+  const data = [
+    trace(
+      'measured',
+      others.filter((r) => r.status === 'measured'),
+      'circle',
+      10,
+    ),
+    trace(
+      'modelled',
+      others.filter((r) => r.status !== 'measured'),
+      'circle-open',
+      10,
+    ),
+    ...(picked.length > 0 ? [trace(`pick (${goal})`, picked, 'star', 16)] : []),
+  ].filter((t) => (t.x as unknown[]).length > 0);
+  return {
+    data,
+    layout: {
+      title: { text: `Run time against cost per memory size (goal: ${goal})` },
+      xaxis: { title: { text: 'run time (s)' }, rangemode: 'tozero' },
+      yaxis: { title: { text: 'cost per run (USD)' }, rangemode: 'tozero', tickformat: '.2~e' },
+      showlegend: true,
+      height: 360,
+    },
+    config: { displaylogo: false, responsive: true },
+  };
+}
