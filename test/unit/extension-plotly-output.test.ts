@@ -178,6 +178,7 @@ describe('the Plotly output renderer', () => {
     expect(output.node.contains(root)).toBe(true);
     expect(root.classList.contains('jp-serverless-PlotlyOutput-plot')).toBe(true);
     expect(output.node.classList.contains('jp-serverless-PlotlyOutput')).toBe(true);
+    expect(output.node.dataset['mimeType']).toBe(PLOTLY_MIME_TYPE);
     expect(data).toEqual(figure.data);
     expect(data).not.toBe(figure.data);
     expect(layout).toMatchObject({

@@ -25,6 +25,8 @@ export class PlotlyOutput extends Widget implements IRenderMime.IRenderer {
     this._loadPlotly = options.loadPlotly ?? loadPlotly;
     this._trans = options.trans ?? NO_TRANS;
     this.addClass('jp-serverless-PlotlyOutput');
+    // As JupyterLab's own renderers mark their node (tests and styles select outputs by it).
+    this.node.dataset['mimeType'] = this._mimeType;
     this._plotNode = Private.div('jp-serverless-PlotlyOutput-plot');
     this._errorNode = Private.div('jp-serverless-PlotlyOutput-error');
     this._errorNode.hidden = true;
