@@ -1,11 +1,13 @@
 /**
  * jupyterlab-serverless: the JupyterLab side of jupyter-serverless. The
  * telemetry model plugin follows the current notebook's kernel; the side
- * panel, the status bar item and the commands build on its token.
+ * panel, the status bar item and the commands build on its token. Plotly
+ * figures in notebook outputs are drawn by a renderer of its own.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { panelPlugin } from './plugins/panel';
+import { plotlyOutputPlugin } from './plugins/plotly-output';
 import { statusPlugin } from './plugins/status';
 import { telemetryPlugin } from './plugins/telemetry';
 
@@ -30,6 +32,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   telemetryPlugin,
   panelPlugin,
   statusPlugin,
+  plotlyOutputPlugin,
 ];
 
 export default plugins;

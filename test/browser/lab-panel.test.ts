@@ -12,7 +12,9 @@
  * cost per epoch in the training view, live, the newest shown and the other
  * as picked; the dark theme recolours it; a map on `--backend lambda` (the
  * runner under serverless-offline, behind a proxy answering 429 to a share of
- * the Invokes) draws its throttled attempts as retried bars; the console
+ * the Invokes) draws its throttled attempts as retried bars; a Plotly figure
+ * shown by a cell (as `%%serverless --tune` shows its chart) is drawn in its
+ * output, not its text fallback, and follows the output's width; the console
  * shows no errors.
  * Screenshots go to test-results/browser/.
  */
@@ -43,6 +45,29 @@ const PANEL = '#jupyter-serverless-panel';
 const ROUNDS = 12;
 /** Epochs each train() call of the training test runs. */
 const EPOCHS = 4;
+/** The chart's points: what a `--tune` over these memory sizes draws, one point each. */
+const PLOTLY_OUTPUT_LABELS = ['128 MB', '512 MB', '1024 MB', '1769 MB', '3008 MB'];
+/**
+ * The Plotly output test's cell: a figure in a bundle with text fallbacks,
+ * as the kernel will print the chart of `%%serverless --tune` (duration
+ * against cost per memory size). Until it does, the cell shows one through
+ * the display API; this constant becomes a `--tune` cell then (and the
+ * test's fallback checks, those of the tune chart's bundle).
+ */
+const PLOTLY_OUTPUT_CELL_SOURCE = [
+  "import { display } from 'serverless-kernel';",
+  'display.bundle({',
+  "  'application/vnd.plotly.v1+json': {",
+  "    data: [{ type: 'scatter', mode: 'markers+text', textposition: 'top center',",
+  '      x: [2.41, 0.62, 0.33, 0.21, 0.2], y: [0.0000051, 0.0000052, 0.0000056, 0.0000062, 0.0000098],',
+  `      text: ${JSON.stringify(PLOTLY_OUTPUT_LABELS).replace(/"/g, "'")} }],`,
+  "    layout: { title: { text: 'Tuning' }, xaxis: { title: { text: 'duration (s)' } }, yaxis: { title: { text: 'cost (USD)' } } },",
+  '  },',
+  "  'text/html': '<table><tr><th>memory</th><th>duration</th></tr></table>',",
+  "  'text/plain': 'chart',",
+  '});',
+].join('\n');
+
 const CELLS = [
   'const xs = Array.from({ length: 50 }, (_, i) => i);',
   [
@@ -79,6 +104,7 @@ const CELLS = [
   ].join('\n'),
   trainCell('panel-mlp', 'allreduce'),
   trainCell('panel-mlp-sr', 'scatter-reduce'),
+  PLOTLY_OUTPUT_CELL_SOURCE,
 ];
 
 /** A train() call on 2 workers with validation, checkpointed as `name`; its value is the epochs it ran. */
@@ -108,6 +134,8 @@ function exchangeCell(strategy: string, call: string): string {
     'rank',
   ].join('\n');
 }
+
+const PLOTLY_OUTPUT_CELL = CELLS.indexOf(PLOTLY_OUTPUT_CELL_SOURCE);
 
 /** The Lambda test's cells, after the others: its config line (ports known once the servers run) and a map. */
 const LAMBDA_CONFIG_CELL = CELLS.length;
@@ -620,6 +648,57 @@ describe('the serverless side panel in JupyterLab', () => {
     },
     300_000,
   );
+
+  it('draws the Plotly figure a cell shows (the --tune chart), not its text fallback, as wide as its output', async () => {
+    const cell = await runCell(PLOTLY_OUTPUT_CELL);
+    const output = cell.locator(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.plotly.v1+json"].jp-serverless-PlotlyOutput',
+    );
+    await output.locator('.js-plotly-plot .scatterlayer .trace').waitFor();
+    // The chart, and neither fallback of its bundle.
+    expect(await cell.locator('.jp-OutputArea-output').count()).toBe(1);
+    expect(await cell.locator('.jp-RenderedText, .jp-RenderedHTMLCommon').count()).toBe(0);
+    expect(await output.locator('.jp-serverless-PlotlyOutput-error').isHidden()).toBe(true);
+    // One marker and one label per point, in the SVG; the figure's title.
+    expect(await output.locator('.scatterlayer .trace .points path.point').count()).toBe(
+      PLOTLY_OUTPUT_LABELS.length,
+    );
+    expect(await output.locator('.scatterlayer .trace .textpoint').allTextContents()).toEqual(
+      PLOTLY_OUTPUT_LABELS,
+    );
+    expect(await output.locator('.gtitle').textContent()).toBe('Tuning');
+    // The theme's transparent background, the output area's width (not Plotly's default 700 px).
+    const first = await output.evaluate((node) => {
+      const svg = node.querySelector('.js-plotly-plot .main-svg') as SVGSVGElement;
+      return {
+        svgWidth: svg.getBoundingClientRect().width,
+        outputWidth: node.clientWidth,
+        background: getComputedStyle(svg).backgroundColor,
+      };
+    });
+    expect(first.background).toBe('rgba(0, 0, 0, 0)');
+    expect(Math.abs(first.svgWidth - first.outputWidth)).toBeLessThanOrEqual(1);
+    await cell.screenshot({ path: path.join(SCREENSHOT_DIR, 'plotly-output.png') });
+
+    // The side panel opened or closed changes the output's width: the chart follows it.
+    const panelTab = page.locator(
+      '.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="jupyter-serverless-panel"]',
+    );
+    await panelTab.click();
+    await page.waitForFunction(
+      ([node, before]) => {
+        const svg = node.querySelector('.js-plotly-plot .main-svg');
+        return (
+          node.clientWidth !== before &&
+          svg !== null &&
+          Math.abs(svg.getBoundingClientRect().width - node.clientWidth) <= 1
+        );
+      },
+      [await output.elementHandle(), first.outputWidth] as const,
+    );
+    await panelTab.click();
+    expect(recorded.errors).toEqual([]);
+  }, 120_000);
 
   it('follows the dark theme', async () => {
     const hoverBackground = (): Promise<string> =>
