@@ -12,10 +12,10 @@
  * cost per epoch in the training view, live, the newest shown and the other
  * as picked; the dark theme recolours it; a map on `--backend lambda` (the
  * runner under serverless-offline, behind a proxy answering 429 to a share of
- * the Invokes) draws its throttled attempts as retried bars; a Plotly figure
- * shown by a cell (as `%%serverless --tune` shows its chart) is drawn in its
- * output, not its text fallback, and follows the output's width; the console
- * shows no errors.
+ * the Invokes) draws its throttled attempts as retried bars; a
+ * `%%serverless --tune` cell shows its table and its chart, drawn by the
+ * extension's Plotly renderer (not its text fallback), following the
+ * output's width; the console shows no errors.
  * Screenshots go to test-results/browser/.
  */
 import { randomUUID } from 'node:crypto';
@@ -45,28 +45,11 @@ const PANEL = '#jupyter-serverless-panel';
 const ROUNDS = 12;
 /** Epochs each train() call of the training test runs. */
 const EPOCHS = 4;
-/** The chart's points: what a `--tune` over these memory sizes draws, one point each. */
+/** The sizes `--tune` compares by default (DESIGN.md), as the chart labels them. */
 const PLOTLY_OUTPUT_LABELS = ['128 MB', '512 MB', '1024 MB', '1769 MB', '3008 MB'];
-/**
- * The Plotly output test's cell: a figure in a bundle with text fallbacks,
- * as the kernel will print the chart of `%%serverless --tune` (duration
- * against cost per memory size). Until it does, the cell shows one through
- * the display API; this constant becomes a `--tune` cell then (and the
- * test's fallback checks, those of the tune chart's bundle).
- */
-const PLOTLY_OUTPUT_CELL_SOURCE = [
-  "import { display } from 'serverless-kernel';",
-  'display.bundle({',
-  "  'application/vnd.plotly.v1+json': {",
-  "    data: [{ type: 'scatter', mode: 'markers+text', textposition: 'top center',",
-  '      x: [2.41, 0.62, 0.33, 0.21, 0.2], y: [0.0000051, 0.0000052, 0.0000056, 0.0000062, 0.0000098],',
-  `      text: ${JSON.stringify(PLOTLY_OUTPUT_LABELS).replace(/"/g, "'")} }],`,
-  "    layout: { title: { text: 'Tuning' }, xaxis: { title: { text: 'duration (s)' } }, yaxis: { title: { text: 'cost (USD)' } } },",
-  '  },',
-  "  'text/html': '<table><tr><th>memory</th><th>duration</th></tr></table>',",
-  "  'text/plain': 'chart',",
-  '});',
-].join('\n');
+/** The tuning test's cell: `--tune` over the default grid, on a body that mostly waits (the smallest size is cheapest). */
+const PLOTLY_OUTPUT_CELL_SOURCE =
+  '%%serverless --tune\nawait new Promise((resolve) => setTimeout(resolve, 50));\n1';
 
 const CELLS = [
   'const xs = Array.from({ length: 50 }, (_, i) => i);',
@@ -649,24 +632,34 @@ describe('the serverless side panel in JupyterLab', () => {
     300_000,
   );
 
-  it('draws the Plotly figure a cell shows (the --tune chart), not its text fallback, as wide as its output', async () => {
+  it('draws the --tune chart and table in the cell, the chart as Plotly (not its text fallback), as wide as its output', async () => {
     const cell = await runCell(PLOTLY_OUTPUT_CELL);
     const output = cell.locator(
       '.jp-OutputArea-output[data-mime-type="application/vnd.plotly.v1+json"].jp-serverless-PlotlyOutput',
     );
-    await output.locator('.js-plotly-plot .scatterlayer .trace').waitFor();
-    // The chart, and neither fallback of its bundle.
-    expect(await cell.locator('.jp-OutputArea-output').count()).toBe(1);
-    expect(await cell.locator('.jp-RenderedText, .jp-RenderedHTMLCommon').count()).toBe(0);
+    await output.locator('.js-plotly-plot .scatterlayer .trace').first().waitFor();
+    // The table of the five sizes, the chart, and the pick; the chart's text fallback is not shown.
+    expect(await cell.locator('.jp-serverless-Tune-table tbody tr').count()).toBe(
+      PLOTLY_OUTPUT_LABELS.length,
+    );
+    expect(await cell.locator('.jp-serverless-Tune-table tr.jp-mod-picked td').first().textContent()).toBe(
+      '→ 128 MB',
+    );
+    expect(
+      await cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.plotly.v1+json"]').count(),
+    ).toBe(1);
+    expect(await cell.locator('.jp-OutputArea-output', { hasText: '(chart: run time' }).count()).toBe(0);
+    expect(await cell.locator('.jp-OutputArea-output', { hasText: 'Use --memory 128' }).count()).toBe(1);
     expect(await output.locator('.jp-serverless-PlotlyOutput-error').isHidden()).toBe(true);
-    // One marker and one label per point, in the SVG; the figure's title.
+    // One marker and one label per size, over the measured, modelled and picked traces; the legend names the pick.
     expect(await output.locator('.scatterlayer .trace .points path.point').count()).toBe(
       PLOTLY_OUTPUT_LABELS.length,
     );
-    expect(await output.locator('.scatterlayer .trace .textpoint').allTextContents()).toEqual(
-      PLOTLY_OUTPUT_LABELS,
+    expect((await output.locator('.scatterlayer .trace .textpoint').allTextContents()).sort()).toEqual(
+      [...PLOTLY_OUTPUT_LABELS].sort(),
     );
-    expect(await output.locator('.gtitle').textContent()).toBe('Tuning');
+    expect(await output.locator('.legendtext').allTextContents()).toContain('pick (cost)');
+    expect(await output.locator('.gtitle').textContent()).toMatch(/^Run time against cost per memory size/);
     // The theme's transparent background, the output area's width (not Plotly's default 700 px).
     const first = await output.evaluate((node) => {
       const svg = node.querySelector('.js-plotly-plot .main-svg') as SVGSVGElement;

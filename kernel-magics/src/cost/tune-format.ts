@@ -54,16 +54,18 @@ export function tuneTableText(rows: readonly TuneRow[], pick: TunePick): string 
 
 /** The table as HTML (escaped), the pick's row in bold. */
 export function tuneTableHtml(rows: readonly TuneRow[], pick: TunePick): string {
-  const num = ' style="text-align:right"';
+  const num = ' style="text-align:right;white-space:nowrap"';
   const left = ' style="text-align:left"';
-  const head = `<tr>${TITLES.map((t, i) => `<th${i <= 1 ? left : num}>${escapeHtml(t)}</th>`).join('')}</tr>`;
+  const first = ' style="text-align:left;white-space:nowrap"';
+  const align = (i: number): string => (i === 0 ? first : i === 1 ? left : num);
+  const head = `<tr>${TITLES.map((t, i) => `<th${align(i)}>${escapeHtml(t)}</th>`).join('')}</tr>`;
   const body = rows
     .map((row) => {
       const picked = pick.row?.memoryMb === row.memoryMb;
       return (
         `<tr${picked ? ' class="jp-mod-picked" style="font-weight:bold"' : ''}>` +
         cells(row, pick)
-          .map((cell, i) => `<td${i <= 1 ? left : num}>${escapeHtml(cell)}</td>`)
+          .map((cell, i) => `<td${align(i)}>${escapeHtml(cell)}</td>`)
           .join('') +
         '</tr>'
       );
@@ -111,12 +113,15 @@ export function tuneFigure(rows: readonly TuneRow[], pick: TunePick, goal: TuneG
     ),
     ...(picked.length > 0 ? [trace(`pick (${goal})`, picked, 'star', 16)] : []),
   ].filter((t) => (t.x as unknown[]).length > 0);
+  // Room above and right of the farthest points for their labels.
+  const top = Math.max(0, ...drawn.map((r) => r.costUsd ?? 0)) * 1.2;
+  const right = Math.max(0, ...drawn.map((r) => (r.runMs ?? 0) / 1000)) * 1.15;
   return {
     data,
     layout: {
       title: { text: `Run time against cost per memory size (goal: ${goal})` },
-      xaxis: { title: { text: 'run time (s)' }, rangemode: 'tozero' },
-      yaxis: { title: { text: 'cost per run (USD)' }, rangemode: 'tozero', tickformat: '.2~e' },
+      xaxis: { title: { text: 'run time (s)' }, range: [0, right || 1] },
+      yaxis: { title: { text: 'cost per run (USD)' }, range: [0, top || 1], tickformat: '.2~e' },
       showlegend: true,
       height: 360,
     },

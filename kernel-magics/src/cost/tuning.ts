@@ -259,7 +259,7 @@ export function nextProbe(rows: readonly TuneRow[], goal: TuneGoal, deadlineMs?:
     return undefined;
   }
   better.sort((a, b) => a.memoryMb - b.memoryMb);
-  return better[Math.floor((better.length - 1) / 2)].memoryMb;
+  return better[Math.floor(better.length / 2)].memoryMb;
 }
 
 function seconds(ms: number): string {
