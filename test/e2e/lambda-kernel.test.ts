@@ -161,6 +161,38 @@ describe('--backend lambda in a kernel', () => {
     expect(most).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
+  it('tunes memory on Lambda from what the runner reports: one size run, the other predicted', async () => {
+    const events = collectTelemetry();
+    await run(
+      '%%serverless --tune --memory 512,1024 --out tuned\n' +
+        'const start = process.cpuUsage();\nlet spins = 0;\n' +
+        'while (process.cpuUsage(start).user + process.cpuUsage(start).system < 100_000) spins++;\nspins > 0',
+    );
+    const record = await run(
+      'JSON.stringify({ pick: tuned.pick, invocations: tuned.invocations, rows: tuned.rows.map((r) => [r.memoryMb, r.status]) })',
+    );
+    // A string result is shown quoted: '...'.
+    const result = JSON.parse((resultText(record) ?? "''").slice(1, -1)) as {
+      pick: number;
+      invocations: number;
+      rows: [number, string][];
+    };
+    expect(result.invocations).toBe(1);
+    expect(result.rows).toEqual([
+      [512, 'modelled'],
+      [1024, 'measured'],
+    ]);
+    expect([512, 1024]).toContain(result.pick);
+    await until(() => events.some((e) => e.type === 'run-finished'), 'run-finished');
+    // Billed from the REPORT line: no Lambda-equivalent duration of the embedded runtime's.
+    const finished = events.filter((e) => e.type === 'invocation-finished');
+    expect(finished).toHaveLength(1);
+    expect(finished[0].type === 'invocation-finished' && finished[0].lambdaMs).toBeUndefined();
+    const started = events.find((e) => e.type === 'run-started');
+    expect(started?.type === 'run-started' && started.backend).toBe('lambda');
+    expect(started?.type === 'run-started' && started.cpu).toBeUndefined();
+  }, 180_000);
+
   it('refuses the embedded store for train() workers on Lambda, saying what to use', async () => {
     await run(
       [

@@ -226,12 +226,18 @@ describe('%%serverless --tune goals and deadlines', () => {
       ['%%serverless --memory 128,512', /a list of sizes .* is for --tune/],
       ['%%serverless --goal speed', /--goal is an option of --tune/],
       ['%%serverless --tune --goal fastest', /--goal.*Allowed choices are cost, speed, balanced/],
-      ['%%serverless --tune --memory 128,99999', /--memory must be a whole number from 128 to 10240/],
+      [
+        '%%serverless --tune --memory 128,99999',
+        /memory sizes are whole numbers of MB from 128 to 10240, comma-separated \(e\.g\. 1024,2048\), not 99999/,
+      ],
     ] as const) {
       const outcome = await kernel.run(`${line}\n1 + 1`);
       expect(outcome.status).toBe('error');
       expect((outcome as { error: Error }).error.message).toMatch(message);
     }
+    const config = await kernel.run('%serverless config --memory 128,512');
+    expect(config.status).toBe('error');
+    expect((config as { error: Error }).error.message).toMatch(/a list of sizes is for %%serverless --tune/);
     expect(kernel.events.filter((e) => e.type === 'run-started')).toHaveLength(0);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import { parseMemoryList } from '../cli/deploy-options';
 import { CPU_MODELS } from '../cost/cpu-share';
 import { TUNE_GOALS } from '../cost/tuning';
 import { parseStoreUrl, StoreSpec } from '../exchange/store/url';
@@ -57,16 +58,9 @@ function storeUrl(value: string): string {
 
 /** `--memory`: one size, or with `--tune` a comma-separated list of sizes (each within the limits). */
 function memorySizes(value: string): number | number[] {
-  const one = integerIn('--memory', LIMITS.memoryMb);
-  if (!value.includes(',')) {
-    return one(value);
-  }
-  const sizes = value
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map(one);
-  return [...new Set(sizes)].sort((a, b) => a - b);
+  return value.includes(',')
+    ? parseMemoryList(value).sort((a, b) => a - b)
+    : integerIn('--memory', LIMITS.memoryMb)(value);
 }
 
 function positiveSeconds(value: string): number {

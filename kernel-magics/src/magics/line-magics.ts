@@ -63,6 +63,11 @@ export class LineMagics {
       refuse: refuseNonDefaults,
       run: ({ program }) => {
         const reset = program.opts<{ reset?: boolean }>().reset === true;
+        if (Array.isArray(program.getOptionValue('memory'))) {
+          throw new MagicUsageError(
+            '%serverless config: --memory takes one size in MB as a default; a list of sizes is for %%serverless --tune.',
+          );
+        }
         // The Lambda settings first: they are checked here (the defaults were checked by the parse),
         // and a refused line must change nothing.
         this.services.lambda.set(program, { reset });

@@ -50,7 +50,8 @@ export class InvocationClock {
 
   constructor(private readonly options: ClockOptions) {
     this.startedAt = performance.now() - options.lagMs;
-    this.share = Math.min(1, vcpuShare(options.memoryMb));
+    // Only Lambda's clock needs the memory's share (the host's counts whatever the request says of memory).
+    this.share = options.cpu === 'lambda' ? Math.min(1, vcpuShare(options.memoryMb)) : 1;
     this.atStart = options.cpu === 'lambda' ? options.readCpu() : undefined;
     // Without a CPU reading the host's clock is all there is (not Linux, or the process is gone).
     this.modelled = this.atStart !== undefined;
