@@ -183,14 +183,20 @@ describe('--backend lambda in a kernel', () => {
       [1024, 'measured'],
     ]);
     expect([512, 1024]).toContain(result.pick);
-    await until(() => events.some((e) => e.type === 'run-finished'), 'run-finished');
-    // Billed from the REPORT line: no Lambda-equivalent duration of the embedded runtime's.
-    const finished = events.filter((e) => e.type === 'invocation-finished');
-    expect(finished).toHaveLength(1);
-    expect(finished[0].type === 'invocation-finished' && finished[0].lambdaMs).toBeUndefined();
-    const started = events.find((e) => e.type === 'run-started');
+    // The telemetry replays earlier runs too: the tuning's own run is the one labelled --tune.
+    const tuning = (): TelemetryEvent | undefined =>
+      events.find((e) => e.type === 'run-started' && e.label.includes('--tune'));
+    await until(() => tuning() !== undefined, 'the tuning run');
+    const started = tuning();
+    const runId = started?.type === 'run-started' ? started.runId : '';
+    await until(() => events.some((e) => e.type === 'run-finished' && e.runId === runId), 'run-finished');
     expect(started?.type === 'run-started' && started.backend).toBe('lambda');
     expect(started?.type === 'run-started' && started.cpu).toBeUndefined();
+    // Billed from the REPORT line: no Lambda-equivalent duration of the embedded runtime's.
+    const finished = events.filter((e) => e.type === 'invocation-finished' && e.runId === runId);
+    expect(finished).toHaveLength(1);
+    expect(finished[0].type === 'invocation-finished' && finished[0].lambdaMs).toBeUndefined();
+    expect(finished[0].type === 'invocation-finished' && finished[0].cpuMs).toBeGreaterThan(50);
   }, 180_000);
 
   it('refuses the embedded store for train() workers on Lambda, saying what to use', async () => {
