@@ -42,8 +42,9 @@ const CASES = [
   {
     name: 'memory-bound (96 MB held 400 ms)',
     body:
-      'const held = [];\nfor (let i = 0; i < 12; i++) held.push(new Float64Array(1_000_000).fill(i));\n' +
-      'await new Promise((resolve) => setTimeout(resolve, 400));\nheld.length',
+      'async function hold() {\n  const held = [];\n' +
+      '  for (let i = 0; i < 12; i++) held.push(new Float64Array(1_000_000).fill(i));\n' +
+      '  await new Promise((resolve) => setTimeout(resolve, 400));\n  return held.length;\n}\nawait hold()',
   },
   {
     name: 'I/O-bound (300 ms waiting)',

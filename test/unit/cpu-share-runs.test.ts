@@ -6,61 +6,32 @@
  * machine's clock; budgets count the same clock; `--dry-run` at a memory size
  * never run is modelled from a run at another.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
-import { CommRegistry } from '../../kernel-magics/src/kernel/comms';
 import { ExecutionOutcome } from '../../kernel-magics/src/kernel/engine';
-import { createKernelEngine } from '../../kernel-magics/src/kernel-engine';
-import { ServerlessEngine } from '../../kernel-magics/src/magics/serverless-engine';
-import { setOutputSink } from '../../kernel-magics/src/output/sink';
-import { LocalBackend } from '../../kernel-magics/src/runtime/local';
-import { TelemetryEvent, TelemetryHub } from '../../kernel-magics/src/telemetry';
-import { TslabEngine } from '../../kernel-magics/src/tslab';
-import { LOCAL_WORKER } from '../helpers/local-runtime';
+import { TelemetryEvent } from '../../kernel-magics/src/telemetry';
+import { EngineKernel, startEngineKernel } from '../helpers/engine-kernel';
 
 type Finished = Extract<TelemetryEvent, { type: 'invocation-finished' }>;
 
-let dir: string;
-let engine: ServerlessEngine;
-let telemetry: TelemetryHub;
-let backend: LocalBackend | undefined;
-const events: TelemetryEvent[] = [];
-let stdout = '';
+let kernel: EngineKernel;
+/** The telemetry of the kernel (emptied before each test). */
+let events: TelemetryEvent[];
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'jsl-cpu-share-'));
-  setOutputSink({
-    stream: (name, text) => {
-      if (name === 'stdout') stdout += text;
-    },
-    display: () => undefined,
-    clear: () => undefined,
-  });
-  ({ engine, telemetry } = createKernelEngine({
-    inner: new TslabEngine(dir),
-    comms: new CommRegistry(),
-    cwd: dir,
-    backends: { local: () => (backend = new LocalBackend({ workerPath: LOCAL_WORKER })) },
-  }));
-  telemetry.subscribe((event) => events.push(event));
+  kernel = startEngineKernel();
+  events = kernel.events;
 });
 
 afterAll(async () => {
-  engine.dispose();
-  await backend?.dispose();
-  setOutputSink(undefined);
-  rmSync(dir, { recursive: true, force: true });
+  await kernel.dispose();
 });
 
 beforeEach(() => {
-  stdout = '';
+  kernel.clearStdout();
   events.length = 0;
 });
 
 async function run(code: string): Promise<ExecutionOutcome> {
-  return engine.execute(code);
+  return kernel.run(code);
 }
 
 /** A body that runs `ms` of CPU time (however busy the machine is). */
@@ -188,12 +159,14 @@ describe('--dry-run at a memory size never run', () => {
     const cell = (memory: number, dry: boolean): string =>
       `%%serverless --map four --as n --concurrency 1 --memory ${memory}${dry ? ' --dry-run' : ''}\n${body}`;
     expect((await run(cell(1024, false))).status).toBe('ok');
-    stdout = '';
+    kernel.clearStdout();
     await run(cell(256, true));
     const line =
-      /Estimate: 4 invocations x 256 MB, ~([\d.]+) s at concurrency 1, \$([\d.]+) \(modelled: /.exec(stdout);
+      /Estimate: 4 invocations x 256 MB, ~([\d.]+) s at concurrency 1, \$([\d.]+) \(modelled: /.exec(
+        kernel.stdout(),
+      );
     expect(line).not.toBeNull();
-    expect(stdout).toMatch(/from 4 earlier invocations at 1024 MB/);
+    expect(kernel.stdout()).toMatch(/from 4 earlier invocations at 1024 MB/);
     const [estimatedS, estimatedUsd] = [Number(line?.[1]), Number(line?.[2])];
     events.length = 0;
     expect((await run(cell(256, false))).status).toBe('ok');

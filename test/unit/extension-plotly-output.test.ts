@@ -27,7 +27,7 @@ import {
 } from '../../extension/src/views/plotly-output-figure';
 import { figureTheme } from '../../extension/src/views/figure-theme';
 import { REPO_ROOT } from '../helpers/paths';
-import { fakePlotly, settle } from './extension-views-fakes';
+import { attach, disposeAttached, fakePlotly, settle } from './extension-views-fakes';
 
 /** A figure as the kernel's `--tune` chart has it: one scatter of points with labels, a title. */
 function tuneFigure() {
@@ -59,18 +59,7 @@ function outputModel(figure: unknown, trusted = true): IRenderMime.IMimeModel {
   };
 }
 
-const attached: Widget[] = [];
-function attach<T extends Widget>(widget: T): T {
-  Widget.attach(widget, document.body);
-  attached.push(widget);
-  return widget;
-}
-
-afterEach(() => {
-  for (const w of attached.splice(0)) {
-    w.dispose();
-  }
-});
+afterEach(disposeAttached);
 
 /** A new renderer drawing with a recording Plotly. */
 function renderer(options: Partial<PlotlyOutput.IOptions> = {}) {

@@ -27,20 +27,9 @@ import { TRAINING_EMPTY_TEXT } from '../../extension/src/views/shape';
 import { TRAINING_MIN_HEIGHT_PX } from '../../extension/src/views/training-figure';
 import { TrainingView } from '../../extension/src/views/training-view';
 import { EventScript, mapRun, trainingRun } from './extension-fixtures';
-import { FakeModel, fakePlotly, settle } from './extension-views-fakes';
+import { attach, disposeAttached, FakeModel, fakePlotly, settle } from './extension-views-fakes';
 
-const attached: Widget[] = [];
-function attach<T extends Widget>(widget: T): T {
-  Widget.attach(widget, document.body);
-  attached.push(widget);
-  return widget;
-}
-
-afterEach(() => {
-  for (const w of attached.splice(0)) {
-    w.dispose();
-  }
-});
+afterEach(disposeAttached);
 
 type Trace = { name: string; type: string; x: number[]; y: (number | null)[] };
 

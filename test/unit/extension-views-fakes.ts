@@ -4,6 +4,7 @@
  */
 import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
 
 import { emptyState, TelemetryState } from '../../extension/src/model/state';
 import type { ITelemetryModel } from '../../extension/src/tokens';
@@ -56,4 +57,20 @@ export async function settle(view?: ChartView): Promise<void> {
     MessageLoop.flush();
   }
   await view?.plotted;
+}
+
+const attached: Widget[] = [];
+
+/** Attaches a widget to the document for a test; {@link disposeAttached} disposes it after. */
+export function attach<T extends Widget>(widget: T): T {
+  Widget.attach(widget, document.body);
+  attached.push(widget);
+  return widget;
+}
+
+/** Disposes every widget {@link attach} attached (an `afterEach`). */
+export function disposeAttached(): void {
+  for (const w of attached.splice(0)) {
+    w.dispose();
+  }
 }

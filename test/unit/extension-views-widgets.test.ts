@@ -28,7 +28,7 @@ import { TimelineView } from '../../extension/src/views/timeline-view';
 import { TRAFFIC_MIN_HEIGHT_PX, trafficDomains } from '../../extension/src/views/traffic-figure';
 import { TrafficView } from '../../extension/src/views/traffic-view';
 import { costSplit, EventScript, exchangeRun, mapRun, WARM_BILL } from './extension-fixtures';
-import { FakeModel, fakePlotly, settle } from './extension-views-fakes';
+import { attach, disposeAttached, FakeModel, fakePlotly, settle } from './extension-views-fakes';
 
 /** Events of a finished 8-invocation map run (the script goes on from there). */
 const script = (): EventScript => mapRun(new EventScript(), 'r1', 8, 2);
@@ -37,18 +37,7 @@ function mapState(s: EventScript = script()): TelemetryState {
   return replayState(s.take());
 }
 
-const attached: Widget[] = [];
-function attach<T extends Widget>(widget: T): T {
-  Widget.attach(widget, document.body);
-  attached.push(widget);
-  return widget;
-}
-
-afterEach(() => {
-  for (const w of attached.splice(0)) {
-    w.dispose();
-  }
-});
+afterEach(disposeAttached);
 
 describe('TimelineView', () => {
   it('draws nothing until attached, then once per frame however many changes arrive', async () => {
