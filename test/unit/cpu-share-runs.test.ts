@@ -100,9 +100,9 @@ describe('--timeout on Lambda’s clock', () => {
     expect(outcome.status).toBe('error');
     const [attempt] = finished();
     expect(attempt.status).toBe('timeout');
-    // Killed once 3 s of Lambda time had passed: ~0.22 s of CPU here, well before the 0.5 s.
+    // Killed once 3 s of Lambda time had passed: ~0.22 s of CPU here (later on a loaded machine), before the 0.5 s.
     expect(attempt.cpuMs).toBeGreaterThan(150);
-    expect(attempt.cpuMs).toBeLessThan(400);
+    expect(attempt.cpuMs).toBeLessThan(500);
     expect(attempt.lambdaMs).toBe(3000);
     expect(attempt.billedMs).toBe(3000);
     expect(attempt.error?.message).toMatch(/^Task timed out after 3\.00 seconds\. It ran 0\.\d\d s here/);
