@@ -300,10 +300,25 @@ describe('the serverless side panel in JupyterLab', () => {
     // Bars are in the SVG, not only in the figure's data.
     const bars = await page.locator(`${PANEL} .jp-serverless-Timeline .barlayer .point path`).count();
     expect(bars).toBeGreaterThanOrEqual(50);
+    // Each finished bar's hover gives both clocks: ran here, and on Lambda's share of a vCPU (issue 15).
+    const hovers = await page.evaluate((selector) => {
+      const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
+        (Element & { data?: { name?: string; hovertext?: string[] }[] }) | null;
+      return (plot?.data ?? []).filter((t) => t.name === 'done').flatMap((t) => t.hovertext ?? []);
+    }, PANEL);
+    // Lines are wrapped to the panel's width at spaces.
+    const unwrapped = hovers.map((text) => text.replace(/<br>/g, ' '));
+    expect(hovers.length).toBeGreaterThan(0);
+    expect(unwrapped.every((text) => /ran [\d.]+ m?s here \([\d.]+ m?s on the CPU\)/.test(text))).toBe(true);
+    expect(unwrapped.every((text) => /on a 1024 MB Lambda's share of a vCPU/.test(text))).toBe(true);
 
     const costCell = await runCell(2);
     const kernelTotal = await costCell.locator('.jp-serverless-Cost-total').textContent();
     expect(kernelTotal).toMatch(/over 50 invocations/);
+    // Both clocks in the table: billed (Lambda's) and ran (here).
+    expect(await costCell.locator('.jp-serverless-Cost-table th').allTextContents()).toEqual(
+      expect.arrayContaining(['billed ms', 'ran ms']),
+    );
     const costSummaryLine = costSummary();
     await costSummaryLine.filter({ hasText: /over 50 invocations/ }).waitFor();
     const panelTotal = dollars((await costSummaryLine.textContent()) ?? '', /Total/);
