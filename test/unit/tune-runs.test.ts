@@ -173,6 +173,7 @@ describe('%%serverless --tune goals and deadlines', () => {
       ['%%serverless --tune --memory 512', /give them as a list \(--memory 128,512,1024\)/],
       ['%%serverless --memory 128,512', /a list of sizes .* is for --tune/],
       ['%%serverless --goal speed', /--goal is an option of --tune/],
+      ['%%serverless --tune --map [] --as x', /the --map has no elements, so there is nothing to measure/],
       ['%%serverless --tune --goal fastest', /--goal.*Allowed choices are cost, speed, balanced/],
       [
         '%%serverless --tune --memory 128,99999',

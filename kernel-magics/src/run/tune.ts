@@ -14,6 +14,7 @@ import { PLOTLY_MIME, tuneFigure, tuneTableHtml, tuneTableText } from '../cost/t
 import { nextProbe, pickSize, SizeRun, TunedRun, TunePick, tuneRow, TuneRow } from '../cost/tuning';
 import { ExecutionOutcome } from '../kernel/engine';
 import type { TuneOptions } from '../magics/options';
+import { MagicUsageError } from '../magics/usage';
 import { getOutputSink } from '../output/sink';
 import type { RunPlan } from '../plan/plan';
 import type { InvocationResult } from '../runtime/backend';
@@ -64,6 +65,11 @@ export class TuneMode implements RunMode {
       const evaluated = await this.steps.mapElements(cell.options.map, cell.options.maxElements, signal);
       if (!Array.isArray(evaluated)) {
         return evaluated;
+      }
+      if (evaluated.length === 0) {
+        throw new MagicUsageError(
+          '%%serverless --tune: the --map has no elements, so there is nothing to measure.',
+        );
       }
       elements = evaluated;
     }
