@@ -1,6 +1,6 @@
 /** Child processes for tests: free ports, waiting, stopping by PID. */
 import { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -33,13 +33,24 @@ export async function waitFor(
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** True while a process with this PID exists. */
+/**
+ * True while a process with this PID runs: it exists and has not exited. A
+ * process that exited but was not reaped yet (a zombie: its orphans are
+ * reaped by init, later on a loaded machine) runs no more code and holds no
+ * memory, so it is not alive.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    // Gone between the two checks, or no /proc: kill(0) said it exists.
+    return !existsSync('/proc');
   }
 }
 
