@@ -6,8 +6,9 @@
  * until its timeout.
  */
 import type { CpuModel } from './cpu-share';
+import { median } from './profiles';
 import type { Prediction, ProgramProfiles } from './profiles';
-import { billedDurationMs, checkMemory, CostModelError, durationPico, picoToUsd, requestPico } from './meter';
+import { alikeRunPico, checkMemory, CostModelError, picoToUsd } from './meter';
 import { Arch, PriceTable } from './prices';
 
 /** Bounds of a {@link DurationHistory}. */
@@ -85,12 +86,8 @@ export class DurationHistory {
 
   /** The median kept duration of a key, undefined without measurements. */
   median(programHash: string, memoryMb: number): number | undefined {
-    const sorted = [...this.samples(programHash, memoryMb)].sort((a, b) => a - b);
-    if (sorted.length === 0) {
-      return undefined;
-    }
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    const samples = this.samples(programHash, memoryMb);
+    return samples.length === 0 ? undefined : median(samples);
   }
 
   /** How many keys are kept. */
@@ -172,20 +169,14 @@ export function estimateRun(
     median ??
     (prediction ? Math.min(prediction.perInvocationMs, shape.timeoutS * 1000) : shape.timeoutS * 1000);
   const samples = median !== undefined ? measured : (prediction?.samples ?? 0);
-  const perInvocation =
-    durationPico(billedDurationMs(perInvocationMs, prices), shape.memoryMb, prices, arch) +
-    requestPico(prices);
-  let pico = BigInt(perInvocation) * BigInt(invocations);
-  if (shape.coldStarts && shape.coldStarts.count > 0 && prices.lambda.initBilled) {
-    const count = nonNegativeInteger('coldStarts.count', shape.coldStarts.count);
-    const init = durationPico(
-      billedDurationMs(shape.coldStarts.initMs, prices),
-      shape.memoryMb,
-      prices,
-      arch,
-    );
-    pico += BigInt(init) * BigInt(Math.min(count, invocations));
+  if (shape.coldStarts) {
+    nonNegativeInteger('coldStarts.count', shape.coldStarts.count);
   }
+  const pico = alikeRunPico(
+    { invocations, perInvocationMs, memoryMb: shape.memoryMb, coldStarts: shape.coldStarts },
+    prices,
+    arch,
+  );
   return {
     basis,
     perInvocationMs,

@@ -99,6 +99,33 @@ export function requestPico(prices: PriceTable): number {
   return divRoundSafe(usdToPico(prices.lambda.requestUsdPerMillion), 1_000_000);
 }
 
+/** A run of alike invocations, as an estimate sees it. */
+export interface AlikeRun {
+  /** Invocations, each billed `perInvocationMs` (rounded up) and one request. */
+  invocations: number;
+  perInvocationMs: number;
+  memoryMb: number;
+  /** Cold starts among them, each billed an INIT of `initMs` (where INIT is billed); none when absent. */
+  coldStarts?: { count: number; initMs: number };
+}
+
+/**
+ * Pico-dollars a run of alike invocations costs: what estimates and the
+ * tuner predict (summed in bigint: exact at any count).
+ */
+export function alikeRunPico(run: AlikeRun, prices: PriceTable, arch: Arch): bigint {
+  const perInvocation =
+    durationPico(billedDurationMs(run.perInvocationMs, prices), run.memoryMb, prices, arch) +
+    requestPico(prices);
+  let pico = BigInt(perInvocation) * BigInt(run.invocations);
+  const cold = run.coldStarts;
+  if (cold && cold.count > 0 && cold.initMs > 0 && prices.lambda.initBilled) {
+    const init = durationPico(billedDurationMs(cold.initMs, prices), run.memoryMb, prices, arch);
+    pico += BigInt(init) * BigInt(Math.min(cold.count, run.invocations));
+  }
+  return pico;
+}
+
 /**
  * Bills one attempt as Lambda does: the duration (its Lambda-equivalent
  * duration when the backend measured one, see AttemptRecord.lambdaMs) rounded up to 1 ms x memory

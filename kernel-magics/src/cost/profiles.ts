@@ -138,7 +138,7 @@ export class ProgramProfiles {
       return undefined;
     }
     const nearest = [...sizes.keys()].reduce((best, size) =>
-      shareDistance(size, memoryMb) < shareDistance(best, memoryMb) ? size : best,
+      sizeDistance(size, memoryMb) < sizeDistance(best, memoryMb) ? size : best,
     );
     const samples = sizes.get(nearest) ?? [];
     const peaks = samples.flatMap((s) => (s.peakMb === undefined ? [] : [s.peakMb]));
@@ -170,11 +170,12 @@ export class ProgramProfiles {
 }
 
 /** How far apart two memory sizes are, as a ratio (128 and 256 MB as far as 1,024 and 2,048). */
-function shareDistance(a: number, b: number): number {
+function sizeDistance(a: number, b: number): number {
   return Math.abs(Math.log(a / b));
 }
 
-function median(values: readonly number[]): number {
+/** The median of some values (NaN for none). */
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;

@@ -8,7 +8,7 @@
  * the workers).
  */
 import { vcpuShare } from './cpu-share';
-import { billedDurationMs, checkMemory, CostModelError, durationPico, picoToUsd, requestPico } from './meter';
+import { alikeRunPico, checkMemory, CostModelError, picoToUsd } from './meter';
 import type { Arch, PriceTable } from './prices';
 
 /** Steps measured at one worker count (warm: no cold start or setup in them). */
@@ -106,8 +106,10 @@ export function predictTraining(
   const cpuMs = model.cpuFixedMs + model.cpuPerSampleMs * (shape.batchSize / workers);
   const stepMs = cpuMs / share + model.waitBaseMs + model.waitPerWorkerMs * workers;
   const totalMs = shape.setupMs + stepMs * shape.stepsPerEpoch * shape.epochs;
-  const { prices, arch } = pricing;
-  const perWorker =
-    durationPico(billedDurationMs(totalMs, prices), memoryMb, prices, arch) + requestPico(prices);
-  return { workers, memoryMb, stepMs, totalMs, costUsd: picoToUsd(perWorker * workers) };
+  const pico = alikeRunPico(
+    { invocations: workers, perInvocationMs: totalMs, memoryMb },
+    pricing.prices,
+    pricing.arch,
+  );
+  return { workers, memoryMb, stepMs, totalMs, costUsd: picoToUsd(pico) };
 }

@@ -6,7 +6,7 @@
  * whether it fits in its memory (out-of-memory is found by running, never
  * predicted away).
  */
-import { billedDurationMs, durationPico, picoToUsd, requestPico } from './meter';
+import { alikeRunPico, picoToUsd } from './meter';
 import type { Prediction } from './profiles';
 import type { Arch, PriceTable } from './prices';
 
@@ -153,13 +153,13 @@ function runFigures(
   { prices, arch }: TunePricing,
 ): { runMs: number; costUsd: number } {
   const waves = Math.ceil(run.invocations / run.concurrency);
-  const perInvocation = durationPico(billedDurationMs(perInvocationMs, prices), memoryMb, prices, arch);
-  const colds = Math.min(run.invocations, run.concurrency);
-  const init =
-    run.initMs !== undefined && run.initMs > 0 && prices.lambda.initBilled
-      ? durationPico(billedDurationMs(run.initMs, prices), memoryMb, prices, arch) * colds
-      : 0;
-  const pico = (perInvocation + requestPico(prices)) * run.invocations + init;
+  // A cold start per concurrency slot.
+  const coldStarts = run.initMs === undefined ? undefined : { count: run.concurrency, initMs: run.initMs };
+  const pico = alikeRunPico(
+    { invocations: run.invocations, perInvocationMs, memoryMb, coldStarts },
+    prices,
+    arch,
+  );
   return { runMs: waves * perInvocationMs + (run.initMs ?? 0), costUsd: picoToUsd(pico) };
 }
 

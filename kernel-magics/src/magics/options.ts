@@ -58,6 +58,14 @@ export interface ServerlessCellOptions {
   tune?: TuneOptions;
 }
 
+/**
+ * The clock the embedded runtime keeps for a cell: its `--cpu`; none on
+ * Lambda, whose own REPORT is the truth.
+ */
+export function embeddedClock(options: Pick<ServerlessCellOptions, 'backend' | 'cpu'>): CpuModel | undefined {
+  return options.backend === 'local' ? options.cpu : undefined;
+}
+
 /** What `--tune` compares and picks for. */
 export interface TuneOptions {
   /** The memory sizes compared, MB, ascending. */

@@ -11,7 +11,7 @@ import { analyzeBody } from './analyze';
 import { findClassInstance } from '../runtime/program/class-instances';
 import { planCaptures, serializeCaptures } from './capture';
 import { CompiledBody, compileBody } from './compile';
-import { DEFAULT_ELEMENT_NAME, ServerlessCellOptions } from '../magics/options';
+import { DEFAULT_ELEMENT_NAME, embeddedClock, ServerlessCellOptions } from '../magics/options';
 import { MagicUsageError } from '../magics/usage';
 
 /** A planned run, ready to dispatch. */
@@ -130,8 +130,7 @@ export function planRun(input: PlanInput): RunPlan {
     cwd: input.cwd,
     files: input.files,
     store: options.store,
-    // Lambda's own clock is the truth on Lambda: the model is for the embedded runtime.
-    cpu: options.backend === 'local' ? options.cpu : undefined,
+    cpu: embeddedClock(options),
   };
   const requests: InvocationRequest[] = input.elements
     ? input.elements.map((element, index) => ({

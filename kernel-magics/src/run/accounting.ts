@@ -22,6 +22,7 @@ import { attemptCost } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { TrainingEpochInput } from '../telemetry';
+import { embeddedClock } from '../magics/options';
 import type { RunPlan } from '../plan/plan';
 import { priceStoreRequests, priceStoreTime, StoreCost } from '../exchange/store/pricing';
 import { parseStoreUrl } from '../exchange/store/url';
@@ -121,7 +122,7 @@ export class KernelAccounting implements RunAccounting {
       backend: plan.options.backend,
       estimateUsd: estimate.costUsd,
       budgetUsd: plan.options.budgetUsd,
-      cpu: plan.options.backend === 'local' ? plan.options.cpu : undefined,
+      cpu: embeddedClock(plan.options),
     });
   }
 
@@ -299,7 +300,7 @@ export class KernelAccounting implements RunAccounting {
  * backend and for the embedded runtime under `--cpu lambda`, else the host's.
  */
 export function runClock(plan: RunPlan): CpuModel {
-  return plan.options.backend === 'lambda' ? 'lambda' : plan.options.cpu;
+  return embeddedClock(plan.options) ?? 'lambda';
 }
 
 /** `value` when it is a finite number, else undefined (the hub then leaves the field out). */

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { BudgetGuard, CostEstimate, formatUsd } from '../cost';
+import { BudgetGuard, CostEstimate, formatUsd, median } from '../cost';
 import { PLOTLY_MIME, tuneFigure, tuneTableHtml, tuneTableText } from '../cost/tune-format';
 import { nextProbe, pickSize, SizeRun, TunedRun, TunePick, tuneRow, TuneRow } from '../cost/tuning';
 import { ExecutionOutcome } from '../kernel/engine';
@@ -18,7 +18,7 @@ import { MagicUsageError } from '../magics/usage';
 import { getOutputSink } from '../output/sink';
 import type { RunPlan } from '../plan/plan';
 import type { InvocationResult } from '../runtime/backend';
-import { BudgetSpentError, invocationError } from './errors';
+import { invocationError } from './errors';
 import { RunMode } from './mode';
 import { CellRun, NO_VALUE } from './services';
 import { RunSteps } from './steps';
@@ -143,14 +143,10 @@ class TuneSession {
   private rows(): TuneRow[] {
     const { accounting } = this.steps.services;
     const shape = { ...this.shape, ...(this.initMs.length > 0 ? { initMs: median(this.initMs) } : {}) };
+    // Predicted from the runs that fitted: the accounting's profiles hold only successful attempts.
     return this.tune.memoryMb.map((memoryMb) =>
-      tuneRow(memoryMb, this.runs, this.predictFromFitting(memoryMb), shape, accounting.pricing),
+      tuneRow(memoryMb, this.runs, accounting.predict(this.plan, memoryMb), shape, accounting.pricing),
     );
-  }
-
-  /** The prediction for a size from the runs that fitted (the accounting's profiles hold only successful ones). */
-  private predictFromFitting(memoryMb: number) {
-    return this.steps.services.accounting.predict(this.plan, memoryMb);
   }
 
   /**
@@ -265,13 +261,7 @@ class TuneSession {
     const stopped = stoppedBy ? ` It stopped early: ${stoppedBy}.` : '';
     sink.stream('stdout', `${use}\n${spent}${stopped}\n`);
     if (stoppedBy && !pick.row) {
-      sink.stream('stderr', `${new BudgetSpentError(`Tuning stopped: ${stoppedBy}.`).message}\n`);
+      sink.stream('stderr', `Tuning stopped: ${stoppedBy}.\n`);
     }
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }

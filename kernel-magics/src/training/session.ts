@@ -9,7 +9,7 @@ import type * as Tf from '@tensorflow/tfjs';
 import { durationPico, DEFAULT_PRICES, formatUsd } from '../cost';
 import { picoToUsd } from '../telemetry/protocol/money';
 import { parseStoreUrl } from '../exchange/store/url';
-import type { ServerlessCellOptions } from '../magics/options';
+import { embeddedClock, type ServerlessCellOptions } from '../magics/options';
 import type { ModelStore } from '../state/model-store';
 import type { EpochRecord } from './checkpoint';
 import type { DatasetRef } from './datasets/layout';
@@ -183,9 +183,7 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
       seed: at.seed,
       shuffle: resolved.shuffle,
       timeLimitMs: cellOptions.timeoutS * 1000,
-      ...(cellOptions.backend === 'local' && cellOptions.cpu === 'lambda'
-        ? { cpuMemoryMb: cellOptions.memoryMb }
-        : {}),
+      ...(embeddedClock(cellOptions) === 'lambda' ? { cpuMemoryMb: cellOptions.memoryMb } : {}),
       controlEvery: CONTROL_EVERY,
       ...(this.parts.options.tfBackend ? { tfBackend: this.parts.options.tfBackend } : {}),
       ...(this.parts.accuracy ? { accuracy: this.parts.accuracy } : {}),
