@@ -10,8 +10,7 @@ import { once } from 'node:events';
 import { BillingClock } from '../../kernel-magics/src/cost/cpu-share';
 import { predictMs, profileSample, ProgramProfiles } from '../../kernel-magics/src/cost/profiles';
 import { InvocationClock } from '../../kernel-magics/src/runtime/local/cpu-share-clock';
-import { parseSchedstat, statCpuTicks } from '../../kernel-magics/src/runtime/cpu-time';
-import { CpuTimeReader } from '../../kernel-magics/src/runtime/local/cpu-time';
+import { CpuTimeReader, parseSchedstat, statCpuTicks } from '../../kernel-magics/src/runtime/cpu-time';
 
 describe('profile samples', () => {
   it('split a run measured here into waiting and CPU time, and predict it at any memory', () => {

@@ -70,23 +70,29 @@ export class BillingClock {
   }
 
   /**
-   * How much longer time runs on this clock than on the host's, so far (1
-   * on the host's): what turns a duration measured here into a billed one.
+   * One reading: ms since the clock was made, on Lambda's clock at the memory
+   * (the host's without one), and how much longer time runs on it than on the
+   * host's so far (1 on the host's), which turns a duration measured here into a billed one.
    */
-  stretch(): number {
-    const wallMs = performance.now() - this.startedAt;
-    return wallMs > 0 ? this.now() / wallMs : 1;
-  }
-
-  /** ms since the clock was made, on Lambda's clock at the memory (the host's without one). */
-  now(): number {
+  read(): { nowMs: number; stretch: number } {
     const wallMs = performance.now() - this.startedAt;
     if (this.memoryMb === undefined) {
-      return wallMs;
+      return { nowMs: wallMs, stretch: 1 };
     }
     const cpu = process.cpuUsage(this.cpuAtStart);
     const queued =
       this.queuedAtStart === undefined ? 0 : (this.queuedMs() ?? this.queuedAtStart) - this.queuedAtStart;
-    return lambdaEquivalentMs(wallMs, (cpu.user + cpu.system) / 1000, this.memoryMb, Math.max(0, queued));
+    const nowMs = lambdaEquivalentMs(
+      wallMs,
+      (cpu.user + cpu.system) / 1000,
+      this.memoryMb,
+      Math.max(0, queued),
+    );
+    return { nowMs, stretch: wallMs > 0 ? nowMs / wallMs : 1 };
+  }
+
+  /** ms since the clock was made, on its clock (see {@link read}). */
+  now(): number {
+    return this.read().nowMs;
   }
 }

@@ -1,11 +1,12 @@
 /**
  * A process's CPU time as Linux counts it in /proc, for the CPU-share model
- * (cost/cpu-share.ts): how long it ran on a CPU, and how long it was ready
- * to run but waited for one because other processes had them (the run
- * queue). A Lambda function has its share of a vCPU to itself, so time
+ * (cost/cpu-share.ts), read by the kernel from a running environment (the
+ * timeout watch, local/cpu-share-clock.ts) and by a process of its own: how
+ * long it ran on a CPU, and how long it was ready to run but waited for one
+ * because other processes had them (the run queue). A Lambda function has its share of a vCPU to itself, so time
  * spent in this machine's run queue is no part of how long it would take there.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 
 /** CPU time of a process (its main thread, when read from schedstat), ms. */
 export interface CpuTimes {
@@ -51,15 +52,74 @@ export function parseStat(stat: string): CpuTimes | undefined {
   return ticks === undefined ? undefined : { cpuMs: ticks * MS_PER_TICK, queuedMs: 0 };
 }
 
+/** Where /proc gives a process's CPU time: schedstat (ns, with run-queue time) where there is one. */
+const SOURCE = existsSync('/proc/self/schedstat')
+  ? { file: 'schedstat', parse: parseSchedstat }
+  : existsSync('/proc/self/stat')
+    ? { file: 'stat', parse: parseStat }
+    : undefined;
+
+/** Whether a process's CPU time can be read from /proc (Linux). */
+export const CAN_READ_CPU = SOURCE !== undefined;
+
+/**
+ * A process's CPU time, read from /proc through a file kept open. The PID
+ * is asked for at the first read: a sandboxed worker's is known only once it runs.
+ */
+export class CpuTimeReader {
+  private fd: number | undefined;
+  private opened = false;
+  private readonly buffer = Buffer.alloc(1024);
+
+  constructor(private readonly pid: () => number | undefined) {}
+
+  /** CPU and run-queue time since the process started, or undefined when it cannot be read. */
+  read(): CpuTimes | undefined {
+    if (!this.opened) {
+      this.open();
+    }
+    if (this.fd === undefined || SOURCE === undefined) {
+      return undefined;
+    }
+    try {
+      const bytes = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      return SOURCE.parse(this.buffer.toString('latin1', 0, bytes));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private open(): void {
+    const pid = this.pid();
+    if (SOURCE === undefined || pid === undefined) {
+      return;
+    }
+    this.opened = true;
+    try {
+      this.fd = openSync(`/proc/${pid}/${SOURCE.file}`, 'r');
+    } catch {
+      // Already gone: reads answer undefined.
+    }
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.opened = true;
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}
+
+/** This process's own times (its main thread's, where schedstat is read), through a file kept open. */
+let own: CpuTimeReader | undefined;
+
 /**
  * The ms this process's main thread has waited in the run queue since it
- * started, or undefined where /proc has no schedstat (not Linux, or a kernel
- * without it).
+ * started, or undefined where /proc has no CPU times (not Linux).
  */
 export function ownQueuedMs(): number | undefined {
-  try {
-    return parseSchedstat(readFileSync('/proc/self/schedstat', 'latin1'))?.queuedMs;
-  } catch {
-    return undefined;
-  }
+  own ??= new CpuTimeReader(() => process.pid);
+  return own.read()?.queuedMs;
 }

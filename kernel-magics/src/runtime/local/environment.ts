@@ -7,7 +7,7 @@
  */
 import { AttemptOutcome, RemoteError } from '../backend';
 import { InvocationClock } from './cpu-share-clock';
-import { CpuTimeReader } from './cpu-time';
+import { CpuTimeReader } from '../cpu-time';
 import { deathOutcome, reportedOutcome } from './death';
 import { readEndReport } from './end-report';
 import { HeldInputs } from './held-inputs';

@@ -297,7 +297,10 @@ class SegmentLoop {
       loss: epochSums.lossSum / Math.max(1, epochSums.samples),
       seconds: epochSums.seconds,
       costUsd:
-        epochSums.seconds * this.parts.clock.stretch() * this.spec.workers * this.spec.workerUsdPerSecond,
+        epochSums.seconds *
+        this.parts.clock.read().stretch *
+        this.spec.workers *
+        this.spec.workerUsdPerSecond,
       bytesExchanged: 0,
     };
     if (this.spec.accuracy) {
@@ -389,8 +392,9 @@ class SegmentLoop {
    */
   private timeNearlyUp(): boolean {
     const { clock } = this.parts;
-    const interval = Math.max(this.controlInterval, performance.now() - this.lastControlAt) * clock.stretch();
-    return clock.now() + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
+    const { nowMs, stretch } = clock.read();
+    const interval = Math.max(this.controlInterval, performance.now() - this.lastControlAt) * stretch;
+    return nowMs + 2 * interval > this.spec.timeLimitMs * TIME_MARGIN;
   }
 
   /**
@@ -405,8 +409,9 @@ class SegmentLoop {
     }
     const { workers, workerUsdPerSecond } = this.spec;
     const { clock } = this.parts;
-    const segmentSeconds = clock.now() / 1000;
-    const epochSeconds = ((performance.now() - this.epochStartedAt) / 1000) * clock.stretch();
+    const { nowMs, stretch } = clock.read();
+    const segmentSeconds = nowMs / 1000;
+    const epochSeconds = ((performance.now() - this.epochStartedAt) / 1000) * stretch;
     return (segmentSeconds + epochSeconds) * workers * workerUsdPerSecond > left;
   }
 
