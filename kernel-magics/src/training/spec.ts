@@ -56,6 +56,45 @@ export interface SegmentSpec {
    * after an epoch's checkpoint when another epoch would pass it.
    */
   budgetLeftUsd?: number;
+  /** Present: a profiling segment of train-time tuning (steps measured, nothing checkpointed under `name`). */
+  profile?: ProfileSpec;
+}
+
+/** A profiling segment (train-time tuning): a few steps measured from the segment's checkpoint. */
+export interface ProfileSpec {
+  /** Steps run first and not measured (compilation, first allocations). */
+  warmupSteps: number;
+  /** Steps measured after them. */
+  steps: number;
+  /** Validation samples each worker evaluates, timed (0: none). */
+  evaluateSamples: number;
+  /** The ModelStore name rank 0 saves one timed checkpoint under (the kernel deletes it afterwards). */
+  checkpointName: string;
+}
+
+/**
+ * Time a worker spent on something, measured on this machine: its CPU time
+ * (one vCPU's worth) and the time it was not waiting for a CPU that other
+ * processes had (wall time minus run-queue time). `activeMs - cpuMs` is the
+ * time it waited for something else (the store, the other workers).
+ */
+export interface TimeSplit {
+  cpuMs: number;
+  activeMs: number;
+}
+
+/** What one worker measured in a profiling segment. */
+export interface WorkerProfile {
+  /** From the worker's entry to its first step: loading tfjs, its shard and the model. */
+  setup: TimeSplit;
+  /** A measured step (the gradient, the exchange, the update), mean over the measured steps. */
+  step: TimeSplit;
+  /** Evaluating one validation sample, mean (absent when none was evaluated). */
+  evaluatePerSample?: TimeSplit;
+  /** Rank 0 only: saving one checkpoint. */
+  checkpoint?: TimeSplit;
+  /** Peak resident memory of the worker's process, MB. */
+  peakRssMb: number;
 }
 
 export type { EpochRecord, EpochSums, TrainingPosition } from './epochs';
@@ -73,6 +112,8 @@ export interface SegmentOutcome {
   version?: number;
   /** Stopped inside an epoch: its sums so far, over every worker (what that checkpoint records). */
   carried?: EpochSums;
+  /** A profiling segment's measures (the position is then the segment's start). */
+  profile?: WorkerProfile;
 }
 
 /** Rank 0's report at each control point: the segment's progress within the epoch. */
