@@ -64,4 +64,5 @@ export {
 } from './training/errors';
 export type { TrainOptions, TrainingData } from './training/options';
 export type { TrainResult } from './training/train';
+export type { TrainTuneRow, TrainTuning } from './training/tuning/tune-training';
 export type { EpochRecord } from './training/checkpoint';

@@ -242,7 +242,7 @@ describe('the demo notebooks in binder/', () => {
       expect(rows[2][4]).toBe(accuracy?.[1]);
       // train()'s own live display, updated in place.
       const live = (mlp.outputs ?? []).find((o) => o.output_type === 'display_data' && o.data?.['text/html']);
-      expect(text(live?.data?.['text/plain'])).toMatch(/train 'mnist-mlp': 4 workers · allreduce/);
+      expect(text(live?.data?.['text/plain'])).toMatch(/train 'mnist-mlp': 4 workers · \d+ MB · allreduce/);
       expect((mlp.metadata.jsl_messages ?? []).some(([type]) => type === 'update_display_data')).toBe(true);
     });
 

@@ -1,6 +1,6 @@
-/** The train-time step model (cost/training-model.ts): fitted to steps at two worker counts, predicting any workers x memory. */
+/** The train-time step model (cost/training-model.ts): profiles at a few worker counts predicting any workers x memory. */
 import { DEFAULT_PRICES } from '../../kernel-magics/src/cost';
-import { fitStepModel, predictTraining } from '../../kernel-magics/src/cost/training-model';
+import { fitStepModel, TrainingModel } from '../../kernel-magics/src/cost/training-model';
 
 const PRICING = { prices: DEFAULT_PRICES, arch: 'x86_64' as const };
 
@@ -20,19 +20,64 @@ describe('the train-time step model', () => {
     expect(model.waitPerWorkerMs).toBeCloseTo(1.5, 9);
   });
 
-  it('predicts a step at any workers x memory, and the training’s time and cost', () => {
-    const model = fitStepModel([truth(1), truth(4)], 32);
-    const shape = { batchSize: 32, stepsPerEpoch: 100, epochs: 2, setupMs: 500 };
-    const at2 = predictTraining(model, shape, 2, 1769, PRICING);
-    expect(at2.stepMs).toBeCloseTo(2 + 8 + 3 + 3, 9);
-    expect(at2.totalMs).toBeCloseTo(500 + 16 * 200, 9);
-    // Below a vCPU the CPU part stretches, the waiting does not.
-    expect(predictTraining(model, shape, 2, 512, PRICING).stepMs).toBeCloseTo((10 * 1769) / 512 + 6, 9);
-    expect(() => predictTraining(model, shape, 2, 100, PRICING)).toThrow(
-      /Memory must be a whole number of MB/,
+  /** Profiles whose steps follow `truth`, with setup, evaluation, checkpoint and memory of their own. */
+  const profile = (workers: number) => {
+    const { cpuMs, waitMs } = truth(workers);
+    return {
+      workers,
+      step: { cpuMs, waitMs },
+      setup: { cpuMs: 400, waitMs: 100 },
+      evaluatePerSample: { cpuMs: 0.1, waitMs: 0 },
+      checkpoint: { cpuMs: 10, waitMs: 20 },
+      peakMb: 200 - 10 * workers,
+      initMs: 150,
+    };
+  };
+  const shape = {
+    batchSize: 32,
+    stepsPerEpoch: (workers: number) => (workers === 4 ? 99 : 100),
+    epochs: 2,
+    validationSamples: 1000,
+    timeoutMs: 60_000,
+  };
+
+  it('predicts a profiled worker count from its own measures, and any memory from the CPU share', () => {
+    const model = new TrainingModel([profile(1), profile(4)], shape, PRICING);
+    const at4 = model.predict(4, 1769);
+    expect(at4.basis).toBe('profiled');
+    expect(at4.stepMs).toBeCloseTo(2 + 4 + 3 + 6, 9);
+    // Setup, then per epoch: 99 steps, a quarter of the validation set, a checkpoint.
+    const epochEnd = 250 * 0.1 + 30;
+    expect(at4.totalMs).toBeCloseTo(500 + 2 * (99 * 15 + epochEnd), 9);
+    // Below a vCPU the CPU parts stretch, the waiting does not.
+    const stretch = 1769 / 512;
+    expect(model.predict(4, 512).totalMs).toBeCloseTo(
+      400 * stretch + 100 + 2 * (99 * (6 * stretch + 9) + 25 * stretch + 10 * stretch + 20),
+      6,
     );
-    // Two workers, each billed for the whole training at 1,769 MB, and a request each.
-    expect(at2.costUsd).toBeCloseTo(2 * ((3.7 * 1769) / 1024) * 0.0000166667 + 2 * 0.0000002, 9);
+    // Four workers, each billed for the whole training at 1,769 MB, a request and an INIT each.
+    const gbSecond = 0.0000166667;
+    const billed = Math.ceil(at4.totalMs) + 150;
+    expect(at4.costUsd).toBeCloseTo(((4 * ((billed / 1000) * 1769)) / 1024) * gbSecond + 4 * 0.0000002, 9);
+    expect(at4.invocations).toBe(4);
+    expect(at4.peakMb).toBe(160);
+  });
+
+  it('models the worker counts it did not profile, with the memory of the next fewer profiled', () => {
+    const model = new TrainingModel([profile(1), profile(4)], shape, PRICING);
+    const at2 = model.predict(2, 1769);
+    expect(at2.basis).toBe('modelled');
+    expect(at2.stepMs).toBeCloseTo(2 + 8 + 3 + 3, 9);
+    expect(at2.peakMb).toBe(190);
+    expect(model.predict(8, 1769).peakMb).toBe(160);
+    expect(() => model.predict(2, 100)).toThrow(/Memory must be a whole number of MB/);
+  });
+
+  it('splits a training longer than its timeout into segments, each a request per worker', () => {
+    const model = new TrainingModel([profile(1)], { ...shape, timeoutMs: 1000 }, PRICING);
+    const at1 = model.predict(1, 1769);
+    expect(at1.invocations).toBe(Math.ceil(at1.totalMs / 850));
+    expect(() => new TrainingModel([], shape, PRICING)).toThrow(/at least one measured worker count/);
   });
 
   it('fits one worker count as a flat wait, and refuses nonsense', () => {

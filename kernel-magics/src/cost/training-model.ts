@@ -1,23 +1,45 @@
 /**
- * How long and how much a `train()` would take at any workers x memory, from
- * steps measured at a few worker counts (groundwork of train-time tuning,
- * issue 15 item 4; not wired to `train()` yet). A step of a worker is its
- * part of the gradient (CPU time: a fixed part and a part per local sample,
- * stretched by the vCPU share of its memory on Lambda's clock) and the
- * exchange (waiting for the store and the other workers, which grows with
- * the workers).
+ * How long and how much a `train()` would take at any workers x memory,
+ * from short profiling runs at a few worker counts (train-time tuning). A
+ * worker's time splits into CPU time, which Lambda's vCPU share of its
+ * memory stretches, and waiting (for the store, for the other workers),
+ * which it does not. Its parts: setup (loading tfjs, its shard, the model),
+ * the steps (its part of the gradient, then the exchange), and each epoch's
+ * end (evaluating its share of the validation data, rank 0's checkpoint).
+ * Worker counts that were profiled are predicted from their own measures;
+ * the others from a step model fitted to them (CPU: a fixed part and a part
+ * per local sample; waiting: growing with the workers).
  */
 import { vcpuShare } from './cpu-share';
 import { alikeRunPico, checkMemory, CostModelError, picoToUsd } from './meter';
 import type { Arch, PriceTable } from './prices';
 
-/** Steps measured at one worker count (warm: no cold start or setup in them). */
-export interface StepMeasure {
-  workers: number;
-  /** Median CPU ms a worker spent per step (one vCPU's worth). */
+/** Time split into CPU time (one vCPU's worth) and time spent waiting for something else, ms. */
+export interface CpuWait {
   cpuMs: number;
-  /** Median ms a worker waited per step (the exchange). */
   waitMs: number;
+}
+
+/** What profiling measured at one worker count (steps warm: no setup in them). */
+export interface CountProfile {
+  workers: number;
+  /** A step of the slowest worker. */
+  step: CpuWait;
+  /** From a worker's start to its first step, the slowest worker's. */
+  setup: CpuWait;
+  /** Evaluating one validation sample. */
+  evaluatePerSample?: CpuWait;
+  /** Saving one checkpoint (rank 0; the others wait for it). */
+  checkpoint?: CpuWait;
+  /** Peak resident memory of a worker, MB. */
+  peakMb: number;
+  /** A cold start's INIT, ms (0 when none was seen). */
+  initMs: number;
+}
+
+/** Steps measured at one worker count (warm: no cold start or setup in them). */
+export interface StepMeasure extends CpuWait {
+  workers: number;
 }
 
 /** The step model fitted to measures: CPU = fixed + per sample x local batch; wait = base + per worker x workers. */
@@ -28,14 +50,18 @@ export interface StepModel {
   waitPerWorkerMs: number;
 }
 
-/** A training to predict. */
+/** The training to predict. */
 export interface TrainingShape {
   /** Global batch of a step. */
   batchSize: number;
-  stepsPerEpoch: number;
+  /** Steps an epoch has with this many workers (shards are whole samples). */
+  stepsPerEpoch(workers: number): number;
+  /** Epochs to run. */
   epochs: number;
-  /** ms a worker's first segment spends before its first step (INIT, loading tfjs, its shard, the model). */
-  setupMs: number;
+  /** Validation samples evaluated at each epoch's end (0: none). */
+  validationSamples: number;
+  /** An invocation's timeout, ms on Lambda's clock: a longer training runs as several segments. */
+  timeoutMs: number;
 }
 
 /** A prediction at one workers x memory. */
@@ -44,11 +70,20 @@ export interface TrainingPrediction {
   memoryMb: number;
   /** ms a step takes, on Lambda's clock. */
   stepMs: number;
-  /** ms the whole training takes. */
+  /** ms the workers run, on Lambda's clock (setup, steps, epoch ends). */
   totalMs: number;
-  /** What it costs, USD (every worker billed for the whole training, one request each). */
+  /** Invocations: one per worker per segment. */
+  invocations: number;
+  /** What it costs, USD (every worker billed for the whole training; a request per invocation; INIT per worker). */
   costUsd: number;
+  /** A worker's peak memory, MB, as measured at the nearest profiled worker count with as many workers or fewer. */
+  peakMb: number;
+  /** Whether this worker count was profiled (its own measures) or modelled (the fitted step model). */
+  basis: 'profiled' | 'modelled';
 }
+
+/** A segment stops at this share of its timeout (as the workers do). */
+const SEGMENT_SHARE = 0.85;
 
 /** Least-squares line through (x, y) points; flat through their mean when every x is the same. */
 function line(points: readonly [number, number][]): { intercept: number; slope: number } {
@@ -90,26 +125,76 @@ export function fitStepModel(measures: readonly StepMeasure[], batchSize: number
   };
 }
 
-/**
- * Predicts a training at `workers` x `memoryMb` on Lambda's clock.
- * @throws CostModelError when `memoryMb` is not a memory size Lambda accepts.
- */
-export function predictTraining(
-  model: StepModel,
-  shape: TrainingShape,
-  workers: number,
-  memoryMb: number,
-  pricing: { prices: PriceTable; arch: Arch },
-): TrainingPrediction {
-  checkMemory(memoryMb, pricing.prices);
-  const share = Math.min(1, vcpuShare(memoryMb));
-  const cpuMs = model.cpuFixedMs + model.cpuPerSampleMs * (shape.batchSize / workers);
-  const stepMs = cpuMs / share + model.waitBaseMs + model.waitPerWorkerMs * workers;
-  const totalMs = shape.setupMs + stepMs * shape.stepsPerEpoch * shape.epochs;
-  const pico = alikeRunPico(
-    { invocations: workers, perInvocationMs: totalMs, memoryMb },
-    pricing.prices,
-    pricing.arch,
-  );
-  return { workers, memoryMb, stepMs, totalMs, costUsd: picoToUsd(pico) };
+/** A step at `workers` from the fitted model. */
+function modelledStep(model: StepModel, batchSize: number, workers: number): CpuWait {
+  return {
+    cpuMs: model.cpuFixedMs + model.cpuPerSampleMs * (batchSize / workers),
+    waitMs: model.waitBaseMs + model.waitPerWorkerMs * workers,
+  };
+}
+
+/** ms on Lambda's clock at a vCPU share: the CPU part stretched, the waiting as it was. */
+function onLambda(part: CpuWait | undefined, share: number, times = 1): number {
+  return part ? (times * part.cpuMs) / share + times * part.waitMs : 0;
+}
+
+/** Predicts trainings at any workers x memory from the profiles of a few worker counts. */
+export class TrainingModel {
+  private readonly profiles: readonly CountProfile[];
+  private readonly steps: StepModel;
+
+  /** @throws CostModelError without profiles. */
+  constructor(
+    profiles: readonly CountProfile[],
+    private readonly shape: TrainingShape,
+    private readonly pricing: { prices: PriceTable; arch: Arch },
+  ) {
+    this.profiles = [...profiles].sort((a, b) => a.workers - b.workers);
+    this.steps = fitStepModel(
+      this.profiles.map((p) => ({ workers: p.workers, ...p.step })),
+      shape.batchSize,
+    );
+  }
+
+  /**
+   * The training at `workers` x `memoryMb` on Lambda's clock.
+   * @throws CostModelError when `memoryMb` is not a memory size Lambda accepts.
+   */
+  predict(workers: number, memoryMb: number): TrainingPrediction {
+    const { shape, pricing } = this;
+    checkMemory(memoryMb, pricing.prices);
+    const share = Math.min(1, vcpuShare(memoryMb));
+    const own = this.profiles.find((p) => p.workers === workers);
+    // Setup, evaluation, checkpoint and memory: from the nearest profiled count with as many workers or
+    // fewer (a bigger shard each: never less than the real figure), else the smallest profiled.
+    const near = [...this.profiles].reverse().find((p) => p.workers <= workers) ?? this.profiles[0];
+    const step = own?.step ?? modelledStep(this.steps, shape.batchSize, workers);
+    const stepMs = onLambda(step, share);
+    const evaluated = Math.ceil(shape.validationSamples / workers);
+    const epochEndMs = onLambda(near.evaluatePerSample, share, evaluated) + onLambda(near.checkpoint, share);
+    const totalMs =
+      onLambda(near.setup, share) + shape.epochs * (shape.stepsPerEpoch(workers) * stepMs + epochEndMs);
+    const segments = Math.max(1, Math.ceil(totalMs / (shape.timeoutMs * SEGMENT_SHARE)));
+    const invocations = workers * segments;
+    const pico = alikeRunPico(
+      {
+        invocations,
+        perInvocationMs: totalMs / segments,
+        memoryMb,
+        coldStarts: { count: workers, initMs: near.initMs },
+      },
+      pricing.prices,
+      pricing.arch,
+    );
+    return {
+      workers,
+      memoryMb,
+      stepMs,
+      totalMs,
+      invocations,
+      costUsd: picoToUsd(pico),
+      peakMb: near.peakMb,
+      basis: own ? 'profiled' : 'modelled',
+    };
+  }
 }

@@ -40,36 +40,54 @@ const TITLES = ['memory', 'how', 'per invocation', 'run', 'cost per run', 'peak 
 
 /** The table as plain text, aligned. */
 export function tuneTableText(rows: readonly TuneRow[], pick: TunePick): string {
-  const table = [TITLES, ...rows.map((row) => cells(row, pick))];
-  const widths = TITLES.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  return textTable(
+    TITLES,
+    rows.map((row) => cells(row, pick)),
+    2,
+  );
+}
+
+/** The table as HTML (escaped), the pick's row in bold. */
+export function tuneTableHtml(rows: readonly TuneRow[], pick: TunePick): string {
+  return htmlTable(
+    TITLES,
+    rows.map((row) => ({ cells: cells(row, pick), picked: row.memoryMb === pick.row?.memoryMb })),
+    2,
+  );
+}
+
+/** A table as plain text: the first `textColumns` columns left-aligned, the others (figures) right-aligned. */
+export function textTable(titles: readonly string[], rows: readonly string[][], textColumns: number): string {
+  const table = [titles, ...rows];
+  const widths = titles.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   return table
     .map((r) =>
       r
-        .map((cell, i) => (i <= 1 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+        .map((cell, i) => (i < textColumns ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
         .join('  ')
         .trimEnd(),
     )
     .join('\n');
 }
 
-/** The table as HTML (escaped), the pick's row in bold. */
-export function tuneTableHtml(rows: readonly TuneRow[], pick: TunePick): string {
+/** A table as HTML (every cell escaped): the first `textColumns` columns left-aligned, the picked row in bold. */
+export function htmlTable(
+  titles: readonly string[],
+  rows: readonly { cells: string[]; picked: boolean }[],
+  textColumns: number,
+): string {
   const num = ' style="text-align:right;white-space:nowrap"';
   const left = ' style="text-align:left"';
   const first = ' style="text-align:left;white-space:nowrap"';
-  const align = (i: number): string => (i === 0 ? first : i === 1 ? left : num);
-  const head = `<tr>${TITLES.map((t, i) => `<th${align(i)}>${escapeHtml(t)}</th>`).join('')}</tr>`;
+  const align = (i: number): string => (i === 0 ? first : i < textColumns ? left : num);
+  const head = `<tr>${titles.map((t, i) => `<th${align(i)}>${escapeHtml(t)}</th>`).join('')}</tr>`;
   const body = rows
-    .map((row) => {
-      const picked = pick.row?.memoryMb === row.memoryMb;
-      return (
-        `<tr${picked ? ' class="jp-mod-picked" style="font-weight:bold"' : ''}>` +
-        cells(row, pick)
-          .map((cell, i) => `<td${align(i)}>${escapeHtml(cell)}</td>`)
-          .join('') +
-        '</tr>'
-      );
-    })
+    .map(
+      (row) =>
+        `<tr${row.picked ? ' class="jp-mod-picked" style="font-weight:bold"' : ''}>` +
+        row.cells.map((cell, i) => `<td${align(i)}>${escapeHtml(cell)}</td>`).join('') +
+        '</tr>',
+    )
     .join('');
   return (
     `<div class="jp-serverless-Tune ${NO_MATH_CLASSES}"><table class="jp-serverless-Tune-table">` +
@@ -77,27 +95,48 @@ export function tuneTableHtml(rows: readonly TuneRow[], pick: TunePick): string 
   );
 }
 
+/** How a figure names its points and its title. */
+export interface FigureLabels<R> {
+  label(row: R): string;
+  /** Whether a row is the pick. */
+  same(row: R, pick: R | undefined): boolean;
+  title: string;
+}
+
+const MEMORY_LABELS: FigureLabels<TuneRow> = {
+  label: (row) => `${row.memoryMb} MB`,
+  same: (row, pick) => row.memoryMb === pick?.memoryMb,
+  title: 'Run time against cost per memory size',
+};
+
 /**
  * The chart: each size that can run as a point at (run time, cost), measured
  * sizes filled, modelled ones open, the pick a star; sizes that ran out of
  * memory or time are in the table only.
  */
-export function tuneFigure(rows: readonly TuneRow[], pick: TunePick, goal: TuneGoal): JsonObject {
+export function tuneFigure<R extends TuneRow>(
+  rows: readonly R[],
+  pick: { row?: R },
+  goal: TuneGoal,
+  shown: FigureLabels<R> = MEMORY_LABELS,
+): JsonObject {
   const drawn = rows.filter((r) => r.runMs !== undefined && r.costUsd !== undefined);
-  const trace = (name: string, points: readonly TuneRow[], symbol: string, size: number): JsonObject => ({
+  const trace = (name: string, points: readonly R[], symbol: string, size: number): JsonObject => ({
     type: 'scatter',
     mode: 'markers+text',
     name,
     x: points.map((r) => (r.runMs ?? 0) / 1000),
     y: points.map((r) => r.costUsd ?? 0),
-    text: points.map((r) => `${r.memoryMb} MB`),
+    text: points.map((r) => shown.label(r)),
     textposition: 'top center',
-    hovertext: points.map((r) => `${r.memoryMb} MB: ${ms(r.runMs)}, ${formatUsd(r.costUsd ?? 0)} (${r.how})`),
+    hovertext: points.map(
+      (r) => `${shown.label(r)}: ${ms(r.runMs)}, ${formatUsd(r.costUsd ?? 0)} (${r.how})`,
+    ),
     hoverinfo: 'text',
     marker: { symbol, size },
   });
-  const picked = drawn.filter((r) => r.memoryMb === pick.row?.memoryMb);
-  const others = drawn.filter((r) => r.memoryMb !== pick.row?.memoryMb);
+  const picked = drawn.filter((r) => shown.same(r, pick.row));
+  const others = drawn.filter((r) => !shown.same(r, pick.row));
   const data = [
     trace(
       'measured',
@@ -119,7 +158,7 @@ export function tuneFigure(rows: readonly TuneRow[], pick: TunePick, goal: TuneG
   return {
     data,
     layout: {
-      title: { text: `Run time against cost per memory size (goal: ${goal})` },
+      title: { text: `${shown.title} (goal: ${goal})` },
       xaxis: { title: { text: 'run time (s)' }, range: [0, right || 1] },
       yaxis: { title: { text: 'cost per run (USD)' }, range: [0, top || 1], tickformat: '.2~e' },
       showlegend: true,

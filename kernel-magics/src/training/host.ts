@@ -7,7 +7,9 @@
  */
 import type { ServerlessCellOptions } from '../magics/options';
 import type { InvocationEvent } from '../output/sink';
-import { TrainingHostError } from './errors';
+import { MagicUsageError } from '../magics/usage';
+import { TrainingConfigError, TrainingHostError } from './errors';
+import type { ResolvedTrainOptions } from './options';
 import type { SegmentOutcome, SegmentSpec, TrainingEpochReport } from './spec';
 
 /** A segment to run: one invocation per rank, all at once. */
@@ -33,6 +35,17 @@ export interface SegmentRunResult {
   interrupted: boolean;
   /** What the run was billed, USD (compute, requests, storage). */
   costUsd: number;
+  /**
+   * How long the segment's workers ran, ms, on the clock they are billed by
+   * (Lambda's, or the host's under `--cpu host`): the longest rank's attempts.
+   */
+  workerMs: number;
+  /** Invocations the run made (every attempt). */
+  invocations: number;
+  /** The highest peak memory a worker reported, MB, when known. */
+  peakMemoryMb?: number;
+  /** The longest cold start's INIT, ms (0 when every environment was warm). */
+  initMs: number;
 }
 
 /** The kernel's side of training. */
@@ -75,4 +88,19 @@ export function trainingHost(): TrainingHost {
     );
   }
   return host;
+}
+
+/**
+ * The session's `%%serverless` options with `train()`'s on top, as the magic parses them.
+ * @throws TrainingConfigError when the magic refuses them.
+ */
+export function cellOptionsOf(host: TrainingHost, resolved: ResolvedTrainOptions): ServerlessCellOptions {
+  try {
+    return host.options(resolved.cellArgs);
+  } catch (error) {
+    if (error instanceof MagicUsageError) {
+      throw new TrainingConfigError(`train(): ${error.message.replace(/^%%serverless:?\s*/, '')}`);
+    }
+    throw error;
+  }
 }

@@ -21,8 +21,11 @@ export interface TrainOptions<M extends Tf.LayersModel = Tf.LayersModel> {
   data: TrainingData;
   /** Evaluated after every epoch (`valLoss`, `valAccuracy`). */
   validation?: TrainingData;
-  /** Workers, each one invocation per segment (default 2). */
-  workers?: number;
+  /**
+   * Workers, each one invocation per segment (default 2); `'auto'`: picked by
+   * train-time tuning for the cheapest training that meets `deadline`.
+   */
+  workers?: number | 'auto';
   /** Epochs to reach (default 1; with `resume`, counted from the start of the training). */
   epochs?: number;
   /** The global batch of a step, split between the workers (default 32). */
@@ -35,8 +38,19 @@ export interface TrainOptions<M extends Tf.LayersModel = Tf.LayersModel> {
   store?: string;
   /** `none` (default), `fp16` or `topk:F` (with error feedback). */
   codec?: string;
-  /** Memory per worker, MB (default: the session's `%%serverless` default). */
-  memory?: number;
+  /**
+   * Memory per worker, MB (default: the session's `%%serverless` default);
+   * `'auto'`: picked by train-time tuning for the cheapest training that meets `deadline`.
+   */
+  memory?: number | 'auto';
+  /**
+   * With `workers: 'auto'` or `memory: 'auto'`: seconds the workers may take
+   * (on the clock they are billed by); the cheapest training predicted to
+   * meet it is picked. Without it, the cheapest.
+   */
+  deadline?: number;
+  /** With `'auto'`: the worker counts and memory sizes to choose from (defaults: 1, 2, 4, 8 workers; 128, 512, 1024, 1769, 3008 MB). */
+  tune?: { workers?: number[]; memory?: number[] };
   /** `local` or `lambda` (default: the session's). */
   backend?: 'local' | 'lambda';
   /** Seconds per invocation: a worker checkpoints and stops before it; the next segment continues (default: the session's). */

@@ -23,6 +23,7 @@ import { SegmentEvents, SegmentEventSink } from './segment-events';
 import type { EpochSums, SegmentSpec, TrainingEpochData, TrainingPosition, TrainingStepData } from './spec';
 import { copyState, StartPoint } from './start-point';
 import type { AccuracyKind } from './worker/trainable';
+import type { TrainTuning } from './tuning/tune-training';
 
 /** Steps between control rounds. */
 const CONTROL_EVERY = 32;
@@ -37,8 +38,16 @@ export interface TrainResult<M> {
   checkpoint: { name: string; version: number };
   /** Why the training ended before `epochs`, if it did. */
   stopped?: 'budget';
-  /** What this call's runs were billed, USD (their exact bills, as `%serverless cost` lists them). */
+  /** What this call's runs were billed, USD (their exact bills, as `%serverless cost` lists them; tuning's too). */
   costUsd: number;
+  /**
+   * How long the training's workers ran, seconds, on the clock they are
+   * billed by (each segment's longest worker, summed; not the kernel's own
+   * work, not tuning): what a tuning `deadline` bounds.
+   */
+  workerSeconds: number;
+  /** What train-time tuning picked and why (with `workers: 'auto'` or `memory: 'auto'`). */
+  tuning?: TrainTuning;
 }
 
 /** What a session works with. */
@@ -57,6 +66,8 @@ export interface SessionParts<M extends Tf.LayersModel> {
   schedule: EpochSchedule;
   signal: AbortSignal;
   historyWriter: HistoryWriter;
+  /** What train-time tuning picked, when it ran (its cost is the call's too). */
+  tuning?: TrainTuning;
 }
 
 /** One train() call's segments, progress and telemetry. */
@@ -68,6 +79,8 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
   /** The estimated cost of an epoch (after the first segment). */
   private epochCostUsd: number | undefined;
   private bytesExchanged = 0;
+  /** ms the segments' longest workers ran, summed. */
+  private workerMs = 0;
   private readonly workerUsdPerSecond: number;
   /** The store's kind (`embedded`, `redis`, `s3`), for the title and the telemetry. */
   private readonly storeKind: string;
@@ -78,9 +91,10 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
   constructor(private readonly parts: SessionParts<M>) {
     this.storeKind = parseStoreUrl(parts.cellOptions.store).kind;
     const { resolved, name, cellOptions } = parts;
+    this.billedUsd = parts.tuning?.costUsd ?? 0;
     this.workerUsdPerSecond = picoToUsd(durationPico(1000, cellOptions.memoryMb, DEFAULT_PRICES, 'x86_64'));
     const title =
-      `train '${name}': ${resolved.workers} workers · ${resolved.strategy} · codec ${resolved.codec} · ` +
+      `train '${name}': ${resolved.workers} workers · ${cellOptions.memoryMb} MB · ${resolved.strategy} · codec ${resolved.codec} · ` +
       `batch ${resolved.batchSize} · ${this.storeKind} store`;
     this.progress = new TrainingProgress(title, this.history, resolved.verbose);
   }
@@ -108,6 +122,7 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
         position.epoch +
         (outcome.position.step - position.step) / this.parts.schedule.stepsPerEpoch;
       this.billedUsd += segment.costUsd;
+      this.workerMs += segment.workerMs;
       if (epochsRun > 0) {
         this.epochCostUsd = segment.costUsd / epochsRun;
       }
@@ -133,6 +148,8 @@ export class TrainingSession<M extends Tf.LayersModel> implements SegmentEventSi
       checkpoint: { name, version },
       ...(stopped ? { stopped } : {}),
       costUsd: total,
+      workerSeconds: this.workerMs / 1000,
+      ...(this.parts.tuning ? { tuning: this.parts.tuning } : {}),
     };
   }
 

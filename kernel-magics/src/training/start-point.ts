@@ -71,6 +71,24 @@ export async function startingPoint(
   return { version, record };
 }
 
+/** The epoch the newest checkpoint of `name` reached (0 when it has none): where a resumed training would start. */
+export async function newestCheckpointEpoch(
+  models: ModelStore,
+  name: string,
+  signal: AbortSignal,
+): Promise<number> {
+  const newest = (await models.list({ name, signal })).at(-1);
+  if (!newest) {
+    return 0;
+  }
+  const loaded = await models.load<Tf.LayersModel>(name, { version: newest.version, signal });
+  try {
+    return readCheckpointRecord(loaded, `version ${newest.version} of '${name}'`).position.epoch;
+  } finally {
+    loaded.dispose();
+  }
+}
+
 /**
  * A mid-epoch position only continues the same epoch with the same data,
  * workers and batch: otherwise the epoch's steps start again (with the

@@ -15,18 +15,20 @@ import type * as Tf from '@tensorflow/tfjs';
 import { configuredStoreUrl } from '../exchange/store/configured';
 import { parseStoreUrl } from '../exchange/store/url';
 import { sharedStore } from '../exchange/store/shared';
-import { MagicUsageError } from '../magics/usage';
-import type { ServerlessCellOptions } from '../magics/options';
 import { ModelStore } from '../state/model-store';
 import { datasetArrays } from './datasets/arrays';
 import { publishDataset } from './datasets/publish';
 import { TrainingConfigError } from './errors';
 import { HistoryWriter } from './history-store';
-import { TrainingHost, trainingHost } from './host';
-import { ResolvedTrainOptions, resolveTrainOptions, TrainOptions } from './options';
+import { cellOptionsOf, trainingHost } from './host';
+import { resolveTrainOptions, TrainOptions } from './options';
 import { EpochSchedule } from './schedule';
 import { TrainingSession, TrainResult } from './session';
-import { startingPoint } from './start-point';
+import { newestCheckpointEpoch, startingPoint } from './start-point';
+import { tuningRequest } from './tuning/request';
+import { showTuning } from './tuning/report';
+import { tuneTraining } from './tuning/tune-training';
+import { display } from '../output/display';
 import type { AccuracyKind } from './worker/trainable';
 
 export type { TrainResult } from './session';
@@ -39,18 +41,21 @@ export type { TrainResult } from './session';
  */
 export async function train<M extends Tf.LayersModel>(options: TrainOptions<M>): Promise<TrainResult<M>> {
   const host = trainingHost();
-  const resolved = resolveTrainOptions(options);
+  const request = tuningRequest(options);
+  const base = resolveTrainOptions(
+    request ? { ...options, workers: request.workers[0], memory: request.memory?.[0] } : options,
+  );
   const { model } = options;
   const accuracy = checkModel(model);
   checkData(options.data, 'data');
   if (options.validation) {
     checkData(options.validation, 'validation');
   }
-  const cellOptions = sessionOptions(host, resolved);
-  const storeUrl = cellOptions.store ?? configuredStoreUrl();
-  refuseLocalStoreForRemoteWorkers(cellOptions.backend, storeUrl);
+  const baseCellOptions = cellOptionsOf(host, base);
+  const storeUrl = baseCellOptions.store ?? configuredStoreUrl();
+  refuseLocalStoreForRemoteWorkers(baseCellOptions.backend, storeUrl);
   const trainId = randomUUID();
-  const name = resolved.name ?? `train-${trainId.slice(0, 8)}`;
+  const name = base.name ?? `train-${trainId.slice(0, 8)}`;
   const signal = combinedSignal(host.cellSignal(), options.signal);
   const store = sharedStore(storeUrl);
   const models = new ModelStore({ store });
@@ -58,6 +63,37 @@ export async function train<M extends Tf.LayersModel>(options: TrainOptions<M>):
   const validation = options.validation
     ? await publishDataset(store, datasetArrays(options.validation), { signal })
     : undefined;
+  const tuning = request
+    ? await tuneTraining({
+        host,
+        options,
+        request,
+        resolved: base,
+        model,
+        models,
+        trainId,
+        name,
+        store: storeUrl,
+        data,
+        validation,
+        accuracy,
+        tfBackend: options.tfBackend,
+        signal,
+        epochsToRun: base.epochs - (base.resume ? await newestCheckpointEpoch(models, name, signal) : 0),
+      })
+    : undefined;
+  const resolved = tuning
+    ? resolveTrainOptions({
+        ...options,
+        workers: tuning.pick.workers,
+        memory: tuning.pick.memoryMb,
+        seed: base.seed,
+      })
+    : base;
+  const cellOptions = tuning ? cellOptionsOf(host, resolved) : baseCellOptions;
+  if (tuning && resolved.verbose) {
+    showTuning(display, tuning);
+  }
   const schedule = new EpochSchedule(data.samples, resolved.workers, resolved.batchSize);
   const start = await startingPoint(models, model, { trainId, name, resolved, data, store, signal });
   const session = new TrainingSession({
@@ -75,6 +111,7 @@ export async function train<M extends Tf.LayersModel>(options: TrainOptions<M>):
     schedule,
     signal,
     historyWriter: new HistoryWriter(store, name),
+    ...(tuning ? { tuning } : {}),
   });
   return session.run(start);
 }
@@ -113,18 +150,6 @@ function checkData(data: { xs: Tf.Tensor; ys: Tf.Tensor } | undefined, option: s
     throw new TrainingConfigError(
       `train(): ${option}.xs has ${data.xs.shape[0]} samples and ${option}.ys ${data.ys.shape[0]}; they must match.`,
     );
-  }
-}
-
-/** The session's `%%serverless` options with train()'s on top, as the magic parses them. */
-function sessionOptions(host: TrainingHost, resolved: ResolvedTrainOptions): ServerlessCellOptions {
-  try {
-    return host.options(resolved.cellArgs);
-  } catch (error) {
-    if (error instanceof MagicUsageError) {
-      throw new TrainingConfigError(`train(): ${error.message.replace(/^%%serverless:?\s*/, '')}`);
-    }
-    throw error;
   }
 }
 
