@@ -11,6 +11,8 @@
  * segment's checkpoint and replays the rounds it missed: the exchange gives
  * it the means already published, so nothing is applied twice, and a
  * checkpoint already written for a position is not written again.
+ *
+ * A spec with `profile` runs a profiling segment instead (./profile.ts).
  */
 import { BillingClock } from '../../cost/cpu-share';
 import { ownQueuedMs } from '../../runtime/cpu-time';
@@ -33,6 +35,7 @@ import { CHECKPOINT_FORMAT, EpochRecord } from '../checkpoint';
 import type { ShardData } from './batches';
 import { GradientSync, gradientSync } from './gradient-sync';
 import { holdModel, loadCheckpointModel, saveCheckpoint, takeHeldModel } from './model-io';
+import { profileWorker } from './profile';
 import { loadWorkerInputs, WorkerExchanges } from './setup';
 import { evaluateShard, StepParts, trainingStep } from './step';
 import type { TrainableModel } from './trainable';
@@ -56,6 +59,9 @@ export async function trainingWorker(
   rank: number,
   requireFrom?: NodeJS.Require,
 ): Promise<SegmentOutcome> {
+  if (spec.profile) {
+    return profileWorker(spec, spec.profile, rank, requireFrom);
+  }
   // The invocation's clock, as its --timeout and its bill count it.
   const clock = new BillingClock(spec.cpuMemoryMb, ownQueuedMs);
   const { tf, store, schedule, shard, validation } = await loadWorkerInputs(spec, rank, requireFrom);
