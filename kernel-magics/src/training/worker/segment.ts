@@ -11,20 +11,18 @@
  * segment's checkpoint and replays the rounds it missed: the exchange gives
  * it the means already published, so nothing is applied twice, and a
  * checkpoint already written for a position is not written again.
+ *
+ * A spec with `profile` runs a profiling segment instead (./profile.ts).
  */
 import { BillingClock } from '../../cost/cpu-share';
 import { ownQueuedMs } from '../../runtime/cpu-time';
 import type * as Tf from '@tensorflow/tfjs';
 
-import { createExchangeApi, Exchange } from '../../exchange/collectives/exchange';
-import { sharedStore } from '../../exchange/store/shared';
+import type { Exchange } from '../../exchange/collectives/exchange';
 import { emitEvent } from '../../output/events';
 import { currentInvocation } from '../../runtime/program/context';
-import { ModelStore } from '../../state/model-store';
-import { ReportedStore } from '../../state/reported-store';
-import { readSamples } from '../datasets/read';
-import { shardRange } from '../datasets/shard';
-import { EpochSchedule } from '../schedule';
+import type { ReportedStore } from '../../state/reported-store';
+import type { EpochSchedule } from '../schedule';
 import {
   EpochSums,
   SegmentOutcome,
@@ -33,26 +31,17 @@ import {
   TRAINING_STEP_EVENT,
   TrainingPosition,
 } from '../spec';
-import { loadTrainingTf } from '../tfjs/backend';
-import { CHECKPOINT_FORMAT, EpochRecord, writeCheckpointRecord } from '../checkpoint';
-import { gatherBatch, ShardData, sliceBatch } from './batches';
+import { CHECKPOINT_FORMAT, EpochRecord } from '../checkpoint';
+import type { ShardData } from './batches';
 import { GradientSync, gradientSync } from './gradient-sync';
-import { TrainableModel } from './trainable';
+import { holdModel, loadCheckpointModel, saveCheckpoint, takeHeldModel } from './model-io';
+import { profileWorker } from './profile';
+import { loadWorkerInputs, WorkerExchanges } from './setup';
+import { evaluateShard, StepParts, trainingStep } from './step';
+import type { TrainableModel } from './trainable';
 
 /** Fraction of the timeout a segment may use before it must stop at a control point. */
 const TIME_MARGIN = 0.85;
-/** Samples evaluated at once. */
-const EVALUATION_BATCH = 512;
-
-/** The model a warm environment ended its last segment with, and where. */
-interface HeldModel {
-  trainId: string;
-  position: TrainingPosition;
-  trainable: TrainableModel;
-}
-
-let held: HeldModel | undefined;
-
 /** Worker-local sums of the epoch in progress. */
 interface LocalSums {
   lossSum: number;
@@ -70,36 +59,17 @@ export async function trainingWorker(
   rank: number,
   requireFrom?: NodeJS.Require,
 ): Promise<SegmentOutcome> {
+  if (spec.profile) {
+    return profileWorker(spec, spec.profile, rank, requireFrom);
+  }
   // The invocation's clock, as its --timeout and its bill count it.
   const clock = new BillingClock(spec.cpuMemoryMb, ownQueuedMs);
-  const { tf } = await loadTrainingTf({ requireFrom, prefer: spec.tfBackend });
-  const store = new ReportedStore(sharedStore(spec.store));
-  const schedule = new EpochSchedule(spec.data.samples, spec.workers, spec.batchSize);
-  const shard = await readShard(store, spec.data, spec.workers, rank);
-  const validation = spec.validation
-    ? await readShard(store, spec.validation, spec.workers, rank)
-    : undefined;
-  const trainable = await modelFor(tf, spec, store);
-  held = undefined;
-  const exchange = createExchangeApi();
-  const opened: Exchange[] = [];
+  const { tf, store, schedule, shard, validation } = await loadWorkerInputs(spec, rank, requireFrom);
+  const trainable = takeHeldModel(spec) ?? (await loadCheckpointModel(tf, spec, store));
+  const exchanges = new WorkerExchanges(spec, rank);
   try {
-    const grads = await exchange.open({
-      run: 'grads',
-      rank,
-      workers: spec.workers,
-      codec: spec.codec,
-      strategy: spec.strategy,
-      ...(spec.strategy === 'parameter-server' ? { staleness: spec.staleness } : {}),
-    });
-    opened.push(grads);
-    const control = await exchange.open({
-      run: 'control',
-      rank,
-      workers: spec.workers,
-      strategy: 'allreduce',
-    });
-    opened.push(control);
+    const grads = await exchanges.grads();
+    const control = await exchanges.control();
     const loop = new SegmentLoop(tf, spec, rank, schedule, trainable, shard, validation, {
       grads,
       control,
@@ -108,43 +78,14 @@ export async function trainingWorker(
       clock,
     });
     const outcome = await loop.run();
-    held = { trainId: spec.trainId, position: outcome.position, trainable };
+    holdModel(spec.trainId, outcome.position, trainable);
     return outcome;
   } catch (error) {
     trainable.dispose();
     throw error;
   } finally {
-    await Promise.all(opened.map((ex) => ex.close()));
+    await exchanges.close();
   }
-}
-
-async function readShard(
-  store: ReportedStore,
-  ref: SegmentSpec['data'],
-  workers: number,
-  rank: number,
-): Promise<ShardData> {
-  const [start, end] = shardRange(ref.samples, workers, rank);
-  const { xs, ys } = await readSamples(store, ref, start, end);
-  return { xs, ys, xShape: ref.xShape, yShape: ref.yShape, samples: end - start };
-}
-
-/** The model at the segment's start: the one this environment holds if it is there, else the checkpoint. */
-async function modelFor(tf: typeof Tf, spec: SegmentSpec, store: ReportedStore): Promise<TrainableModel> {
-  const kept = held;
-  if (
-    kept &&
-    kept.trainId === spec.trainId &&
-    kept.position.epoch === spec.start.epoch &&
-    kept.position.step === spec.start.step
-  ) {
-    return kept.trainable;
-  }
-  kept?.trainable.dispose();
-  held = undefined;
-  const models = new ModelStore({ store, tf });
-  const model = await models.load<Tf.LayersModel>(spec.name, { version: spec.version, tf });
-  return new TrainableModel(tf, model, spec.accuracy);
 }
 
 /** What the loop works with besides the model and the data. */
@@ -168,6 +109,7 @@ class SegmentLoop {
   private epochStartedAt: number;
   private lastControlAt: number;
   private history: EpochRecord[];
+  private readonly stepParts: StepParts;
 
   constructor(
     private readonly tf: typeof Tf,
@@ -175,7 +117,7 @@ class SegmentLoop {
     private readonly rank: number,
     private readonly schedule: EpochSchedule,
     private readonly trainable: TrainableModel,
-    private readonly shard: ShardData,
+    shard: ShardData,
     private readonly validation: ShardData | undefined,
     private readonly parts: LoopParts,
   ) {
@@ -184,6 +126,7 @@ class SegmentLoop {
     this.epochStartedAt = performance.now();
     this.lastControlAt = this.epochStartedAt;
     this.history = [...spec.history];
+    this.stepParts = { tf, schedule, rank, shard, trainable, sync: parts.sync };
   }
 
   async run(): Promise<SegmentOutcome> {
@@ -206,22 +149,15 @@ class SegmentLoop {
   }
 
   private async step(order: Uint32Array): Promise<void> {
-    const { tf, schedule, rank } = this;
-    const size = schedule.localBatch(rank);
-    const offset = this.position.step * size;
-    const batch = gatherBatch(tf, this.shard, order.subarray(offset, offset + size));
-    let result: ReturnType<TrainableModel['gradient']>;
-    try {
-      result = this.trainable.gradient(batch.xs, batch.ys, schedule.gradientScale(rank));
-    } finally {
-      tf.dispose([batch.xs, batch.ys]);
-    }
-    this.local.lossSum += result.metrics.loss * size;
-    this.local.correct += result.metrics.correct;
-    this.local.samples += size;
-    for (const mean of await this.parts.sync.round(result.vector, this.round)) {
-      this.trainable.apply(mean);
-    }
+    const { loss, correct, samples } = await trainingStep(
+      this.stepParts,
+      order,
+      this.position.step,
+      this.round,
+    );
+    this.local.lossSum += loss * samples;
+    this.local.correct += correct;
+    this.local.samples += samples;
     this.round += 1;
     this.position.step += 1;
   }
@@ -317,24 +253,9 @@ class SegmentLoop {
 
   /** This worker's validation sums (zeros without validation data). */
   private evaluate(): { lossSum: number; correct: number; samples: number } {
-    const data = this.validation;
-    const total = { lossSum: 0, correct: 0, samples: 0 };
-    if (!data) {
-      return total;
-    }
-    for (let start = 0; start < data.samples; start += EVALUATION_BATCH) {
-      const end = Math.min(data.samples, start + EVALUATION_BATCH);
-      const batch = sliceBatch(this.tf, data, start, end);
-      try {
-        const { lossSum, correct } = this.trainable.evaluate(batch.xs, batch.ys);
-        total.lossSum += lossSum;
-        total.correct += correct;
-        total.samples += end - start;
-      } finally {
-        this.tf.dispose([batch.xs, batch.ys]);
-      }
-    }
-    return total;
+    return this.validation
+      ? evaluateShard(this.tf, this.trainable, this.validation)
+      : { lossSum: 0, correct: 0, samples: 0 };
   }
 
   /** Sums every worker's local figures (and stop votes) in one small all-reduce. */
@@ -437,8 +358,8 @@ class SegmentLoop {
     if (written) {
       return Number(new TextDecoder().decode(written));
     }
-    const { spec, trainable } = this;
-    writeCheckpointRecord(trainable.model, {
+    const { spec } = this;
+    const version = await saveCheckpoint(this.tf, store, spec.name, this.trainable, {
       format: CHECKPOINT_FORMAT,
       trainId: spec.trainId,
       position: { ...this.position },
@@ -449,8 +370,6 @@ class SegmentLoop {
       history: this.history,
       carried,
     });
-    const models = new ModelStore({ store, tf: this.tf });
-    const { version } = await models.save(spec.name, trainable.model, { includeOptimizer: true });
     await store.putIfAbsent(marker, new TextEncoder().encode(String(version)));
     return version;
   }
