@@ -339,6 +339,107 @@ describe('checkpoints', () => {
   }, 120_000);
 });
 
+interface TunedOut {
+  tuning: {
+    pick: { workers: number; memoryMb: number };
+    reason: string;
+    meetsDeadline: boolean;
+    predicted: { seconds: number; costUsd: number };
+    rows: {
+      workers: number;
+      memoryMb: number;
+      status: string;
+      runMs?: number;
+      costUsd?: number;
+      meetsDeadline: boolean;
+    }[];
+    profiled: { workers: number[]; memoryMb: number };
+    invocations: number;
+    costUsd: number;
+  };
+  workerSeconds: number;
+  costUsd: number;
+  epochs: number[];
+  names: string[];
+}
+
+describe("train-time tuning: workers: 'auto', memory: 'auto'", () => {
+  /** A tuned training of 1 epoch over 1 or 2 workers x 512 or 1,769 MB; what it returned and what the cell showed. */
+  async function tuned(name: string, deadline: number): Promise<{ out: TunedOut; shown: string }> {
+    const record = await execute(
+      fixture.kernel,
+      [
+        'const result = await train({',
+        "  model: mlp(1), data: trainSet, validation: test, workers: 'auto', memory: 'auto', deadline: " +
+          deadline +
+          ',',
+        `  tune: { workers: [1, 2], memory: [512, 1769] }, epochs: 1, batchSize: 32, name: '${name}', seed: 7,`,
+        '});',
+        'const names = [...new Set((await models.list()).map((m) => m.name))];',
+        `console.log('${RESULT}' + JSON.stringify({ tuning: result.tuning, workerSeconds: result.workerSeconds, costUsd: result.costUsd, epochs: result.history.map((r) => r.epoch), names }));`,
+      ].join('\n'),
+      { timeoutMs: 240_000 },
+    );
+    const error = errorOf(record);
+    if (error) {
+      throw new Error(`cell failed: ${error.ename}: ${error.evalue}\n${error.traceback.join('\n')}`);
+    }
+    const shown = record.iopub
+      .map((m) => (m.content as { data?: Record<string, unknown> }).data?.['text/plain'])
+      .filter((text): text is string => typeof text === 'string')
+      .join('\n');
+    return { out: printed<TunedOut>(record), shown };
+  }
+
+  it('profiles the fewest and most workers, picks the cheapest predicted to meet the deadline, says why, and trains with it', async () => {
+    const { out, shown } = await tuned('mlp-tuned', 600);
+    const { tuning } = out;
+    expect(tuning.profiled).toEqual({ workers: [1, 2], memoryMb: 1769 });
+    // A profiling run of 1 worker and one of 2.
+    expect(tuning.invocations).toBe(3);
+    expect(tuning.rows.map((r) => `${r.workers}x${r.memoryMb}`)).toEqual([
+      '1x512',
+      '1x1769',
+      '2x512',
+      '2x1769',
+    ]);
+    // The pick is the cheapest of the grid predicted to meet the deadline (ties within 1% go to the faster).
+    const inTime = tuning.rows.filter((r) => r.meetsDeadline && r.costUsd !== undefined);
+    const cheapest = Math.min(...inTime.map((r) => r.costUsd ?? Infinity));
+    const pickRow = tuning.rows.find(
+      (r) => r.workers === tuning.pick.workers && r.memoryMb === tuning.pick.memoryMb,
+    );
+    expect(pickRow?.costUsd).toBeLessThanOrEqual(cheapest * 1.01);
+    expect(tuning.meetsDeadline).toBe(true);
+    expect(tuning.reason).toMatch(/is the cheapest predicted to finish within the deadline of 600 s/);
+    expect(tuning.predicted.seconds).toBeGreaterThan(0);
+    // Tuning's cost is the call's too; the training ran with the pick.
+    expect(tuning.costUsd).toBeGreaterThan(0);
+    expect(out.costUsd).toBeGreaterThan(tuning.costUsd);
+    expect(out.workerSeconds).toBeGreaterThan(0);
+    expect(out.epochs).toEqual([1]);
+    expect(shown).toMatch(new RegExp(`→ ${tuning.pick.workers}\\s+${tuning.pick.memoryMb} MB`));
+    expect(shown).toContain(`Training on ${tuning.pick.workers} worker`);
+    expect(shown).toMatch(
+      new RegExp(`train 'mlp-tuned': ${tuning.pick.workers} workers · ${tuning.pick.memoryMb} MB`),
+    );
+    // The profiling model is gone; the training's checkpoints are there.
+    expect(out.names).toContain('mlp-tuned');
+    expect(out.names.filter((n) => n.includes('.tuning-'))).toEqual([]);
+  }, 300_000);
+
+  it('a deadline nothing meets: the fastest, and it says so', async () => {
+    const { out } = await tuned('mlp-tuned-late', 0.001);
+    expect(out.tuning.meetsDeadline).toBe(false);
+    expect(out.tuning.reason).toMatch(
+      /No workers x memory is predicted to meet the deadline of 0.001 s: the fastest/,
+    );
+    const fastest = Math.min(...out.tuning.rows.map((r) => r.runMs ?? Infinity));
+    expect(out.tuning.predicted.seconds * 1000).toBeCloseTo(fastest, 6);
+    expect(out.epochs).toEqual([1]);
+  }, 300_000);
+});
+
 describe('bad options', () => {
   it.each([
     [
@@ -356,6 +457,11 @@ describe('bad options', () => {
     ["train({ model: mlp(1), data: trainSet, codec: 'zip' })", /codec/],
     ['train({ model: mlp(1), data: trainSet, memory: 5 })', /memory/],
     ['train({ model: mlp(1), data: { xs: trainSet.xs, ys: test.ys } })', /2000 samples and data.ys 500/],
+    ['train({ model: mlp(1), data: trainSet, workers: 2, deadline: 30 })', /give workers: 'auto'/],
+    [
+      "train({ model: mlp(1), data: trainSet, workers: 'auto', tune: { workers: [4000] } })",
+      /tune.workers must be a list of worker counts from 1 to 1000/,
+    ],
   ])(
     '%s is refused before anything runs',
     async (call, message) => {
