@@ -4,31 +4,30 @@ import { fitStepModel, TrainingModel } from '../../kernel-magics/src/cost/traini
 
 const PRICING = { prices: DEFAULT_PRICES, arch: 'x86_64' as const };
 
+/** Time of `cpu` ms of CPU and `wait` ms waiting: its active time is both. */
+const cw = (cpu: number, wait: number) => ({ cpuMs: cpu, activeMs: cpu + wait });
+
 describe('the train-time step model', () => {
   // A step: 2 ms fixed + 0.5 ms a local sample of CPU; the exchange waits 3 ms + 1.5 ms a worker.
-  const truth = (workers: number) => ({
-    workers,
-    cpuMs: 2 + (0.5 * 32) / workers,
-    waitMs: 3 + 1.5 * workers,
-  });
+  const truth = (workers: number) => ({ workers, ...cw(2 + (0.5 * 32) / workers, 3 + 1.5 * workers) });
 
   it('recovers the compute and exchange parts from two worker counts', () => {
     const model = fitStepModel([truth(1), truth(4)], 32);
     expect(model.cpuFixedMs).toBeCloseTo(2, 9);
     expect(model.cpuPerSampleMs).toBeCloseTo(0.5, 9);
-    expect(model.waitBaseMs).toBeCloseTo(3, 9);
-    expect(model.waitPerWorkerMs).toBeCloseTo(1.5, 9);
+    expect(model.restBaseMs).toBeCloseTo(3, 9);
+    expect(model.restPerWorkerMs).toBeCloseTo(1.5, 9);
   });
 
   /** Profiles whose steps follow `truth`, with setup, evaluation, checkpoint and memory of their own. */
   const profile = (workers: number) => {
-    const { cpuMs, waitMs } = truth(workers);
+    const { cpuMs, activeMs } = truth(workers);
     return {
       workers,
-      step: { cpuMs, waitMs },
-      setup: { cpuMs: 400, waitMs: 100 },
-      evaluatePerSample: { cpuMs: 0.1, waitMs: 0 },
-      checkpoint: { cpuMs: 10, waitMs: 20 },
+      step: { cpuMs, activeMs },
+      setup: cw(400, 100),
+      evaluatePerSample: cw(0.1, 0),
+      checkpoint: cw(10, 20),
       peakMb: 200 - 10 * workers,
       initMs: 150,
     };
@@ -80,11 +79,22 @@ describe('the train-time step model', () => {
     expect(() => new TrainingModel([], shape, PRICING)).toThrow(/at least one measured worker count/);
   });
 
+  it("counts active time as the runtime's clock does: CPU of other threads alongside is not added twice", () => {
+    // 10 ms of CPU in 8 ms active (a GC thread ran alongside the step).
+    const threaded = { ...profile(1), step: { cpuMs: 10, activeMs: 8 } };
+    const model = new TrainingModel([threaded], { ...shape, validationSamples: 0 }, PRICING);
+    const steps = 2 * 100;
+    const at1769 = model.predict(1, 1769);
+    expect(at1769.stepMs).toBeCloseTo(8, 9);
+    expect(model.predict(1, 512).stepMs).toBeCloseTo(8 + 10 * (1769 / 512 - 1), 9);
+    expect(at1769.totalMs).toBeCloseTo(500 + steps * 8 + 2 * 30, 9);
+  });
+
   it('fits one worker count as a flat wait, and refuses nonsense', () => {
     const model = fitStepModel([truth(2)], 32);
-    expect(model.waitPerWorkerMs).toBe(0);
-    expect(model.waitBaseMs).toBeCloseTo(6, 9);
+    expect(model.restPerWorkerMs).toBe(0);
+    expect(model.restBaseMs).toBeCloseTo(6, 9);
     expect(() => fitStepModel([], 32)).toThrow(/at least one measured worker count/);
-    expect(() => fitStepModel([{ workers: 0, cpuMs: 1, waitMs: 1 }], 32)).toThrow(/workers >= 1/);
+    expect(() => fitStepModel([{ workers: 0, cpuMs: 1, activeMs: 1 }], 32)).toThrow(/workers >= 1/);
   });
 });

@@ -71,7 +71,7 @@ describe('foldProfiles', () => {
     ...extra,
   });
 
-  it("takes the most CPU a worker spent on a step and the rest of the mean step as the exchange's wait", () => {
+  it("takes the most CPU a worker spent on a step (the others wait for it) and the workers' mean active time", () => {
     const folded = foldProfiles(
       2,
       [
@@ -80,20 +80,20 @@ describe('foldProfiles', () => {
       ],
       { peakMemoryMb: 160, initMs: 120 },
     );
-    expect(folded.step).toEqual({ cpuMs: 12, waitMs: 19 });
+    expect(folded.step).toEqual({ cpuMs: 12, activeMs: 31 });
     // The slowest worker's setup.
-    expect(folded.setup).toEqual({ cpuMs: 900, waitMs: 600 });
+    expect(folded.setup).toEqual({ cpuMs: 900, activeMs: 1500 });
     expect(folded.evaluatePerSample?.cpuMs).toBeCloseTo(0.2, 9);
-    expect(folded.evaluatePerSample?.waitMs).toBeCloseTo(0.05, 9);
-    expect(folded.checkpoint).toEqual({ cpuMs: 5, waitMs: 20 });
+    expect(folded.evaluatePerSample?.activeMs).toBeCloseTo(0.25, 9);
+    expect(folded.checkpoint).toEqual({ cpuMs: 5, activeMs: 25 });
     expect(folded.peakMb).toBe(170);
     expect(folded.initMs).toBe(120);
   });
 
-  it('never gives a negative wait (CPU time of threads may pass the wall time)', () => {
+  it('keeps CPU time above active time as it is (other threads ran alongside)', () => {
     const folded = foldProfiles(1, [worker(40, 35, 800)], { initMs: 0 });
-    expect(folded.step.waitMs).toBe(0);
-    expect(folded.setup.waitMs).toBe(0);
+    expect(folded.step).toEqual({ cpuMs: 40, activeMs: 35 });
+    expect(folded.setup).toEqual({ cpuMs: 900, activeMs: 800 });
   });
 });
 
@@ -153,8 +153,8 @@ describe('what the cell shows', () => {
   it('a row per workers x memory with the pick marked, and why', () => {
     const profile = (workers: number) => ({
       workers,
-      step: { cpuMs: 4 + 16 / workers, waitMs: 3 * workers },
-      setup: { cpuMs: 1200, waitMs: 200 },
+      step: { cpuMs: 4 + 16 / workers, activeMs: 4 + 16 / workers + 3 * workers },
+      setup: { cpuMs: 1200, activeMs: 1400 },
       peakMb: 140,
       initMs: 100,
     });
@@ -195,6 +195,7 @@ describe('what the cell shows', () => {
       predicted: { seconds: pick.row.runMs / 1000, costUsd: pick.row.costUsd },
       rows,
       profiled: { workers: [1, 2], memoryMb: 1769 },
+      profiles: [profile(1), profile(2)],
       invocations: 3,
       costUsd: 0.00012,
     };

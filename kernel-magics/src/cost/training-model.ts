@@ -1,36 +1,40 @@
 /**
  * How long and how much a `train()` would take at any workers x memory,
  * from short profiling runs at a few worker counts (train-time tuning). A
- * worker's time splits into CPU time, which Lambda's vCPU share of its
- * memory stretches, and waiting (for the store, for the other workers),
- * which it does not. Its parts: setup (loading tfjs, its shard, the model),
+ * worker's time is its active time (wall time less run-queue time) with its
+ * CPU time stretched by Lambda's vCPU share of its memory, as the embedded
+ * runtime's clock counts it (the waiting in it, for the store and the other
+ * workers, does not stretch). Its parts: setup (loading tfjs, its shard, the model),
  * the steps (its part of the gradient, then the exchange), and each epoch's
  * end (evaluating its share of the validation data, rank 0's checkpoint).
  * Worker counts that were profiled are predicted from their own measures;
  * the others from a step model fitted to them (CPU: a fixed part and a part
- * per local sample; waiting: growing with the workers).
+ * per local sample; the rest growing with the workers).
  */
 import { vcpuShare } from './cpu-share';
 import { alikeRunPico, checkMemory, CostModelError, picoToUsd } from './meter';
 import type { Arch, PriceTable } from './prices';
 
-/** Time split into CPU time (one vCPU's worth) and time spent waiting for something else, ms. */
-export interface CpuWait {
+/**
+ * Time measured on one vCPU, ms: CPU time (every thread of the process) and
+ * active time (wall time less time waiting for a CPU other processes had).
+ */
+export interface CpuActive {
   cpuMs: number;
-  waitMs: number;
+  activeMs: number;
 }
 
 /** What profiling measured at one worker count (steps warm: no setup in them). */
 export interface CountProfile {
   workers: number;
   /** A step of the slowest worker. */
-  step: CpuWait;
+  step: CpuActive;
   /** From a worker's start to its first step, the slowest worker's. */
-  setup: CpuWait;
+  setup: CpuActive;
   /** Evaluating one validation sample. */
-  evaluatePerSample?: CpuWait;
+  evaluatePerSample?: CpuActive;
   /** Saving one checkpoint (rank 0; the others wait for it). */
-  checkpoint?: CpuWait;
+  checkpoint?: CpuActive;
   /** Peak resident memory of a worker, MB. */
   peakMb: number;
   /** A cold start's INIT, ms (0 when none was seen). */
@@ -38,16 +42,20 @@ export interface CountProfile {
 }
 
 /** Steps measured at one worker count (warm: no cold start or setup in them). */
-export interface StepMeasure extends CpuWait {
+export interface StepMeasure extends CpuActive {
   workers: number;
 }
 
-/** The step model fitted to measures: CPU = fixed + per sample x local batch; wait = base + per worker x workers. */
+/**
+ * The step model fitted to measures: CPU = fixed + per sample x local
+ * batch; the rest of the active time (waiting, less CPU other threads spent
+ * alongside) = base + per worker x workers.
+ */
 export interface StepModel {
   cpuFixedMs: number;
   cpuPerSampleMs: number;
-  waitBaseMs: number;
-  waitPerWorkerMs: number;
+  restBaseMs: number;
+  restPerWorkerMs: number;
 }
 
 /** The training to predict. */
@@ -109,33 +117,31 @@ export function fitStepModel(measures: readonly StepMeasure[], batchSize: number
     throw new CostModelError('A step model needs at least one measured worker count.');
   }
   for (const m of measures) {
-    if (![m.cpuMs, m.waitMs].every((v) => Number.isFinite(v) && v >= 0) || !(m.workers >= 1)) {
+    if (![m.cpuMs, m.activeMs].every((v) => Number.isFinite(v) && v >= 0) || !(m.workers >= 1)) {
       throw new CostModelError(
         `A step measure must have workers >= 1 and finite ms >= 0, got ${JSON.stringify(m)}`,
       );
     }
   }
   const cpu = line(measures.map((m) => [batchSize / m.workers, m.cpuMs]));
-  const wait = line(measures.map((m) => [m.workers, m.waitMs]));
+  const rest = line(measures.map((m) => [m.workers, m.activeMs - m.cpuMs]));
   return {
     cpuFixedMs: Math.max(0, cpu.intercept),
     cpuPerSampleMs: Math.max(0, cpu.slope),
-    waitBaseMs: Math.max(0, wait.intercept),
-    waitPerWorkerMs: Math.max(0, wait.slope),
+    restBaseMs: rest.intercept,
+    restPerWorkerMs: rest.slope,
   };
 }
 
 /** A step at `workers` from the fitted model. */
-function modelledStep(model: StepModel, batchSize: number, workers: number): CpuWait {
-  return {
-    cpuMs: model.cpuFixedMs + model.cpuPerSampleMs * (batchSize / workers),
-    waitMs: model.waitBaseMs + model.waitPerWorkerMs * workers,
-  };
+function modelledStep(model: StepModel, batchSize: number, workers: number): CpuActive {
+  const cpuMs = model.cpuFixedMs + model.cpuPerSampleMs * (batchSize / workers);
+  return { cpuMs, activeMs: Math.max(0, cpuMs + model.restBaseMs + model.restPerWorkerMs * workers) };
 }
 
-/** ms on Lambda's clock at a vCPU share: the CPU part stretched, the waiting as it was. */
-function onLambda(part: CpuWait | undefined, share: number, times = 1): number {
-  return part ? (times * part.cpuMs) / share + times * part.waitMs : 0;
+/** ms on Lambda's clock at a vCPU share: the active time with the CPU time in it stretched. */
+function onLambda(part: CpuActive | undefined, share: number, times = 1): number {
+  return part ? times * Math.max(0, part.activeMs + part.cpuMs * (1 / share - 1)) : 0;
 }
 
 /** Predicts trainings at any workers x memory from the profiles of a few worker counts. */

@@ -5,19 +5,19 @@
  * (rank 0) a checkpoint; the kernel folds their measures into one profile
  * of that worker count.
  */
-import type { CountProfile, CpuWait } from '../../cost/training-model';
+import type { CountProfile } from '../../cost/training-model';
 import { embeddedClock, type ServerlessCellOptions } from '../../magics/options';
 import type { DatasetRef } from '../datasets/layout';
 import { TrainingConfigError, TrainingInterruptedError, TrainingWorkerError } from '../errors';
 import type { TrainingHost } from '../host';
 import type { ResolvedTrainOptions } from '../options';
-import type { ProfileSpec, SegmentSpec, TimeSplit, WorkerProfile } from '../spec';
+import type { ProfileSpec, SegmentSpec, WorkerProfile } from '../spec';
 import type { AccuracyKind } from '../worker/trainable';
 
 /** Steps each profiling worker runs before it measures. */
-const WARMUP_STEPS = 3;
+const WARMUP_STEPS = 24;
 /** Steps each profiling worker measures. */
-const MEASURED_STEPS = 16;
+const MEASURED_STEPS = 24;
 /** Validation samples each profiling worker evaluates. */
 const EVALUATED_SAMPLES = 256;
 
@@ -140,17 +140,12 @@ function profileSpec(context: ProfileContext, workers: number, options: Serverle
   };
 }
 
-const split = (time: TimeSplit): CpuWait => ({
-  cpuMs: time.cpuMs,
-  waitMs: Math.max(0, time.activeMs - time.cpuMs),
-});
-
 /**
- * One worker count's profile from its workers' measures. A synchronous step
- * lasts as long as its slowest worker's CPU part and the exchange after it:
- * the most CPU any worker spent on a step, and the rest of the mean step.
- * Setup is the slowest worker's; evaluation the workers' mean; the
- * checkpoint rank 0's.
+ * One worker count's profile from its workers' measures. Workers step in
+ * lockstep, so a step's active time is the workers' mean, and what Lambda's
+ * share stretches is the CPU of the busiest (the others wait for it). Setup
+ * is the slowest worker's; evaluation the workers' mean; the checkpoint
+ * rank 0's.
  */
 export function foldProfiles(
   workers: number,
@@ -165,17 +160,17 @@ export function foldProfiles(
   const checkpoint = measured.find((m) => m.checkpoint)?.checkpoint;
   return {
     workers,
-    step: { cpuMs: stepCpu, waitMs: Math.max(0, stepActive - stepCpu) },
-    setup: split(slowestSetup),
+    step: { cpuMs: stepCpu, activeMs: stepActive },
+    setup: { ...slowestSetup },
     ...(evaluations.length > 0
       ? {
-          evaluatePerSample: split({
+          evaluatePerSample: {
             cpuMs: mean(evaluations.map((e) => e.cpuMs)),
             activeMs: mean(evaluations.map((e) => e.activeMs)),
-          }),
+          },
         }
       : {}),
-    ...(checkpoint ? { checkpoint: split(checkpoint) } : {}),
+    ...(checkpoint ? { checkpoint: { ...checkpoint } } : {}),
     peakMb: Math.max(run.peakMemoryMb ?? 0, ...measured.map((m) => m.peakRssMb)),
     initMs: run.initMs,
   };

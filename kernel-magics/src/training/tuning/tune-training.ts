@@ -43,6 +43,8 @@ export interface TrainTuning {
   rows: TrainTuneRow[];
   /** The worker counts profiled, and the memory they were profiled at. */
   profiled: { workers: number[]; memoryMb: number };
+  /** What profiling measured at each worker count it ran (host ms, one vCPU's worth of CPU). */
+  profiles: CountProfile[];
   /** Invocations the profiling ran, and what it cost, USD. */
   invocations: number;
   costUsd: number;
@@ -118,6 +120,7 @@ export async function tuneTraining(context: TuneContext): Promise<TrainTuning> {
           predicted: { seconds: (pick.row.runMs ?? 0) / 1000, costUsd: pick.row.costUsd ?? 0 },
           rows,
           profiled: { workers: [...profiles.keys()].sort((a, b) => a - b), memoryMb: profileMemoryMb },
+          profiles: [...profiles.values()].sort((a, b) => a.workers - b.workers),
           invocations,
           costUsd,
         };
