@@ -12,6 +12,12 @@ export interface EpochSums {
   correct: number;
   samples: number;
   seconds: number;
+  /**
+   * Seconds every worker was billed for in it so far, summed over the
+   * workers (each on the clock its invocation is billed by); absent in
+   * checkpoints written before it was counted.
+   */
+  workerSeconds?: number;
 }
 
 /** One epoch's figures, as `train()` returns them in `history`. */

@@ -47,7 +47,9 @@ export class SegmentEvents {
     } else if (event.type === TRAINING_EPOCH_EVENT) {
       const data = event.data as unknown as TrainingEpochData;
       const storage = this.session.host.storageCost(runId);
-      const compute = data.seconds * this.spec.workers * this.session.perWorkerSecondUsd;
+      // What the workers' invocations were billed for in the epoch (on their billing clock), else its wall time.
+      const workerSeconds = data.workerSeconds ?? data.seconds * this.spec.workers;
+      const compute = workerSeconds * this.session.perWorkerSecondUsd;
       const cost = compute + (storage - this.storageAtEpoch);
       this.storageAtEpoch = storage;
       const bytes = this.bytes - this.bytesAtEpoch;

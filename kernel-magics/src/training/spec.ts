@@ -141,6 +141,8 @@ export interface TrainingEpochData {
   valAccuracy?: number;
   samples: number;
   seconds: number;
+  /** Seconds every worker was billed for in the epoch, summed over the workers. */
+  workerSeconds?: number;
   checkpointVersion: number;
 }
 

@@ -108,6 +108,8 @@ class SegmentLoop {
   private epochSums: EpochSums;
   private epochStartedAt: number;
   private lastControlAt: number;
+  /** This worker's billing clock at the last control round, ms. */
+  private lastControlBilledMs: number;
   private history: EpochRecord[];
   private readonly stepParts: StepParts;
 
@@ -125,6 +127,7 @@ class SegmentLoop {
     this.epochSums = spec.carried ?? noSums();
     this.epochStartedAt = performance.now();
     this.lastControlAt = this.epochStartedAt;
+    this.lastControlBilledMs = parts.clock.now();
     this.history = [...spec.history];
     this.stepParts = { tf, schedule, rank, shard, trainable, sync: parts.sync };
   }
@@ -216,6 +219,7 @@ class SegmentLoop {
       emitEvent(TRAINING_EPOCH_EVENT, {
         ...withoutAbsent(record),
         samples: epochSums.samples,
+        ...(epochSums.workerSeconds === undefined ? {} : { workerSeconds: epochSums.workerSeconds }),
         checkpointVersion: version ?? -1,
       });
     }
@@ -233,9 +237,7 @@ class SegmentLoop {
       loss: epochSums.lossSum / Math.max(1, epochSums.samples),
       seconds: epochSums.seconds,
       costUsd:
-        epochSums.seconds *
-        this.parts.clock.read().stretch *
-        this.spec.workers *
+        (epochSums.workerSeconds ?? epochSums.seconds * this.parts.clock.read().stretch * this.spec.workers) *
         this.spec.workerUsdPerSecond,
       bytesExchanged: 0,
     };
@@ -274,6 +276,7 @@ class SegmentLoop {
       evaluation.samples,
       wantsToStop ? 1 : 0,
       budgetSpent ? 1 : 0,
+      this.billedSinceLastControl(),
     );
     const mean = await this.parts.control.allreduce(vector, { round: this.controlRound });
     this.controlRound += 1;
@@ -288,7 +291,16 @@ class SegmentLoop {
       valSamples: Math.round(mean[5] * workers),
       stop: mean[6] > 0 || mean[7] > 0,
       stopForBudget: mean[7] > 0,
+      workerSeconds: (mean[8] * workers) / 1000,
     };
+  }
+
+  /** ms this worker's invocation was billed for since the last control round (the round's share of its bill). */
+  private billedSinceLastControl(): number {
+    const now = this.parts.clock.now();
+    const billed = now - this.lastControlBilledMs;
+    this.lastControlBilledMs = now;
+    return billed;
   }
 
   /** Adds a control round's sums to the epoch's, with the time since the last control point. */
@@ -299,6 +311,7 @@ class SegmentLoop {
       correct: this.epochSums.correct + sums.correct,
       samples: this.epochSums.samples + sums.samples,
       seconds: this.epochSums.seconds + (now - this.lastControlAt) / 1000,
+      workerSeconds: (this.epochSums.workerSeconds ?? 0) + sums.workerSeconds,
     };
     this.controlInterval = now - this.lastControlAt;
     this.lastControlAt = now;
@@ -403,6 +416,8 @@ interface ControlSums {
   stop: boolean;
   /** Some worker found that another epoch would pass the budget. */
   stopForBudget: boolean;
+  /** Seconds every worker was billed for since the last control round, summed. */
+  workerSeconds: number;
 }
 
 function withoutAbsent(record: EpochRecord): Record<string, number> {
