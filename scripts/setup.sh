@@ -46,7 +46,7 @@ if [ ! -f "$app" ] || newer_than "$app" lab/src lab/rspack.config.mjs lab/packag
   node lab/build.mjs
 fi
 ext=lab/labextensions/jupyterlab-serverless/package.json
-if [ ! -f "$ext" ] || newer_than "$ext" extension/lib style extension/schema extension/package.json; then
+if [ ! -f "$ext" ] || newer_than "$ext" extension/lib extension/style extension/schema extension/package.json; then
   echo "setup: building the prebuilt extension"
   node lab/build-extension.mjs --no-tsc
 fi
