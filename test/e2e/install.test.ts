@@ -44,7 +44,7 @@ interface Artifacts {
 const EXTENSION = 'jupyterlab-serverless';
 const CELL = '%%serverless\n6 * 7';
 const STEP_MS = 60_000;
-/** Building, packing and installing: a minute and a half at most on two busy cores. */
+/** Building, packing and installing, with room for a loaded machine. */
 const SETUP_MS = 180_000;
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -53,7 +53,11 @@ const extensionVersion = readJson<{ version: string }>(
 ).version;
 
 /** Runs a command; throws with its output unless it exits 0; returns stdout. */
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
+function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): string {
   const result = spawnSync(command, args, {
     cwd: os.tmpdir(),
     encoding: 'utf8',
@@ -91,8 +95,8 @@ function archiveEntries(file: string): string[] {
   return listing.split('\n').filter(Boolean);
 }
 
-/** Every file and link under `dir` (relative paths); directories only when empty ones are asked for. */
-function walk(dir: string, options: { emptyDirs?: boolean } = {}): string[] {
+/** Every file and link under `dir`, as relative paths (empty directories are not listed). */
+function walk(dir: string): string[] {
   const found: string[] = [];
   const visit = (relative: string): void => {
     const full = path.join(dir, relative);
@@ -100,11 +104,7 @@ function walk(dir: string, options: { emptyDirs?: boolean } = {}): string[] {
       found.push(relative);
       return;
     }
-    const entries = readdirSync(full);
-    if (entries.length === 0 && options.emptyDirs && relative !== '') {
-      found.push(`${relative}/`);
-    }
-    for (const entry of entries) {
+    for (const entry of readdirSync(full)) {
       visit(path.join(relative, entry));
     }
   };
