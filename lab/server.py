@@ -5,10 +5,13 @@ prebuilt extensions in lab/labextensions/ with Debian's jupyter_server 1.23
 and jupyterlab_server 2.16 (python3-jupyter-server, python3-jupyterlab-server).
 
     /usr/bin/python3 lab/server.py [--port 8888] [--ip 127.0.0.1]
-        [--notebook-dir DIR] [--state-dir DIR] [--no-browser]
+        [--notebook-dir DIR] [--state-dir DIR] [--no-browser] [--jupyter-path-extensions]
 
 The token comes from $JUPYTER_TOKEN, else it is generated; the URL is printed.
-Kernels are found as jupyter_server finds them (set JUPYTER_PATH).
+Kernels are found as jupyter_server finds them (set JUPYTER_PATH); with
+--jupyter-path-extensions, prebuilt extensions are too (the labextensions
+dirs of the Jupyter data path, where `pip install` puts them), as JupyterLab
+finds them, instead of lab/labextensions.
 """
 
 import argparse
@@ -19,6 +22,7 @@ import secrets
 import sys
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_core.paths import jupyter_path
 from jupyter_server.base.zmqhandlers import WebSocketMixin
 from jupyterlab_server import LabServerApp
 from tornado import web
@@ -104,11 +108,14 @@ class ServerlessLabApp(LabServerApp):
     # Set by main() before launching: per-run state (user settings, workspaces).
     state_dir = DEFAULT_STATE
     expose_app = False
+    jupyter_path_extensions = False
 
     # Passing labextensions_path on the command line was ignored by this
     # jupyterlab_server: a default in the subclass is what takes effect.
     @default("labextensions_path")
     def _default_labextensions_path(self):
+        if self.jupyter_path_extensions:
+            return jupyter_path("labextensions")
         return [LABEXTENSIONS]
 
     @default("user_settings_dir")
@@ -121,6 +128,7 @@ class ServerlessLabApp(LabServerApp):
 
     def initialize_settings(self):
         super().initialize_settings()
+        self.log.info("Prebuilt extensions from: %s", os.pathsep.join(self.labextensions_path))
         page_config = self.serverapp.web_app.settings.setdefault("page_config_data", {})
         with open(os.path.join(self.static_dir, "main.js"), "rb") as bundle:
             page_config["buildHash"] = hashlib.sha256(bundle.read()).hexdigest()[:16]
@@ -155,6 +163,11 @@ def main(argv=None):
     parser.add_argument(
         "--expose-app-in-browser", action="store_true", help="window.jupyterapp, for browser tests"
     )
+    parser.add_argument(
+        "--jupyter-path-extensions",
+        action="store_true",
+        help="prebuilt extensions from the Jupyter data path's labextensions dirs, not lab/labextensions",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
 
@@ -165,6 +178,7 @@ def main(argv=None):
         sys.exit(f"--notebook-dir {notebook_dir} is not a directory")
     ServerlessLabApp.state_dir = os.path.abspath(args.state_dir)
     ServerlessLabApp.expose_app = args.expose_app_in_browser
+    ServerlessLabApp.jupyter_path_extensions = args.jupyter_path_extensions
     os.makedirs(ServerlessLabApp.state_dir, exist_ok=True)
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     # Listing the python3 kernelspec imports ipykernel and so debugpy, whose

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Sets up what is missing for `npm start` and `npm test`, then returns:
-#  - Debian packages (Jupyter server, nbclient, kernel test suite, chromium)
-#    with apt-get when root; otherwise says what to install;
+#  - Debian packages (Jupyter server, nbclient, kernel test suite, chromium,
+#    the wheel's build tools) with apt-get when root; otherwise says what to install;
 #  - npm packages from package-lock.json (npm ci) when node_modules is stale;
 #  - the build (tsc -b is incremental; the worker bundle takes milliseconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-jupyter-client bubblewrap
-  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert chromium redis-server)
+  python3-nbclient python3-jupyter-kernel-test python3-ipykernel jupyter-nbconvert chromium redis-server
+  python3-build python3-hatchling python3-pip)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -46,7 +47,7 @@ if [ ! -f "$app" ] || newer_than "$app" lab/src lab/rspack.config.mjs lab/packag
   node lab/build.mjs
 fi
 ext=lab/labextensions/jupyterlab-serverless/package.json
-if [ ! -f "$ext" ] || newer_than "$ext" extension/lib style extension/schema extension/package.json; then
+if [ ! -f "$ext" ] || newer_than "$ext" extension/lib extension/style extension/schema extension/package.json; then
   echo "setup: building the prebuilt extension"
   node lab/build-extension.mjs --no-tsc
 fi

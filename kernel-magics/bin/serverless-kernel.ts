@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import type { DeployCommandOptions } from '../src/cli/deploy';
 import { parseMemoryList } from '../src/cli/deploy-options';
-import { InstallTarget, installKernelspec } from '../src/cli/kernelspec';
+import { InstallTarget, installKernelspec, kernelsDir, uninstallKernelspec } from '../src/cli/kernelspec';
 import { DISPLAY_NAME, KERNEL_NAME } from '../src/kernel/kernel-info';
 import { startOffline } from '../src/cli/offline';
 import { runKernel } from '../src/main';
@@ -27,30 +27,57 @@ const program = new Command('serverless-kernel').description(
   `The ${DISPLAY_NAME} Jupyter kernel (kernelspec "${KERNEL_NAME}")`,
 );
 
-program
-  .command('install')
-  .description(`Install the "${KERNEL_NAME}" kernelspec`)
-  .addOption(
-    new Option('--user', 'install into the per-user Jupyter data dir').conflicts(['prefix', 'sysPrefix']),
-  )
-  .addOption(
-    new Option('--prefix <dir>', 'install into <dir>/share/jupyter/kernels').conflicts(['sysPrefix']),
-  )
-  .option('--sys-prefix', "install into Python's sys.prefix (a virtualenv or conda env)")
-  .action((options: { user?: boolean; prefix?: string; sysPrefix?: boolean }) => {
-    let target: InstallTarget;
-    if (options.prefix) {
-      target = { kind: 'prefix', prefix: options.prefix };
-    } else if (options.sysPrefix) {
-      target = { kind: 'sys-prefix' };
-    } else if (options.user || process.getuid?.() !== 0) {
-      target = { kind: 'user' };
-    } else {
-      target = { kind: 'system' };
-    }
-    const dir = installKernelspec(target);
-    process.stdout.write(`Installed kernelspec ${KERNEL_NAME} in ${dir}\n`);
-  });
+/** The kernelspec target options `install` and `uninstall` share. */
+interface TargetOptions {
+  user?: boolean;
+  prefix?: string;
+  sysPrefix?: boolean;
+}
+
+/** Adds the target options to a command; `where` is "into" or "from". */
+function withTargetOptions(command: Command, where: 'into' | 'from'): Command {
+  return command
+    .addOption(
+      new Option('--user', `${where} the per-user Jupyter data dir (the default, but for root)`).conflicts([
+        'prefix',
+        'sysPrefix',
+      ]),
+    )
+    .addOption(new Option('--prefix <dir>', `${where} <dir>/share/jupyter/kernels`).conflicts(['sysPrefix']))
+    .option('--sys-prefix', `${where} Python's sys.prefix (a virtualenv or conda env)`);
+}
+
+/** The target the options name; without one, the user's data dir (or the system's, for root). */
+function targetOf(options: TargetOptions): InstallTarget {
+  if (options.prefix) {
+    return { kind: 'prefix', prefix: options.prefix };
+  }
+  if (options.sysPrefix) {
+    return { kind: 'sys-prefix' };
+  }
+  return options.user || process.getuid?.() !== 0 ? { kind: 'user' } : { kind: 'system' };
+}
+
+withTargetOptions(
+  program.command('install').description(`Install the "${KERNEL_NAME}" kernelspec`),
+  'into',
+).action((options: TargetOptions) => {
+  const dir = installKernelspec(targetOf(options));
+  process.stdout.write(`Installed kernelspec ${KERNEL_NAME} in ${dir}\n`);
+});
+
+withTargetOptions(
+  program.command('uninstall').description(`Remove the "${KERNEL_NAME}" kernelspec that install wrote`),
+  'from',
+).action((options: TargetOptions) => {
+  const target = targetOf(options);
+  const dir = uninstallKernelspec(target);
+  process.stdout.write(
+    dir
+      ? `Removed kernelspec ${KERNEL_NAME} from ${dir}\n`
+      : `No kernelspec ${KERNEL_NAME} in ${kernelsDir(target)}: nothing to remove\n`,
+  );
+});
 
 program
   .command('kernel')

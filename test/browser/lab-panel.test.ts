@@ -27,6 +27,15 @@ import * as kernelApi from 'serverless-kernel';
 import { OfflineServers, S3RVER_CREDENTIALS, startOffline } from '../../kernel-magics/src/cli/offline';
 import { RecordedPage, SCREENSHOT_DIR, startBrowser, TestBrowser } from '../helpers/browser';
 import { LabServer, serverlessNotebook, startLab } from '../helpers/lab';
+import {
+  drawnInvocations,
+  openPanel,
+  PANEL,
+  runCell,
+  timelineSummary,
+  waitForKernel,
+  waitForTimelineBars,
+} from '../helpers/lab-page';
 import { startThrottleProxy, ThrottleProxy } from '../helpers/lambda-throttle-proxy';
 import { freePort } from '../helpers/processes';
 import {
@@ -40,7 +49,6 @@ import { drawnTraining } from '../helpers/training-view';
 
 const STEP_MS = 60_000;
 const NOTEBOOK = 'panel.ipynb';
-const PANEL = '#jupyter-serverless-panel';
 /** The rounds each exchange of the traffic test runs. */
 const ROUNDS = 12;
 /** Epochs each train() call of the training test runs. */
@@ -158,66 +166,8 @@ async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
 }
 
-function notebook(): Locator {
-  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-}
-
-/** Waits until the app shows the notebook with its kernel connected and in `state`. */
-async function waitForKernel(state: 'Idle' | 'Busy'): Promise<void> {
-  await page.waitForSelector('body[data-jp-serverless="loaded"]', { state: 'attached' });
-  await notebook().locator('.jp-Toolbar .jp-KernelName', { hasText: 'TypeScript (serverless)' }).waitFor();
-  await page.locator('#jp-main-statusbar', { hasText: `TypeScript (serverless) | ${state}` }).waitFor();
-}
-
-/** Runs code cell `index` with Shift+Enter, as a user would; resolves once it ran. */
-async function runCell(index: number, options: { wait?: boolean } = {}): Promise<Locator> {
-  const cell = notebook().locator('.jp-CodeCell').nth(index);
-  await cell.locator('.jp-InputPrompt').click();
-  await page.keyboard.press('Shift+Enter');
-  if (options.wait !== false) {
-    await cell.locator('.jp-InputPrompt', { hasText: /\[\d+\]/ }).waitFor();
-  }
-  return cell;
-}
-
-/** Opens the side panel from its tab in the right sidebar. */
-async function openPanel(): Promise<void> {
-  const panel = page.locator(PANEL);
-  if (!(await panel.isVisible())) {
-    await page.locator(`.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="jupyter-serverless-panel"]`).click();
-  }
-  await panel.waitFor({ state: 'visible' });
-}
-
-function timelineSummary(): Locator {
-  return page.locator(`${PANEL} .jp-serverless-Timeline .jp-serverless-View-summary`);
-}
-
-/** Waits until the timeline's chart has drawn its bars (Plotly is loaded lazily). */
-async function waitForTimelineBars(): Promise<void> {
-  await page.waitForFunction(
-    (selector) =>
-      document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot .barlayer .point`) !== null,
-    PANEL,
-  );
-}
-
 function costSummary(): Locator {
   return page.locator(`${PANEL} .jp-serverless-Cost .jp-serverless-View-summary`);
-}
-
-/** Invocation ids per bar state, as drawn in the timeline's Plotly figure. */
-async function drawnInvocations(): Promise<Record<string, string[]>> {
-  return page.evaluate((selector) => {
-    const plot = document.querySelector(`${selector} .jp-serverless-Timeline .js-plotly-plot`) as
-      (Element & { data?: { name?: string; customdata?: (string | null)[] }[] }) | null;
-    const byState: Record<string, string[]> = {};
-    for (const trace of plot?.data ?? []) {
-      const ids = new Set((trace.customdata ?? []).filter((id): id is string => typeof id === 'string'));
-      byState[trace.name ?? '?'] = [...ids];
-    }
-    return byState;
-  }, PANEL);
 }
 
 /**
@@ -277,20 +227,20 @@ async function waitForTraffic(layout: string): Promise<DrawnTraffic> {
 describe('the serverless side panel in JupyterLab', () => {
   it('shows a 50-element map in its final states, and the cost %serverless cost prints', async () => {
     await page.goto(lab.notebookUrl(NOTEBOOK, randomUUID()));
-    await waitForKernel('Idle');
-    await runCell(0);
-    const map = await runCell(1);
+    await waitForKernel(page, 'Idle');
+    await runCell(page, 0);
+    const map = await runCell(page, 1);
     await map.locator('.jp-OutputArea-output', { hasText: 'element 7 fails' }).first().waitFor();
     // The progress bar's cost is shown as text, not typeset as LaTeX between two dollar signs.
     await map.locator('.jp-serverless-Progress', { hasText: /50\/50 done, 1 failed, .*\$[\d.]+/ }).waitFor();
-    await openPanel();
+    await openPanel(page);
 
-    const summary = timelineSummary();
+    const summary = timelineSummary(page);
     await summary
       .filter({ hasText: /^50 invocations · 1 run · \d+ environments? · \d+ cold starts? · 1 failed$/ })
       .waitFor();
-    await waitForTimelineBars();
-    const drawn = await drawnInvocations();
+    await waitForTimelineBars(page);
+    const drawn = await drawnInvocations(page);
     expect(drawn.done).toHaveLength(49);
     expect(drawn.failed).toHaveLength(1);
     expect(new Set([...drawn.done, ...drawn.failed]).size).toBe(50);
@@ -312,7 +262,7 @@ describe('the serverless side panel in JupyterLab', () => {
     expect(unwrapped.every((text) => /ran [\d.]+ m?s here \([\d.]+ m?s on the CPU\)/.test(text))).toBe(true);
     expect(unwrapped.every((text) => /on a 1024 MB Lambda's share of a vCPU/.test(text))).toBe(true);
 
-    const costCell = await runCell(2);
+    const costCell = await runCell(page, 2);
     const kernelTotal = await costCell.locator('.jp-serverless-Cost-total').textContent();
     expect(kernelTotal).toMatch(/over 50 invocations/);
     // Both clocks in the table: billed (Lambda's) and ran (here).
@@ -331,9 +281,9 @@ describe('the serverless side panel in JupyterLab', () => {
   }, 180_000);
 
   it('replays the history into the panel after a reload in the middle of a run', async () => {
-    await runCell(3);
-    await runCell(4, { wait: false });
-    const summary = timelineSummary();
+    await runCell(page, 3);
+    await runCell(page, 4, { wait: false });
+    const summary = timelineSummary(page);
     await summary.filter({ hasText: /2 runs .*[1-9]\d* running/ }).waitFor();
     await screenshot('panel-running-before-reload');
     // Reload the app where it is (its URL no longer asks for a workspace reset).
@@ -341,11 +291,11 @@ describe('the serverless side panel in JupyterLab', () => {
     expect(url).not.toMatch(/[?&]reset/);
     await page.reload();
     // The kernel is still running the cell, and says so to the reconnected page.
-    await waitForKernel('Busy');
-    await openPanel();
+    await waitForKernel(page, 'Busy');
+    await openPanel(page);
     // The first run ended before the reload: only the replay can have brought it back.
     await summary.filter({ hasText: /^80 invocations · 2 runs/ }).waitFor();
-    await waitForTimelineBars();
+    await waitForTimelineBars(page);
     await screenshot('panel-replayed-after-reload');
     // The second run finishes live after the replay.
     await summary
@@ -353,12 +303,12 @@ describe('the serverless side panel in JupyterLab', () => {
       .waitFor({
         timeout: 90_000,
       });
-    await waitForKernel('Idle');
-    const drawn = await drawnInvocations();
+    await waitForKernel(page, 'Idle');
+    const drawn = await drawnInvocations(page);
     expect(drawn.done).toHaveLength(79);
     expect(drawn.failed).toHaveLength(1);
     // What the replayed and live events add up to is the kernel's own bill, part by part.
-    const costCell = await runCell(5);
+    const costCell = await runCell(page, 5);
     const kernelTotal = (await costCell.locator('.jp-serverless-Cost-total').textContent()) ?? '';
     const panelTotal =
       (await costSummary()
@@ -376,12 +326,12 @@ describe('the serverless side panel in JupyterLab', () => {
   }, 180_000);
 
   it('splits merged bars into invocations where the user zooms in, and merges them again on reset', async () => {
-    await runCell(6);
-    await runCell(7);
-    await timelineSummary()
+    await runCell(page, 6);
+    await runCell(page, 7);
+    await timelineSummary(page)
       .filter({ hasText: /^1580 invocations · 3 runs/ })
       .waitFor();
-    await waitForKernel('Idle');
+    await waitForKernel(page, 'Idle');
     // 1,500 bars on 4 rows do not fit a plot ~260 px wide: merged.
     await page.waitForFunction(mergedDoneBars, PANEL);
     // Zoom onto the map's end with the mouse (drags of 30 px), as a user would.
@@ -467,12 +417,12 @@ describe('the serverless side panel in JupyterLab', () => {
 
   it('draws the rounds, compression and exchange graph of a scatter-reduce and an all-reduce', async () => {
     // Before any exchange the section is a line of text.
-    await openPanel();
+    await openPanel(page);
     await openTrafficSection();
     const empty = page.locator(`${TRAFFIC} .jp-serverless-Traffic-empty`);
     await empty.filter({ hasText: /^No gradient traffic yet\./ }).waitFor();
     expect(await page.locator(`${TRAFFIC} .js-plotly-plot`).count()).toBe(0);
-    const scatter = await runCell(8);
+    const scatter = await runCell(page, 8);
     // runCell waited for the cell's end: the map's 4 invocations are done, none failed.
     const progress = (await scatter.locator('.jp-serverless-Progress').textContent()) ?? '';
     expect(progress).toMatch(/4\/4 done/);
@@ -531,7 +481,7 @@ describe('the serverless side panel in JupyterLab', () => {
     await screenshot('panel-traffic-scatter-reduce');
 
     // A second run: the newest exchange is shown, and the picker offers both.
-    await runCell(9);
+    await runCell(page, 9);
     const picker = page.locator(`${TRAFFIC} .jp-serverless-Traffic-picker`);
     await picker.waitFor({ state: 'visible' });
     await summary.filter({ hasText: /· allreduce · .*· 12 rounds ·/ }).waitFor();
@@ -560,16 +510,16 @@ describe('the serverless side panel in JupyterLab', () => {
   (HAS_TRAIN ? it : it.skip)(
     'draws the loss, accuracy and cost per epoch of two train() calls, live, the newest or the one picked',
     async () => {
-      await openPanel();
+      await openPanel(page);
       await openSection('Training', TRAINING);
       const empty = page.locator(`${TRAINING} .jp-serverless-Training-empty`);
       await empty.filter({ hasText: /^No training yet\./ }).waitFor();
       expect(await page.locator(`${TRAINING} .js-plotly-plot`).count()).toBe(0);
-      await runCell(10);
+      await runCell(page, 10);
 
       // Live: the chart shows the first epochs while the call is still running.
       const summary = page.locator(`${TRAINING} .jp-serverless-View-summary`);
-      const first = await runCell(11, { wait: false });
+      const first = await runCell(page, 11, { wait: false });
       await summary.filter({ hasText: new RegExp(`· epoch [1-${EPOCHS - 1}] of ${EPOCHS} ·`) }).waitFor();
       expect(await first.locator('.jp-InputPrompt').textContent()).toMatch(/\[\*\]/);
       await first.locator('.jp-InputPrompt', { hasText: /\[\d+\]/ }).waitFor();
@@ -628,7 +578,7 @@ describe('the serverless side panel in JupyterLab', () => {
       await screenshot('panel-training');
 
       // A second call: the newest is shown, and the picker offers both.
-      await runCell(12);
+      await runCell(page, 12);
       await picker.waitFor({ state: 'visible' });
       await summary.filter({ hasText: /panel-mlp-sr · scatter-reduce · .*· epoch 4 of 4 ·/ }).waitFor();
       const select = picker.locator('select');
@@ -648,7 +598,7 @@ describe('the serverless side panel in JupyterLab', () => {
   );
 
   it('draws the --tune chart and table in the cell, the chart as Plotly (not its text fallback), as wide as its output', async () => {
-    const cell = await runCell(PLOTLY_OUTPUT_CELL);
+    const cell = await runCell(page, PLOTLY_OUTPUT_CELL);
     const output = cell.locator(
       '.jp-OutputArea-output[data-mime-type="application/vnd.plotly.v1+json"].jp-serverless-PlotlyOutput',
     );
@@ -723,7 +673,7 @@ describe('the serverless side panel in JupyterLab', () => {
       state: 'attached',
     });
     await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
-    await openPanel();
+    await openPanel(page);
     // The charts redraw in the dark theme's colors (its --jp-layout-color0 is #111).
     await page.waitForFunction(
       ([selector, before]) => {
@@ -739,11 +689,11 @@ describe('the serverless side panel in JupyterLab', () => {
   }, 120_000);
 
   it('draws a map on --backend lambda, its throttled Invokes as retried bars', async () => {
-    await runCell(LAMBDA_CONFIG_CELL);
+    await runCell(page, LAMBDA_CONFIG_CELL);
     const throttledBefore = throttler?.throttled ?? 0;
     throttler?.throttle({ share: 0.25 });
     try {
-      const map = await runCell(LAMBDA_MAP_CELL);
+      const map = await runCell(page, LAMBDA_MAP_CELL);
       await map
         .locator('.jp-serverless-Progress', {
           hasText: new RegExp(`${LAMBDA_ELEMENTS}/${LAMBDA_ELEMENTS} done`),
@@ -754,7 +704,7 @@ describe('the serverless side panel in JupyterLab', () => {
     }
     const throttled = (throttler?.throttled ?? 0) - throttledBefore;
     expect(throttled).toBeGreaterThan(0);
-    await openPanel();
+    await openPanel(page);
     // One retried bar per Invoke the platform refused (each element retried after its 429).
     await page.waitForFunction(
       ([selector, count]) => {
@@ -765,11 +715,11 @@ describe('the serverless side panel in JupyterLab', () => {
       },
       [PANEL, throttled] as const,
     );
-    const drawn = await drawnInvocations();
+    const drawn = await drawnInvocations(page);
     expect((drawn.retried ?? []).length).toBeGreaterThan(0);
     // The timeline alone in the panel, as a user looking at the retries would have it.
     await toggleSections(['Gradient traffic', 'Training', 'Cost']);
-    await waitForTimelineBars();
+    await waitForTimelineBars(page);
     await screenshot('panel-lambda-retried');
     expect(recorded.errors).toEqual([]);
   }, 180_000);

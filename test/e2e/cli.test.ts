@@ -1,6 +1,6 @@
 /** The serverless-kernel CLI: kernelspec installation, argument errors, and `npm run offline`. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,7 +22,7 @@ describe('the serverless-kernel command', () => {
   });
 });
 
-describe('serverless-kernel install', () => {
+describe('serverless-kernel install and uninstall', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'jsl-cli-'));
@@ -58,6 +58,29 @@ describe('serverless-kernel install', () => {
     const result = cli(['install', '--user'], { JUPYTER_DATA_DIR: dir });
     expect(result.status).toBe(0);
     expect(existsSync(path.join(dir, 'kernels', 'serverless-ts', 'kernel.json'))).toBe(true);
+  });
+
+  it('uninstall removes what install wrote under --prefix, and says when there is nothing to remove', () => {
+    const kernelDir = path.join(dir, 'share', 'jupyter', 'kernels', 'serverless-ts');
+    expect(cli(['install', '--prefix', dir]).status).toBe(0);
+    const removed = cli(['uninstall', '--prefix', dir]);
+    expect([removed.status, removed.stdout]).toEqual([
+      0,
+      `Removed kernelspec serverless-ts from ${kernelDir}\n`,
+    ]);
+    expect(existsSync(kernelDir)).toBe(false);
+    const again = cli(['uninstall', '--prefix', dir]);
+    expect([again.status, again.stdout]).toEqual([0, expect.stringContaining('nothing to remove')]);
+  });
+
+  it('uninstall from the user data dir keeps a file it did not install, and names it', () => {
+    const kernelDir = path.join(dir, 'kernels', 'serverless-ts');
+    expect(cli(['install', '--user'], { JUPYTER_DATA_DIR: dir }).status).toBe(0);
+    writeFileSync(path.join(kernelDir, 'notes.txt'), 'mine');
+    const result = cli(['uninstall', '--user'], { JUPYTER_DATA_DIR: dir });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`it also holds notes.txt, which it did not install`);
+    expect(readdirSync(kernelDir)).toEqual(['notes.txt']);
   });
 
   it('refuses conflicting targets and unknown options, naming them', () => {

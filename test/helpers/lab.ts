@@ -1,6 +1,7 @@
 /**
  * The JupyterLab that `npm start` serves (scripts/start.mjs: the project's
- * lab/ build, or a real `jupyter lab` 4 on PATH), on a free 127.0.0.1 port
+ * lab/ build, or a real `jupyter lab` 4 on PATH), or lab/ with what an
+ * install prefix holds (startPrefixLab), on a free 127.0.0.1 port
  * with its state in a temporary directory, for browser tests. Its kernels'
  * embedded store is in that directory too (`$SERVERLESS_STORE`): a test's
  * exchanges and models neither see nor leave state in the user's home.
@@ -12,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { REPO_ROOT } from './paths';
+import { REPO_ROOT, SYSTEM_PYTHON } from './paths';
 import { freePort, stopProcess, waitFor } from './processes';
 
 /** A running JupyterLab. */
@@ -52,24 +53,96 @@ export function serverlessNotebook(sources: string[]): NotebookJson {
   };
 }
 
-/** Runs `node scripts/start.mjs` with `notebooks` in its notebook dir; resolves once the API answers. */
-export async function startLab(notebooks: Record<string, NotebookJson>): Promise<LabServer> {
+/** Writes `notebooks` into a new state dir's notebook dir. */
+function newStateDir(notebooks: Record<string, NotebookJson>): { stateDir: string; notebookDir: string } {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-lab-'));
   const notebookDir = path.join(stateDir, 'notebooks');
   mkdirSync(notebookDir, { recursive: true });
   for (const [name, json] of Object.entries(notebooks)) {
     writeFileSync(path.join(notebookDir, name), JSON.stringify(json, null, 1));
   }
+  return { stateDir, notebookDir };
+}
+
+/** Runs `node scripts/start.mjs` with `notebooks` in its notebook dir; resolves once the API answers. */
+export async function startLab(notebooks: Record<string, NotebookJson>): Promise<LabServer> {
+  const { stateDir, notebookDir } = newStateDir(notebooks);
   const port = await freePort();
+  return launch({
+    what: "npm start's JupyterLab",
+    command: process.execPath,
+    args: [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--port', String(port), '--state-dir', stateDir],
+    env: process.env,
+    port,
+    stateDir,
+    notebookDir,
+  });
+}
+
+/**
+ * Serves lab/ (lab/server.py, the project's JupyterLab) with what Jupyter
+ * finds through `jupyterPath` only: kernelspecs and prebuilt extensions (the
+ * labextensions dirs of the Jupyter data path, not lab/labextensions), as a
+ * JupyterLab installed in that prefix would. Jupyter's config, data and
+ * runtime dirs are in the state dir. Resolves once the API answers.
+ */
+export async function startPrefixLab(
+  jupyterPath: string,
+  notebooks: Record<string, NotebookJson>,
+): Promise<LabServer> {
+  const { stateDir, notebookDir } = newStateDir(notebooks);
+  const jupyterDir = (name: string): string => {
+    const dir = path.join(stateDir, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const port = await freePort();
+  return launch({
+    what: 'lab/server.py',
+    command: SYSTEM_PYTHON,
+    args: [
+      path.join(REPO_ROOT, 'lab', 'server.py'),
+      ...['--port', String(port), '--ip', '127.0.0.1', '--notebook-dir', notebookDir],
+      ...['--state-dir', jupyterDir('lab'), '--no-browser', '--jupyter-path-extensions'],
+    ],
+    env: {
+      ...process.env,
+      JUPYTER_PATH: jupyterPath,
+      JUPYTER_CONFIG_DIR: jupyterDir('config'),
+      JUPYTER_DATA_DIR: jupyterDir('data'),
+      JUPYTER_RUNTIME_DIR: jupyterDir('runtime'),
+    },
+    port,
+    stateDir,
+    notebookDir,
+  });
+}
+
+/** How to start a lab server, and the dirs it owns. */
+interface LaunchOptions {
+  /** What it is, for messages. */
+  what: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  port: number;
+  /** Removed when the server stops. */
+  stateDir: string;
+  notebookDir: string;
+}
+
+/** Starts a lab server in its own process group; resolves once the API answers. */
+async function launch(options: LaunchOptions): Promise<LabServer> {
+  const { what, port, stateDir, notebookDir } = options;
   const token = randomBytes(16).toString('hex');
   let output = '';
   const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--port', String(port), '--state-dir', stateDir],
+    options.command,
+    options.args,
     // Its own process group: stop() can then end the server and kernels it started even if
-    // start.mjs itself has to be killed.
+    // the launcher (start.mjs) itself has to be killed.
     {
-      env: { ...process.env, JUPYTER_TOKEN: token, SERVERLESS_STORE: path.join(stateDir, 'store') },
+      env: { ...options.env, JUPYTER_TOKEN: token, SERVERLESS_STORE: path.join(stateDir, 'store') },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },
@@ -89,8 +162,8 @@ export async function startLab(notebooks: Record<string, NotebookJson>): Promise
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    // start.mjs passes SIGTERM on to the server and exits when it has; then whatever of the
-    // group is left (a server or kernel that did not stop) is killed.
+    // The server stops its kernels on SIGTERM (start.mjs passes it on and exits when the server
+    // has); then whatever of the group is left (a server or kernel that did not stop) is killed.
     await stopProcess(child, 10_000);
     killGroup('SIGKILL');
     process.off('exit', onExit);
@@ -100,7 +173,7 @@ export async function startLab(notebooks: Record<string, NotebookJson>): Promise
     await waitFor(
       async () => {
         if (child.exitCode !== null) {
-          throw new Error(`npm start's server exited early:\n${output}`);
+          throw new Error(`${what} exited early:\n${output}`);
         }
         try {
           return (await fetch(`${baseUrl}/api/status?token=${token}`)).ok;
@@ -109,7 +182,7 @@ export async function startLab(notebooks: Record<string, NotebookJson>): Promise
         }
       },
       60_000,
-      "npm start's JupyterLab to answer",
+      `${what} to answer`,
     );
   } catch (error) {
     await stop();

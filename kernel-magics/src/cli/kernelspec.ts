@@ -1,9 +1,9 @@
 /**
  * Writes the `serverless-ts` kernelspec (kernel.json and logos) into a
- * Jupyter data directory.
+ * Jupyter data directory, and removes it.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -92,17 +92,51 @@ export function kernelJson(): Record<string, unknown> {
   };
 }
 
+/** The files {@link installKernelspec} writes into the kernelspec's directory. */
+const KERNELSPEC_FILES = ['kernel.json', 'logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'];
+
 /** Installs the kernelspec; returns the directory written. */
 export function installKernelspec(target: InstallTarget): string {
   const dir = path.join(kernelsDir(target), KERNEL_NAME);
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(kernelJson(), null, 2) + '\n');
-    for (const logo of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']) {
+    for (const logo of KERNELSPEC_FILES.filter((file) => file !== 'kernel.json')) {
       copyFileSync(path.join(PACKAGE_ROOT, 'kernelspec', logo), path.join(dir, logo));
     }
   } catch (error) {
     throw new KernelspecInstallError(`Cannot write the kernelspec to ${dir}: ${(error as Error).message}`);
   }
+  return dir;
+}
+
+/**
+ * Removes the kernelspec from a target: the files {@link installKernelspec}
+ * writes, then its directory when nothing else is in it (a file someone
+ * added is kept, and named in the error). Returns the directory removed, or
+ * undefined when the kernelspec was not installed there.
+ *
+ * @throws KernelspecInstallError when the files cannot be removed or others remain.
+ */
+export function uninstallKernelspec(target: InstallTarget): string | undefined {
+  const dir = path.join(kernelsDir(target), KERNEL_NAME);
+  if (!existsSync(dir)) {
+    return undefined;
+  }
+  try {
+    for (const file of KERNELSPEC_FILES) {
+      rmSync(path.join(dir, file), { force: true });
+    }
+  } catch (error) {
+    throw new KernelspecInstallError(`Cannot remove the kernelspec in ${dir}: ${(error as Error).message}`);
+  }
+  const others = readdirSync(dir);
+  if (others.length > 0) {
+    throw new KernelspecInstallError(
+      `Removed the kernelspec's files from ${dir}, but it also holds ${others.join(', ')}, ` +
+        'which it did not install: remove them and the directory yourself.',
+    );
+  }
+  rmdirSync(dir);
   return dir;
 }
