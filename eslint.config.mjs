@@ -15,6 +15,9 @@ export default tseslint.config(
       'extension/labextension/**',
       'lab/build/**',
       'lab/labextensions/**',
+      // The oldest supported JupyterLab: its build, and lab/src copied there.
+      'lab/oldest/build/**',
+      'lab/oldest/src/**',
     ],
   },
   js.configs.recommended,

@@ -1,10 +1,26 @@
 // Builds jupyterlab-serverless (extension/) as a prebuilt (federated)
 // JupyterLab extension with @jupyter/builder and links it into
 // lab/labextensions/, where lab/server.py looks for prebuilt extensions.
+// The shared-module ranges it asks JupyterLab for accept every release from
+// the oldest supported one (extension/compat.json) to the last 4.x: the
+// builder is given JupyterLab 4.6.4's core package file (core-meta) with the
+// @jupyterlab/* and @lumino/* ranges widened to `^` the oldest release's
+// versions (lab/oldest/package.json pins them), and the ranges the build
+// emits are checked.
 // Usage: node lab/build-extension.mjs [--development] [--no-tsc]
 //   --no-tsc: extension/lib is already compiled (e.g. by the root `npm run build`).
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +47,26 @@ function run(label, args) {
   return ((performance.now() - started) / 1000).toFixed(1);
 }
 
+const compat = readCompat();
+const oldestVersions = JSON.parse(readFileSync(path.join(here, 'oldest', 'package.json'), 'utf8')).overrides;
 const tscSeconds = process.argv.includes('--no-tsc')
   ? '0 (skipped)'
   : run('tsc -b extension', [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', 'extension']);
-const builderSeconds = run('build-labextension', [
-  path.join(root, 'node_modules/@jupyter/builder/lib/build-labextension.js'),
-  '--core-package-file',
-  path.join(root, 'node_modules/@jupyterlab/core-meta/core.package.json'),
-  ...(process.argv.includes('--development') ? ['--development'] : []),
-  extensionDir,
-]);
+const coreDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-core-'));
+let builderSeconds;
+try {
+  const coreFile = path.join(coreDir, 'core.package.json');
+  writeFileSync(coreFile, JSON.stringify(widenedCore(), null, 2));
+  builderSeconds = run('build-labextension', [
+    path.join(root, 'node_modules/@jupyter/builder/lib/build-labextension.js'),
+    '--core-package-file',
+    coreFile,
+    ...(process.argv.includes('--development') ? ['--development'] : []),
+    extensionDir,
+  ]);
+} finally {
+  rmSync(coreDir, { recursive: true, force: true });
+}
 
 // lab/labextensions/<name> -> extension/<outputDir> (a link, so a rebuild is picked up).
 const link = path.join(here, 'labextensions', ...extension.name.split('/'));
@@ -53,7 +79,55 @@ process.stdout.write(
   `lab: built ${extension.name} into ${path.relative(root, outputDir)}/ ` +
     `(tsc ${tscSeconds} s, build-labextension ${builderSeconds} s), linked from ${path.relative(root, link)}\n`,
 );
-process.stdout.write(`lab: shared modules it takes from JupyterLab:\n${sharedRequirements().join('\n')}\n`);
+const requirements = sharedRequirements();
+process.stdout.write(
+  `lab: shared modules it takes from JupyterLab (${compat.oldest} to the last 4.x: ${compat.jupyterlab}):\n` +
+    `${requirements.map(describe).join('\n')}\n`,
+);
+const narrow = requirements.filter((r) => isCore(r.name) && r.range !== `^${oldestVersions[r.name]}`);
+if (narrow.length > 0) {
+  process.stderr.write(
+    `lab: these ranges do not accept JupyterLab ${compat.oldest} (lab/oldest/package.json): ` +
+      `${narrow.map(describe).join(', ')}; a package new since ${compat.oldest} moves the floor ` +
+      '(extension/compat.json, lab/oldest/pin-release.mjs)\n',
+  );
+  process.exit(1);
+}
+
+/** extension/compat.json, checked: `jupyterlab` is `>=<oldest>,<5`. */
+function readCompat() {
+  const data = JSON.parse(readFileSync(path.join(extensionDir, 'compat.json'), 'utf8'));
+  if (data.jupyterlab !== `>=${data.oldest},<5`) {
+    process.stderr.write(`lab: extension/compat.json: jupyterlab should be ">=${data.oldest},<5"\n`);
+    process.exit(1);
+  }
+  return data;
+}
+
+/** A package whose range JupyterLab's release decides (the ones widened). */
+function isCore(name) {
+  return name.startsWith('@jupyterlab/') || name.startsWith('@lumino/');
+}
+
+/**
+ * JupyterLab's core package file (core-meta) with every @jupyterlab/* and
+ * @lumino/* range `^` the oldest release's version of the package (a
+ * package the oldest release lacks keeps its range); the builder turns
+ * these ranges into the extension's requirements.
+ */
+function widenedCore() {
+  const core = JSON.parse(
+    readFileSync(path.join(root, 'node_modules/@jupyterlab/core-meta/core.package.json'), 'utf8'),
+  );
+  const widen = (ranges = {}) =>
+    Object.fromEntries(
+      Object.entries(ranges).map(([name, range]) => [
+        name,
+        isCore(name) && oldestVersions[name] !== undefined ? `^${oldestVersions[name]}` : range,
+      ]),
+    );
+  return { ...core, dependencies: widen(core.dependencies), resolutions: widen(core.resolutions) };
+}
 
 /** The shared modules the built extension consumes, as its remoteEntry declares them. */
 function sharedRequirements() {
@@ -61,12 +135,15 @@ function sharedRequirements() {
   const remoteEntry = readFileSync(path.join(outputDir, built.jupyterlab._build.load), 'utf8');
   const consume =
     /shareKey:"([^"]+)",import:([^,]+),requiredVersion:"([^"]*)",strictVersion:[^,]+,singleton:(!0|!1)/g;
-  const lines = new Set();
+  const byName = new Map();
   for (const [, name, imported, range, singleton] of remoteEntry.matchAll(consume)) {
-    const bundled = imported === 'null' ? 'from JupyterLab only' : 'own copy as fallback';
-    lines.add(`  ${name} ${range}${singleton === '!0' ? ' singleton' : ''} (${bundled})`);
+    byName.set(name, { name, range, singleton: singleton === '!0', bundled: imported !== 'null' });
   }
-  return [...lines].sort();
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function describe({ name, range, singleton, bundled }) {
+  return `  ${name} ${range}${singleton ? ' singleton' : ''} (${bundled ? 'own copy as fallback' : 'from JupyterLab only'})`;
 }
 
 function isLink(file) {

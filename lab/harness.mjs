@@ -72,11 +72,16 @@ export function freePort() {
   });
 }
 
-/** Throws when the lab build or the prebuilt extension is missing. */
-export function checkLabBuilt() {
-  for (const file of ['build/static/main.js', 'labextensions/jupyterlab-serverless/package.json']) {
-    if (!existsSync(path.join(LAB_DIR, file))) {
-      throw new Error(`lab/${file} is missing: run \`npm run build -w lab\` first`);
+/** Throws when the lab build (`buildDir`, default lab/build) or the prebuilt extension is missing. */
+export function checkLabBuilt(buildDir = path.join(LAB_DIR, 'build')) {
+  for (const file of [
+    path.join(buildDir, 'static', 'main.js'),
+    path.join(LAB_DIR, 'labextensions/jupyterlab-serverless/package.json'),
+  ]) {
+    if (!existsSync(file)) {
+      throw new Error(
+        `${path.relative(ROOT, file)} is missing: run \`npm run build -w lab\` first (lab/oldest: \`npm run build:oldest -w lab\`)`,
+      );
     }
   }
 }

@@ -1,10 +1,15 @@
 /*
- * Builds JupyterLab 4.6.4 from the npm packages listed in package.json
+ * Builds JupyterLab from the npm packages listed in package.json
  * "jupyterlab" into build/ (as JupyterLab's examples/app and dev_mode):
  *   build/static/    the application bundle (host of the module federation
  *                    share scope, so prebuilt extensions reuse its singletons)
  *   build/schemas/   settings schemas of the core extensions
  *   build/themes/    theme CSS (light, dark)
+ * Two apps share these sources and this configuration: lab/ itself (the
+ * newest release, JupyterLab 4.6.4, from the root workspace's node_modules)
+ * and lab/oldest/ (the oldest release jupyterlab-serverless supports, from
+ * its own package.json, lock file and node_modules; lab/src is copied into
+ * lab/oldest/src so that its imports resolve there).
  * Production mode (not minified unless env.minimize) for `npm start`;
  * development mode adds source maps.
  */
@@ -20,21 +25,40 @@ import rspack from '@rspack/core';
 import { merge } from 'webpack-merge';
 
 const require = createRequire(import.meta.url);
-const pkg = JSON.parse(fs.readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-
 const here = path.dirname(fileURLToPath(import.meta.url));
-const buildDir = path.join(here, 'build');
-const staticDir = path.join(buildDir, 'static');
 const coreFile = require.resolve('@jupyterlab/core-meta/core.package.json');
 const core = JSON.parse(fs.readFileSync(coreFile, 'utf8'));
-const { extensions, mimeExtensions } = pkg.jupyterlab;
 
-/** Reads a package's package.json as installed for this workspace (null when absent). */
-function installedPackage(name) {
-  for (const dir of [path.join(here, 'node_modules'), path.join(here, '..', 'node_modules')]) {
-    const file = path.join(dir, name, 'package.json');
-    if (fs.existsSync(file)) {
-      return JSON.parse(fs.readFileSync(file, 'utf8'));
+/**
+ * A JupyterLab app to build: where its package.json is, where its packages
+ * are installed (searched in order), where its sources and build go.
+ */
+export const APPS = {
+  newest: {
+    dir: here,
+    nodeModules: [path.join(here, 'node_modules'), path.join(here, '..', 'node_modules')],
+    srcDir: path.join(here, 'src'),
+    buildDir: path.join(here, 'build'),
+  },
+  oldest: {
+    dir: path.join(here, 'oldest'),
+    nodeModules: [path.join(here, 'oldest', 'node_modules')],
+    srcDir: path.join(here, 'oldest', 'src'),
+    buildDir: path.join(here, 'oldest', 'build'),
+  },
+};
+
+/** Reads a package's package.json as installed for `app` (null when absent). */
+function installedPackage(app, name) {
+  const dir = installedDir(app, name);
+  return dir === null ? null : JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+}
+
+/** Where package `name` is installed for `app` (null when absent). */
+function installedDir(app, name) {
+  for (const dir of app.nodeModules) {
+    if (fs.existsSync(path.join(dir, name, 'package.json'))) {
+      return path.join(dir, name);
     }
   }
   return null;
@@ -42,15 +66,16 @@ function installedPackage(name) {
 
 /**
  * The share scope: every package JupyterLab's core shares (core-meta's
- * dependencies and resolutions) that is installed, plus our own
- * dependencies; JupyterLab's singleton packages are singletons.
+ * dependencies and resolutions; the app's own pins, its overrides and
+ * dependencies, win) that is installed for the app, at its installed
+ * version; JupyterLab's singleton packages are singletons.
  */
-function sharedModules() {
-  const ranges = { ...core.dependencies, ...core.resolutions, ...pkg.dependencies };
+function sharedModules(app, pkg) {
+  const ranges = { ...core.dependencies, ...core.resolutions, ...pkg.overrides, ...pkg.dependencies };
   const singletons = new Set(core.jupyterlab.singletonPackages);
   const shared = {};
   for (const [name, range] of Object.entries(ranges)) {
-    const installed = installedPackage(name);
+    const installed = installedPackage(app, name);
     if (installed === null) {
       continue;
     }
@@ -63,7 +88,7 @@ function sharedModules() {
 }
 
 /** Writes build/imports.js: one loader per core extension module. */
-function writeImports() {
+function writeImports(buildDir, { extensions, mimeExtensions }) {
   const loaders = (names) =>
     names.map((name) => `  ${JSON.stringify(name)}: () => import(${JSON.stringify(name)}),`).join('\n');
   const source = [
@@ -76,22 +101,43 @@ function writeImports() {
 }
 
 /**
- * The rspack configurations (app, then one per theme). Starts a clean
- * build/: writes imports.js and style.js, copies the settings schemas.
+ * Copies lab/src into an app's own src/ (generated), so that its bare
+ * imports resolve from that app's node_modules, not lab/'s.
  */
-export default function config(env = {}, argv = {}) {
-  const mode = argv.mode === 'development' ? 'development' : 'production';
-  fs.rmSync(buildDir, { recursive: true, force: true });
+function copySources(app) {
+  if (app.srcDir === APPS.newest.srcDir) {
+    return;
+  }
+  fs.rmSync(app.srcDir, { recursive: true, force: true });
+  fs.cpSync(APPS.newest.srcDir, app.srcDir, { recursive: true });
+}
+
+/**
+ * The rspack configurations of `app` (one of {@link APPS}): the app, then
+ * one per theme. Starts a clean build/: writes imports.js and style.js,
+ * copies the settings schemas.
+ */
+export function appConfig(app, { mode = 'production', minimize = false } = {}) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(app.dir, 'package.json'), 'utf8'));
+  const { extensions, mimeExtensions } = pkg.jupyterlab;
+  const staticDir = path.join(app.buildDir, 'static');
+  fs.rmSync(app.buildDir, { recursive: true, force: true });
   fs.mkdirSync(staticDir, { recursive: true });
-  writeImports();
-  const themeConfigs = Build.ensureAssets({
-    packageNames: [...extensions, ...mimeExtensions],
-    output: buildDir,
+  copySources(app);
+  writeImports(app.buildDir, pkg.jupyterlab);
+  const packagePaths = [...extensions, ...mimeExtensions].map((name) => {
+    const dir = installedDir(app, name);
+    if (dir === null) {
+      throw new Error(`${name} is not installed in ${app.nodeModules.join(' or ')}: run npm install there`);
+    }
+    return dir;
   });
-  const app = merge(baseConfig, {
+  const themeConfigs = Build.ensureAssets({ packageNames: [], packagePaths, output: app.buildDir });
+  const built = merge(baseConfig, {
     mode,
     devtool: mode === 'development' ? 'source-map' : false,
-    entry: { main: path.join(here, 'src', 'bootstrap.js') },
+    context: app.dir,
+    entry: { main: path.join(app.srcDir, 'bootstrap.js') },
     output: {
       path: staticDir,
       // bootstrap.js sets the public path from the page config.
@@ -104,15 +150,21 @@ export default function config(env = {}, argv = {}) {
     ignoreWarnings: [{ module: /mathjax-full/, message: /__dirname/ }],
     // Minifying takes ~11 s of a ~13 s build and does not make the app start
     // faster from 127.0.0.1 (3.8-4.6 s either way), so it is opt-in.
-    optimization: { moduleIds: 'deterministic', minimize: Boolean(env.minimize) },
+    optimization: { moduleIds: 'deterministic', minimize },
     plugins: [
       new rspack.container.ModuleFederationPluginV1({
         // Prebuilt extensions are built with the V1 plugin too (@jupyter/builder).
         library: { type: 'var', name: ['_JUPYTERLAB', 'CORE_LIBRARY_FEDERATION'] },
         name: 'CORE_FEDERATION',
-        shared: sharedModules(),
+        shared: sharedModules(app, pkg),
       }),
     ],
   });
-  return [app, ...themeConfigs.map((theme) => ({ ...theme, mode }))];
+  return [built, ...themeConfigs.map((theme) => ({ ...theme, mode }))];
+}
+
+/** lab/'s own app, for rspack's command line: `rspack -c lab/rspack.config.mjs`. */
+export default function config(env = {}, argv = {}) {
+  const mode = argv.mode === 'development' ? 'development' : 'production';
+  return appConfig(APPS.newest, { mode, minimize: Boolean(env.minimize) });
 }

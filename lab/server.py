@@ -6,6 +6,10 @@ and jupyterlab_server 2.16 (python3-jupyter-server, python3-jupyterlab-server).
 
     /usr/bin/python3 lab/server.py [--port 8888] [--ip 127.0.0.1]
         [--notebook-dir DIR] [--state-dir DIR] [--no-browser] [--jupyter-path-extensions]
+        [--build-dir DIR]
+
+--build-dir serves another build of the app (lab/oldest/build: the oldest
+JupyterLab release the extension supports) with the same prebuilt extensions.
 
 The token comes from $JUPYTER_TOKEN, else it is generated; the URL is printed.
 Kernels are found as jupyter_server finds them (set JUPYTER_PATH); with
@@ -100,6 +104,7 @@ class ServerlessLabApp(LabServerApp):
     app_name = "JupyterLab (jupyter-serverless)"
     app_version = _package_version()
     load_other_extensions = False
+    # Set by use_build() before launching (the default: lab/build).
     static_dir = os.path.join(BUILD, "static")
     templates_dir = os.path.join(HERE, "templates")
     schemas_dir = os.path.join(BUILD, "schemas")
@@ -125,6 +130,13 @@ class ServerlessLabApp(LabServerApp):
     @default("workspaces_dir")
     def _default_workspaces_dir(self):
         return os.path.join(self.state_dir, "workspaces")
+
+    @classmethod
+    def use_build(cls, build_dir):
+        """Serves the app built into build_dir (static/, schemas/, themes/)."""
+        cls.static_dir = os.path.join(build_dir, "static")
+        cls.schemas_dir = os.path.join(build_dir, "schemas")
+        cls.themes_dir = os.path.join(build_dir, "themes")
 
     def initialize_settings(self):
         super().initialize_settings()
@@ -169,10 +181,19 @@ def main(argv=None):
         help="prebuilt extensions from the Jupyter data path's labextensions dirs, not lab/labextensions",
     )
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--build-dir",
+        default=BUILD,
+        help="the app build to serve (default lab/build; lab/oldest/build: the oldest supported JupyterLab)",
+    )
     args = parser.parse_args(argv)
 
-    if not os.path.exists(os.path.join(BUILD, "static", "main.js")):
-        sys.exit("lab/build is missing: run `npm run build -w lab` first")
+    build_dir = os.path.abspath(args.build_dir)
+    if not os.path.exists(os.path.join(build_dir, "static", "main.js")):
+        if build_dir == BUILD:
+            sys.exit("lab/build is missing: run `npm run build -w lab` first")
+        sys.exit(f"{build_dir} has no static/main.js: build it first (lab/oldest/build: `npm run build:oldest -w lab`)")
+    ServerlessLabApp.use_build(build_dir)
     notebook_dir = os.path.abspath(args.notebook_dir)
     if not os.path.isdir(notebook_dir):
         sys.exit(f"--notebook-dir {notebook_dir} is not a directory")

@@ -7,19 +7,31 @@
 //   test-results/lab-smoke.png; then the dark theme through the menus,
 //   test-results/lab-smoke-dark.png. Server and browser are stopped by PID
 //   (lab/harness.mjs starts and stops them).
-// Usage: node lab/smoke.mjs [--verbose]   (after `npm run build -w lab`)
+// Usage: node lab/smoke.mjs [--verbose] [--oldest]   (after `npm run build -w lab`)
 //   --verbose prints every browser console message and the server's output.
+//   --oldest checks lab/oldest/build, the oldest JupyterLab the extension
+//   supports (`npm run build:oldest -w lab`; screenshots lab-smoke-oldest*.png).
 /* global document, getComputedStyle -- the page functions run in the browser */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { checkLabBuilt, LabHarness, ROOT as root, STEP_TIMEOUT_MS, stopProcess } from './harness.mjs';
+import {
+  checkLabBuilt,
+  LAB_DIR,
+  LabHarness,
+  ROOT as root,
+  STEP_TIMEOUT_MS,
+  stopProcess,
+} from './harness.mjs';
 
 const verbose = process.argv.includes('--verbose');
-const screenshotPath = path.join(root, 'test-results', 'lab-smoke.png');
-const darkScreenshotPath = path.join(root, 'test-results', 'lab-smoke-dark.png');
+const oldest = process.argv.includes('--oldest');
+const buildDir = oldest ? path.join(LAB_DIR, 'oldest', 'build') : path.join(LAB_DIR, 'build');
+const shotName = oldest ? 'lab-smoke-oldest' : 'lab-smoke';
+const screenshotPath = path.join(root, 'test-results', `${shotName}.png`);
+const darkScreenshotPath = path.join(root, 'test-results', `${shotName}-dark.png`);
 
 const started = performance.now();
 const timings = {};
@@ -31,10 +43,11 @@ function fail(message) {
 }
 
 async function main() {
-  checkLabBuilt();
+  checkLabBuilt(buildDir);
   harness = new LabHarness({ tmpPrefix: 'jsl-lab-smoke-' });
   const { baseUrl, token, server } = await harness.startServer({
     notebooks: [{ name: 'demo.ipynb', from: path.join(root, 'binder', 'demo.ipynb') }],
+    serverArgs: ['--build-dir', buildDir],
   });
   mark('server up');
   const { cdp } = await harness.startBrowser();

@@ -3,7 +3,9 @@
 #  - Debian packages (Jupyter server, nbclient, kernel test suite, chromium,
 #    the wheel's build tools) with apt-get when root; otherwise says what to install;
 #  - npm packages from package-lock.json (npm ci) when node_modules is stale;
-#  - the build (tsc -b is incremental; the worker bundle takes milliseconds).
+#  - the build (tsc -b is incremental; the worker bundle takes milliseconds);
+#  - JupyterLab (lab/) and the oldest supported JupyterLab (lab/oldest/), and
+#    the prebuilt extension both load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +49,22 @@ if [ ! -f "$app" ] || newer_than "$app" lab/src lab/rspack.config.mjs lab/packag
   node lab/build.mjs
 fi
 ext=lab/labextensions/jupyterlab-serverless/package.json
-if [ ! -f "$ext" ] || newer_than "$ext" extension/lib extension/style extension/schema extension/package.json; then
+if [ ! -f "$ext" ] || newer_than "$ext" extension/lib extension/style extension/schema extension/package.json \
+  extension/compat.json lab/oldest/package.json; then
   echo "setup: building the prebuilt extension"
   node lab/build-extension.mjs --no-tsc
+fi
+
+# The oldest JupyterLab the extension supports (lab/oldest/: its own package.json and
+# lock file; the browser test runs against it too): installed when its node_modules is
+# missing or older than its lock file, built when missing or older than its sources.
+oldest_stamp=lab/oldest/node_modules/.package-lock.json
+if [ ! -f "$oldest_stamp" ] || [ lab/oldest/package-lock.json -nt "$oldest_stamp" ]; then
+  echo "setup: installing the oldest supported JupyterLab (lab/oldest) from its package-lock.json"
+  npm ci --prefix lab/oldest --no-audit --no-fund --loglevel=error
+fi
+oldest_app=lab/oldest/build/static/main.js
+if [ ! -f "$oldest_app" ] || newer_than "$oldest_app" lab/src lab/rspack.config.mjs "$oldest_stamp"; then
+  echo "setup: building the oldest supported JupyterLab (lab/oldest/build)"
+  node lab/build.mjs --oldest
 fi

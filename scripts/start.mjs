@@ -5,7 +5,9 @@
 // real `jupyter lab` 4 when one is on PATH (with the prebuilt extension in a
 // project-local data dir). Options: --port N (default 8888), --state-dir DIR
 // (where Jupyter's config, data, runtime files and the notebooks live;
-// default .jupyter-serverless/, git-ignored). Token:
+// default .jupyter-serverless/, git-ignored), --lab-build DIR (serve another
+// build of lab/, e.g. lab/oldest/build, the oldest JupyterLab the extension
+// supports; always the project's server, even with a jupyter lab on PATH). Token:
 // $JUPYTER_TOKEN, else generated. (scripts/setup.sh, run first by `npm start`,
 // installed and built what was missing.)
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,16 +24,19 @@ try {
     options: {
       port: { type: 'string', default: '8888' },
       'state-dir': { type: 'string' },
+      'lab-build': { type: 'string' },
       help: { type: 'boolean' },
     },
   }));
 } catch (error) {
-  process.stderr.write(`npm start: ${error.message}\nUsage: npm start -- [--port N] [--state-dir DIR]\n`);
+  process.stderr.write(
+    `npm start: ${error.message}\nUsage: npm start -- [--port N] [--state-dir DIR] [--lab-build DIR]\n`,
+  );
   process.exit(2);
 }
 if (options.help) {
   process.stdout.write(
-    'Usage: npm start -- [--port N] [--state-dir DIR]   (token from $JUPYTER_TOKEN, else generated)\n',
+    'Usage: npm start -- [--port N] [--state-dir DIR] [--lab-build DIR]   (token from $JUPYTER_TOKEN, else generated)\n',
   );
   process.exit(0);
 }
@@ -81,7 +86,9 @@ function realJupyterLab() {
 }
 
 const allowRoot = process.getuid?.() === 0 ? ['--allow-root'] : [];
-const realLab = realJupyterLab();
+const labBuild = options['lab-build'] === undefined ? undefined : path.resolve(options['lab-build']);
+// A build of lab/ was asked for: the project's server, whatever is on PATH.
+const realLab = labBuild === undefined ? realJupyterLab() : undefined;
 let server;
 if (realLab) {
   // The prebuilt extension goes into the project-local data dir, which
@@ -117,6 +124,7 @@ if (realLab) {
       '--state-dir',
       path.join(state, 'lab'),
       '--no-browser',
+      ...(labBuild === undefined ? [] : ['--build-dir', labBuild]),
     ],
     { env: { ...env, JUPYTER_TOKEN: token }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -125,7 +133,7 @@ process.stdout.write(
   [
     '',
     `jupyter-serverless: JupyterLab on http://127.0.0.1:${port}/lab?token=${token}`,
-    `  ${realLab ? `jupyter lab ${realLab} from PATH` : "the project's JupyterLab 4.6 (lab/)"}, ` +
+    `  ${realLab ? `jupyter lab ${realLab} from PATH` : labBuild ? `the project's JupyterLab from ${path.relative(root, labBuild)}/` : "the project's JupyterLab 4.6 (lab/)"}, ` +
       'with the serverless side panel (the lambda icon on the right)',
     `  kernel "serverless-ts" (TypeScript (serverless)); notebooks in ${notebooks}`,
     '  Stop with Ctrl-C.',

@@ -16,7 +16,10 @@
  * `%%serverless --tune` cell shows its table and its chart, drawn by the
  * extension's Plotly renderer (not its text fallback), following the
  * output's width; the console shows no errors.
- * Screenshots go to test-results/browser/.
+ * All of it twice: in the newest JupyterLab (what `npm start` serves) and in
+ * the oldest release the extension supports (lab/oldest/build; both in
+ * extension/compat.json), with the same prebuilt extension.
+ * Screenshots go to test-results/browser/ (`-oldest` added for the oldest).
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -26,7 +29,14 @@ import * as kernelApi from 'serverless-kernel';
 
 import { OfflineServers, S3RVER_CREDENTIALS, startOffline } from '../../kernel-magics/src/cli/offline';
 import { RecordedPage, SCREENSHOT_DIR, startBrowser, TestBrowser } from '../helpers/browser';
-import { LabServer, serverlessNotebook, startLab } from '../helpers/lab';
+import {
+  LAB_RELEASES,
+  LabBuild,
+  LabServer,
+  servedRelease,
+  serverlessNotebook,
+  startLab,
+} from '../helpers/lab';
 import {
   drawnInvocations,
   openPanel,
@@ -134,13 +144,22 @@ const LAMBDA_MAP_CELL = CELLS.length + 1;
 /** Elements of the Lambda test's map. */
 const LAMBDA_ELEMENTS = 24;
 
+/** The JupyterLab builds the suite runs in, newest first: [release, build]. */
+const BUILDS: [string, LabBuild][] = [
+  [LAB_RELEASES.newest, 'newest'],
+  [LAB_RELEASES.oldest, 'oldest'],
+];
+
 let lab: LabServer;
 let chrome: TestBrowser;
 let recorded: RecordedPage;
 let page: Page;
+/** Added to screenshot names: which build took them. */
+let shotSuffix = '';
 let offline: OfflineServers | undefined;
 let throttler: ThrottleProxy | undefined;
 
+// The Lambda and S3 peers serve both builds' runs.
 beforeAll(async () => {
   offline = await startOffline({ lambdaPort: await freePort(), s3Port: await freePort() });
   throttler = await startThrottleProxy(offline.lambdaEndpoint, { share: 0 });
@@ -150,20 +169,20 @@ beforeAll(async () => {
   );
   // The kernel's credentials: the only ones s3rver accepts (the lab's kernel inherits this environment).
   Object.assign(process.env, S3RVER_CREDENTIALS);
-  lab = await startLab({ [NOTEBOOK]: serverlessNotebook(CELLS) });
-  chrome = await startBrowser();
-  recorded = await chrome.newPage();
-  page = recorded.page;
-  page.setDefaultTimeout(STEP_MS);
 }, 120_000);
 
 afterAll(async () => {
-  // All, whatever happens to the others.
-  await Promise.allSettled([chrome?.stop(), lab?.stop(), throttler?.close(), offline?.stop()]);
+  // Both, whatever happens to the other.
+  await Promise.allSettled([throttler?.close(), offline?.stop()]);
 }, 60_000);
 
+/** Where screenshot `name` of the build under test goes. */
+function screenshotPath(name: string): string {
+  return path.join(SCREENSHOT_DIR, `${name}${shotSuffix}.png`);
+}
+
 async function screenshot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+  await page.screenshot({ path: screenshotPath(name) });
 }
 
 function costSummary(): Locator {
@@ -224,10 +243,35 @@ async function waitForTraffic(layout: string): Promise<DrawnTraffic> {
   return (await handle.jsonValue()) as DrawnTraffic;
 }
 
-describe('the serverless side panel in JupyterLab', () => {
+describe.each(BUILDS)('the serverless side panel in JupyterLab %s (%s)', (release, build) => {
+  // A fresh server (its own notebook and kernel) and browser per build.
+  beforeAll(async () => {
+    shotSuffix = build === 'newest' ? '' : `-${build}`;
+    lab = await startLab({ [NOTEBOOK]: serverlessNotebook(CELLS) }, { build });
+    chrome = await startBrowser();
+    recorded = await chrome.newPage();
+    page = recorded.page;
+    page.setDefaultTimeout(STEP_MS);
+  }, 120_000);
+
+  afterAll(async () => {
+    // Both, whatever happens to the other.
+    await Promise.allSettled([chrome?.stop(), lab?.stop()]);
+  }, 60_000);
+
   it('shows a 50-element map in its final states, and the cost %serverless cost prints', async () => {
     await page.goto(lab.notebookUrl(NOTEBOOK, randomUUID()));
     await waitForKernel(page, 'Idle');
+    // The page runs the release under test (not another build).
+    const buildHash = await page.evaluate(
+      () =>
+        (
+          JSON.parse(document.getElementById('jupyter-config-data')?.textContent ?? '{}') as {
+            buildHash?: string;
+          }
+        ).buildHash ?? '',
+    );
+    expect(servedRelease(buildHash)).toBe(release);
     await runCell(page, 0);
     const map = await runCell(page, 1);
     await map.locator('.jp-OutputArea-output', { hasText: 'element 7 fails' }).first().waitFor();
@@ -636,7 +680,7 @@ describe('the serverless side panel in JupyterLab', () => {
     });
     expect(first.background).toBe('rgba(0, 0, 0, 0)');
     expect(Math.abs(first.svgWidth - first.outputWidth)).toBeLessThanOrEqual(1);
-    await cell.screenshot({ path: path.join(SCREENSHOT_DIR, 'plotly-output.png') });
+    await cell.screenshot({ path: screenshotPath('plotly-output') });
 
     // The side panel opened or closed changes the output's width: the chart follows it.
     const panelTab = page.locator(

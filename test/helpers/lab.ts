@@ -1,15 +1,16 @@
 /**
  * The JupyterLab that `npm start` serves (scripts/start.mjs: the project's
- * lab/ build, or a real `jupyter lab` 4 on PATH), or lab/ with what an
- * install prefix holds (startPrefixLab), on a free 127.0.0.1 port
+ * lab/ build, or a real `jupyter lab` 4 on PATH; or the oldest supported
+ * release, lab/oldest/build), or lab/ with what an install prefix holds
+ * (startPrefixLab), on a free 127.0.0.1 port
  * with its state in a temporary directory, for browser tests. Its kernels'
  * embedded store is in that directory too (`$SERVERLESS_STORE`): a test's
  * exchanges and models neither see nor leave state in the user's home.
  * Stopped by PID.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -28,6 +29,48 @@ export interface LabServer {
   /** Everything start.mjs and the server printed. */
   log(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * Which JupyterLab serves the app: `newest` is what `npm start` serves
+ * (lab/build, JupyterLab 4.6.4, or a `jupyter lab` on PATH); `oldest` is
+ * lab/oldest/build, the oldest release the extension supports.
+ */
+export type LabBuild = 'newest' | 'oldest';
+
+/** The JupyterLab releases extension/compat.json names: the oldest supported, the newest tested (lab/). */
+export const LAB_RELEASES: Record<LabBuild, string> = (() => {
+  const compat = JSON.parse(readFileSync(path.join(REPO_ROOT, 'extension', 'compat.json'), 'utf8')) as {
+    oldest: string;
+    newest: string;
+  };
+  return { oldest: compat.oldest, newest: compat.newest };
+})();
+
+/** The build of lab/ that serves `build` (none: the default of `npm start`). */
+function labBuildDir(build: LabBuild): string | undefined {
+  return build === 'oldest' ? path.join(REPO_ROOT, 'lab', 'oldest', 'build') : undefined;
+}
+
+/**
+ * The JupyterLab release a page of lab/server.py runs, from its page config's
+ * `buildHash` (lab/server.py hashes the main.js it serves): the
+ * `@jupyterlab/application` version bundled in the build of lab/ whose
+ * main.js has that hash; null when no build of lab/ has it (e.g. a
+ * `jupyter lab` on PATH served the page).
+ */
+export function servedRelease(buildHash: string): string | null {
+  for (const dir of [path.join(REPO_ROOT, 'lab', 'build'), path.join(REPO_ROOT, 'lab', 'oldest', 'build')]) {
+    const main = path.join(dir, 'static', 'main.js');
+    if (!existsSync(main)) {
+      continue;
+    }
+    const bundle = readFileSync(main);
+    if (createHash('sha256').update(bundle).digest('hex').slice(0, 16) === buildHash) {
+      return /"@jupyterlab\/application",\s*version:\s*"([^"]+)"/.exec(bundle.toString('utf8'))?.[1] ?? null;
+    }
+  }
+  return null;
 }
 
 /** A notebook file's JSON. */
@@ -64,14 +107,25 @@ function newStateDir(notebooks: Record<string, NotebookJson>): { stateDir: strin
   return { stateDir, notebookDir };
 }
 
-/** Runs `node scripts/start.mjs` with `notebooks` in its notebook dir; resolves once the API answers. */
-export async function startLab(notebooks: Record<string, NotebookJson>): Promise<LabServer> {
+/**
+ * Runs `node scripts/start.mjs` with `notebooks` in its notebook dir, serving
+ * `options.build` (default `newest`); resolves once the API answers.
+ */
+export async function startLab(
+  notebooks: Record<string, NotebookJson>,
+  options: { build?: LabBuild } = {},
+): Promise<LabServer> {
+  const buildDir = labBuildDir(options.build ?? 'newest');
   const { stateDir, notebookDir } = newStateDir(notebooks);
   const port = await freePort();
   return launch({
     what: "npm start's JupyterLab",
     command: process.execPath,
-    args: [path.join(REPO_ROOT, 'scripts', 'start.mjs'), '--port', String(port), '--state-dir', stateDir],
+    args: [
+      path.join(REPO_ROOT, 'scripts', 'start.mjs'),
+      ...['--port', String(port), '--state-dir', stateDir],
+      ...(buildDir === undefined ? [] : ['--lab-build', buildDir]),
+    ],
     env: process.env,
     port,
     stateDir,

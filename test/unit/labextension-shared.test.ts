@@ -2,9 +2,12 @@
  * What the built prebuilt extension (extension/labextension, made by
  * @jupyter/builder; scripts/setup.sh builds it) asks of the JupyterLab that
  * loads it: every @jupyterlab/* and @lumino/* module as a shared singleton it
- * does not bundle, at a caret range that JupyterLab 4.6.4 (the version it is
- * built and tested against) satisfies, so every later 4.x does too. The
- * README states the supported versions from the same ranges.
+ * does not bundle, at a caret range that both the oldest supported release
+ * (extension/compat.json `oldest`, the versions lab/oldest/package.json
+ * pins) and the newest tested one (`newest`, what lab/ ships) satisfy, so
+ * every 4.x between and after them does too. compat.json's `jupyterlab`
+ * requirement (the wheel's) says the same. The README states the supported
+ * versions from the same file.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +15,22 @@ import * as path from 'node:path';
 import { REPO_ROOT } from '../helpers/paths';
 
 const LABEXTENSION = path.join(REPO_ROOT, 'extension', 'labextension');
+
+/** extension/compat.json: the JupyterLab releases the extension supports. */
+const COMPAT = JSON.parse(readFileSync(path.join(REPO_ROOT, 'extension', 'compat.json'), 'utf8')) as {
+  oldest: string;
+  newest: string;
+  jupyterlab: string;
+};
+
+/** lab/oldest/package.json: the oldest release's lab, every package of the release pinned. */
+const OLDEST_LAB = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'lab', 'oldest', 'package.json'), 'utf8'),
+) as {
+  dependencies: Record<string, string>;
+  overrides: Record<string, string>;
+  jupyterlab: { release: string };
+};
 
 interface SharedRequest {
   shareKey: string;
@@ -43,7 +62,7 @@ function sharedRequests(): SharedRequest[] {
   return [...requests.values()];
 }
 
-/** The version of `name` that the project's JupyterLab (lab/, JupyterLab 4.6.4) ships. */
+/** The version of `name` that the project's JupyterLab (lab/, the newest release tested) ships. */
 function shippedVersion(name: string): string {
   const file = require.resolve(`${name}/package.json`, { paths: [path.join(REPO_ROOT, 'lab')] });
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
@@ -92,18 +111,31 @@ describe('the prebuilt extension’s shared modules', () => {
     }
   });
 
-  it('asks for caret ranges that JupyterLab 4.6.4 and every later 4.x satisfy', () => {
+  it('asks for caret ranges that the oldest supported release, the newest tested one and every later 4.x satisfy', () => {
     for (const request of core) {
       expect(request.requiredVersion).toMatch(/^\^\d+\.\d+\.\d+/);
-      const shipped = shippedVersion(request.shareKey);
-      expect({ key: request.shareKey, ok: satisfiesCaret(shipped, request.requiredVersion) }).toEqual({
+      const oldest = OLDEST_LAB.overrides[request.shareKey];
+      const newest = shippedVersion(request.shareKey);
+      expect({
         key: request.shareKey,
-        ok: true,
-      });
+        oldest: satisfiesCaret(oldest ?? 'none', request.requiredVersion),
+        newest: satisfiesCaret(newest, request.requiredVersion),
+      }).toEqual({ key: request.shareKey, oldest: true, newest: true });
+      // No wider than the oldest release: a range is what was tested.
+      expect(request.requiredVersion).toBe(`^${oldest}`);
     }
-    // Of JupyterLab's own packages, none asks for more than 4.6.4's (apputils is 4.7.x in JupyterLab 4.6).
     const application = core.find((r) => r.shareKey === '@jupyterlab/application');
-    expect(application?.requiredVersion).toBe('^4.6.4');
+    expect(application?.requiredVersion).toBe(`^${COMPAT.oldest}`);
+  });
+
+  it('is declared in extension/compat.json, which the two labs of the browser test are pinned to', () => {
+    expect(COMPAT.jupyterlab).toBe(`>=${COMPAT.oldest},<5`);
+    expect(OLDEST_LAB.jupyterlab.release).toBe(COMPAT.oldest);
+    expect(OLDEST_LAB.dependencies['@jupyterlab/application']).toBe(COMPAT.oldest);
+    expect(OLDEST_LAB.overrides['@jupyterlab/application']).toBe(COMPAT.oldest);
+    expect(shippedVersion('@jupyterlab/application')).toBe(COMPAT.newest);
+    expect(parts(COMPAT.oldest)[0]).toBe(4);
+    expect(satisfiesCaret(COMPAT.newest, `^${COMPAT.oldest}`)).toBe(true);
   });
 
   it('checks a range the way a loader would', () => {
@@ -112,5 +144,8 @@ describe('the prebuilt extension’s shared modules', () => {
     expect(satisfiesCaret('4.6.3', '^4.6.4')).toBe(false);
     expect(satisfiesCaret('5.0.0', '^4.6.4')).toBe(false);
     expect(satisfiesCaret('2.10.0', '^2.3.1-alpha.1')).toBe(true);
+    expect(satisfiesCaret('4.0.0', '^4.0.0')).toBe(true);
+    expect(satisfiesCaret('2.1.1', '^2.3.1-alpha.1')).toBe(false);
+    expect(satisfiesCaret('none', '^4.0.0')).toBe(false);
   });
 });
