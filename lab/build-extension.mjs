@@ -25,6 +25,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
+import { copyStyle } from '../scripts/copy-style.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
 const extensionDir = path.join(root, 'extension');
@@ -47,6 +49,7 @@ function run(label, args) {
   return ((performance.now() - started) / 1000).toFixed(1);
 }
 
+copyStyle();
 const compat = readCompat();
 const oldestVersions = JSON.parse(readFileSync(path.join(here, 'oldest', 'package.json'), 'utf8')).overrides;
 const tscSeconds = process.argv.includes('--no-tsc')

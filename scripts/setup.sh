@@ -49,7 +49,7 @@ if [ ! -f "$app" ] || newer_than "$app" lab/src lab/rspack.config.mjs lab/packag
   node lab/build.mjs
 fi
 ext=lab/labextensions/jupyterlab-serverless/package.json
-if [ ! -f "$ext" ] || newer_than "$ext" extension/lib extension/style extension/schema extension/package.json \
+if [ ! -f "$ext" ] || newer_than "$ext" extension/lib style extension/schema extension/package.json \
   extension/compat.json lab/oldest/package.json; then
   echo "setup: building the prebuilt extension"
   node lab/build-extension.mjs --no-tsc

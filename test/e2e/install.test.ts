@@ -252,7 +252,7 @@ describe('npm run package', () => {
 
   it('packs jupyterlab-serverless with its JS, types, schema and styles, and no sources or maps', () => {
     const entries = archiveEntries(artifacts.npm[EXTENSION]).map((entry) => entry.replace(/^package\//, ''));
-    const styles = readdirSync(path.join(REPO_ROOT, 'extension', 'style')).map((file) => `style/${file}`);
+    const styles = readdirSync(path.join(REPO_ROOT, 'style')).map((file) => `style/${file}`);
     expect(entries).toEqual(
       expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'schema/telemetry.json', ...styles]),
     );

@@ -138,6 +138,11 @@ describe('the prebuilt extension’s shared modules', () => {
     expect(satisfiesCaret(COMPAT.newest, `^${COMPAT.oldest}`)).toBe(true);
   });
 
+  it("is the wheel's requirement (extension/pyproject.toml)", () => {
+    const pyproject = readFileSync(path.join(REPO_ROOT, 'extension', 'pyproject.toml'), 'utf8');
+    expect(/^dependencies = \["([^"]+)"\]$/m.exec(pyproject)?.[1]).toBe(`jupyterlab${COMPAT.jupyterlab}`);
+  });
+
   it('checks a range the way a loader would', () => {
     expect(satisfiesCaret('4.6.4', '^4.6.4')).toBe(true);
     expect(satisfiesCaret('4.7.0', '^4.6.4')).toBe(true);
