@@ -2,7 +2,9 @@
 // server) with W workers and N-float gradients through each store (embedded, Redis, S3 on s3rver),
 // side by side in one run with the reference: the raw time to move the same bytes through the same
 // store (each worker puts the bytes it sent and gets objects of the sizes it received, with plain
-// store calls, all workers at once). Also the bytes a round moves with each codec.
+// store calls, all workers at once). Also the bytes a round moves with each codec, and, on the
+// embedded store, the same rounds with waits that only poll (the store's watch hidden) beside the
+// rounds whose waits its watch wakes.
 // Every worker is a process of its own (as an invocation is), from the built package; a round's time
 // is the slowest worker's; figures are medians over `rounds` rounds after a warm-up round.
 // Usage: npm run build && node bench/exchange/run.mjs [workers=8] [floats=1000000] [rounds=5] [stores=embedded,redis,s3]
@@ -58,10 +60,10 @@ function roundMedian(results) {
 }
 
 let sequence = 0;
-async function measure(store, env, strategy, codec, withRaw) {
+async function measure(store, env, strategy, codec, withRaw, polling = false) {
   sequence += 1;
   const cellRunId = `bench-${process.pid}-${sequence}`;
-  const base = { store, workers: WORKERS, floats: FLOATS, rounds: ROUNDS, cellRunId, run: 'grads' };
+  const base = { store, workers: WORKERS, floats: FLOATS, rounds: ROUNDS, cellRunId, run: 'grads', polling };
   const startAt = Date.now() + START_DELAY_MS;
   const results = await Promise.all(
     Array.from({ length: WORKERS }, (_, rank) =>
@@ -111,6 +113,7 @@ const results = {
   time: new Date().toISOString(),
   stores: {},
   codecs: [],
+  polling: [],
 };
 try {
   const stores = {
@@ -126,6 +129,15 @@ try {
       process.stderr.write(
         `${name} ${strategy}: ${fmt(row.roundMs)} ms vs raw ${fmt(row.rawMs)} ms (${fmt(row.ratio, 2)}x)\n`,
       );
+    }
+  }
+  if (results.stores.embedded) {
+    // The embedded store's waits are woken by its watch; the same rounds with waits that only poll.
+    for (const strategy of STRATEGIES) {
+      const row = await measure('embedded', stores.embedded.env, strategy, 'none', false, true);
+      const woken = results.stores.embedded.find((r) => r.strategy === strategy);
+      results.polling.push({ strategy, wokenMs: woken.roundMs, pollingMs: row.roundMs });
+      process.stderr.write(`embedded ${strategy}, polling only: ${fmt(row.roundMs)} ms\n`);
     }
   }
   for (const strategy of STRATEGIES) {
@@ -159,6 +171,16 @@ for (const [name, rows] of Object.entries(results.stores)) {
   const ar = rows.find((r) => r.strategy === 'allreduce').roundMs;
   const sr = rows.find((r) => r.strategy === 'scatter-reduce').roundMs;
   console.log(`| ${name} | scatter-reduce / allreduce | ${fmt(sr / ar, 2)} | | | |`);
+}
+if (results.polling.length > 0) {
+  console.log(`\n### Embedded store: waits woken by its watch vs waits that only poll\n`);
+  console.log('| collective | woken ms | polling only ms | woken / polling |');
+  console.log('|---|---|---|---|');
+  for (const r of results.polling) {
+    console.log(
+      `| ${r.strategy} | ${fmt(r.wokenMs)} | ${fmt(r.pollingMs)} | ${fmt(r.wokenMs / r.pollingMs, 2)} |`,
+    );
+  }
 }
 console.log(`\n### Bytes per round by codec (embedded store)\n`);
 console.log('| collective | codec | bytes moved | none / codec | round ms |');

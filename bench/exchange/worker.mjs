@@ -94,7 +94,22 @@ async function raw(store) {
   return { ms };
 }
 
-const store = openStore(job.store);
+/**
+ * The store without its watch: waits that only poll, as every wait did before the embedded store
+ * woke them (the reference of the polling table).
+ */
+function pollingOnly(store) {
+  return new Proxy(store, {
+    get: (target, property) =>
+      property === 'watch'
+        ? undefined
+        : typeof target[property] === 'function'
+          ? target[property].bind(target)
+          : target[property],
+  });
+}
+
+const store = job.polling ? pollingOnly(openStore(job.store)) : openStore(job.store);
 try {
   const result = job.mode === 'raw' ? await raw(store) : await collective(store);
   process.stdout.write(`${JSON.stringify(result)}\n`);

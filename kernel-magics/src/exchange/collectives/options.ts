@@ -171,6 +171,8 @@ export interface PollPlan {
   initialMs: number;
   /** The longest pause between two polls, ms. */
   capMs: number;
+  /** The longest pause while the store watches the keys awaited (its changes wake a wait at once). */
+  watchedCapMs: number;
   /** What one LIST costs, in GETs: polling lists instead of getting each missing key when more keys than this are missing. */
   listInGets: number;
 }
@@ -188,9 +190,9 @@ export interface PollPlan {
  * that the other workers are writing to) for a gain of a few ms on a wait.
  */
 export const POLL_PLANS: Record<StoreKind, PollPlan> = {
-  embedded: { initialMs: 1, capMs: 4, listInGets: 1 },
-  redis: { initialMs: 1, capMs: 4, listInGets: 1 },
-  s3: { initialMs: 20, capMs: 250, listInGets: 12.5 },
+  embedded: { initialMs: 1, capMs: 4, watchedCapMs: 25, listInGets: 1 },
+  redis: { initialMs: 1, capMs: 4, watchedCapMs: 4, listInGets: 1 },
+  s3: { initialMs: 20, capMs: 250, watchedCapMs: 250, listInGets: 12.5 },
 };
 
 /**

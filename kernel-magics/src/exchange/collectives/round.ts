@@ -103,6 +103,7 @@ export class Round {
       stragglerS,
       initialMs: this.core.plan.initialMs,
       capMs: this.core.plan.capMs,
+      watchedCapMs: this.core.plan.watchedCapMs,
       signal,
       onStraggler: (ranks) => {
         if (!this.stragglerReported) {
@@ -186,6 +187,8 @@ export class Round {
         return explain ? { done: false } : { done: false, missing: still };
       },
       async () => (explain ? explain(missingNow()) : missingNow()),
+      (onChange) =>
+        this.via(wanted[0]?.node ?? stop?.node ?? '').watch?.(prefix, onChange) ?? (() => undefined),
     );
   }
 
@@ -197,14 +200,18 @@ export class Round {
     describe: () => Promise<MissingWork>,
   ): Promise<Uint8Array> {
     const store = this.via(node);
-    return this.waiter.until<Uint8Array>(async () => {
-      const body = await store.get(key, this.call);
-      if (body) {
-        this.traffic.moved(floats);
-        return { done: true, value: body };
-      }
-      return { done: false };
-    }, describe);
+    return this.waiter.until<Uint8Array>(
+      async () => {
+        const body = await store.get(key, this.call);
+        if (body) {
+          this.traffic.moved(floats);
+          return { done: true, value: body };
+        }
+        return { done: false };
+      },
+      describe,
+      (onChange) => store.watch?.(key, onChange) ?? (() => undefined),
+    );
   }
 
   /**

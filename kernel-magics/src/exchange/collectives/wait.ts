@@ -26,6 +26,44 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Resolves after `ms`, or as soon as `wake` is called (what `onWake`
+ * receives), or rejects with the signal's reason when it aborts; the timer
+ * is cleared either way.
+ */
+function sleepOrWake(
+  ms: number,
+  signal: AbortSignal | undefined,
+  onWake: (wake: () => void) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      done();
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      done();
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    onWake(() => {
+      done();
+      resolve();
+    });
+  });
+}
+
+/** Starts watching for changes that may end a wait; returns what stops it (see ObjectStore.watch). */
+export type WaitWatch = (onChange: () => void) => () => void;
+
 /** What one poll found: the awaited value, or not yet (with, when known cheaply, who is missing). */
 export type PollResult<T> = { done: true; value: T } | { done: false; missing?: MissingWork };
 
@@ -38,6 +76,8 @@ export interface RoundWaitSettings {
   stragglerS: number;
   initialMs: number;
   capMs: number;
+  /** The longest pause while the store watches the awaited keys (a change wakes the wait sooner). */
+  watchedCapMs: number;
   signal?: AbortSignal;
   /** Called once per round when a wait has lasted `stragglerS`, with the ranks missing. */
   onStraggler(ranks: number[]): void;
@@ -62,14 +102,50 @@ export class RoundWaiter {
    * Calls `poll` until it is done, pausing from the first pause, growing, up to the cap
    * between calls. When the straggler time passes, reports the missing ranks
    * once; when the round timeout passes, throws an {@link ExchangeTimeoutError}
-   * naming them. `describe` says who is missing when a poll did not.
+   * naming them. `describe` says who is missing when a poll did not. With
+   * `watch`, a change the store reports wakes the pause at once, and pauses
+   * grow to the watched cap instead (polls stay the safety net).
    */
-  async until<T>(poll: () => Promise<PollResult<T>>, describe: () => Promise<MissingWork>): Promise<T> {
-    const { roundTimeoutS, stragglerS, initialMs, capMs, signal } = this.settings;
+  async until<T>(
+    poll: () => Promise<PollResult<T>>,
+    describe: () => Promise<MissingWork>,
+    watch?: WaitWatch,
+  ): Promise<T> {
+    let changed = false;
+    let wake: (() => void) | undefined;
+    const stopWatching = watch?.(() => {
+      changed = true;
+      wake?.();
+    });
+    try {
+      return await this.polling(poll, describe, {
+        cap: stopWatching ? this.settings.watchedCapMs : this.settings.capMs,
+        // A change seen while a poll ran: the next poll runs at once.
+        takeChange: () => {
+          const seen = changed;
+          changed = false;
+          return seen;
+        },
+        onWake: (resolve) => {
+          wake = resolve;
+        },
+      });
+    } finally {
+      stopWatching?.();
+    }
+  }
+
+  private async polling<T>(
+    poll: () => Promise<PollResult<T>>,
+    describe: () => Promise<MissingWork>,
+    wakes: { cap: number; takeChange(): boolean; onWake(wake: () => void): void },
+  ): Promise<T> {
+    const { roundTimeoutS, stragglerS, initialMs, signal } = this.settings;
     const deadline = this.started + roundTimeoutS * 1000;
     let pause = initialMs;
     for (;;) {
       signal?.throwIfAborted();
+      wakes.takeChange();
       const result = await poll();
       if (result.done) {
         return result.value;
@@ -85,8 +161,10 @@ export class RoundWaiter {
         const missing = result.missing ?? (await describe());
         this.settings.onStraggler(missing.ranks);
       }
-      await sleep(Math.min(pause, Math.max(1, deadline - now)), signal);
-      pause = Math.min(pause * POLL_GROWTH, capMs);
+      if (!wakes.takeChange()) {
+        await sleepOrWake(Math.min(pause, Math.max(1, deadline - now)), signal, wakes.onWake);
+      }
+      pause = Math.min(pause * POLL_GROWTH, wakes.cap);
     }
   }
 }

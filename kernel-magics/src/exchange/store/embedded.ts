@@ -9,7 +9,7 @@
  * the old object or the new one, never part of one.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { FSWatcher, mkdirSync, promises as fs, watch as watchDirectory } from 'node:fs';
 import * as path from 'node:path';
 
 import { StoreError } from './errors';
@@ -110,6 +110,28 @@ export class EmbeddedStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /**
+   * Watches the directory of the keys directly under `prefix` (inotify on
+   * Linux): a put renames its file into it, a delete unlinks one. The
+   * directory is created first, so a watch started before the first write
+   * sees it. Any failure (no such support, too many watches) gives a watch
+   * that never calls: the waiter polls as it would without one.
+   */
+  watch(prefix: string, onChange: () => void): () => void {
+    const dirKey = checkPrefix(prefix).replace(/\/?[^/]*$/, '');
+    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+    let watcher: FSWatcher | undefined;
+    try {
+      mkdirSync(dir, { recursive: true });
+      watcher = watchDirectory(dir, { persistent: false }, () => onChange());
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      watcher?.close();
+      return () => undefined;
+    }
+    return () => watcher?.close();
   }
 
   private fileOf(key: string, operation: string, options?: StoreCallOptions): string {

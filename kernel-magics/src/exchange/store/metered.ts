@@ -30,6 +30,11 @@ export class MeteredStore implements ObjectStore {
     return this.inner.location;
   }
 
+  /** The inner store's watch (not a request: nothing is counted). */
+  watch(prefix: string, onChange: () => void): () => void {
+    return this.inner.watch?.(prefix, onChange) ?? (() => undefined);
+  }
+
   /** What the calls so far moved (a copy). */
   usage(): StoreUsage {
     return copyUsage(this.counted);

@@ -41,6 +41,13 @@ export interface ObjectStore {
   deletePrefix(prefix: string, options?: StoreCallOptions): Promise<number>;
   /** Releases connections; later calls reject. */
   close(): Promise<void>;
+  /**
+   * Calls `onChange` soon after a key directly under `prefix` (a prefix
+   * ending in `/`) may have been written or removed, possibly more often
+   * (best effort: a waiter still polls, and only wakes sooner). Returns what
+   * stops the watch. Absent on stores that cannot tell.
+   */
+  watch?(prefix: string, onChange: () => void): () => void;
 }
 
 /** Counts of store requests by kind, as providers bill them. */
