@@ -334,6 +334,17 @@ describe('TrafficView', () => {
 });
 
 describe('CostView', () => {
+  it('says "invocation" of one invocation', async () => {
+    const model = new FakeModel();
+    const { load } = fakePlotly();
+    const view = attach(new CostView({ model: model.asModel(), loadPlotly: load }));
+    model.set(replayState(mapRun(new EventScript(), 'r1', 1, 1).take()));
+    await settle(view);
+    expect(view.node.querySelector('.jp-serverless-View-summary')!.textContent).toMatch(
+      /^Total \$[\d.]+ over 1 invocation · compute /,
+    );
+  });
+
   it('plots the cost and writes a row per run as plain text, with the budget warning state', async () => {
     const model = new FakeModel();
     const { plotly, load } = fakePlotly();

@@ -67,7 +67,9 @@ export class CostView extends ChartView {
       return '';
     }
     const parts = [
-      this.trans.__('Total %1 over %2 invocations', formatUsd(t.totalUsd), t.invocations),
+      t.invocations === 1
+        ? this.trans.__('Total %1 over 1 invocation', formatUsd(t.totalUsd))
+        : this.trans.__('Total %1 over %2 invocations', formatUsd(t.totalUsd), t.invocations),
       this.trans.__(
         'compute %1, INIT %2, requests %3, storage %4',
         formatUsd(t.computeUsd),
