@@ -23,7 +23,7 @@ import type { ExchangeKeys } from './keys';
 import type { PollPlan, ResolvedOptions } from './options';
 import { Contribution, meanOf } from './reduce';
 import { RoundTraffic } from './traffic';
-import { RoundWaiter } from './wait';
+import { RoundWaiter, WaitWatch } from './wait';
 
 /** What a round needs of its exchange. */
 export interface ExchangeCore {
@@ -187,9 +187,14 @@ export class Round {
         return explain ? { done: false } : { done: false, missing: still };
       },
       async () => (explain ? explain(missingNow()) : missingNow()),
-      (onChange) =>
-        this.via(wanted[0]?.node ?? stop?.node ?? '').watch?.(prefix, onChange) ?? (() => undefined),
+      this.watching(prefix),
     );
+  }
+
+  /** A watch of the keys directly under `prefix` (or beside `key`) in the exchange's store, when it can watch. */
+  private watching(prefixOrKey: string): WaitWatch {
+    const { store } = this.core;
+    return (onChange) => store.watch?.(prefixOrKey, onChange) ?? (() => undefined);
   }
 
   /** Waits until `key` is in the store (one GET a poll) and returns it; `describe` says who is late. */
@@ -210,7 +215,7 @@ export class Round {
         return { done: false };
       },
       describe,
-      (onChange) => store.watch?.(key, onChange) ?? (() => undefined),
+      this.watching(key),
     );
   }
 

@@ -30,11 +30,6 @@ export class CountingStore implements ObjectStore {
     this.location = inner.location;
   }
 
-  /** The inner store's watch (not a request: nothing is counted). */
-  watch(prefix: string, onChange: () => void): () => void {
-    return this.inner.watch?.(prefix, onChange) ?? (() => undefined);
-  }
-
   async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
     this.count('put', body.byteLength, 0);
     await this.inner.put(key, body, options);

@@ -7,35 +7,12 @@
 import { ExchangeTimeoutError, MissingWork } from './errors';
 import { POLL_GROWTH } from './options';
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared either way). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
- * Resolves after `ms`, or as soon as `wake` is called (what `onWake`
- * receives), or rejects with the signal's reason when it aborts; the timer
- * is cleared either way.
+ * Resolves after `ms`, or as soon as the function `onWake` receives is
+ * called, or rejects with the signal's reason as soon as it aborts; the
+ * timer and the abort listener are cleared either way.
  */
-function sleepOrWake(
-  ms: number,
-  signal: AbortSignal | undefined,
-  onWake: (wake: () => void) => void,
-): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal, onWake?: (wake: () => void) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -54,7 +31,7 @@ function sleepOrWake(
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
-    onWake(() => {
+    onWake?.(() => {
       done();
       resolve();
     });
@@ -162,7 +139,7 @@ export class RoundWaiter {
         this.settings.onStraggler(missing.ranks);
       }
       if (!wakes.takeChange()) {
-        await sleepOrWake(Math.min(pause, Math.max(1, deadline - now)), signal, wakes.onWake);
+        await sleep(Math.min(pause, Math.max(1, deadline - now)), signal, wakes.onWake);
       }
       pause = Math.min(pause * POLL_GROWTH, wakes.cap);
     }
