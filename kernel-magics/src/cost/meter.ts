@@ -126,6 +126,11 @@ export function alikeRunPico(run: AlikeRun, prices: PriceTable, arch: Arch): big
   return pico;
 }
 
+/** The ms an attempt is billed on, before rounding: its Lambda-equivalent duration when it has one (AttemptRecord.lambdaMs). */
+export function attemptDurationMs(record: AttemptRecord): number {
+  return record.lambdaMs ?? record.durationMs;
+}
+
 /**
  * Bills one attempt as Lambda does: the duration (its Lambda-equivalent
  * duration when the backend measured one, see AttemptRecord.lambdaMs) rounded up to 1 ms x memory
@@ -148,7 +153,7 @@ export function billAttempt(
     record.reported?.billedMs !== undefined
       ? reportedDurations(record.reported, prices)
       : {
-          billedMs: ran ? billedDurationMs(record.lambdaMs ?? record.durationMs, prices) : 0,
+          billedMs: ran ? billedDurationMs(attemptDurationMs(record), prices) : 0,
           initBilledMs:
             ran && record.cold && prices.lambda.initBilled && record.initMs > 0
               ? billedDurationMs(record.initMs, prices)

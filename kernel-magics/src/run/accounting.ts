@@ -18,7 +18,7 @@ import {
 } from '../cost';
 import type { Arch, CpuModel, Prediction } from '../cost';
 import { costReportHtml, costReportText } from '../cost/format';
-import { attemptCost } from '../cost/meter';
+import { attemptCost, attemptDurationMs } from '../cost/meter';
 import { AttemptRecord, AttemptStartInfo, InvocationRequest, LateErrorInfo } from '../runtime/backend';
 import { invocationStatus, TelemetryHub } from '../telemetry';
 import type { TrainingEpochInput } from '../telemetry';
@@ -154,11 +154,7 @@ export class KernelAccounting implements RunAccounting {
     this.ledger.record(plan.runId, bill);
     if (record.outcome.status === 'ok') {
       const hash = plan.compiled.program.hash;
-      this.durations.record(
-        durationKey(hash, runClock(plan)),
-        request.memoryMb,
-        record.lambdaMs ?? record.durationMs,
-      );
+      this.durations.record(durationKey(hash, runClock(plan)), request.memoryMb, attemptDurationMs(record));
       if (record.cpuMs !== undefined) {
         this.profiles.record(
           hash,

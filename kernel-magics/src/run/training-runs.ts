@@ -10,7 +10,8 @@ import { parseCellMagic } from '../magics/parse';
 import { MagicUsageError } from '../magics/usage';
 import type { BackendName, ServerlessCellOptions } from '../magics/options';
 import { planRun } from '../plan/plan';
-import type { AttemptRecord, Backend, ProgramResult } from '../runtime/backend';
+import { attemptDurationMs } from '../cost/meter';
+import type { Backend, ProgramResult } from '../runtime/backend';
 import type { RankResult, SegmentRun, SegmentRunResult, TrainingHost } from '../training/host';
 import type { SegmentOutcome, TrainingEpochReport } from '../training/spec';
 import type { KernelAccounting } from './accounting';
@@ -116,15 +117,13 @@ export class TrainingRuns implements TrainingHost {
       ranks: results,
       interrupted: dispatched.interrupted,
       costUsd: accounting.ledger.runTotal(plan.runId).totalUsd,
-      workerMs: Math.max(0, ...attempts.map((list) => list.reduce((sum, a) => sum + billedMs(a), 0))),
+      workerMs: Math.max(
+        0,
+        ...attempts.map((list) => list.reduce((sum, a) => sum + attemptDurationMs(a), 0)),
+      ),
       invocations: attempts.reduce((sum, list) => sum + list.length, 0),
       ...(peaks.length > 0 ? { peakMemoryMb: Math.max(...peaks) } : {}),
       initMs: Math.max(0, ...attempts.flat().map((a) => (a.cold ? a.initMs : 0))),
     };
   }
-}
-
-/** The ms an attempt is billed on: its Lambda-equivalent duration when it has one. */
-function billedMs(attempt: AttemptRecord): number {
-  return attempt.lambdaMs ?? attempt.durationMs;
 }
