@@ -10,7 +10,12 @@
  */
 import { ONE_VCPU_MB } from '../../cost/cpu-share';
 import { DEFAULT_PRICES } from '../../cost/prices';
-import { TrainingModel, type CountProfile, type TrainingPrediction } from '../../cost/training-model';
+import {
+  TrainingModel,
+  type CountProfile,
+  type TrainingPrediction,
+  type TrainingShape,
+} from '../../cost/training-model';
 import { bestCandidate, MEMORY_HEADROOM, type TuneRow } from '../../cost/tuning';
 import type { ModelStore } from '../../state/model-store';
 import type * as Tf from '@tensorflow/tfjs';
@@ -68,7 +73,17 @@ export interface TuneContext extends Omit<ProfileContext, 'start'> {
  */
 export async function tuneTraining(context: TuneContext): Promise<TrainTuning> {
   const workers = usableWorkerCounts(context);
-  const memory = memorySizes(context);
+  const sessionOptions = cellOptionsOf(context.host, context.resolved);
+  // The request's sizes, else the one the session's options give.
+  const memory = context.request.memory ?? [sessionOptions.memoryMb];
+  const shape: TrainingShape = {
+    batchSize: context.resolved.batchSize,
+    stepsPerEpoch: (count) =>
+      new EpochSchedule(context.data.samples, count, context.resolved.batchSize).stepsPerEpoch,
+    epochs: context.epochsToRun,
+    validationSamples: context.validation?.samples ?? 0,
+    timeoutMs: sessionOptions.timeoutS * 1000,
+  };
   const profileMemoryMb = profilingMemory(memory);
   const start = await saveStartingModel(context);
   const profiles = new Map<number, CountProfile>();
@@ -94,19 +109,10 @@ export async function tuneTraining(context: TuneContext): Promise<TrainTuning> {
       await profile(count);
     }
     for (;;) {
-      const options = cellOptionsOf(context.host, context.resolved);
-      const model = new TrainingModel(
-        [...profiles.values()],
-        {
-          batchSize: context.resolved.batchSize,
-          stepsPerEpoch: (count) =>
-            new EpochSchedule(context.data.samples, count, context.resolved.batchSize).stepsPerEpoch,
-          epochs: context.epochsToRun,
-          validationSamples: context.validation?.samples ?? 0,
-          timeoutMs: options.timeoutS * 1000,
-        },
-        { prices: DEFAULT_PRICES, arch: 'x86_64' },
-      );
+      const model = new TrainingModel([...profiles.values()], shape, {
+        prices: DEFAULT_PRICES,
+        arch: 'x86_64',
+      });
       const rows = workers.flatMap((count) =>
         memory.map((size) => tuneRow(model.predict(count, size), profileMemoryMb, context.request.deadlineS)),
       );
@@ -152,11 +158,6 @@ function usableWorkerCounts(context: TuneContext): number[] {
     );
   }
   return usable;
-}
-
-/** The memory sizes to choose from: the request's, else the one the session's options give. */
-function memorySizes(context: TuneContext): number[] {
-  return context.request.memory ?? [cellOptionsOf(context.host, context.resolved).memoryMb];
 }
 
 /**
