@@ -33,6 +33,14 @@ const extensionDir = path.join(root, 'extension');
 const extension = JSON.parse(readFileSync(path.join(extensionDir, 'package.json'), 'utf8'));
 const outputDir = path.join(extensionDir, extension.jupyterlab.outputDir ?? 'static');
 
+/** A step that failed: its output has been shown; the script exits with `status` (after its clean-up). */
+class StepFailed extends Error {
+  constructor(status) {
+    super(`exit ${status}`);
+    this.status = status;
+  }
+}
+
 function run(label, args) {
   const started = performance.now();
   // tsc reports errors on stdout; the builder prints its stats there: shown only on failure.
@@ -44,9 +52,19 @@ function run(label, args) {
   });
   if (result.status !== 0) {
     process.stderr.write(`${result.stdout}\nlab: ${label} failed (exit ${result.status ?? result.signal})\n`);
-    process.exit(result.status ?? 1);
+    throw new StepFailed(result.status ?? 1);
   }
   return ((performance.now() - started) / 1000).toFixed(1);
+}
+
+/** {@link run} for a step with nothing to clean up after it: a failure exits at once. */
+function runOrExit(label, args) {
+  try {
+    return run(label, args);
+  } catch (error) {
+    if (error instanceof StepFailed) process.exit(error.status);
+    throw error;
+  }
 }
 
 copyStyle();
@@ -54,7 +72,7 @@ const compat = readCompat();
 const oldestVersions = JSON.parse(readFileSync(path.join(here, 'oldest', 'package.json'), 'utf8')).overrides;
 const tscSeconds = process.argv.includes('--no-tsc')
   ? '0 (skipped)'
-  : run('tsc -b extension', [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', 'extension']);
+  : runOrExit('tsc -b extension', [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', 'extension']);
 const coreDir = mkdtempSync(path.join(os.tmpdir(), 'jsl-core-'));
 let builderSeconds;
 try {
@@ -67,9 +85,13 @@ try {
     ...(process.argv.includes('--development') ? ['--development'] : []),
     extensionDir,
   ]);
+} catch (error) {
+  if (!(error instanceof StepFailed)) throw error;
+  process.exitCode = error.status;
 } finally {
   rmSync(coreDir, { recursive: true, force: true });
 }
+if (process.exitCode) process.exit();
 
 // lab/labextensions/<name> -> extension/<outputDir> (a link, so a rebuild is picked up).
 const link = path.join(here, 'labextensions', ...extension.name.split('/'));

@@ -2,13 +2,13 @@
 // or with --oldest the oldest supported release (lab/oldest/, installed with
 // `npm ci --prefix lab/oldest`) into lab/oldest/build/.
 // Usage: node lab/build.mjs [--oldest] [--development] [--minimize]
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { rspack } from '@rspack/core';
 
-import { APPS, appConfig } from './rspack.config.mjs';
+import { APPS, appConfig, installedPackage } from './rspack.config.mjs';
 
 const oldest = process.argv.includes('--oldest');
 const app = oldest ? APPS.oldest : APPS.newest;
@@ -55,17 +55,15 @@ compiler.run((error, stats) => {
 function checkRelease() {
   const compat = JSON.parse(readFileSync(path.join(root, 'extension', 'compat.json'), 'utf8'));
   const expected = oldest ? compat.oldest : compat.newest;
-  const installed = app.nodeModules
-    .map((dir) => path.join(dir, '@jupyterlab', 'application', 'package.json'))
-    .find((file) => existsSync(file));
-  if (installed === undefined) {
+  const installed = installedPackage(app, '@jupyterlab/application');
+  if (installed === null) {
     const install = oldest ? 'npm ci --prefix lab/oldest' : 'npm install';
     process.stderr.write(
       `lab: JupyterLab is not installed for ${path.relative(root, app.dir)}/: run \`${install}\`\n`,
     );
     process.exit(1);
   }
-  const { version } = JSON.parse(readFileSync(installed, 'utf8'));
+  const { version } = installed;
   if (version !== expected) {
     process.stderr.write(
       `lab: ${path.relative(root, app.dir)}/ has JupyterLab ${version} installed, extension/compat.json ` +

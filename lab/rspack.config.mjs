@@ -49,7 +49,7 @@ export const APPS = {
 };
 
 /** Reads a package's package.json as installed for `app` (null when absent). */
-function installedPackage(app, name) {
+export function installedPackage(app, name) {
   const dir = installedDir(app, name);
   return dir === null ? null : JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
 }
