@@ -59,18 +59,15 @@ const moveRange = (range) => {
   const match = /^([~^]|>=|=)?\d[^\s]*$/.exec(range);
   return match ? `${match[1] ?? ''}${version}` : range;
 };
-/** Moves an entry's dependencies on the workspaces; true when one moved. */
+/** Moves an entry's dependencies on the workspaces to the new version. */
 function moveDependencies(entry, workspaceNames) {
-  let moved = false;
   for (const field of DEPENDENCY_FIELDS) {
     for (const name of Object.keys(entry[field] ?? {})) {
       if (workspaceNames.has(name)) {
         entry[field][name] = moveRange(entry[field][name]);
-        moved = true;
       }
     }
   }
-  return moved;
 }
 
 const rootManifestFile = path.join(root, 'package.json');

@@ -92,8 +92,10 @@ export function kernelJson(): Record<string, unknown> {
   };
 }
 
+/** The logos {@link installKernelspec} copies from the package's kernelspec/ folder. */
+const LOGOS = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'];
 /** The files {@link installKernelspec} writes into the kernelspec's directory. */
-const KERNELSPEC_FILES = ['kernel.json', 'logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'];
+const KERNELSPEC_FILES = ['kernel.json', ...LOGOS];
 
 /** Installs the kernelspec; returns the directory written. */
 export function installKernelspec(target: InstallTarget): string {
@@ -101,7 +103,7 @@ export function installKernelspec(target: InstallTarget): string {
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(kernelJson(), null, 2) + '\n');
-    for (const logo of KERNELSPEC_FILES.filter((file) => file !== 'kernel.json')) {
+    for (const logo of LOGOS) {
       copyFileSync(path.join(PACKAGE_ROOT, 'kernelspec', logo), path.join(dir, logo));
     }
   } catch (error) {
