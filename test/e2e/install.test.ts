@@ -12,7 +12,6 @@
  * with pip, npm and `serverless-kernel uninstall` leaves no file in either
  * prefix.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -33,6 +32,7 @@ import {
 } from '../helpers/lab-page';
 import { installTarballsOffline, npmIn, Tarball } from '../helpers/npm-prefix';
 import { REPO_ROOT, SYSTEM_PYTHON } from '../helpers/paths';
+import { runChecked } from '../helpers/processes';
 
 /** What `node scripts/package.mjs --json` prints. */
 interface Artifacts {
@@ -58,20 +58,7 @@ function run(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): string {
-  const result = spawnSync(command, args, {
-    cwd: os.tmpdir(),
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-    timeout: options.timeoutMs ?? STEP_MS,
-    killSignal: 'SIGKILL',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (result.status !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`,
-    );
-  }
-  return result.stdout;
+  return runChecked(command, args, { ...options, timeoutMs: options.timeoutMs ?? STEP_MS });
 }
 
 /** Where pip puts a prefix's data files (`share/...`) and pure modules, per this Python's install scheme. */

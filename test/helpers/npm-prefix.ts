@@ -13,12 +13,12 @@
  * `npm ci --offline`, which runs the packages' install scripts as a user's
  * install would.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { REPO_ROOT } from './paths';
+import { runChecked } from './processes';
 
 /** A package entry of a lockfile (version 3), as far as this helper reads it. */
 interface LockEntry {
@@ -81,15 +81,9 @@ function integrityOf(file: string): string {
   return `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
 }
 
-/**
- * Writes `prefix`/package.json and package-lock.json for `tarballs` from
- * `lockFile` (default: the repository's); returns how many packages the lock names.
- */
-export function writePrefixLock(
-  prefix: string,
-  tarballs: readonly Tarball[],
-  lockFile = path.join(REPO_ROOT, 'package-lock.json'),
-): number {
+/** Writes `prefix`/package.json and package-lock.json for `tarballs`, cut from the repository's lock. */
+function writePrefixLock(prefix: string, tarballs: readonly Tarball[]): void {
+  const lockFile = path.join(REPO_ROOT, 'package-lock.json');
   const packages = (JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, LockEntry> })
     .packages;
   const workspaceOf = (name: string): string => {
@@ -149,7 +143,6 @@ export function writePrefixLock(
     path.join(prefix, 'package-lock.json'),
     `${JSON.stringify({ name: 'install-test', lockfileVersion: 3, requires: true, packages: lockPackages }, null, 2)}\n`,
   );
-  return Object.keys(lockPackages).length - 1;
 }
 
 /** Installs `tarballs` into `prefix` with `npm ci --offline` from the lock {@link writePrefixLock} writes. */
@@ -163,18 +156,6 @@ export function installTarballsOffline(
 }
 
 /** Runs npm in `prefix`; throws with its output when it fails. */
-export function npmIn(prefix: string, args: string[], timeoutMs: number): string {
-  const result = spawnSync('npm', [...args, '--prefix', prefix], {
-    cwd: prefix,
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-  });
-  if (result.status !== 0) {
-    throw new Error(
-      `npm ${args.join(' ')} --prefix ${prefix} failed (exit ${result.status ?? result.signal}):\n` +
-        `${result.stdout}${result.stderr}`,
-    );
-  }
-  return result.stdout;
+export function npmIn(prefix: string, args: string[], timeoutMs: number): void {
+  runChecked('npm', [...args, '--prefix', prefix], { cwd: prefix, timeoutMs });
 }

@@ -1,7 +1,8 @@
 /** Child processes for tests: free ports, waiting, stopping by PID. */
-import { ChildProcess } from 'node:child_process';
+import { ChildProcess, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -79,4 +80,29 @@ export function processTree(pid: number): number[] {
     // Gone.
   }
   return [pid, ...children.flatMap(processTree)];
+}
+
+/**
+ * Runs a command to its end (killed after `timeoutMs`); throws with its
+ * output unless it exits 0; returns its stdout.
+ */
+export function runChecked(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): string {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd ?? os.tmpdir(),
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    timeout: options.timeoutMs,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`,
+    );
+  }
+  return result.stdout;
 }
