@@ -1,9 +1,11 @@
 // bench/exchange: per-round time of each collective (leader all-reduce, scatter-reduce, parameter
 // server) with W workers and N-float gradients through each store (embedded, Redis, S3 on s3rver),
-// side by side in one run with the reference: the raw time to move the same bytes through the same
-// store (each worker puts the bytes it sent and gets objects of the sizes it received, with plain
-// store calls, all workers at once). Also the bytes a round moves with each codec, and, on the
-// embedded store, the same rounds with waits that only poll (the store's watch hidden) beside the
+// side by side with the reference: the raw time to move the same bytes through the same store (each
+// worker puts the bytes it sent and gets objects of the sizes it received, with plain store calls,
+// all workers at once), in the same processes, each round of the collective followed by a round of
+// the reference (so both see the machine as it is at that moment; the ratio is the median of the
+// rounds' ratios). Also the bytes a round moves with each codec, and, on the stores that watch
+// (embedded, Redis), the same rounds with waits that only poll (the store's watch hidden) beside the
 // rounds whose waits its watch wakes.
 // Every worker is a process of its own (as an invocation is), from the built package; a round's time
 // is the slowest worker's; figures are medians over `rounds` rounds after a warm-up round.
@@ -24,6 +26,8 @@ const ROUNDS = Number(process.argv[4] ?? 5);
 const ONLY = process.argv[5]?.split(',');
 const STRATEGIES = ['allreduce', 'scatter-reduce', 'parameter-server'];
 const CODECS = ['none', 'fp16', 'topk:0.01'];
+/** The stores whose watch wakes a round's waits (the polling table compares them with waits that only poll). */
+const WATCHING_STORES = ['embedded', 'redis'];
 /** Time for W node processes to start and load the package before the first round. */
 const START_DELAY_MS = 3000;
 /** How long one worker process may run. */
@@ -53,48 +57,53 @@ function runWorker(job, env) {
   });
 }
 
-/** The slowest worker's time, round by round; its median. */
-function roundMedian(results) {
-  const perRound = results[0].ms.map((_, round) => Math.max(...results.map((r) => r.ms[round])));
-  return median(perRound);
+/** The slowest worker's time of `field` ('ms' or 'rawMs'), round by round. */
+function slowest(results, field) {
+  return results[0][field].map((_, round) => Math.max(...results.map((r) => r[field][round])));
+}
+
+/** The workers' CPU time of `field` ('cpuMs' or 'rawCpuMs') summed, round by round. */
+function summed(results, field) {
+  return results[0][field].map((_, round) => results.reduce((sum, r) => sum + r[field][round], 0));
 }
 
 let sequence = 0;
 async function measure(store, env, strategy, codec, withRaw, polling = false) {
   sequence += 1;
   const cellRunId = `bench-${process.pid}-${sequence}`;
-  const base = { store, workers: WORKERS, floats: FLOATS, rounds: ROUNDS, cellRunId, run: 'grads', polling };
+  const base = {
+    store,
+    workers: WORKERS,
+    floats: FLOATS,
+    rounds: ROUNDS,
+    cellRunId,
+    run: 'grads',
+    polling,
+    paired: withRaw,
+  };
   const startAt = Date.now() + START_DELAY_MS;
   const results = await Promise.all(
-    Array.from({ length: WORKERS }, (_, rank) =>
-      runWorker({ ...base, rank, strategy, codec, mode: 'collective', startAt }, env),
-    ),
+    Array.from({ length: WORKERS }, (_, rank) => runWorker({ ...base, rank, strategy, codec, startAt }, env)),
   );
   const bytes = median(
     results[0].bytesUp.map((_, i) => results.reduce((s, r) => s + r.bytesUp[i] + r.bytesDown[i], 0)),
   );
   const rawBytes = median(results[0].rawBytes.map((_, i) => results.reduce((s, r) => s + r.rawBytes[i], 0)));
-  const row = { strategy, codec, roundMs: roundMedian(results), bytes, rawBytes };
+  const rounds = slowest(results, 'ms');
+  const row = {
+    strategy,
+    codec,
+    roundMs: median(rounds),
+    cpuMs: median(summed(results, 'cpuMs')),
+    bytes,
+    rawBytes,
+  };
   if (withRaw) {
-    const rawStart = Date.now() + START_DELAY_MS;
-    const raw = await Promise.all(
-      results.map((r, rank) =>
-        runWorker(
-          {
-            ...base,
-            cellRunId: `${cellRunId}-raw`,
-            rank,
-            mode: 'raw',
-            startAt: rawStart,
-            upBytes: median(r.bytesUp),
-            downParts: r.links.map((l) => l.bytesDown).filter((b) => b > 0),
-          },
-          env,
-        ),
-      ),
-    );
-    row.rawMs = roundMedian(raw);
-    row.ratio = row.roundMs / row.rawMs;
+    const raw = slowest(results, 'rawMs');
+    row.rawMs = median(raw);
+    row.rawCpuMs = median(summed(results, 'rawCpuMs'));
+    row.ratio = median(rounds.map((ms, i) => ms / raw[i]));
+    row.ratios = rounds.map((ms, i) => Number((ms / raw[i]).toFixed(2)));
   }
   return row;
 }
@@ -131,13 +140,14 @@ try {
       );
     }
   }
-  if (results.stores.embedded) {
-    // The embedded store's waits are woken by its watch; the same rounds with waits that only poll.
+  // The embedded store's and Redis's waits are woken by their watch; the same rounds with waits that only poll.
+  for (const name of WATCHING_STORES.filter((n) => results.stores[n])) {
+    const { url, env } = stores[name];
     for (const strategy of STRATEGIES) {
-      const row = await measure('embedded', stores.embedded.env, strategy, 'none', false, true);
-      const woken = results.stores.embedded.find((r) => r.strategy === strategy);
-      results.polling.push({ strategy, wokenMs: woken.roundMs, pollingMs: row.roundMs });
-      process.stderr.write(`embedded ${strategy}, polling only: ${fmt(row.roundMs)} ms\n`);
+      const row = await measure(url, env, strategy, 'none', false, true);
+      const woken = results.stores[name].find((r) => r.strategy === strategy);
+      results.polling.push({ store: name, strategy, wokenMs: woken.roundMs, pollingMs: row.roundMs });
+      process.stderr.write(`${name} ${strategy}, polling only: ${fmt(row.roundMs)} ms\n`);
     }
   }
   for (const strategy of STRATEGIES) {
@@ -159,26 +169,26 @@ console.log(
   `\n### Per-round time, ${WORKERS} workers, ${FLOATS.toLocaleString('en-US')} floats, codec none (median of ${ROUNDS} rounds, slowest worker)\n`,
 );
 console.log(
-  '| store | collective | round ms | raw ms (same bytes) | ratio (target <= 2) | bytes per round |',
+  '| store | collective | round ms | raw ms (same bytes) | ratio (target <= 2) | bytes per round | CPU ms, all workers: round / raw |',
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|');
 for (const [name, rows] of Object.entries(results.stores)) {
   for (const r of rows) {
     console.log(
-      `| ${name} | ${r.strategy} | ${fmt(r.roundMs)} | ${fmt(r.rawMs)} | ${fmt(r.ratio, 2)} | ${mb(r.bytes)} |`,
+      `| ${name} | ${r.strategy} | ${fmt(r.roundMs)} | ${fmt(r.rawMs)} | ${fmt(r.ratio, 2)} | ${mb(r.bytes)} | ${fmt(r.cpuMs)} / ${fmt(r.rawCpuMs)} |`,
     );
   }
   const ar = rows.find((r) => r.strategy === 'allreduce').roundMs;
   const sr = rows.find((r) => r.strategy === 'scatter-reduce').roundMs;
-  console.log(`| ${name} | scatter-reduce / allreduce | ${fmt(sr / ar, 2)} | | | |`);
+  console.log(`| ${name} | scatter-reduce / allreduce | ${fmt(sr / ar, 2)} | | | | |`);
 }
 if (results.polling.length > 0) {
-  console.log(`\n### Embedded store: waits woken by its watch vs waits that only poll\n`);
-  console.log('| collective | woken ms | polling only ms | woken / polling |');
-  console.log('|---|---|---|---|');
+  console.log(`\n### Waits woken by the store's watch vs waits that only poll\n`);
+  console.log('| store | collective | woken ms | polling only ms | woken / polling |');
+  console.log('|---|---|---|---|---|');
   for (const r of results.polling) {
     console.log(
-      `| ${r.strategy} | ${fmt(r.wokenMs)} | ${fmt(r.pollingMs)} | ${fmt(r.wokenMs / r.pollingMs, 2)} |`,
+      `| ${r.store} | ${r.strategy} | ${fmt(r.wokenMs)} | ${fmt(r.pollingMs)} | ${fmt(r.wokenMs / r.pollingMs, 2)} |`,
     );
   }
 }

@@ -2,9 +2,11 @@
  * Waits woken by the store (exchange/store ObjectStore.watch, the
  * collectives' RoundWaiter): the embedded store reports writes and removals
  * of the keys directly under a prefix, even one whose directory does not
- * exist yet; a wait whose pause is far longer than the test ends as soon as
- * the awaited key is written; and without a watch the same wait polls as it
- * always did.
+ * exist yet; a real redis-server's store reports those made through any
+ * store of its namespace (another process's connection), and only those,
+ * and again after the server was gone; a wait whose pause is far longer
+ * than the test ends as soon as the awaited key is written; and without a
+ * watch the same wait polls as it always did.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -12,7 +14,10 @@ import * as path from 'node:path';
 
 import { RoundWaiter } from '../../kernel-magics/src/exchange/collectives/wait';
 import { EmbeddedStore } from '../../kernel-magics/src/exchange/store/embedded';
+import { openStore } from '../../kernel-magics/src/exchange/store';
 import { MeteredStore } from '../../kernel-magics/src/exchange/store/metered';
+import type { ObjectStore } from '../../kernel-magics/src/exchange/store/object-store';
+import { RedisServer, startRedis } from '../helpers/stores';
 
 let dir: string;
 let store: EmbeddedStore;
@@ -136,4 +141,146 @@ describe('RoundWaiter with a watch', () => {
     );
     expect(value).toBe(5);
   });
+});
+
+/**
+ * Writes `key` through `writer` every 20 ms until `seen` resolves: a watch
+ * reports nothing until its subscription is made, which takes a round trip
+ * after the first watch. Fails after 5 s.
+ */
+async function writeUntilSeen(writer: ObjectStore, key: string, seen: Promise<void>): Promise<void> {
+  let reported = false;
+  void seen.then(() => (reported = true));
+  const deadline = Date.now() + 5_000;
+  while (!reported) {
+    if (Date.now() > deadline) {
+      throw new Error(`no change of ${key} was reported within 5 s`);
+    }
+    await writer.put(key, Uint8Array.of(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('RedisStore.watch (a real redis-server)', () => {
+  let redis: RedisServer;
+  let watcher: MeteredStore;
+  let writer: MeteredStore;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  beforeEach(() => {
+    watcher = openStore(redis.url('watch'));
+    writer = openStore(redis.url('watch'));
+  });
+  afterEach(async () => {
+    await Promise.all([watcher.close(), writer.close()]);
+  });
+
+  it("reports another connection's put, put-if-absent and delete in the watched directory, and nothing else", async () => {
+    const first = nextCall();
+    const stopFirst = watcher.watch('exchange/run/ar/0/', first.listener);
+    await writeUntilSeen(writer, 'exchange/run/ar/0/from-1', first.called);
+    stopFirst();
+
+    const seen = nextCall();
+    const stop = watcher.watch('exchange/run/ar/1/mean', seen.listener);
+    // Writes elsewhere: another directory, a subdirectory, another namespace of the same server.
+    const elsewhere = openStore(redis.url('other'));
+    await writer.put('exchange/run/ar/2/mean', Uint8Array.of(1));
+    await writer.put('exchange/run/ar/1/sub/x', Uint8Array.of(1));
+    await elsewhere.put('exchange/run/ar/1/mean', Uint8Array.of(1));
+    await elsewhere.close();
+    // Each write announces itself after it is applied, in order: a report of the control write means the others' would have come.
+    const control = nextCall();
+    const stopControl = watcher.watch('control/', control.listener);
+    await writer.put('control/x', Uint8Array.of(1));
+    await control.called;
+    stopControl();
+    expect(seen.count()).toBe(0);
+
+    expect(await writer.putIfAbsent('exchange/run/ar/1/mean', Uint8Array.of(2))).toBe(true);
+    await seen.called;
+    const afterPut = seen.count();
+    const removed = nextCall();
+    const stopRemoved = watcher.watch('exchange/run/ar/1/', removed.listener);
+    await writer.delete('exchange/run/ar/1/mean');
+    await removed.called;
+    stopRemoved();
+    expect(seen.count()).toBeGreaterThan(afterPut);
+    stop();
+    expect(await watcher.get('exchange/run/ar/1/mean')).toBeUndefined();
+  }, 20_000);
+
+  it('reports a deletePrefix, stops once stopped, and counts no request', async () => {
+    const seen = nextCall();
+    const stop = watcher.watch('runs/a/', seen.listener);
+    await writeUntilSeen(writer, 'runs/a/x', seen.called);
+    const beforeRemoval = seen.count();
+    const removed = nextCall();
+    const stopRemoved = watcher.watch('runs/a/', removed.listener);
+    expect(await writer.deletePrefix('runs/')).toBeGreaterThan(0);
+    await removed.called;
+    stopRemoved();
+    expect(seen.count()).toBeGreaterThan(beforeRemoval);
+    stop();
+    const stopped = seen.count();
+    const later = nextCall();
+    const stopLater = watcher.watch('runs/a/', later.listener);
+    await writer.put('runs/a/y', Uint8Array.of(2));
+    await later.called;
+    stopLater();
+    expect(seen.count()).toBe(stopped);
+    expect(watcher.usage().requests).toEqual({ put: 0, get: 0, list: 0, delete: 0 });
+  }, 20_000);
+
+  it('ends a wait as soon as another connection writes the awaited key', async () => {
+    const waiter = new RoundWaiter({
+      exchange: 'grads',
+      round: 0,
+      rank: 1,
+      roundTimeoutS: 600,
+      stragglerS: 600,
+      capMs: 600_000,
+      // A pause of 10 minutes: only the store's report can end this wait within the test's time.
+      initialMs: 600_000,
+      watchedCapMs: 600_000,
+      onStraggler: () => undefined,
+    });
+    // The subscription is made before the wait starts, as in an exchange (its first wait makes it).
+    const ready = nextCall();
+    const stopReady = watcher.watch('warm/', ready.listener);
+    await writeUntilSeen(writer, 'warm/x', ready.called);
+    stopReady();
+    const waited = waiter.until<Uint8Array>(
+      async () => {
+        const body = await watcher.get('exchange/run/ar/3/mean');
+        return body ? { done: true, value: body } : { done: false };
+      },
+      async () => ({ ranks: [0], action: 'publish the mean' }),
+      (onChange) => watcher.watch('exchange/run/ar/3/mean', onChange),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.put('exchange/run/ar/3/mean', Uint8Array.of(7, 7));
+    expect(Array.from(await waited)).toEqual([7, 7]);
+  }, 20_000);
+
+  it('reports changes again after the server was gone long enough for the watch connection to give up', async () => {
+    const before = nextCall();
+    const stopBefore = watcher.watch('a/', before.listener);
+    await writeUntilSeen(writer, 'a/x', before.called);
+    stopBefore();
+    const port = redis.port;
+    await redis.kill();
+    // Longer than the reconnection attempts (100 + 200 + 400 ms): the subscriber ends.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    redis = await startRedis({ port });
+    const after = nextCall();
+    const stopAfter = watcher.watch('a/', after.listener);
+    await writeUntilSeen(writer, 'a/y', after.called);
+    stopAfter();
+    expect(after.count()).toBeGreaterThan(0);
+  }, 30_000);
 });

@@ -188,10 +188,12 @@ export interface PollPlan {
  * polls start a few tens of ms apart, about what one request takes: polling
  * faster only piles up requests (each billed, and each loading the server
  * that the other workers are writing to) for a gain of a few ms on a wait.
+ * The embedded store and Redis report changes (inotify; PUBLISH), which
+ * wake a wait at once: while they watch, polling is only the safety net.
  */
 export const POLL_PLANS: Record<StoreKind, PollPlan> = {
   embedded: { initialMs: 1, capMs: 4, watchedCapMs: 25, listInGets: 1 },
-  redis: { initialMs: 1, capMs: 4, watchedCapMs: 4, listInGets: 1 },
+  redis: { initialMs: 1, capMs: 4, watchedCapMs: 25, listInGets: 1 },
   s3: { initialMs: 20, capMs: 250, watchedCapMs: 250, listInGets: 12.5 },
 };
 

@@ -13,7 +13,7 @@ import { FSWatcher, mkdirSync, promises as fs, watch as watchDirectory } from 'n
 import * as path from 'node:path';
 
 import { StoreError } from './errors';
-import { checkKey, checkPrefix, ObjectStore, StoreCallOptions } from './object-store';
+import { checkKey, checkPrefix, directoryOf, ObjectStore, StoreCallOptions } from './object-store';
 
 const OBJECT_SUFFIX = '.obj';
 const TMP_DIR = '#tmp';
@@ -120,7 +120,7 @@ export class EmbeddedStore implements ObjectStore {
    * that never calls: the waiter polls as it would without one.
    */
   watch(prefix: string, onChange: () => void): () => void {
-    const dirKey = checkPrefix(prefix).replace(/\/?[^/]*$/, '');
+    const dirKey = directoryOf(checkPrefix(prefix));
     const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
     let watcher: FSWatcher | undefined;
     try {

@@ -102,3 +102,12 @@ export function checkPrefix(prefix: string): string {
   checkKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
   return prefix;
 }
+
+/**
+ * The directory a watch of `prefixOrKey` covers, and that a write of a key
+ * changes: everything before its last `/` (`a/b/` and `a/b/c` are both in
+ * `a/b`; a top-level key is in `''`).
+ */
+export function directoryOf(prefixOrKey: string): string {
+  return prefixOrKey.replace(/\/?[^/]*$/, '');
+}

@@ -12,12 +12,20 @@
  * land later); reconnection is tried a few times with backoff, then again
  * only when a call needs the server. `ioredis` is loaded when the first
  * RedisStore is made, never by a program that uses no Redis store.
+ *
+ * Watches: every write and removal also PUBLISHes the key's directory on a
+ * channel of the store's namespace, sent with the write on the same
+ * connection (so it reaches subscribers after the write is applied, at no
+ * extra round trip). A store that is watched holds a second connection,
+ * subscribed once to its namespace's channels by pattern, and wakes the
+ * watches of the directory named. Publishing needs no server configuration
+ * (keyspace notifications would, and managed Redis often forbids it).
  */
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 
 import { abortable, reasonOf } from './calls';
 import { StoreError, StoreTimeoutError, StoreUnavailableError } from './errors';
-import { checkKey, checkPrefix, ObjectStore, StoreCallOptions } from './object-store';
+import { checkKey, checkPrefix, directoryOf, ObjectStore, StoreCallOptions } from './object-store';
 import { REDIS_SCAN_COUNT, REDIS_UNLINK_BATCH } from './requests';
 import type { RedisStoreSpec } from './url';
 
@@ -31,6 +39,8 @@ export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 export const REDIS_RECONNECT_ATTEMPTS = 3;
 const RECONNECT_BASE_MS = 100;
 const REDIS_DISCONNECT_TIMEOUT_MS = 500;
+/** The start of every change channel: then the store's namespace, then the changed key's directory. */
+export const REDIS_CHANGES_CHANNEL = 'serverless-store-changes:';
 
 /** Options of a {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -44,6 +54,12 @@ export class RedisStore implements ObjectStore {
   readonly location: string;
   private readonly client: RedisClient;
   private readonly prefix: string;
+  /** Where this store's changes are published: {@link REDIS_CHANGES_CHANNEL} and the namespace. */
+  private readonly changes: string;
+  /** The connection subscribed to {@link changes}, opened by the first watch. */
+  private subscriber: RedisClient | undefined;
+  /** The callbacks of the open watches, by watched directory. */
+  private readonly watches = new Map<string, Set<{ onChange: () => void }>>();
   private closed = false;
   /** The last connection error, for messages. */
   private lastError: Error | undefined;
@@ -54,6 +70,7 @@ export class RedisStore implements ObjectStore {
   ) {
     this.location = spec.url;
     this.prefix = spec.prefix;
+    this.changes = REDIS_CHANGES_CHANNEL + spec.prefix;
     const env = options.env ?? process.env;
     // Loaded here only: a worker that never opens a Redis store does not pay for ioredis.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load
@@ -90,13 +107,15 @@ export class RedisStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
     const name = this.nameOf(key);
-    await this.call('put', key, options, (client) => client.set(name, asBuffer(body)));
+    await this.call('put', key, options, (client) =>
+      this.announced(client, key, client.set(name, asBuffer(body))),
+    );
   }
 
   async putIfAbsent(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<boolean> {
     const name = this.nameOf(key);
     const reply = await this.call('putIfAbsent', key, options, (client) =>
-      client.set(name, asBuffer(body), 'NX'),
+      this.announced(client, key, client.set(name, asBuffer(body), 'NX')),
     );
     return reply === 'OK';
   }
@@ -127,7 +146,7 @@ export class RedisStore implements ObjectStore {
 
   async delete(key: string, options?: StoreCallOptions): Promise<void> {
     const name = this.nameOf(key);
-    await this.call('delete', key, options, (client) => client.unlink(name));
+    await this.call('delete', key, options, (client) => this.announced(client, key, client.unlink(name)));
   }
 
   async deletePrefix(prefix: string, options?: StoreCallOptions): Promise<number> {
@@ -137,7 +156,34 @@ export class RedisStore implements ObjectStore {
       const names = keys.slice(start, start + REDIS_UNLINK_BATCH).map((key) => this.prefix + key);
       removed += await this.call('deletePrefix', prefix, options, (client) => client.unlink(...names));
     }
+    for (const directory of new Set(keys.map(directoryOf))) {
+      this.announce(this.client, directory);
+    }
     return removed;
+  }
+
+  /**
+   * Calls `onChange` soon after a key directly under `prefix`'s directory
+   * is written or removed through any RedisStore of this namespace (see the
+   * file's comment). Best effort: while the subscription is being made, or
+   * when its connection is lost, changes go unreported and waiters poll.
+   */
+  watch(prefix: string, onChange: () => void): () => void {
+    if (this.closed) {
+      return () => undefined;
+    }
+    const directory = directoryOf(checkPrefix(prefix));
+    const watch = { onChange };
+    const watching = this.watches.get(directory) ?? new Set();
+    this.watches.set(directory, watching);
+    watching.add(watch);
+    this.subscribe();
+    return () => {
+      watching.delete(watch);
+      if (watching.size === 0 && this.watches.get(directory) === watching) {
+        this.watches.delete(directory);
+      }
+    };
   }
 
   async close(): Promise<void> {
@@ -149,7 +195,40 @@ export class RedisStore implements ObjectStore {
       if (this.client.status !== 'end') {
         this.client.disconnect();
       }
+      if (this.subscriber && this.subscriber.status !== 'end') {
+        this.subscriber.disconnect();
+      }
+      this.watches.clear();
     }
+  }
+
+  /** `command`, with the change of `key` published behind it on the same connection. */
+  private announced<T>(client: RedisClient, key: string, command: Promise<T>): Promise<T> {
+    this.announce(client, directoryOf(key));
+    return command;
+  }
+
+  /** Publishes a change of `directory` (best effort: a lost message only leaves a waiter polling). */
+  private announce(client: RedisClient, directory: string): void {
+    client.publish(this.changes + directory, '').catch(() => undefined);
+  }
+
+  /** Opens the subscriber connection, or a new one when the last gave up reconnecting. */
+  private subscribe(): void {
+    if (this.subscriber && this.subscriber.status !== 'end') {
+      return;
+    }
+    // Same server and options, its own connection: a subscribed connection can send no other command.
+    const subscriber = this.client.duplicate();
+    subscriber.on('error', () => undefined);
+    subscriber.on('pmessage', (_pattern: string, channel: string) => {
+      const watching = this.watches.get(channel.slice(this.changes.length));
+      for (const watch of [...(watching ?? [])]) {
+        watch.onChange();
+      }
+    });
+    subscriber.psubscribe(`${escapeGlob(this.changes)}*`).catch(() => undefined);
+    this.subscriber = subscriber;
   }
 
   private nameOf(key: string): string {
