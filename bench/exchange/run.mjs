@@ -62,7 +62,7 @@ function slowest(results, field) {
   return results[0][field].map((_, round) => Math.max(...results.map((r) => r[field][round])));
 }
 
-/** The workers' CPU time of `field` ('cpuMs' or 'rawCpuMs') summed, round by round. */
+/** The workers' `field` ('cpuMs', 'rawCpuMs', 'requests') summed, round by round. */
 function summed(results, field) {
   return results[0][field].map((_, round) => results.reduce((sum, r) => sum + r[field][round], 0));
 }
@@ -95,6 +95,7 @@ async function measure(store, env, strategy, codec, withRaw, polling = false) {
     codec,
     roundMs: median(rounds),
     cpuMs: median(summed(results, 'cpuMs')),
+    requests: median(summed(results, 'requests')),
     bytes,
     rawBytes,
   };
@@ -146,7 +147,16 @@ try {
     for (const strategy of STRATEGIES) {
       const row = await measure(url, env, strategy, 'none', false, true);
       const woken = results.stores[name].find((r) => r.strategy === strategy);
-      results.polling.push({ store: name, strategy, wokenMs: woken.roundMs, pollingMs: row.roundMs });
+      results.polling.push({
+        store: name,
+        strategy,
+        wokenMs: woken.roundMs,
+        pollingMs: row.roundMs,
+        wokenRequests: woken.requests,
+        pollingRequests: row.requests,
+        wokenCpuMs: woken.cpuMs,
+        pollingCpuMs: row.cpuMs,
+      });
       process.stderr.write(`${name} ${strategy}, polling only: ${fmt(row.roundMs)} ms\n`);
     }
   }
@@ -184,11 +194,14 @@ for (const [name, rows] of Object.entries(results.stores)) {
 }
 if (results.polling.length > 0) {
   console.log(`\n### Waits woken by the store's watch vs waits that only poll\n`);
-  console.log('| store | collective | woken ms | polling only ms | woken / polling |');
-  console.log('|---|---|---|---|---|');
+  console.log(
+    '| store | collective | woken ms | polling only ms | woken / polling | store requests a round, woken / polling only | CPU ms a round, woken / polling only |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of results.polling) {
     console.log(
-      `| ${r.store} | ${r.strategy} | ${fmt(r.wokenMs)} | ${fmt(r.pollingMs)} | ${fmt(r.wokenMs / r.pollingMs, 2)} |`,
+      `| ${r.store} | ${r.strategy} | ${fmt(r.wokenMs)} | ${fmt(r.pollingMs)} | ${fmt(r.wokenMs / r.pollingMs, 2)} | ` +
+        `${r.wokenRequests} / ${r.pollingRequests} | ${fmt(r.wokenCpuMs)} / ${fmt(r.pollingCpuMs)} |`,
     );
   }
 }

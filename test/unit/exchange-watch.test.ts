@@ -30,6 +30,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The watch of a store that must have one. */
+function watchOf(store: ObjectStore): NonNullable<ObjectStore['watch']> {
+  if (!store.watch) {
+    throw new Error(`the ${store.kind} store has no watch`);
+  }
+  return store.watch;
+}
+
 /** Resolves on the next call of the returned listener. */
 function nextCall(): { listener: () => void; called: Promise<void>; count(): number } {
   let calls = 0;
@@ -62,7 +70,7 @@ describe('EmbeddedStore.watch', () => {
   it('stops reporting once stopped, and goes through a metered view without counting a request', async () => {
     const metered = new MeteredStore(store);
     const seen = nextCall();
-    const stop = metered.watch('a/', seen.listener);
+    const stop = watchOf(metered)('a/', seen.listener);
     await store.put('a/x', Uint8Array.of(1));
     await seen.called;
     stop();
@@ -76,6 +84,29 @@ describe('EmbeddedStore.watch', () => {
     control();
     expect(seen.count()).toBe(before);
     expect(metered.usage().requests).toEqual({ put: 0, get: 0, list: 0, delete: 0 });
+  });
+});
+
+describe('MeteredStore', () => {
+  it('has a watch only when the store it wraps has one (a wait over a store that cannot watch polls at its usual pace)', async () => {
+    const watchless: ObjectStore = {
+      kind: store.kind,
+      location: store.location,
+      put: (key, body, options) => store.put(key, body, options),
+      putIfAbsent: (key, body, options) => store.putIfAbsent(key, body, options),
+      get: (key, options) => store.get(key, options),
+      list: (prefix, options) => store.list(prefix, options),
+      delete: (key, options) => store.delete(key, options),
+      deletePrefix: (prefix, options) => store.deletePrefix(prefix, options),
+      close: () => store.close(),
+    };
+    expect(new MeteredStore(watchless).watch).toBeUndefined();
+    const metered = new MeteredStore(store);
+    const seen = nextCall();
+    const stop = watchOf(metered)('m/', seen.listener);
+    await store.put('m/x', Uint8Array.of(1));
+    await seen.called;
+    stop();
   });
 });
 
@@ -181,12 +212,12 @@ describe('RedisStore.watch (a real redis-server)', () => {
 
   it("reports another connection's put, put-if-absent and delete in the watched directory, and nothing else", async () => {
     const first = nextCall();
-    const stopFirst = watcher.watch('exchange/run/ar/0/', first.listener);
+    const stopFirst = watchOf(watcher)('exchange/run/ar/0/', first.listener);
     await writeUntilSeen(writer, 'exchange/run/ar/0/from-1', first.called);
     stopFirst();
 
     const seen = nextCall();
-    const stop = watcher.watch('exchange/run/ar/1/mean', seen.listener);
+    const stop = watchOf(watcher)('exchange/run/ar/1/mean', seen.listener);
     // Writes elsewhere: another directory, a subdirectory, another namespace of the same server.
     const elsewhere = openStore(redis.url('other'));
     await writer.put('exchange/run/ar/2/mean', Uint8Array.of(1));
@@ -195,7 +226,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
     await elsewhere.close();
     // Each write announces itself after it is applied, in order: a report of the control write means the others' would have come.
     const control = nextCall();
-    const stopControl = watcher.watch('control/', control.listener);
+    const stopControl = watchOf(watcher)('control/', control.listener);
     await writer.put('control/x', Uint8Array.of(1));
     await control.called;
     stopControl();
@@ -205,7 +236,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
     await seen.called;
     const afterPut = seen.count();
     const removed = nextCall();
-    const stopRemoved = watcher.watch('exchange/run/ar/1/', removed.listener);
+    const stopRemoved = watchOf(watcher)('exchange/run/ar/1/', removed.listener);
     await writer.delete('exchange/run/ar/1/mean');
     await removed.called;
     stopRemoved();
@@ -216,11 +247,11 @@ describe('RedisStore.watch (a real redis-server)', () => {
 
   it('reports a deletePrefix, stops once stopped, and counts no request', async () => {
     const seen = nextCall();
-    const stop = watcher.watch('runs/a/', seen.listener);
+    const stop = watchOf(watcher)('runs/a/', seen.listener);
     await writeUntilSeen(writer, 'runs/a/x', seen.called);
     const beforeRemoval = seen.count();
     const removed = nextCall();
-    const stopRemoved = watcher.watch('runs/a/', removed.listener);
+    const stopRemoved = watchOf(watcher)('runs/a/', removed.listener);
     expect(await writer.deletePrefix('runs/')).toBeGreaterThan(0);
     await removed.called;
     stopRemoved();
@@ -228,7 +259,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
     stop();
     const stopped = seen.count();
     const later = nextCall();
-    const stopLater = watcher.watch('runs/a/', later.listener);
+    const stopLater = watchOf(watcher)('runs/a/', later.listener);
     await writer.put('runs/a/y', Uint8Array.of(2));
     await later.called;
     stopLater();
@@ -251,7 +282,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
     });
     // The subscription is made before the wait starts, as in an exchange (its first wait makes it).
     const ready = nextCall();
-    const stopReady = watcher.watch('warm/', ready.listener);
+    const stopReady = watchOf(watcher)('warm/', ready.listener);
     await writeUntilSeen(writer, 'warm/x', ready.called);
     stopReady();
     const waited = waiter.until<Uint8Array>(
@@ -260,7 +291,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
         return body ? { done: true, value: body } : { done: false };
       },
       async () => ({ ranks: [0], action: 'publish the mean' }),
-      (onChange) => watcher.watch('exchange/run/ar/3/mean', onChange),
+      (onChange) => watchOf(watcher)('exchange/run/ar/3/mean', onChange),
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
     await writer.put('exchange/run/ar/3/mean', Uint8Array.of(7, 7));
@@ -269,7 +300,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
 
   it('reports changes again after the server was gone long enough for the watch connection to give up', async () => {
     const before = nextCall();
-    const stopBefore = watcher.watch('a/', before.listener);
+    const stopBefore = watchOf(watcher)('a/', before.listener);
     await writeUntilSeen(writer, 'a/x', before.called);
     stopBefore();
     const port = redis.port;
@@ -278,7 +309,7 @@ describe('RedisStore.watch (a real redis-server)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     redis = await startRedis({ port });
     const after = nextCall();
-    const stopAfter = watcher.watch('a/', after.listener);
+    const stopAfter = watchOf(watcher)('a/', after.listener);
     await writeUntilSeen(writer, 'a/y', after.called);
     stopAfter();
     expect(after.count()).toBeGreaterThan(0);

@@ -191,10 +191,14 @@ export class Round {
     );
   }
 
-  /** A watch of the keys directly under `prefix` (or beside `key`) in the exchange's store, when it can watch. */
-  private watching(prefixOrKey: string): WaitWatch {
+  /**
+   * A watch of the keys directly under `prefix` (or beside `key`) in the
+   * exchange's store; undefined when the store cannot watch (its waits then
+   * poll at the store's usual pace, not the watched one).
+   */
+  private watching(prefixOrKey: string): WaitWatch | undefined {
     const { store } = this.core;
-    return (onChange) => store.watch?.(prefixOrKey, onChange) ?? (() => undefined);
+    return store.watch ? (onChange) => store.watch?.(prefixOrKey, onChange) ?? (() => undefined) : undefined;
   }
 
   /** Waits until `key` is in the store (one GET a poll) and returns it; `describe` says who is late. */

@@ -19,8 +19,17 @@ import { deleteRequests, listRequests } from './requests';
 /** Wraps any store and counts its calls in a {@link StoreUsage}. */
 export class MeteredStore implements ObjectStore {
   private counted: StoreUsage = emptyUsage();
+  /**
+   * The inner store's watch (not a request: nothing is counted); absent
+   * when the inner store cannot watch, so that waiters know to poll.
+   */
+  readonly watch?: (prefix: string, onChange: () => void) => () => void;
 
-  constructor(readonly inner: ObjectStore) {}
+  constructor(readonly inner: ObjectStore) {
+    if (inner.watch) {
+      this.watch = (prefix, onChange) => inner.watch?.(prefix, onChange) ?? (() => undefined);
+    }
+  }
 
   get kind() {
     return this.inner.kind;
@@ -28,11 +37,6 @@ export class MeteredStore implements ObjectStore {
 
   get location(): string {
     return this.inner.location;
-  }
-
-  /** The inner store's watch (not a request: nothing is counted). */
-  watch(prefix: string, onChange: () => void): () => void {
-    return this.inner.watch?.(prefix, onChange) ?? (() => undefined);
   }
 
   /** What the calls so far moved (a copy). */
