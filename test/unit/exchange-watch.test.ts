@@ -163,6 +163,47 @@ describe('RoundWaiter with a watch', () => {
     expect(value).toBe(2);
   }, 20_000);
 
+  it('starts watching only once the wait has lasted watchAfterMs', async () => {
+    const waiter = new RoundWaiter({
+      ...settings({ initialMs: 2, watchedCapMs: 600_000 }),
+      watchAfterMs: 100,
+    });
+    const key = 'exchange/run/ar/4/mean';
+    let watchedAfterMs: number | undefined;
+    const started = Date.now();
+    // A short wait (the key comes within 30 ms) never sets a watch up.
+    setTimeout(() => void store.put('short/k', Uint8Array.of(1)), 30);
+    await waiter.until<Uint8Array>(
+      async () => {
+        const body = await store.get('short/k');
+        return body ? { done: true, value: body } : { done: false };
+      },
+      async () => ({ ranks: [0], action: 'publish' }),
+      (onChange) => {
+        watchedAfterMs = Date.now() - started;
+        return store.watch('short/k', onChange);
+      },
+    );
+    expect(watchedAfterMs).toBeUndefined();
+
+    const longStart = Date.now();
+    const waited = waiter.until<Uint8Array>(
+      async () => {
+        const body = await store.get(key);
+        return body ? { done: true, value: body } : { done: false };
+      },
+      async () => ({ ranks: [0], action: 'publish the mean' }),
+      (onChange) => {
+        watchedAfterMs = Date.now() - longStart;
+        return store.watch(key, onChange);
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await store.put(key, Uint8Array.of(9));
+    expect(Array.from(await waited)).toEqual([9]);
+    expect(watchedAfterMs).toBeGreaterThanOrEqual(100);
+  }, 20_000);
+
   it('without a watch, polls on its pauses as before', async () => {
     const waiter = new RoundWaiter(settings({ initialMs: 1, watchedCapMs: 600_000 }));
     let polls = 0;

@@ -173,6 +173,8 @@ export interface PollPlan {
   capMs: number;
   /** The longest pause while the store watches the keys awaited (its changes wake a wait at once). */
   watchedCapMs: number;
+  /** How long a wait polls before it starts watching (see RoundWaitSettings.watchAfterMs). */
+  watchAfterMs: number;
   /** What one LIST costs, in GETs: polling lists instead of getting each missing key when more keys than this are missing. */
   listInGets: number;
 }
@@ -190,11 +192,13 @@ export interface PollPlan {
  * that the other workers are writing to) for a gain of a few ms on a wait.
  * The embedded store and Redis report changes (inotify; PUBLISH), which
  * wake a wait at once: while they watch, polling is only the safety net.
+ * A wait starts watching once it has lasted 50 ms: shorter ones poll, as
+ * setting up a watch costs more than their few polls (bench/exchange).
  */
 export const POLL_PLANS: Record<StoreKind, PollPlan> = {
-  embedded: { initialMs: 1, capMs: 4, watchedCapMs: 25, listInGets: 1 },
-  redis: { initialMs: 1, capMs: 4, watchedCapMs: 25, listInGets: 1 },
-  s3: { initialMs: 20, capMs: 250, watchedCapMs: 250, listInGets: 12.5 },
+  embedded: { initialMs: 1, capMs: 4, watchedCapMs: 25, watchAfterMs: 50, listInGets: 1 },
+  redis: { initialMs: 1, capMs: 4, watchedCapMs: 25, watchAfterMs: 50, listInGets: 1 },
+  s3: { initialMs: 20, capMs: 250, watchedCapMs: 250, watchAfterMs: 0, listInGets: 12.5 },
 };
 
 /**

@@ -104,6 +104,7 @@ export class Round {
       initialMs: this.core.plan.initialMs,
       capMs: this.core.plan.capMs,
       watchedCapMs: this.core.plan.watchedCapMs,
+      watchAfterMs: this.core.plan.watchAfterMs,
       signal,
       onStraggler: (ranks) => {
         if (!this.stragglerReported) {

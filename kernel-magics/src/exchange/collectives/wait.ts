@@ -55,6 +55,12 @@ export interface RoundWaitSettings {
   capMs: number;
   /** The longest pause while the store watches the awaited keys (a change wakes the wait sooner). */
   watchedCapMs: number;
+  /**
+   * How long a wait polls before it starts watching (0, the default: at
+   * once). A watch costs more to set up than the few polls of a short wait;
+   * it pays in long ones (a straggler), where it replaces most polls.
+   */
+  watchAfterMs?: number;
   signal?: AbortSignal;
   /** Called once per round when a wait has lasted `stragglerS`, with the ranks missing. */
   onStraggler(ranks: number[]): void;
@@ -80,23 +86,39 @@ export class RoundWaiter {
    * between calls. When the straggler time passes, reports the missing ranks
    * once; when the round timeout passes, throws an {@link ExchangeTimeoutError}
    * naming them. `describe` says who is missing when a poll did not. With
-   * `watch`, a change the store reports wakes the pause at once, and pauses
-   * grow to the watched cap instead (polls stay the safety net).
+   * `watch`, once the wait has lasted `watchAfterMs`, a change the store
+   * reports wakes the pause at once, and pauses grow to the watched cap
+   * instead (polls stay the safety net).
    */
   async until<T>(
     poll: () => Promise<PollResult<T>>,
     describe: () => Promise<MissingWork>,
     watch?: WaitWatch,
   ): Promise<T> {
+    const { capMs, watchedCapMs, watchAfterMs = 0 } = this.settings;
+    const waitStarted = Date.now();
     let changed = false;
     let wake: (() => void) | undefined;
-    const stopWatching = watch?.(() => {
-      changed = true;
-      wake?.();
-    });
+    let stopWatching: (() => void) | undefined;
+    const startWatching = (): void => {
+      stopWatching = watch?.(() => {
+        changed = true;
+        wake?.();
+      });
+    };
+    if (watchAfterMs <= 0) {
+      startWatching();
+    }
     try {
       return await this.polling(poll, describe, {
-        cap: stopWatching ? this.settings.watchedCapMs : this.settings.capMs,
+        cap: () => (stopWatching ? watchedCapMs : capMs),
+        beforePause: (now) => {
+          if (watch && !stopWatching && now - waitStarted >= watchAfterMs) {
+            startWatching();
+            // A change between the last poll and the watch's start: the next poll, at once, sees it.
+            changed = true;
+          }
+        },
         // A change seen while a poll ran: the next poll runs at once.
         takeChange: () => {
           const seen = changed;
@@ -115,7 +137,12 @@ export class RoundWaiter {
   private async polling<T>(
     poll: () => Promise<PollResult<T>>,
     describe: () => Promise<MissingWork>,
-    wakes: { cap: number; takeChange(): boolean; onWake(wake: () => void): void },
+    wakes: {
+      cap(): number;
+      beforePause(now: number): void;
+      takeChange(): boolean;
+      onWake(wake: () => void): void;
+    },
   ): Promise<T> {
     const { roundTimeoutS, stragglerS, initialMs, signal } = this.settings;
     const deadline = this.started + roundTimeoutS * 1000;
@@ -138,10 +165,11 @@ export class RoundWaiter {
         const missing = result.missing ?? (await describe());
         this.settings.onStraggler(missing.ranks);
       }
+      wakes.beforePause(now);
       if (!wakes.takeChange()) {
         await sleep(Math.min(pause, Math.max(1, deadline - now)), signal, wakes.onWake);
       }
-      pause = Math.min(pause * POLL_GROWTH, wakes.cap);
+      pause = Math.min(pause * POLL_GROWTH, wakes.cap());
     }
   }
 }

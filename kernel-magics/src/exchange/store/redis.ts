@@ -17,7 +17,8 @@
  * channel of the store's namespace, sent with the write on the same
  * connection (so it reaches subscribers after the write is applied, at no
  * extra round trip). A store that is watched holds a second connection,
- * subscribed once to its namespace's channels by pattern, and wakes the
+ * subscribed to the channels of the directories watched (only those: a
+ * worker is not woken by the rest of the exchange's traffic), and wakes the
  * watches of the directory named. Publishing needs no server configuration
  * (keyspace notifications would, and managed Redis often forbids it).
  */
@@ -177,11 +178,18 @@ export class RedisStore implements ObjectStore {
     const watching = this.watches.get(directory) ?? new Set();
     this.watches.set(directory, watching);
     watching.add(watch);
-    this.subscribe();
+    const subscriber = this.subscriberConnection();
+    if (watching.size === 1) {
+      subscriber.subscribe(this.changes + directory).catch(() => undefined);
+    }
     return () => {
       watching.delete(watch);
       if (watching.size === 0 && this.watches.get(directory) === watching) {
         this.watches.delete(directory);
+        // Commands on one connection run in order: a later watch's SUBSCRIBE comes after this.
+        if (subscriber === this.subscriber && subscriber.status !== 'end') {
+          subscriber.unsubscribe(this.changes + directory).catch(() => undefined);
+        }
       }
     };
   }
@@ -213,22 +221,32 @@ export class RedisStore implements ObjectStore {
     client.publish(this.changes + directory, '').catch(() => undefined);
   }
 
-  /** Opens the subscriber connection, or a new one when the last gave up reconnecting. */
-  private subscribe(): void {
+  /**
+   * The subscriber connection: opened by the first watch, and again when
+   * the last gave up reconnecting (subscribed then to every directory still
+   * watched; a reconnection within its attempts resubscribes by itself).
+   */
+  private subscriberConnection(): RedisClient {
     if (this.subscriber && this.subscriber.status !== 'end') {
-      return;
+      return this.subscriber;
     }
     // Same server and options, its own connection: a subscribed connection can send no other command.
     const subscriber = this.client.duplicate();
     subscriber.on('error', () => undefined);
-    subscriber.on('pmessage', (_pattern: string, channel: string) => {
+    subscriber.on('message', (channel: string) => {
       const watching = this.watches.get(channel.slice(this.changes.length));
       for (const watch of [...(watching ?? [])]) {
         watch.onChange();
       }
     });
-    subscriber.psubscribe(`${escapeGlob(this.changes)}*`).catch(() => undefined);
+    const directories = [...this.watches.keys()];
+    if (directories.length > 0) {
+      subscriber
+        .subscribe(...directories.map((directory) => this.changes + directory))
+        .catch(() => undefined);
+    }
     this.subscriber = subscriber;
+    return subscriber;
   }
 
   private nameOf(key: string): string {
