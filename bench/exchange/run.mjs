@@ -11,13 +11,13 @@
 // is the slowest worker's; figures are medians over `rounds` rounds after a warm-up round.
 // Usage: npm run build && node bench/exchange/run.mjs [workers=8] [floats=1000000] [rounds=5] [stores=embedded,redis,s3]
 // Writes bench/exchange/results/latest.json; prints the tables.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startRedis, startS3rver, S3_ENV } from '../lib/stores.mjs';
+import { runJob } from './jobs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKERS = Number(process.argv[2] ?? 8);
@@ -39,22 +39,7 @@ const median = (xs) => {
 };
 
 function runWorker(job, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), JSON.stringify(job)], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      // A worker that never ends (a store gone, a round that never completes) is stopped, never waited for.
-      timeout: WORKER_TIMEOUT_MS,
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('exit', (code, signal) =>
-      code === 0
-        ? resolve(JSON.parse(out.trim().split('\n').pop()))
-        : reject(new Error(`worker exited ${code ?? signal}`)),
-    );
-  });
+  return runJob(path.join(here, 'worker.mjs'), job, env, WORKER_TIMEOUT_MS);
 }
 
 /** The slowest worker's time of `field` ('ms' or 'rawMs'), round by round. */

@@ -6,13 +6,14 @@
 // and store requests in that round, and how long after the straggler's write worker 0 was done.
 // Usage: npm run build && node bench/exchange/straggler.mjs [delayMs=1000] [reps=3]
 // Prints a table; writes bench/exchange/results/straggler.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { median } from '../lib/kernel-client.mjs';
 import { startRedis } from '../lib/stores.mjs';
+import { pollingOnly, runJob } from './jobs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DELAY_MS = Number(process.argv[2] ?? 1000);
@@ -20,25 +21,9 @@ const REPS = Number(process.argv[3] ?? 3);
 const FLOATS = 100_000;
 const WORKER_TIMEOUT_MS = 60_000;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 /** One worker's process: this file with a job argument. */
 function runWorker(job) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: WORKER_TIMEOUT_MS,
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('exit', (code, signal) =>
-      code === 0 ? resolve(JSON.parse(out.trim())) : reject(new Error(`worker exited ${code ?? signal}`)),
-    );
-  });
+  return runJob(fileURLToPath(import.meta.url), job, {}, WORKER_TIMEOUT_MS);
 }
 
 async function worker(job) {
@@ -48,16 +33,7 @@ async function worker(job) {
   const { openStore } = require('../../kernel-magics/dist/src/exchange/store/index.js');
   const opened = openStore(job.store);
   // The store with its watch hidden: the exchange's waits then only poll.
-  const store = job.polling
-    ? new Proxy(opened, {
-        get: (target, property) =>
-          property === 'watch'
-            ? undefined
-            : typeof target[property] === 'function'
-              ? target[property].bind(target)
-              : target[property],
-      })
-    : opened;
+  const store = job.polling ? pollingOnly(opened) : opened;
   const events = [];
   const ex = await exchange.open({
     run: job.run,

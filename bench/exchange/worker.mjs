@@ -6,6 +6,8 @@
 // Argument: a JSON object (see run.mjs). Prints one JSON line: per-round ms, bytes and requests.
 import { createRequire } from 'node:module';
 
+import { pollingOnly } from './jobs.mjs';
+
 const require = createRequire(import.meta.url);
 const { exchange } = require('../../kernel-magics/dist/src/exchange/index.js');
 const { openStore } = require('../../kernel-magics/dist/src/exchange/store/index.js');
@@ -127,21 +129,6 @@ async function rawRounds(store, event) {
     },
     dispose: () => store.deletePrefix(`${prefix}/`),
   };
-}
-
-/**
- * The store without its watch: waits that only poll, as every wait did before the embedded store
- * woke them (the reference of the polling table).
- */
-function pollingOnly(store) {
-  return new Proxy(store, {
-    get: (target, property) =>
-      property === 'watch'
-        ? undefined
-        : typeof target[property] === 'function'
-          ? target[property].bind(target)
-          : target[property],
-  });
 }
 
 const store = job.polling ? pollingOnly(openStore(job.store)) : openStore(job.store);
