@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { copyStyle } from '../scripts/copy-style.mjs';
+import { readCompat } from './compat.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -68,7 +69,7 @@ function runOrExit(label, args) {
 }
 
 copyStyle();
-const compat = readCompat();
+const compat = readCompat(root);
 const oldestVersions = JSON.parse(readFileSync(path.join(here, 'oldest', 'package.json'), 'utf8')).overrides;
 const tscSeconds = process.argv.includes('--no-tsc')
   ? '0 (skipped)'
@@ -117,16 +118,6 @@ if (narrow.length > 0) {
       '(extension/compat.json, lab/oldest/pin-release.mjs)\n',
   );
   process.exit(1);
-}
-
-/** extension/compat.json, checked: `jupyterlab` is `>=<oldest>,<5`. */
-function readCompat() {
-  const data = JSON.parse(readFileSync(path.join(extensionDir, 'compat.json'), 'utf8'));
-  if (data.jupyterlab !== `>=${data.oldest},<5`) {
-    process.stderr.write(`lab: extension/compat.json: jupyterlab should be ">=${data.oldest},<5"\n`);
-    process.exit(1);
-  }
-  return data;
 }
 
 /** A package whose range JupyterLab's release decides (the ones widened). */

@@ -2,12 +2,12 @@
 // or with --oldest the oldest supported release (lab/oldest/, installed with
 // `npm ci --prefix lab/oldest`) into lab/oldest/build/.
 // Usage: node lab/build.mjs [--oldest] [--development] [--minimize]
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { rspack } from '@rspack/core';
 
+import { readCompat } from './compat.mjs';
 import { APPS, appConfig, installedPackage } from './rspack.config.mjs';
 
 const oldest = process.argv.includes('--oldest');
@@ -53,7 +53,7 @@ compiler.run((error, stats) => {
  * release extension/compat.json names for it.
  */
 function checkRelease() {
-  const compat = JSON.parse(readFileSync(path.join(root, 'extension', 'compat.json'), 'utf8'));
+  const compat = readCompat(root);
   const expected = oldest ? compat.oldest : compat.newest;
   const installed = installedPackage(app, '@jupyterlab/application');
   if (installed === null) {
