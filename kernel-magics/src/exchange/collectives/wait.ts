@@ -95,8 +95,18 @@ export class RoundWaiter {
     describe: () => Promise<MissingWork>,
     watch?: WaitWatch,
   ): Promise<T> {
-    const { capMs, watchedCapMs, watchAfterMs = 0 } = this.settings;
+    const {
+      roundTimeoutS,
+      stragglerS,
+      initialMs,
+      capMs,
+      watchedCapMs,
+      watchAfterMs = 0,
+      signal,
+    } = this.settings;
+    const deadline = this.started + roundTimeoutS * 1000;
     const waitStarted = Date.now();
+    // Set by the watch: a change since the last poll began (the next poll runs at once).
     let changed = false;
     let wake: (() => void) | undefined;
     let stopWatching: (() => void) | undefined;
@@ -109,67 +119,39 @@ export class RoundWaiter {
     if (watchAfterMs <= 0) {
       startWatching();
     }
+    let pause = initialMs;
     try {
-      return await this.polling(poll, describe, {
-        cap: () => (stopWatching ? watchedCapMs : capMs),
-        beforePause: (now) => {
-          if (watch && !stopWatching && now - waitStarted >= watchAfterMs) {
-            startWatching();
-            // A change between the last poll and the watch's start: the next poll, at once, sees it.
-            changed = true;
-          }
-        },
-        // A change seen while a poll ran: the next poll runs at once.
-        takeChange: () => {
-          const seen = changed;
-          changed = false;
-          return seen;
-        },
-        onWake: (resolve) => {
-          wake = resolve;
-        },
-      });
+      for (;;) {
+        signal?.throwIfAborted();
+        changed = false;
+        const result = await poll();
+        if (result.done) {
+          return result.value;
+        }
+        const now = Date.now();
+        if (now >= deadline) {
+          const missing = result.missing ?? (await describe());
+          const { exchange, round, rank } = this.settings;
+          throw new ExchangeTimeoutError(exchange, round, rank, roundTimeoutS, missing);
+        }
+        if (!this.stragglerReported && now - this.started >= stragglerS * 1000) {
+          this.stragglerReported = true;
+          const missing = result.missing ?? (await describe());
+          this.settings.onStraggler(missing.ranks);
+        }
+        if (watch && !stopWatching && now - waitStarted >= watchAfterMs) {
+          startWatching();
+          // A change between the last poll and the watch's start: the next poll, at once, sees it.
+          changed = true;
+        }
+        if (!changed) {
+          await sleep(Math.min(pause, Math.max(1, deadline - now)), signal, (resolve) => (wake = resolve));
+          wake = undefined;
+        }
+        pause = Math.min(pause * POLL_GROWTH, stopWatching ? watchedCapMs : capMs);
+      }
     } finally {
       stopWatching?.();
-    }
-  }
-
-  private async polling<T>(
-    poll: () => Promise<PollResult<T>>,
-    describe: () => Promise<MissingWork>,
-    wakes: {
-      cap(): number;
-      beforePause(now: number): void;
-      takeChange(): boolean;
-      onWake(wake: () => void): void;
-    },
-  ): Promise<T> {
-    const { roundTimeoutS, stragglerS, initialMs, signal } = this.settings;
-    const deadline = this.started + roundTimeoutS * 1000;
-    let pause = initialMs;
-    for (;;) {
-      signal?.throwIfAborted();
-      wakes.takeChange();
-      const result = await poll();
-      if (result.done) {
-        return result.value;
-      }
-      const now = Date.now();
-      if (now >= deadline) {
-        const missing = result.missing ?? (await describe());
-        const { exchange, round, rank } = this.settings;
-        throw new ExchangeTimeoutError(exchange, round, rank, roundTimeoutS, missing);
-      }
-      if (!this.stragglerReported && now - this.started >= stragglerS * 1000) {
-        this.stragglerReported = true;
-        const missing = result.missing ?? (await describe());
-        this.settings.onStraggler(missing.ranks);
-      }
-      wakes.beforePause(now);
-      if (!wakes.takeChange()) {
-        await sleep(Math.min(pause, Math.max(1, deadline - now)), signal, wakes.onWake);
-      }
-      pause = Math.min(pause * POLL_GROWTH, wakes.cap());
     }
   }
 }
