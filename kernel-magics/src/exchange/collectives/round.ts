@@ -198,8 +198,8 @@ export class Round {
    * poll at the store's usual pace, not the watched one).
    */
   private watching(prefixOrKey: string): WaitWatch | undefined {
-    const { store } = this.core;
-    return store.watch ? (onChange) => store.watch?.(prefixOrKey, onChange) ?? (() => undefined) : undefined;
+    const watch = this.core.store.watch?.bind(this.core.store);
+    return watch && ((onChange) => watch(prefixOrKey, onChange));
   }
 
   /** Waits until `key` is in the store (one GET a poll) and returns it; `describe` says who is late. */

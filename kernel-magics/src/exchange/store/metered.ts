@@ -26,9 +26,7 @@ export class MeteredStore implements ObjectStore {
   readonly watch?: (prefix: string, onChange: () => void) => () => void;
 
   constructor(readonly inner: ObjectStore) {
-    if (inner.watch) {
-      this.watch = (prefix, onChange) => inner.watch?.(prefix, onChange) ?? (() => undefined);
-    }
+    this.watch = inner.watch?.bind(inner);
   }
 
   get kind() {

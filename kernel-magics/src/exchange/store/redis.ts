@@ -174,11 +174,12 @@ export class RedisStore implements ObjectStore {
       return () => undefined;
     }
     const directory = directoryOf(checkPrefix(prefix));
+    // A new connection subscribes to the directories already watched; this one's is subscribed below.
+    const subscriber = this.subscriberConnection();
     const watch = { onChange };
     const watching = this.watches.get(directory) ?? new Set();
     this.watches.set(directory, watching);
     watching.add(watch);
-    const subscriber = this.subscriberConnection();
     if (watching.size === 1) {
       subscriber.subscribe(this.changes + directory).catch(() => undefined);
     }
