@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { median } from '../lib/kernel-client.mjs';
 import { startRedis, startS3rver, S3_ENV } from '../lib/stores.mjs';
 import { runJob } from './jobs.mjs';
 
@@ -32,11 +33,6 @@ const WATCHING_STORES = ['embedded', 'redis'];
 const START_DELAY_MS = 3000;
 /** How long one worker process may run. */
 const WORKER_TIMEOUT_MS = 300_000;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function runWorker(job, env) {
   return runJob(path.join(here, 'worker.mjs'), job, env, WORKER_TIMEOUT_MS);
