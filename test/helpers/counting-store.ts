@@ -6,7 +6,7 @@
 import type { ObjectStore, StoreCallOptions } from '../../kernel-magics/src/exchange/store/object-store';
 
 /** The methods counted. */
-export type StoreMethod = 'put' | 'putIfAbsent' | 'get' | 'list' | 'delete' | 'deletePrefix';
+export type StoreMethod = 'put' | 'putIfAbsent' | 'get' | 'getRange' | 'list' | 'delete' | 'deletePrefix';
 
 /** A real store, with its calls counted. */
 export class CountingStore implements ObjectStore {
@@ -14,7 +14,21 @@ export class CountingStore implements ObjectStore {
   /** Writes whose key matches this fail (before reaching the store). */
   failWrites: RegExp | undefined;
 
-  constructor(private readonly inner: ObjectStore) {}
+  /** The real store's ranged get, counted; absent with `ranges: false` (a store of someone else's making). */
+  readonly getRange?: ObjectStore['getRange'];
+
+  constructor(
+    private readonly inner: ObjectStore,
+    options: { ranges?: boolean } = {},
+  ) {
+    const ranged = options.ranges === false ? undefined : inner.getRange?.bind(inner);
+    this.getRange =
+      ranged &&
+      ((key, offset, length, callOptions) => {
+        this.record('getRange', key);
+        return ranged(key, offset, length, callOptions);
+      });
+  }
 
   get kind() {
     return this.inner.kind;

@@ -21,6 +21,7 @@ import {
   TempStore,
   vectorOf,
 } from './exchange-fixtures';
+import { CountingStore } from '../helpers/counting-store';
 
 const STRATEGIES: ExchangeStrategy[] = ['allreduce', 'scatter-reduce', 'parameter-server'];
 
@@ -74,6 +75,25 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     expect(keys.filter((key) => /\/from-\d+$/.test(key))).toEqual([]);
     const means = keys.filter((key) => /\/mean(\/\d+)?$/.test(key));
     expect(means).toHaveLength(3 * (strategy === 'allreduce' ? 1 : 4));
+  });
+
+  test("over a store that cannot read ranges (one of the user's making): exact, each piece an object of its own", async () => {
+    const workers = 4;
+    const rangeless = new CountingStore(t.store, { ranges: false });
+    const means = await allWorkers(workers, async (rank) => {
+      const ex = await t.open({ run: 'rangeless', rank, workers, strategy, store: rangeless });
+      const got = [await step(ex, strategy, vectorOf(1001, rank, 0), 0)];
+      await ex.close();
+      return got;
+    });
+    const expected = referenceMean(Array.from({ length: workers }, (_, rank) => vectorOf(1001, rank, 0)));
+    for (let rank = 0; rank < workers; rank += 1) {
+      expect(sameBits(means[rank][0], expected)).toBe(true);
+    }
+    expect(rangeless.count('getRange')).toBe(0);
+    if (strategy === 'scatter-reduce') {
+      expect(rangeless.count('put', /\/sr\/0\/\d+\/from-\d+$/)).toBe(workers * (workers - 1));
+    }
   });
 
   test('codec none on small integers: the float64 mean, tolerance 0', async () => {

@@ -124,10 +124,19 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
     expect((leaderRound1[0].requests as { put: number }).put).toBe(0);
   });
 
-  test('scatter-reduce, a worker dies after its first part of round 2', async () => {
+  test('scatter-reduce, a worker dies after sending its parts of round 2', async () => {
     const means = await crashAndRestart('crash-sr', 'scatter-reduce', 4, 4, 1, 2, {
       operation: 'put',
-      key: /\/sr\/2\/\d+\/from-1$/,
+      key: /\/sr\/2\/from-1$/,
+      when: 'after',
+    });
+    expectExact(means, 4, 4);
+  });
+
+  test('scatter-reduce, a worker dies after reading its first part of round 2', async () => {
+    const means = await crashAndRestart('crash-sr3', 'scatter-reduce', 4, 4, 3, 2, {
+      operation: 'getRange',
+      key: /\/sr\/2\/from-\d$/,
       when: 'after',
     });
     expectExact(means, 4, 4);
@@ -282,20 +291,33 @@ describe('aborts stop waits at once', () => {
     await expect(ex.scatterReduce(vector(1, 1), { round: 1 })).rejects.toThrow('kernel interrupt');
   });
 
-  test('scatter-reduce: a part that cannot be sent fails the round at once, stopping the wait for the parts received meanwhile', async () => {
-    const failing = new CountingStore(t.store);
-    failing.failWrites = /\/sr\/0\/2\/from-1$/;
-    const ex = await t.open({ run: 'send-fails', rank: 1, workers: 3, roundTimeoutS: 60, store: failing });
-    const started = Date.now();
-    await expect(ex.scatterReduce(vector(1, 0), { round: 0 })).rejects.toThrow(
-      /injected failure writing .*\/sr\/0\/2\/from-1$/,
-    );
-    expect(Date.now() - started).toBeLessThan(1000);
-    // The wait for shard 1's parts stopped with the failure: no poll of it follows.
-    const polls = failing.calls.length;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(failing.calls.length).toBe(polls);
-  });
+  test.each([
+    ['none', /\/sr\/0\/from-1$/],
+    ['topk:0.5', /\/sr\/0\/2\/from-1$/],
+  ])(
+    'scatter-reduce, codec %s: a part that cannot be sent fails the round at once, stopping the wait for the parts received meanwhile',
+    async (codec, key) => {
+      const failing = new CountingStore(t.store);
+      failing.failWrites = key;
+      const ex = await t.open({
+        run: 'send-fails',
+        rank: 1,
+        workers: 3,
+        roundTimeoutS: 60,
+        store: failing,
+        codec,
+      });
+      const started = Date.now();
+      await expect(ex.scatterReduce(vector(1, 0), { round: 0 })).rejects.toThrow(
+        new RegExp(`injected failure writing .*${key.source}`),
+      );
+      expect(Date.now() - started).toBeLessThan(1000);
+      // The wait for shard 1's parts stopped with the failure: no poll of it follows.
+      const polls = failing.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(failing.calls.length).toBe(polls);
+    },
+  );
 });
 
 test('a straggler is reported once per round by each waiting worker, with the ranks waited for', async () => {

@@ -145,7 +145,7 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 /** Where a {@link CrashingStore} dies: on the first call of `operation` whose key matches, before or after doing it. */
 export interface CrashPoint {
-  operation: 'put' | 'putIfAbsent' | 'get' | 'list';
+  operation: 'put' | 'putIfAbsent' | 'get' | 'getRange' | 'list';
   key: RegExp;
   when: 'before' | 'after';
 }
@@ -160,6 +160,8 @@ export class CrashingStore implements ObjectStore {
   readonly kind: ObjectStore['kind'];
   readonly location: string;
   readonly crashed: Promise<void>;
+  /** The real store's ranged get, crashing like the other calls. */
+  readonly getRange?: ObjectStore['getRange'];
   private hit = false;
   private onCrash!: () => void;
 
@@ -172,6 +174,11 @@ export class CrashingStore implements ObjectStore {
     this.crashed = new Promise((resolve) => {
       this.onCrash = resolve;
     });
+    const ranged = inner.getRange?.bind(inner);
+    this.getRange =
+      ranged &&
+      ((key, offset, length, options) =>
+        this.maybeCrash('getRange', key, () => ranged(key, offset, length, options)));
   }
 
   put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {

@@ -37,6 +37,25 @@ const EXPECTED_VECTORS: Record<ExchangeStrategy, number> = {
   'parameter-server': 2 * WORKERS + (WORKERS - 1) + 1,
 };
 
+/**
+ * Objects every worker together writes in one round: all-reduce's W - 1
+ * vectors and one mean; scatter-reduce's W packed contributions (each read
+ * by range) and W shard means; the parameter server's W x 4 shards and 4
+ * means (its owners reduce, so no claims).
+ */
+const EXPECTED_PUTS: Record<ExchangeStrategy, number> = {
+  allreduce: WORKERS,
+  'scatter-reduce': 2 * WORKERS,
+  'parameter-server': 4 * WORKERS + 4,
+};
+
+/** What stays in the store once the exchange is closed: each round's means, nothing else. */
+const MEANS_LEFT: Record<ExchangeStrategy, RegExp> = {
+  allreduce: /^ar\/\d+\/mean$/,
+  'scatter-reduce': /^sr\/\d+\/mean\/\d+$/,
+  'parameter-server': /^ps\/\d+\/\d+\/mean$/,
+};
+
 let tmp: string;
 let redis: RedisServer;
 let s3rver: S3rverServer;
@@ -65,14 +84,16 @@ async function bytesPerRound(
   url: string,
   env: NodeJS.ProcessEnv | undefined,
   strategy: ExchangeStrategy,
-): Promise<{ bytes: number[]; means: Float32Array[][] }> {
+): Promise<{ bytes: number[]; puts: number[]; left: string[]; means: Float32Array[][] }> {
   runs += 1;
+  const run = `bytes-${runs}`;
   const bytes = Array.from({ length: ROUNDS }, () => 0);
+  const puts = Array.from({ length: ROUNDS }, () => 0);
   const means = await allWorkers(WORKERS, async (rank) => {
     const store = openStore(url, { env });
     opened.push(store);
     const ex = await exchange.open({
-      run: `bytes-${runs}`,
+      run,
       rank,
       workers: WORKERS,
       strategy,
@@ -81,6 +102,7 @@ async function bytesPerRound(
       onEvent: (type, data) => {
         if (type === 'exchange-round') {
           bytes[data.round as number] += (data.bytesUp as number) + (data.bytesDown as number);
+          puts[data.round as number] += (data.requests as { put: number }).put;
         }
       },
     });
@@ -91,20 +113,34 @@ async function bytesPerRound(
     await ex.close();
     return got;
   });
-  return { bytes, means };
+  const store = openStore(url, { env });
+  opened.push(store);
+  const base = `exchange/test-run/${run}/`;
+  const left = (await store.list(base)).map((key) => key.slice(base.length));
+  return { bytes, puts, left, means };
 }
 
 describe.each<ExchangeStrategy>(['allreduce', 'scatter-reduce', 'parameter-server'])('%s', (strategy) => {
-  test.each(stores)('%s: every round moves the bytes of its plan, exactly', async (_, url, env) => {
-    const { bytes, means } = await bytesPerRound(url(), env, strategy);
-    expect(bytes).toEqual(Array.from({ length: ROUNDS }, () => EXPECTED_VECTORS[strategy] * N * FLOAT_BYTES));
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const expected = referenceMean(
-        Array.from({ length: WORKERS }, (_, rank) => vectorOf(N, rank, round, 5)),
+  test.each(stores)(
+    '%s: every round moves the bytes and writes the objects of its plan, exactly; only the means stay',
+    async (_, url, env) => {
+      const { bytes, puts, left, means } = await bytesPerRound(url(), env, strategy);
+      expect(bytes).toEqual(
+        Array.from({ length: ROUNDS }, () => EXPECTED_VECTORS[strategy] * N * FLOAT_BYTES),
       );
-      for (let rank = 0; rank < WORKERS; rank += 1) {
-        expect(sameBits(means[rank][round], expected)).toBe(true);
+      expect(puts).toEqual(Array.from({ length: ROUNDS }, () => EXPECTED_PUTS[strategy]));
+      expect(left.filter((key) => !MEANS_LEFT[strategy].test(key))).toEqual([]);
+      expect(left).toHaveLength(
+        (strategy === 'allreduce' ? 1 : strategy === 'scatter-reduce' ? WORKERS : 4) * ROUNDS,
+      );
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const expected = referenceMean(
+          Array.from({ length: WORKERS }, (_, rank) => vectorOf(N, rank, round, 5)),
+        );
+        for (let rank = 0; rank < WORKERS; rank += 1) {
+          expect(sameBits(means[rank][round], expected)).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -94,6 +94,18 @@ describe('MeteredStore', () => {
     expect(new MeteredStore(new CountingStore(store)).watch).toBeUndefined();
     expect(new MeteredStore(store).watch).toBeDefined();
   });
+
+  it('has a ranged get only when the store it wraps has one, counted as a get of the bytes read', async () => {
+    expect(new MeteredStore(new CountingStore(store, { ranges: false })).getRange).toBeUndefined();
+    const metered = new MeteredStore(store);
+    await store.put('ranged/k', Uint8Array.of(1, 2, 3, 4, 5));
+    expect(Array.from((await metered.getRange?.('ranged/k', 1, 3)) ?? [])).toEqual([2, 3, 4]);
+    expect(metered.usage()).toEqual({
+      requests: { put: 0, get: 1, list: 0, delete: 0 },
+      bytesUp: 0,
+      bytesDown: 3,
+    });
+  });
 });
 
 describe('RoundWaiter with a watch', () => {

@@ -139,6 +139,47 @@ describe.each(targets)('object store contract: $name', (target) => {
     expect(Buffer.from((await store.get(`${ns}/view`))!)).toEqual(Buffer.from(window));
   });
 
+  /** The store's ranged get (every store of this package has one). */
+  const getRange = (key: string, offset: number, length: number): Promise<Uint8Array | undefined> => {
+    if (!store.getRange) {
+      throw new Error(`${target.name} has no getRange`);
+    }
+    return store.getRange(key, offset, length);
+  };
+
+  it('reads a range of an object: only those bytes, counted as one get', async () => {
+    const ns = fresh('range');
+    const big = randomBytes(FOUR_MB);
+    await store.put(`${ns}/big`, big);
+    store.reset();
+    for (const [offset, length] of [
+      [0, 1],
+      [0, FOUR_MB],
+      [1_234_567, 500_000],
+      [FOUR_MB - 3, 3],
+    ]) {
+      const part = await getRange(`${ns}/big`, offset, length);
+      expect(part?.byteLength).toBe(length);
+      expect(sha(part)).toBe(sha(big.subarray(offset, offset + length)));
+    }
+    const usage = store.usage();
+    expect(usage.requests.get).toBe(4);
+    expect(usage.bytesDown).toBe(1 + FOUR_MB + 500_000 + 3);
+    expect(await getRange(`${ns}/never`, 0, 10)).toBeUndefined();
+  });
+
+  it('refuses a range past the end of an object, or of no bytes, saying so', async () => {
+    const key = `${fresh('range-end')}/k`;
+    await store.put(key, text('0123456789'));
+    await expect(getRange(key, 8, 5)).rejects.toThrow(StoreError);
+    await expect(getRange(key, 8, 5)).rejects.toThrow(/ends before byte 13/);
+    await expect(getRange(key, 10, 1)).rejects.toThrow(/ends before byte 11/);
+    await expect(getRange(key, 20, 1)).rejects.toThrow(/ends before byte 21/);
+    await expect(getRange(key, 0, 0)).rejects.toThrow(RangeError);
+    await expect(getRange(key, -1, 2)).rejects.toThrow(RangeError);
+    expect(decode(await getRange(key, 8, 2))).toBe('89');
+  });
+
   it('gets undefined for a key that was never written', async () => {
     expect(await store.get(`${fresh('missing')}/nothing`)).toBeUndefined();
   });

@@ -23,6 +23,14 @@ export interface Codec {
    * may be `residualIn`. Present exactly when {@link Codec.errorFeedback}.
    */
   encodeWithFeedback?(v: Float32Array, residualIn: Float32Array, residualOut: Float32Array): Uint8Array;
+  /**
+   * How many bytes {@link Codec.encode} makes of a vector of `floats` floats,
+   * on codecs where that depends on nothing else (`none`, `fp16`; absent on
+   * `topk`, whose indices take varying bytes). The exchange then knows where
+   * each piece of a worker's packed contribution starts, and reads only its
+   * own by range.
+   */
+  encodedLength?(floats: number): number;
   /** How many floats `bytes` holds (cheap: reads a header or the size). Throws a {@link CodecError} for bytes this codec did not make. */
   floats(bytes: Uint8Array): number;
   /** The vector `bytes` holds. May be a view of `bytes` (no copy) when alignment allows. */

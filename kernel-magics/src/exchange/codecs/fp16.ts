@@ -98,6 +98,10 @@ export class Fp16Codec implements Codec {
     return new Uint8Array(halves.buffer);
   }
 
+  encodedLength(floats: number): number {
+    return floats * 2;
+  }
+
   floats(bytes: Uint8Array): number {
     if (bytes.byteLength % 2 !== 0) {
       throw new CodecError(`fp16: ${bytes.byteLength} bytes are not a whole number of halves`);

@@ -15,6 +15,10 @@ export class NoneCodec implements Codec {
     return float32Bytes(v);
   }
 
+  encodedLength(floats: number): number {
+    return floats * 4;
+  }
+
   floats(bytes: Uint8Array): number {
     if (bytes.byteLength % 4 !== 0) {
       throw new CodecError(`none: ${bytes.byteLength} bytes are not a whole number of float32 values`);

@@ -3,8 +3,11 @@
  * `exchange/<cellRunId>/<run>/`, so the kernel removes a cell run's
  * exchanges with one prefix when the run ends:
  * - `ar/<round>/from-<rank>`, `ar/<round>/mean`: all-reduce contributions and the leader's mean;
- * - `sr/<round>/<shard>/from-<rank>`, `sr/<round>/mean/<shard>`: scatter-reduce (its means side by
- *   side, so that gathering them lists one folder);
+ * - `sr/<round>/from-<rank>`, `sr/<round>/mean/<shard>`: scatter-reduce with a codec of fixed
+ *   lengths, a worker's pieces of every other shard packed in one object (see `packed.ts`), and the
+ *   means side by side, so that gathering them lists one folder;
+ * - `sr/<round>/<shard>/from-<rank>`: scatter-reduce with a codec of varying lengths (`topk`), one
+ *   object per piece;
  * - `ps/<round>/<shard>/from-<rank>`, `ps/<round>/<shard>/mean`, `ps/<round>/<shard>/claim`: parameter server;
  * - `state/<rank>`: a worker's error-feedback residuals, written when it closes.
  * Round first, then shard: one LIST of a round's prefix shows every part of it.
@@ -34,6 +37,11 @@ export class ExchangeKeys {
   /** A worker's contribution to a shard of a round. */
   contribution(kind: RoundKind, round: number, shard: number, rank: number): string {
     return `${this.shard(kind, round, shard)}${FROM}${rank}`;
+  }
+
+  /** A worker's packed contribution to a round (every shard's piece but its own, in one object). */
+  packed(kind: RoundKind, round: number, rank: number): string {
+    return `${this.round(kind, round)}${FROM}${rank}`;
   }
 
   /** The reduced mean of a shard of a round. */

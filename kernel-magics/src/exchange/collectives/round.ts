@@ -21,6 +21,7 @@ import type { Cleanups } from './cleanups';
 import type { FeedbackSlot } from './feedback';
 import type { ExchangeKeys } from './keys';
 import type { PollPlan, ResolvedOptions } from './options';
+import type { PieceRange } from './packed';
 import { Contribution, meanOf } from './reduce';
 import { RoundTraffic } from './traffic';
 import { RoundWaiter, WaitWatch } from './wait';
@@ -64,6 +65,8 @@ export interface WantedKey {
   rank: number;
   node: string;
   floats: number;
+  /** The part of the object to read (a piece of a packed contribution); the whole object when absent. */
+  range?: PieceRange;
 }
 
 /** The result of {@link Round.collect}: the stop key's body, or every wanted key's (by key). */
@@ -155,7 +158,16 @@ export class Round {
   ): Promise<Collected> {
     const found = new Map<string, Uint8Array>();
     const fetch = async (want: Omit<WantedKey, 'rank'>): Promise<void> => {
-      const body = await this.via(want.node).get(want.key, this.call);
+      const store = this.via(want.node);
+      let body: Uint8Array | undefined;
+      if (want.range) {
+        if (!store.getRange) {
+          throw new Error('unreachable: a piece is read by range only from a store that reads ranges');
+        }
+        body = await store.getRange(want.key, want.range.offset, want.range.length, this.call);
+      } else {
+        body = await store.get(want.key, this.call);
+      }
       if (body) {
         this.traffic.moved(want.floats);
         found.set(want.key, body);

@@ -1,10 +1,17 @@
 /**
  * Scatter-reduce (a mesh): the vector is cut into one shard per worker;
- * worker i puts its part of shard j for every other j; worker j takes the
+ * worker i sends its part of shard j for every other j; worker j takes the
  * mean of shard j (with its own part, which it never sends) and puts it;
  * every worker then gathers all the reduced shards. Each worker moves about
  * 2 (W - 1) / W of a vector each way instead of the leader's W - 1.
+ *
+ * With a codec of fixed lengths (`none`, `fp16`) and a store that reads
+ * ranges (every store of this package), a worker's parts travel as one
+ * packed object, each reducer reading its own part by range (see
+ * `packed.ts`), and the writer removes it once every mean is published;
+ * otherwise (`topk`) each part is an object, removed by its reducer.
  */
+import { PackedLayout } from './packed';
 import { decodeChecked, shardBounds } from './reduce';
 import { Round, WantedKey } from './round';
 
@@ -18,28 +25,39 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
   const length = (j: number): number => bounds[j][1] - bounds[j][0];
   const up = core.feedbackSlot('up');
   const pieces = up ? up.encode(codec, v, r, bounds) : bounds.map(([a, b]) => codec.encode(v.subarray(a, b)));
+  const layout = core.store.getRange ? PackedLayout.of(codec, bounds) : undefined;
+  const others = Array.from({ length: workers }, (_, j) => j).filter((j) => j !== rank);
+  const me = `worker:${rank}`;
 
-  await Promise.all(
-    bounds.map(async (_, j) => {
-      if (j !== rank) {
-        await round.via(`worker:${j}`).put(keys.contribution('sr', r, j, rank), pieces[j], round.call);
-        round.traffic.moved(length(j));
-      }
-    }),
-  );
+  // Send this worker's part of every other shard.
+  if (layout) {
+    const parts = others.map((j) => ({ node: `worker:${j}`, bytes: pieces[j].byteLength }));
+    await round.traffic.putShared(keys.packed('sr', r, rank), layout.pack(rank, pieces), parts, round.call);
+  } else {
+    await Promise.all(
+      others.map((j) =>
+        round.via(`worker:${j}`).put(keys.contribution('sr', r, j, rank), pieces[j], round.call),
+      ),
+    );
+  }
+  for (const j of others) {
+    round.traffic.moved(length(j));
+  }
 
   // Reduce this worker's shard.
-  const me = `worker:${rank}`;
   const where = (j: number): string => `shard ${j} of round ${r} of exchange ${run}`;
-  const parts: WantedKey[] = [];
-  for (let i = 0; i < workers; i += 1) {
-    if (i !== rank) {
-      parts.push({ key: keys.contribution('sr', r, rank, i), rank: i, node: me, floats: length(rank) });
-    }
-  }
+  const sentKey = (sender: number, shard: number): string =>
+    layout ? keys.packed('sr', r, sender) : keys.contribution('sr', r, shard, sender);
+  const parts: WantedKey[] = others.map((i) => ({
+    key: sentKey(i, rank),
+    rank: i,
+    node: me,
+    floats: length(rank),
+    range: layout?.range(i, rank),
+  }));
   const meanKey = (j: number): string => keys.mean('sr', r, j);
   const got = await round.collect(
-    keys.shard('sr', r, rank),
+    layout ? keys.round('sr', r) : keys.shard('sr', r, rank),
     parts,
     { key: meanKey(rank), node: me, floats: length(rank) },
     `send their part of shard ${rank} of round ${r}`,
@@ -57,16 +75,17 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
           floats: length(rank),
           slotName: 'down:sr',
           where: where(rank),
-          consumed: parts.map((p) => p.key),
+          // A packed contribution is read by every other reducer: its writer removes it (below).
+          consumed: layout ? [] : parts.map((p) => p.key),
         });
 
   // Gather the other shards' means.
-  const means: WantedKey[] = [];
-  for (let j = 0; j < workers; j += 1) {
-    if (j !== rank) {
-      means.push({ key: meanKey(j), rank: j, node: `worker:${j}`, floats: length(j) });
-    }
-  }
+  const means: WantedKey[] = others.map((j) => ({
+    key: meanKey(j),
+    rank: j,
+    node: `worker:${j}`,
+    floats: length(j),
+  }));
   const gathered = await round.collect(
     keys.srMeans(r),
     means,
@@ -78,7 +97,7 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
       const senders = new Set<number>();
       for (const j of missing.ranks) {
         for (let i = 0; i < workers; i += 1) {
-          if (i !== j && !listed.has(keys.contribution('sr', r, j, i))) {
+          if (i !== j && !listed.has(sentKey(i, j))) {
             senders.add(i);
           }
         }
@@ -90,6 +109,10 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
   );
   if (!('found' in gathered)) {
     throw new Error('unreachable: collect without a stop key stops only when all keys are found');
+  }
+  if (layout) {
+    // Every mean is published, so every reducer has read its part of this worker's contribution.
+    core.cleanups.add(round.via(me).delete(keys.packed('sr', r, rank), round.call));
   }
   const out = new Float32Array(v.length);
   for (let j = 0; j < workers; j += 1) {

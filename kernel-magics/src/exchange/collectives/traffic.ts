@@ -21,6 +21,8 @@ export interface LinkBytes {
 export class CountingStore implements ObjectStore {
   readonly kind: ObjectStore['kind'];
   readonly location: string;
+  /** The store's ranged get, counted as a get; absent when the store has none. */
+  readonly getRange?: ObjectStore['getRange'];
 
   constructor(
     private readonly inner: ObjectStore,
@@ -28,6 +30,15 @@ export class CountingStore implements ObjectStore {
   ) {
     this.kind = inner.kind;
     this.location = inner.location;
+    const ranged = inner.getRange?.bind(inner);
+    this.getRange =
+      ranged &&
+      (async (key, offset, length, options) => {
+        this.count('get', 0, 0);
+        const body = await ranged(key, offset, length, options);
+        this.count(undefined, 0, body?.byteLength ?? 0);
+        return body;
+      });
   }
 
   async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
@@ -96,17 +107,43 @@ export class RoundTraffic {
   via(node: string): ObjectStore {
     let view = this.views.get(node);
     if (!view) {
-      const link = emptyUsage();
-      this.links.set(node, link);
-      view = new CountingStore(this.store, [this.total, link]);
+      view = new CountingStore(this.store, [this.total, this.link(node)]);
       this.views.set(node, view);
     }
     return view;
   }
 
+  /**
+   * Puts one object that carries parts for several nodes (each reads its
+   * own by range): one request for the round, and each part's bytes on the
+   * edge towards its node, so that the graph shows where the bytes go.
+   */
+  async putShared(
+    key: string,
+    body: Uint8Array,
+    parts: Array<{ node: string; bytes: number }>,
+    options?: StoreCallOptions,
+  ): Promise<void> {
+    this.total.requests.put += 1;
+    this.total.bytesUp += body.byteLength;
+    for (const { node, bytes } of parts) {
+      this.link(node).bytesUp += bytes;
+    }
+    await this.store.put(key, body, options);
+  }
+
   /** Records that a vector of `floats` floats moved (for {@link rawBytes}). */
   moved(floats: number): void {
     this.rawBytes += floats * 4;
+  }
+
+  private link(node: string): StoreUsage {
+    let link = this.links.get(node);
+    if (!link) {
+      link = emptyUsage();
+      this.links.set(node, link);
+    }
+    return link;
   }
 
   /** The edges used, in the order first used. */

@@ -7,7 +7,7 @@
  * meter cannot know whether the provider billed it, nor the SDK's retries):
  * - put and putIfAbsent: one put, the body's bytes up (a put-if-absent
  *   that found the key sent its body too);
- * - get: one get, the bytes read down (none when absent);
+ * - get and getRange: one get, the bytes read down (none when absent);
  * - list: its pages ({@link listRequests}: 1,000 keys a page on S3);
  * - delete: one delete;
  * - deletePrefix: its listing's pages, plus its delete requests
@@ -24,9 +24,21 @@ export class MeteredStore implements ObjectStore {
    * when the inner store cannot watch, so that waiters know to poll.
    */
   readonly watch?: (prefix: string, onChange: () => void) => () => void;
+  /** The inner store's ranged get, counted as a get; absent when the inner store has none. */
+  readonly getRange?: ObjectStore['getRange'];
 
   constructor(readonly inner: ObjectStore) {
     this.watch = inner.watch?.bind(inner);
+    const ranged = inner.getRange?.bind(inner);
+    this.getRange =
+      ranged &&
+      ((key, offset, length, options) =>
+        this.counting(async () => {
+          const body = await ranged(key, offset, length, options);
+          this.counted.requests.get += 1;
+          this.counted.bytesDown += body?.byteLength ?? 0;
+          return body;
+        }));
   }
 
   get kind() {
@@ -54,42 +66,59 @@ export class MeteredStore implements ObjectStore {
     return taken;
   }
 
-  async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
-    await this.inner.put(key, body, options);
-    this.counted.requests.put += 1;
-    this.counted.bytesUp += body.byteLength;
+  put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
+    return this.counting(async () => {
+      await this.inner.put(key, body, options);
+      this.counted.requests.put += 1;
+      this.counted.bytesUp += body.byteLength;
+    });
   }
 
-  async putIfAbsent(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<boolean> {
-    const written = await this.inner.putIfAbsent(key, body, options);
-    this.counted.requests.put += 1;
-    this.counted.bytesUp += body.byteLength;
-    return written;
+  putIfAbsent(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<boolean> {
+    return this.counting(async () => {
+      const written = await this.inner.putIfAbsent(key, body, options);
+      this.counted.requests.put += 1;
+      this.counted.bytesUp += body.byteLength;
+      return written;
+    });
   }
 
-  async get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
-    const body = await this.inner.get(key, options);
-    this.counted.requests.get += 1;
-    this.counted.bytesDown += body?.byteLength ?? 0;
-    return body;
+  get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+    return this.counting(async () => {
+      const body = await this.inner.get(key, options);
+      this.counted.requests.get += 1;
+      this.counted.bytesDown += body?.byteLength ?? 0;
+      return body;
+    });
   }
 
-  async list(prefix: string, options?: StoreCallOptions): Promise<string[]> {
-    const keys = await this.inner.list(prefix, options);
-    this.counted.requests.list += listRequests(this.kind, keys.length);
-    return keys;
+  list(prefix: string, options?: StoreCallOptions): Promise<string[]> {
+    return this.counting(async () => {
+      const keys = await this.inner.list(prefix, options);
+      this.counted.requests.list += listRequests(this.kind, keys.length);
+      return keys;
+    });
   }
 
-  async delete(key: string, options?: StoreCallOptions): Promise<void> {
-    await this.inner.delete(key, options);
-    this.counted.requests.delete += 1;
+  delete(key: string, options?: StoreCallOptions): Promise<void> {
+    return this.counting(async () => {
+      await this.inner.delete(key, options);
+      this.counted.requests.delete += 1;
+    });
   }
 
-  async deletePrefix(prefix: string, options?: StoreCallOptions): Promise<number> {
-    const removed = await this.inner.deletePrefix(prefix, options);
-    this.counted.requests.list += listRequests(this.kind, removed);
-    this.counted.requests.delete += deleteRequests(this.kind, removed);
-    return removed;
+  deletePrefix(prefix: string, options?: StoreCallOptions): Promise<number> {
+    return this.counting(async () => {
+      const removed = await this.inner.deletePrefix(prefix, options);
+      this.counted.requests.list += listRequests(this.kind, removed);
+      this.counted.requests.delete += deleteRequests(this.kind, removed);
+      return removed;
+    });
+  }
+
+  /** Runs one counted call; a subclass may do more around it (report what it counted). */
+  protected counting<T>(call: () => Promise<T>): Promise<T> {
+    return call();
   }
 
   close(): Promise<void> {

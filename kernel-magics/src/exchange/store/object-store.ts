@@ -33,6 +33,21 @@ export interface ObjectStore {
   putIfAbsent(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<boolean>;
   /** The object under `key`, or undefined when there is none. */
   get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined>;
+  /**
+   * `length` bytes (at least one) of the object under `key`, from byte
+   * `offset`: one request, billed as a get, that moves only those bytes.
+   * Undefined when there is no object; a {@link StoreError} when the object
+   * ends before `offset + length`. The bytes are all of one version of the
+   * object, as a get's are. Every store of this package has it; a store
+   * without it still works everywhere (scatter-reduce then writes one
+   * object per piece).
+   */
+  getRange?(
+    key: string,
+    offset: number,
+    length: number,
+    options?: StoreCallOptions,
+  ): Promise<Uint8Array | undefined>;
   /** Every key that starts with `prefix`, sorted. */
   list(prefix: string, options?: StoreCallOptions): Promise<string[]>;
   /** Removes `key` (nothing happens when it is absent). */
@@ -92,6 +107,15 @@ export function checkKey(key: string): string {
     }
   }
   return key;
+}
+
+/** Checks a range of {@link ObjectStore.getRange}: whole numbers, at least one byte. Throws a RangeError. */
+export function checkRange(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {
+    throw new RangeError(
+      `getRange: offset ${offset} and length ${length} must be whole numbers, length at least 1`,
+    );
+  }
 }
 
 /** Checks a list/delete prefix: empty, or a key, optionally ending in `/`. */

@@ -26,7 +26,14 @@ import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 
 import { abortable, reasonOf } from './calls';
 import { StoreError, StoreTimeoutError, StoreUnavailableError } from './errors';
-import { checkKey, checkPrefix, directoryOf, ObjectStore, StoreCallOptions } from './object-store';
+import {
+  checkKey,
+  checkPrefix,
+  checkRange,
+  directoryOf,
+  ObjectStore,
+  StoreCallOptions,
+} from './object-store';
 import { REDIS_SCAN_COUNT, REDIS_UNLINK_BATCH } from './requests';
 import type { RedisStoreSpec } from './url';
 
@@ -125,6 +132,34 @@ export class RedisStore implements ObjectStore {
     const name = this.nameOf(key);
     const value = await this.call('get', key, options, (client) => client.getBuffer(name));
     return value === null ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  async getRange(
+    key: string,
+    offset: number,
+    length: number,
+    options?: StoreCallOptions,
+  ): Promise<Uint8Array | undefined> {
+    checkRange(offset, length);
+    const name = this.nameOf(key);
+    const value = await this.call('getRange', key, options, (client) =>
+      client.getrangeBuffer(name, offset, offset + length - 1),
+    );
+    if (value.byteLength === length) {
+      return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    }
+    // GETRANGE answers an absent key and a range past the end alike (empty): only then ask which.
+    if (
+      value.byteLength === 0 &&
+      !(await this.call('getRange', key, options, (client) => client.exists(name)))
+    ) {
+      return undefined;
+    }
+    throw new StoreError(
+      `getRange ${key}: the object on Redis at ${this.spec.host}:${this.spec.port} ends before byte ` +
+        `${offset + length} (${value.byteLength} of the ${length} bytes asked for from ${offset})`,
+      this.info('getRange', key),
+    );
   }
 
   async list(prefix: string, options?: StoreCallOptions): Promise<string[]> {

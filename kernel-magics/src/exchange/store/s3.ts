@@ -36,7 +36,7 @@ import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } fro
 
 import { abortable, backoffMs, pause, reasonOf } from './calls';
 import { StoreError } from './errors';
-import { checkKey, checkPrefix, ObjectStore, StoreCallOptions } from './object-store';
+import { checkKey, checkPrefix, checkRange, ObjectStore, StoreCallOptions } from './object-store';
 import { S3_DELETE_BATCH, S3_LIST_PAGE } from './requests';
 import { s3ClientConfig, S3ClientOptions } from './s3-client';
 import { httpStatusOf, s3CodeOf, s3Failure } from './s3-errors';
@@ -110,31 +110,77 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+    return this.read('get', key, undefined, options);
+  }
+
+  /**
+   * A ranged GET. Its bytes cannot be checked against the object's checksum
+   * (that is of the whole body). A server that writes in place (s3rver)
+   * truncates the file and then appends, so a range of an object being
+   * written comes back short, or refused as past the end, or without the
+   * checksum entry: each is read again with backoff, as a torn get is, and
+   * only a range still past the end after that is an error. Two writers of
+   * one key at once can still leave such a server a mix; S3 never does.
+   */
+  async getRange(
+    key: string,
+    offset: number,
+    length: number,
+    options?: StoreCallOptions,
+  ): Promise<Uint8Array | undefined> {
+    checkRange(offset, length);
+    return this.read('getRange', key, { offset, length }, options);
+  }
+
+  /** A GET of the whole object or of a range, read again while its body is not yet whole (see the module comment). */
+  private async read(
+    operation: string,
+    key: string,
+    range: { offset: number; length: number } | undefined,
+    options?: StoreCallOptions,
+  ): Promise<Uint8Array | undefined> {
     const name = this.nameOf(key);
+    const input = {
+      Bucket: this.spec.bucket,
+      Key: name,
+      Range: range && `bytes=${range.offset}-${range.offset + range.length - 1}`,
+    };
     for (let read = 1; ; read += 1) {
-      const response = await this.run<GetObjectCommandOutput | undefined>(
-        'get',
+      const response = await this.run<GetObjectCommandOutput | undefined | 'short'>(
+        operation,
         key,
         options,
-        (abortSignal) =>
-          this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.spec.bucket, Key: name }), {
-            abortSignal,
-          }),
-        (error) => (s3CodeOf(error) === 'NoSuchKey' || httpStatusOf(error) === 404 ? undefined : NOT_HANDLED),
+        (abortSignal) => this.client.send(new this.sdk.GetObjectCommand(input), { abortSignal }),
+        (error) =>
+          s3CodeOf(error) === 'NoSuchKey' || httpStatusOf(error) === 404
+            ? undefined
+            : range && (httpStatusOf(error) === 416 || s3CodeOf(error) === 'InvalidRange')
+              ? 'short'
+              : NOT_HANDLED,
       );
       if (response === undefined) {
         return undefined;
       }
-      let body: Uint8Array | undefined;
-      let problem: string;
+      // A range past the end is read again too: on a server that writes in place, the object may be being replaced.
+      let problem: string | StoreError;
       try {
-        body = await abortable(readBody(response), options?.signal);
-        const expected = response.Metadata?.[S3_CHECKSUM_METADATA];
-        if (expected !== undefined && sha256(body) === expected) {
+        if (response === 'short') {
+          throw this.endsBefore(key, range, 0);
+        }
+        const body = await abortable(readBody(response), options?.signal);
+        const checksum = response.Metadata?.[S3_CHECKSUM_METADATA];
+        if (range && checksum !== undefined) {
+          const part = askedPart(body, response.ContentRange, range);
+          if (part) {
+            return part;
+          }
+          throw this.endsBefore(key, range, body.byteLength);
+        }
+        if (checksum !== undefined && sha256(body) === checksum) {
           return body;
         }
         problem =
-          expected === undefined
+          checksum === undefined
             ? // A server that writes in place serves an object being written for the first time before its metadata.
               'it has no checksum (it is being written by a server that does not write atomically, or was not written by this store)'
             : 'its body does not match its checksum (a server that does not write atomically was rewriting it, ' +
@@ -143,12 +189,15 @@ export class S3Store implements ObjectStore {
         if (options?.signal?.aborted) {
           throw options.signal.reason;
         }
-        problem = `its body could not be read (${reasonOf(error)})`;
+        problem = error instanceof StoreError ? error : `its body could not be read (${reasonOf(error)})`;
       }
       if (read >= S3_TORN_READ_ATTEMPTS) {
+        if (problem instanceof StoreError) {
+          throw problem;
+        }
         throw new StoreError(
-          `get ${key}: ${this.where}: ${problem}, in each of ${read} reads; retry later`,
-          this.info('get', key),
+          `${operation} ${key}: ${this.where}: ${problem}, in each of ${read} reads; retry later`,
+          this.info(operation, key),
         );
       }
       await pause(backoffMs(read, RETRY_BASE_MS, RETRY_CAP_MS), options?.signal);
@@ -367,6 +416,19 @@ export class S3Store implements ObjectStore {
     };
   }
 
+  private endsBefore(
+    key: string,
+    range: { offset: number; length: number } | undefined,
+    got: number,
+  ): StoreError {
+    const { offset = 0, length = 0 } = range ?? {};
+    return new StoreError(
+      `getRange ${key}: ${this.where}: the object ends before byte ${offset + length} ` +
+        `(${got} of the ${length} bytes asked for from ${offset})`,
+      this.info('getRange', key),
+    );
+  }
+
   private nameOf(key: string): string {
     return this.spec.prefix + checkKey(key);
   }
@@ -408,6 +470,24 @@ export class S3Store implements ObjectStore {
   private info(operation: string, key?: string) {
     return { kind: this.kind, location: this.location, operation, key };
   }
+}
+
+/**
+ * The range asked for, out of what the server sent for it: the range
+ * itself, or a larger part that holds it (s3rver sends the whole object for
+ * `bytes=0-0`; some servers ignore ranges and send it all, with no
+ * Content-Range). Undefined when what was sent does not hold it all.
+ */
+function askedPart(
+  body: Uint8Array,
+  contentRange: string | undefined,
+  range: { offset: number; length: number },
+): Uint8Array | undefined {
+  const start = contentRange === undefined ? 0 : Number(/^bytes (\d+)-/.exec(contentRange)?.[1]);
+  const from = range.offset - start;
+  return Number.isSafeInteger(from) && from >= 0 && body.byteLength >= from + range.length
+    ? body.subarray(from, from + range.length)
+    : undefined;
 }
 
 async function readBody(response: GetObjectCommandOutput): Promise<Uint8Array> {
