@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { FSWatcher, mkdirSync, promises as fs, watch as watchDirectory } from 'node:fs';
 import * as path from 'node:path';
 
-import { StoreError } from './errors';
+import { rangePastEnd, StoreError } from './errors';
 import {
   checkKey,
   checkPrefix,
@@ -109,10 +109,11 @@ export class EmbeddedStore implements ObjectStore {
         read += bytesRead;
       }
       if (read < length) {
-        throw new StoreError(
-          `embedded store ${this.root}: getRange ${key}: the object ends before byte ${offset + length} ` +
-            `(${read} of the ${length} bytes asked for from ${offset})`,
+        throw rangePastEnd(
+          `embedded store ${this.root}`,
           this.info('getRange', key),
+          { offset, length },
+          read,
         );
       }
       return out;

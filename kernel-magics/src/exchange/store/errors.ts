@@ -31,6 +31,25 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * A ranged get past the end of its object (`got` of the `length` bytes
+ * asked for from `offset`): the reader's idea of the object's layout is not
+ * the writer's. `where` names the store for the message.
+ */
+export function rangePastEnd(
+  where: string,
+  info: StoreErrorInfo,
+  range: { offset: number; length: number },
+  got: number,
+): StoreError {
+  const { offset, length } = range;
+  return new StoreError(
+    `getRange ${info.key}: ${where}: the object ends before byte ${offset + length} ` +
+      `(${got} of the ${length} bytes asked for from ${offset})`,
+    info,
+  );
+}
+
 /** The store cannot be reached (refused, closed, gone away) within the call's bounds. */
 export class StoreUnavailableError extends StoreError {
   override name = 'StoreUnavailableError';

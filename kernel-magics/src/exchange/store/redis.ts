@@ -25,7 +25,7 @@
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 
 import { abortable, reasonOf } from './calls';
-import { StoreError, StoreTimeoutError, StoreUnavailableError } from './errors';
+import { rangePastEnd, StoreError, StoreTimeoutError, StoreUnavailableError } from './errors';
 import {
   checkKey,
   checkPrefix,
@@ -155,10 +155,11 @@ export class RedisStore implements ObjectStore {
     ) {
       return undefined;
     }
-    throw new StoreError(
-      `getRange ${key}: the object on Redis at ${this.spec.host}:${this.spec.port} ends before byte ` +
-        `${offset + length} (${value.byteLength} of the ${length} bytes asked for from ${offset})`,
+    throw rangePastEnd(
+      `Redis at ${this.spec.host}:${this.spec.port}`,
       this.info('getRange', key),
+      { offset, length },
+      value.byteLength,
     );
   }
 

@@ -35,7 +35,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import { abortable, backoffMs, pause, reasonOf } from './calls';
-import { StoreError } from './errors';
+import { rangePastEnd, StoreError } from './errors';
 import { checkKey, checkPrefix, checkRange, ObjectStore, StoreCallOptions } from './object-store';
 import { S3_DELETE_BATCH, S3_LIST_PAGE } from './requests';
 import { s3ClientConfig, S3ClientOptions } from './s3-client';
@@ -164,8 +164,11 @@ export class S3Store implements ObjectStore {
       // A range past the end is read again too: on a server that writes in place, the object may be being replaced.
       let problem: string | StoreError;
       try {
+        if (response === 'short' && range) {
+          throw rangePastEnd(this.where, this.info('getRange', key), range, 0);
+        }
         if (response === 'short') {
-          throw this.endsBefore(key, range, 0);
+          throw new Error('unreachable: only a ranged get is answered past the end');
         }
         const body = await abortable(readBody(response), options?.signal);
         const checksum = response.Metadata?.[S3_CHECKSUM_METADATA];
@@ -174,7 +177,7 @@ export class S3Store implements ObjectStore {
           if (part) {
             return part;
           }
-          throw this.endsBefore(key, range, body.byteLength);
+          throw rangePastEnd(this.where, this.info('getRange', key), range, body.byteLength);
         }
         if (checksum !== undefined && sha256(body) === checksum) {
           return body;
@@ -414,19 +417,6 @@ export class S3Store implements ObjectStore {
       ContentLength: body.byteLength,
       Metadata: { [S3_CHECKSUM_METADATA]: sha256(body) },
     };
-  }
-
-  private endsBefore(
-    key: string,
-    range: { offset: number; length: number } | undefined,
-    got: number,
-  ): StoreError {
-    const { offset = 0, length = 0 } = range ?? {};
-    return new StoreError(
-      `getRange ${key}: ${this.where}: the object ends before byte ${offset + length} ` +
-        `(${got} of the ${length} bytes asked for from ${offset})`,
-      this.info('getRange', key),
-    );
   }
 
   private nameOf(key: string): string {
