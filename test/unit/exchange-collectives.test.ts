@@ -94,6 +94,10 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     if (strategy === 'scatter-reduce') {
       expect(rangeless.count('put', /\/sr\/0\/\d+\/from-\d+$/)).toBe(workers * (workers - 1));
     }
+    if (strategy === 'parameter-server') {
+      // Four shards (the default with four workers), one object each per worker.
+      expect(rangeless.count('put', /\/ps\/0\/\d+\/from-\d+$/)).toBe(workers * 4);
+    }
   });
 
   test('codec none on small integers: the float64 mean, tolerance 0', async () => {

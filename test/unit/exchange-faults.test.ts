@@ -151,10 +151,19 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
     expectExact(means, 4, 3);
   });
 
-  test('parameter server, a worker dies after pushing one shard of round 2', async () => {
+  test('parameter server, a worker dies after pushing round 2', async () => {
     const means = await crashAndRestart('crash-ps', 'parameter-server', 4, 4, 3, 2, {
       operation: 'put',
-      key: /\/ps\/2\/0\/from-3$/,
+      key: /\/ps\/2\/from-3$/,
+      when: 'after',
+    });
+    expectExact(means, 4, 4);
+  });
+
+  test('parameter server, a worker dies while reading a shard of round 2 to reduce it', async () => {
+    const means = await crashAndRestart('crash-ps-read', 'parameter-server', 4, 4, 1, 2, {
+      operation: 'getRange',
+      key: /\/ps\/2\/from-\d$/,
       when: 'after',
     });
     expectExact(means, 4, 4);

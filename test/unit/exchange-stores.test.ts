@@ -40,13 +40,14 @@ const EXPECTED_VECTORS: Record<ExchangeStrategy, number> = {
 /**
  * Objects every worker together writes in one round: all-reduce's W - 1
  * vectors and one mean; scatter-reduce's W packed contributions (each read
- * by range) and W shard means; the parameter server's W x 4 shards and 4
- * means (its owners reduce, so no claims).
+ * by range) and W shard means; the parameter server's W packed pushes (each
+ * read by range, synchronous rounds) and 4 means (its owners reduce, so no
+ * claims).
  */
 const EXPECTED_PUTS: Record<ExchangeStrategy, number> = {
   allreduce: WORKERS,
   'scatter-reduce': 2 * WORKERS,
-  'parameter-server': 4 * WORKERS + 4,
+  'parameter-server': WORKERS + 4,
 };
 
 /** What stays in the store once the exchange is closed: each round's means, nothing else. */

@@ -9,6 +9,8 @@
  * - `sr/<round>/<shard>/from-<rank>`: scatter-reduce with a codec of varying lengths (`topk`), one
  *   object per piece;
  * - `ps/<round>/<shard>/from-<rank>`, `ps/<round>/<shard>/mean`, `ps/<round>/<shard>/claim`: parameter server;
+ *   `ps/<round>/from-<rank>` a worker's push of every shard packed in one object (synchronous rounds, a
+ *   codec of fixed lengths);
  * - `state/<rank>`: a worker's error-feedback residuals, written when it closes.
  * Round first, then shard: one LIST of a round's prefix shows every part of it.
  */
@@ -68,8 +70,12 @@ export class ExchangeKeys {
 /** The collective a round belongs to, as a key segment. */
 export type RoundKind = 'ar' | 'sr' | 'ps';
 
-/** What a listed key under a round is: a contribution (with its shard and rank) or a mean (with its shard). */
-export type ListedPart = { shard: number; rank: number } | { shard: number; mean: true };
+/**
+ * What a listed key under a round is: a contribution (with its shard and
+ * rank), a mean (with its shard), or a packed contribution to every shard
+ * (with its rank).
+ */
+export type ListedPart = { shard: number; rank: number } | { shard: number; mean: true } | { packed: number };
 
 /** Parses a key listed under `roundPrefix` of an `ar` or `ps` round (undefined for keys that are neither). */
 export function parseListed(kind: RoundKind, roundPrefix: string, key: string): ListedPart | undefined {
@@ -77,6 +83,10 @@ export function parseListed(kind: RoundKind, roundPrefix: string, key: string): 
     return undefined;
   }
   const parts = key.slice(roundPrefix.length).split('/');
+  if (kind !== 'ar' && parts.length === 1) {
+    const rank = parts[0].startsWith(FROM) ? Number(parts[0].slice(FROM.length)) : NaN;
+    return Number.isSafeInteger(rank) ? { packed: rank } : undefined;
+  }
   const shard = kind === 'ar' ? 0 : Number(parts.shift());
   if (!Number.isSafeInteger(shard) || parts.length !== 1) {
     return undefined;

@@ -1,11 +1,13 @@
 /**
- * A worker's packed contribution to a scatter-reduce round: its encoded
- * pieces of every shard but its own, end to end in shard order, as one
- * object. With a codec whose encoded length depends only on the number of
- * floats ({@link Codec.encodedLength}), every reducer knows where its piece
- * starts and reads only that, by range. A worker then writes one object a
- * round instead of one per other worker: W - 1 times fewer files created on
- * the embedded store, and of PUT requests on S3 (billed as 12.5 GETs).
+ * A worker's packed contribution to a round: its encoded pieces of the
+ * shards, end to end in shard order, as one object. Scatter-reduce leaves
+ * out the writer's own shard (it reduces that one itself); the parameter
+ * server keeps every shard (any worker may reduce any shard). With a codec
+ * whose encoded length depends only on the number of floats
+ * ({@link Codec.encodedLength}), every reducer knows where its piece starts
+ * and reads only that, by range. A worker then writes one object a round
+ * instead of one per shard: that many times fewer files created on the
+ * embedded store, and PUT requests on S3 (billed as 12.5 GETs).
  */
 import type { Codec } from '../codecs';
 
@@ -30,7 +32,7 @@ export class PackedLayout {
   /**
    * The layout of shards `bounds` under `codec`; undefined when the codec's
    * lengths vary with the values, or a shard is empty (a vector shorter than
-   * the workers: a piece of no bytes cannot be read by range).
+   * the shards: a piece of no bytes cannot be read by range).
    */
   static of(codec: Codec, bounds: Array<[number, number]>): PackedLayout | undefined {
     const encodedLength = codec.encodedLength?.bind(codec);
@@ -38,21 +40,21 @@ export class PackedLayout {
     return lengths && lengths.every((length) => length > 0) ? new PackedLayout(lengths) : undefined;
   }
 
-  /** Where shard `shard`'s piece is in the contribution of worker `writer` (which leaves its own shard out). */
-  range(writer: number, shard: number): PieceRange {
-    if (shard === writer) {
-      throw new RangeError(`worker ${writer}'s packed contribution has no piece of its own shard`);
+  /** Where shard `shard`'s piece is in a contribution that leaves out shard `without` (none when undefined). */
+  range(shard: number, without?: number): PieceRange {
+    if (shard === without) {
+      throw new RangeError(`a packed contribution without shard ${shard} has no piece of it`);
     }
-    const skipped = writer < shard ? this.lengths[writer] : 0;
+    const skipped = without !== undefined && without < shard ? this.lengths[without] : 0;
     return { offset: this.starts[shard] - skipped, length: this.lengths[shard] };
   }
 
-  /** Worker `writer`'s pieces (one per shard, its own included and left out) as one object. */
-  pack(writer: number, pieces: Uint8Array[]): Uint8Array {
-    const total = this.starts[this.starts.length - 1] - this.lengths[writer];
+  /** `pieces` (one per shard) as one object, leaving out shard `without` (none when undefined). */
+  pack(pieces: Uint8Array[], without?: number): Uint8Array {
+    const total = this.starts[this.starts.length - 1] - (without === undefined ? 0 : this.lengths[without]);
     const out = new Uint8Array(total);
     pieces.forEach((piece, shard) => {
-      if (shard === writer) {
+      if (shard === without) {
         return;
       }
       if (piece.byteLength !== this.lengths[shard]) {
@@ -60,7 +62,7 @@ export class PackedLayout {
           `the codec encoded shard ${shard} in ${piece.byteLength} bytes where its encodedLength says ${this.lengths[shard]}`,
         );
       }
-      out.set(piece, this.range(writer, shard).offset);
+      out.set(piece, this.range(shard, without).offset);
     });
     return out;
   }

@@ -20,6 +20,12 @@
  * first finds all its contributions: each worker lists the round right
  * after its push, so the last to push reduces (of workers that push last
  * together, the one that creates the shard's claim key).
+ * With synchronous rounds (staleness 0), a codec of fixed lengths (`none`,
+ * `fp16`) and a store that reads ranges, a push is one object: the
+ * worker's shards packed end to end, each reducer reading its shard's part
+ * by range (see `packed.ts`); the worker removes it once it has pulled the
+ * round (every shard's mean is then published). Otherwise each shard's part
+ * is an object, removed by the shard's reducer.
  * Either way the mean is published with `putIfAbsent`, so it is written
  * once whatever happens, and a worker pulling a round whose contributions
  * are all there but whose mean is not takes a stateless reduction over
@@ -38,6 +44,7 @@
  *   such round each time: apply a mean only when its `round` is new to you.
  */
 import { describeRanks, ExchangeMismatchError, ExchangeRoundGoneError, MissingWork } from './errors';
+import { PackedLayout } from './packed';
 import { RoundListing } from './ps-listing';
 import { Contribution, decodeChecked, shardBounds } from './reduce';
 import { ExchangeCore, Round } from './round';
@@ -75,6 +82,10 @@ export class ParameterServer {
   /** This worker's encoded shards of round {@link lastPushed} (its part of a reduction it does, not read back). */
   private lastPieces: Uint8Array[] = [];
   private firstPushed: number | undefined;
+  /** Where each shard's part is in a packed push; undefined when pushes are not packed (or none was made yet). */
+  private layout: PackedLayout | undefined;
+  /** Rounds this worker pushed packed and has not removed yet. */
+  private readonly packedPushes = new Set<number>();
 
   constructor(
     private readonly core: ExchangeCore,
@@ -101,12 +112,20 @@ export class ParameterServer {
       const pieces = up
         ? up.encode(codec, v, r, bounds)
         : bounds.map(([a, b]) => codec.encode(v.subarray(a, b)));
-      await Promise.all(
-        pieces.map(async (bytes, s) => {
-          await round.via(`ps:${s}`).put(this.contributionKey(r, s, this.options.rank), bytes, round.call);
-          round.traffic.moved(bounds[s][1] - bounds[s][0]);
-        }),
-      );
+      this.layout = this.packable() ? PackedLayout.of(codec, bounds) : undefined;
+      if (this.layout) {
+        const parts = pieces.map((bytes, s) => ({ node: `ps:${s}`, bytes: bytes.byteLength }));
+        const key = this.core.keys.packed('ps', r, this.options.rank);
+        await round.traffic.putShared(key, this.layout.pack(pieces), parts, round.call);
+        this.packedPushes.add(r);
+      } else {
+        await Promise.all(
+          pieces.map((bytes, s) =>
+            round.via(`ps:${s}`).put(this.contributionKey(r, s, this.options.rank), bytes, round.call),
+          ),
+        );
+      }
+      round.traffic.moved(v.length);
       this.pushedLength = v.length;
       if (r >= this.lastPushed) {
         this.lastPushed = r;
@@ -151,6 +170,11 @@ export class ParameterServer {
         () => this.whoIsMissing(round, lowest),
       );
       const mean = await this.fetchMeans(round, chosen.k, chosen.listing);
+      if (this.packedPushes.delete(chosen.k)) {
+        // Every shard of round k has its mean: no reducer reads this worker's push of it again.
+        const key = this.core.keys.packed('ps', chosen.k, this.options.rank);
+        this.core.cleanups.add(round.via('ps:0').delete(key, round.call));
+      }
       return pulled(mean, chosen.k);
     } finally {
       round.end();
@@ -195,6 +219,16 @@ export class ParameterServer {
         this.report(round);
       }
     }
+  }
+
+  /**
+   * Whether pushes are packed (see the module comment; the codec's lengths
+   * are checked by {@link PackedLayout.of}): only with synchronous rounds,
+   * where a worker's pull of a round tells it that its push of the round
+   * is no longer needed.
+   */
+  private packable(): boolean {
+    return this.options.staleness === 0 && this.core.store.getRange !== undefined;
   }
 
   /** Whether shards are reduced by their owners (see the module comment), not by whoever completes them. */
@@ -341,13 +375,21 @@ export class ParameterServer {
     const { rank, codec } = this.options;
     const floats = this.shardLength(s);
     const meanKey = this.core.keys.mean('ps', k, s);
-    const keys = this.ranks().map((i) => this.contributionKey(k, s, i));
+    const { layout } = this;
+    const keys = this.ranks().map((i) =>
+      layout ? this.core.keys.packed('ps', k, i) : this.contributionKey(k, s, i),
+    );
     const read = await Promise.all(
       this.ranks().map(async (i) => {
         if (i === rank && mine) {
           return { rank: i, bytes: mine };
         }
-        const bytes = await round.via(node).get(keys[i], round.call);
+        const store = round.via(node);
+        const part = layout?.range(s);
+        const bytes =
+          part && store.getRange
+            ? await store.getRange(keys[i], part.offset, part.length, round.call)
+            : await store.get(keys[i], round.call);
         if (bytes) {
           round.traffic.moved(floats ?? codec.floats(bytes));
         }
@@ -375,7 +417,8 @@ export class ParameterServer {
       slotName: `down:ps:${s}`,
       where: this.where(k, s),
       reduced: k,
-      consumed: keys,
+      // A packed push holds the other shards too: its writer removes it once it has pulled the round.
+      consumed: layout ? [] : keys,
     });
   }
 
@@ -392,6 +435,9 @@ export class ParameterServer {
   private async fetchMeans(round: Round, k: number, listing: RoundListing): Promise<Float32Array> {
     const { shards, codec, stragglerS } = this.options;
     const takeoverMs = (stragglerS * 1000) / 4;
+    // Reading packed pushes needs their layout, known once this worker has pushed a vector itself.
+    const canTakeOver =
+      !codec.errorFeedback && (this.pushedLength !== undefined || listing.packed.size === 0);
     const decoded = await Promise.all(
       Array.from({ length: shards }, async (_, s) => {
         const node = `ps:${s}`;
@@ -417,7 +463,7 @@ export class ParameterServer {
               if (got) {
                 return { done: true, value: got };
               }
-              if (!codec.errorFeedback && Date.now() - waitStarted >= takeoverMs) {
+              if (canTakeOver && Date.now() - waitStarted >= takeoverMs) {
                 downloaded = false;
                 return { done: true, value: await this.reduceShard(round, k, s) };
               }

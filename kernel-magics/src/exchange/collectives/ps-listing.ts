@@ -14,6 +14,8 @@ export class RoundListing {
   readonly means = new Set<number>();
   /** Per shard, the ranks whose contribution is there. */
   readonly senders = new Map<number, Set<number>>();
+  /** The ranks whose packed contribution (to every shard) is there. */
+  readonly packed = new Set<number>();
 
   constructor(
     readonly round: number,
@@ -31,7 +33,9 @@ export class RoundListing {
       if (!part) {
         continue;
       }
-      if ('mean' in part) {
+      if ('packed' in part) {
+        listing.packed.add(part.packed);
+      } else if ('mean' in part) {
         listing.means.add(part.shard);
       } else {
         let senders = listing.senders.get(part.shard);
@@ -45,15 +49,25 @@ export class RoundListing {
     return listing;
   }
 
+  /** Worker `rank`'s contribution to shard `s` is there (on its own or packed). */
+  sent(s: number, rank: number): boolean {
+    return this.packed.has(rank) || (this.senders.get(s)?.has(rank) ?? false);
+  }
+
   /** Every worker's contribution to shard `s` is there. */
   allSent(s: number): boolean {
-    return (this.senders.get(s)?.size ?? 0) >= this.workers;
+    for (let rank = 0; rank < this.workers; rank += 1) {
+      if (!this.sent(s, rank)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Worker `rank` has pushed the round: each shard has its contribution, or its mean (contributions are removed once reduced). */
   pushedBy(rank: number): boolean {
     for (let s = 0; s < this.shards; s += 1) {
-      if (!this.means.has(s) && !this.senders.get(s)?.has(rank)) {
+      if (!this.means.has(s) && !this.sent(s, rank)) {
         return false;
       }
     }

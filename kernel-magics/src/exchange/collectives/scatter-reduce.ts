@@ -32,7 +32,7 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
   // Send this worker's part of every other shard.
   if (layout) {
     const parts = others.map((j) => ({ node: `worker:${j}`, bytes: pieces[j].byteLength }));
-    await round.traffic.putShared(keys.packed('sr', r, rank), layout.pack(rank, pieces), parts, round.call);
+    await round.traffic.putShared(keys.packed('sr', r, rank), layout.pack(pieces, rank), parts, round.call);
   } else {
     await Promise.all(
       others.map((j) =>
@@ -53,7 +53,7 @@ export async function scatterReduceRound(round: Round, v: Float32Array): Promise
     rank: i,
     node: me,
     floats: length(rank),
-    range: layout?.range(i, rank),
+    range: layout?.range(rank, i),
   }));
   const meanKey = (j: number): string => keys.mean('sr', r, j);
   const got = await round.collect(
