@@ -175,11 +175,16 @@ describe('S3 under faults', () => {
     expect(proxy.requests - before).toBe(failures + 1);
 
     before = proxy.requests;
+    proxy.slowDown(failures);
+    expect(sha(await store.getRange?.('k', 1000, 5000))).toBe(sha(body.subarray(1000, 6000)));
+    expect(proxy.requests - before).toBe(failures + 1);
+
+    before = proxy.requests;
     proxy.slowDown(1);
     expect(await store.list('')).toEqual(['k']);
     expect(proxy.requests - before).toBe(2);
-    expect(proxy.slowDowns).toBe(2 * failures + 1);
-    expect(store.usage().requests).toEqual({ put: 1, get: 1, list: 1, delete: 0 });
+    expect(proxy.slowDowns).toBe(3 * failures + 1);
+    expect(store.usage().requests).toEqual({ put: 1, get: 2, list: 1, delete: 0 });
   });
 
   it(`fails with a clear StoreError after ${S3_MAX_ATTEMPTS} attempts when every answer is 503`, async () => {
