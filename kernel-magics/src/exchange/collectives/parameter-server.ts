@@ -384,12 +384,7 @@ export class ParameterServer {
         if (i === rank && mine) {
           return { rank: i, bytes: mine };
         }
-        const store = round.via(node);
-        const part = layout?.range(s);
-        const bytes =
-          part && store.getRange
-            ? await store.getRange(keys[i], part.offset, part.length, round.call)
-            : await store.get(keys[i], round.call);
+        const bytes = await round.read(node, keys[i], layout?.range(s));
         if (bytes) {
           round.traffic.moved(floats ?? codec.floats(bytes));
         }

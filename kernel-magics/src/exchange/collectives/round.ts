@@ -158,16 +158,7 @@ export class Round {
   ): Promise<Collected> {
     const found = new Map<string, Uint8Array>();
     const fetch = async (want: Omit<WantedKey, 'rank'>): Promise<void> => {
-      const store = this.via(want.node);
-      let body: Uint8Array | undefined;
-      if (want.range) {
-        if (!store.getRange) {
-          throw new Error('unreachable: a piece is read by range only from a store that reads ranges');
-        }
-        body = await store.getRange(want.key, want.range.offset, want.range.length, this.call);
-      } else {
-        body = await store.get(want.key, this.call);
-      }
+      const body = await this.read(want.node, want.key, want.range);
       if (body) {
         this.traffic.moved(want.floats);
         found.set(want.key, body);
@@ -202,6 +193,21 @@ export class Round {
       async () => (explain ? explain(missingNow()) : missingNow()),
       this.watching(prefix),
     );
+  }
+
+  /**
+   * The object under `key`, or its part `range` (a piece of a packed
+   * contribution), read along the edge towards `node`; undefined when absent.
+   */
+  async read(node: string, key: string, range?: PieceRange): Promise<Uint8Array | undefined> {
+    const store = this.via(node);
+    if (!range) {
+      return store.get(key, this.call);
+    }
+    if (!store.getRange) {
+      throw new Error('unreachable: a piece is read by range only from a store that reads ranges');
+    }
+    return store.getRange(key, range.offset, range.length, this.call);
   }
 
   /**

@@ -33,12 +33,7 @@ export class CountingStore implements ObjectStore {
     const ranged = inner.getRange?.bind(inner);
     this.getRange =
       ranged &&
-      (async (key, offset, length, options) => {
-        this.count('get', 0, 0);
-        const body = await ranged(key, offset, length, options);
-        this.count(undefined, 0, body?.byteLength ?? 0);
-        return body;
-      });
+      ((key, offset, length, options) => this.countedGet(() => ranged(key, offset, length, options)));
   }
 
   async put(key: string, body: Uint8Array, options?: StoreCallOptions): Promise<void> {
@@ -51,11 +46,8 @@ export class CountingStore implements ObjectStore {
     return this.inner.putIfAbsent(key, body, options);
   }
 
-  async get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
-    this.count('get', 0, 0);
-    const body = await this.inner.get(key, options);
-    this.count(undefined, 0, body?.byteLength ?? 0);
-    return body;
+  get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+    return this.countedGet(() => this.inner.get(key, options));
   }
 
   async list(prefix: string, options?: StoreCallOptions): Promise<string[]> {
@@ -79,6 +71,14 @@ export class CountingStore implements ObjectStore {
 
   async close(): Promise<void> {
     // A view: the store belongs to whoever opened it.
+  }
+
+  /** A get or a ranged get: counted when made, its bytes when they arrive. */
+  private async countedGet(read: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined> {
+    this.count('get', 0, 0);
+    const body = await read();
+    this.count(undefined, 0, body?.byteLength ?? 0);
+    return body;
   }
 
   private count(request: keyof StoreUsage['requests'] | undefined, up: number, down: number): void {

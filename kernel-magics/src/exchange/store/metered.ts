@@ -32,13 +32,7 @@ export class MeteredStore implements ObjectStore {
     const ranged = inner.getRange?.bind(inner);
     this.getRange =
       ranged &&
-      ((key, offset, length, options) =>
-        this.counting(async () => {
-          const body = await ranged(key, offset, length, options);
-          this.counted.requests.get += 1;
-          this.counted.bytesDown += body?.byteLength ?? 0;
-          return body;
-        }));
+      ((key, offset, length, options) => this.countedGet(() => ranged(key, offset, length, options)));
   }
 
   get kind() {
@@ -84,12 +78,7 @@ export class MeteredStore implements ObjectStore {
   }
 
   get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
-    return this.counting(async () => {
-      const body = await this.inner.get(key, options);
-      this.counted.requests.get += 1;
-      this.counted.bytesDown += body?.byteLength ?? 0;
-      return body;
-    });
+    return this.countedGet(() => this.inner.get(key, options));
   }
 
   list(prefix: string, options?: StoreCallOptions): Promise<string[]> {
@@ -113,6 +102,16 @@ export class MeteredStore implements ObjectStore {
       this.counted.requests.list += listRequests(this.kind, removed);
       this.counted.requests.delete += deleteRequests(this.kind, removed);
       return removed;
+    });
+  }
+
+  /** A get or a ranged get, counted as one get of the bytes it read. */
+  private countedGet(read: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined> {
+    return this.counting(async () => {
+      const body = await read();
+      this.counted.requests.get += 1;
+      this.counted.bytesDown += body?.byteLength ?? 0;
+      return body;
     });
   }
 

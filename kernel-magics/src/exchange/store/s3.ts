@@ -146,7 +146,7 @@ export class S3Store implements ObjectStore {
       Range: range && `bytes=${range.offset}-${range.offset + range.length - 1}`,
     };
     for (let read = 1; ; read += 1) {
-      const response = await this.run<GetObjectCommandOutput | undefined | 'short'>(
+      const response = await this.run<GetObjectCommandOutput | StoreError | undefined>(
         operation,
         key,
         options,
@@ -155,7 +155,7 @@ export class S3Store implements ObjectStore {
           s3CodeOf(error) === 'NoSuchKey' || httpStatusOf(error) === 404
             ? undefined
             : range && (httpStatusOf(error) === 416 || s3CodeOf(error) === 'InvalidRange')
-              ? 'short'
+              ? rangePastEnd(this.where, this.info(operation, key), range, 0)
               : NOT_HANDLED,
       );
       if (response === undefined) {
@@ -164,11 +164,8 @@ export class S3Store implements ObjectStore {
       // A range past the end is read again too: on a server that writes in place, the object may be being replaced.
       let problem: string | StoreError;
       try {
-        if (response === 'short' && range) {
-          throw rangePastEnd(this.where, this.info('getRange', key), range, 0);
-        }
-        if (response === 'short') {
-          throw new Error('unreachable: only a ranged get is answered past the end');
+        if (response instanceof StoreError) {
+          throw response;
         }
         const body = await abortable(readBody(response), options?.signal);
         const checksum = response.Metadata?.[S3_CHECKSUM_METADATA];
@@ -177,7 +174,7 @@ export class S3Store implements ObjectStore {
           if (part) {
             return part;
           }
-          throw rangePastEnd(this.where, this.info('getRange', key), range, body.byteLength);
+          throw rangePastEnd(this.where, this.info(operation, key), range, body.byteLength);
         }
         if (checksum !== undefined && sha256(body) === checksum) {
           return body;
