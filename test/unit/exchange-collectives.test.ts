@@ -52,7 +52,7 @@ afterEach(async () => {
 });
 
 describe.each(STRATEGIES)('%s', (strategy) => {
-  test.each([4, 8])(
+  test.each([2, 4, 8])(
     'codec none, %i workers, an odd length: the defined float32 mean, bit for bit, on every worker',
     async (workers) => {
       const n = 1001;
@@ -118,87 +118,97 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     }
   });
 
-  test('codec fp16: within 2^-11 of the mean of |x| plus 2^-11 of |mean|, the same on every worker', async () => {
-    const workers = 4;
-    const n = 999;
-    const vector = (rank: number, round: number): Float32Array => vectorOf(n, rank, round, 3);
-    const means = await runRounds(t, { run: 'fp16', workers, strategy, codec: 'fp16' }, 2, vector);
-    for (let round = 0; round < 2; round += 1) {
-      const vs = Array.from({ length: workers }, (_, rank) => vector(rank, round));
-      let worst = 0;
-      let anyError = false;
-      for (let i = 0; i < n; i += 1) {
-        const exact = vs.reduce((s, v) => s + v[i], 0) / workers;
-        const meanAbs = vs.reduce((s, v) => s + Math.abs(v[i]), 0) / workers;
-        const got = means[0][round][i];
-        // Codec bounds (up and down), float32 sums, and the subnormal floor.
-        const bound = 2 ** -11 * meanAbs + 2 ** -11 * Math.abs(exact) + 2 ** -20 * meanAbs + 2 ** -24;
-        worst = Math.max(worst, Math.abs(got - exact) / bound);
-        anyError ||= got !== Math.fround(exact);
+  test.each([2, 4])(
+    'codec fp16, %i workers: within 2^-11 of the mean of |x| plus 2^-11 of |mean|, the same on every worker',
+    async (workers) => {
+      const n = 999;
+      const vector = (rank: number, round: number): Float32Array => vectorOf(n, rank, round, 3);
+      const means = await runRounds(t, { run: 'fp16', workers, strategy, codec: 'fp16' }, 2, vector);
+      for (let round = 0; round < 2; round += 1) {
+        const vs = Array.from({ length: workers }, (_, rank) => vector(rank, round));
+        let worst = 0;
+        let anyError = false;
+        for (let i = 0; i < n; i += 1) {
+          const exact = vs.reduce((s, v) => s + v[i], 0) / workers;
+          const meanAbs = vs.reduce((s, v) => s + Math.abs(v[i]), 0) / workers;
+          const got = means[0][round][i];
+          // Codec bounds (up and down), float32 sums, and the subnormal floor.
+          const bound = 2 ** -11 * meanAbs + 2 ** -11 * Math.abs(exact) + 2 ** -20 * meanAbs + 2 ** -24;
+          worst = Math.max(worst, Math.abs(got - exact) / bound);
+          anyError ||= got !== Math.fround(exact);
+        }
+        expect(worst).toBeLessThanOrEqual(1);
+        expect(anyError).toBe(true); // the codec did round
+        for (let rank = 1; rank < workers; rank += 1) {
+          expect(sameBits(means[rank][round], means[0][round])).toBe(true);
+        }
       }
-      expect(worst).toBeLessThanOrEqual(1);
-      expect(anyError).toBe(true); // the codec did round
-      for (let rank = 1; rank < workers; rank += 1) {
-        expect(sameBits(means[rank][round], means[0][round])).toBe(true);
-      }
-    }
-  });
+    },
+  );
 
-  test('codec topk:0.05 with error feedback: sum of decoded means = sum of exact means - residuals', async () => {
-    const workers = 4;
-    const n = 1003;
-    const rounds = 6;
-    const run = 'topk';
-    const vector = (rank: number, round: number): Float32Array => vectorOf(n, rank, round, 5);
-    const means = await runRounds(t, { run, workers, strategy, codec: 'topk:0.05' }, rounds, vector);
-    // Every worker got the same bits each round.
-    for (let round = 0; round < rounds; round += 1) {
-      for (let rank = 1; rank < workers; rank += 1) {
-        expect(sameBits(means[rank][round], means[0][round])).toBe(true);
-      }
-    }
-    // The residuals the workers saved on close.
-    const keys = new ExchangeKeys('test-run', run);
-    const states = await Promise.all(
-      Array.from({ length: workers }, async (_, rank) => {
-        const bytes = await t.store.get(keys.state(rank));
-        expect(bytes).toBeDefined();
-        return FeedbackState.parse(bytes as Uint8Array, 'test');
-      }),
-    );
-    const downlink = new Float64Array(n);
-    if (strategy === 'allreduce') {
-      downlink.set(states[0].slots.get('down:ar')?.residual ?? []);
-    } else {
-      const parts = strategy === 'scatter-reduce' ? workers : Math.min(workers, 4);
-      shardBounds(n, parts).forEach(([start], j) => {
-        const name = strategy === 'scatter-reduce' ? 'down:sr' : `down:ps:${j}`;
-        const residual = states[j % workers].slots.get(name)?.residual;
-        expect(residual).toBeDefined();
-        downlink.set(residual as Float32Array, start);
-      });
-    }
-    const vectors = Array.from({ length: rounds }, (_, round) =>
-      Array.from({ length: workers }, (_, rank) => vector(rank, round)),
-    );
-    const uplinks = states.map((state) => state.slots.get('up')?.residual ?? new Float32Array(n).fill(NaN));
-    let worst = 0;
-    let residualSize = 0;
-    for (let i = 0; i < n; i += 1) {
-      let decoded = 0;
-      let exact = 0;
+  test.each([2, 4])(
+    'codec topk:0.05 with error feedback, %i workers: sum of decoded means = sum of exact means - residuals',
+    async (workers) => {
+      const n = 1003;
+      const rounds = 6;
+      const run = 'topk';
+      const vector = (rank: number, round: number): Float32Array => vectorOf(n, rank, round, 5);
+      const means = await runRounds(t, { run, workers, strategy, codec: 'topk:0.05' }, rounds, vector);
+      // Every worker got the same bits each round.
       for (let round = 0; round < rounds; round += 1) {
-        decoded += means[0][round][i];
-        for (let rank = 0; rank < workers; rank += 1) exact += vectors[round][rank][i] / workers;
+        for (let rank = 1; rank < workers; rank += 1) {
+          expect(sameBits(means[rank][round], means[0][round])).toBe(true);
+        }
       }
-      let uplink = 0;
-      for (let rank = 0; rank < workers; rank += 1) uplink += uplinks[rank][i] / workers;
-      worst = Math.max(worst, Math.abs(decoded - (exact - uplink - downlink[i])));
-      residualSize = Math.max(residualSize, Math.abs(uplink + downlink[i]));
-    }
-    expect(worst).toBeLessThan(1e-4); // float32 rounding only
-    expect(residualSize).toBeGreaterThan(1); // and the residuals matter: without them it would not hold
-  });
+      // The residuals the workers saved on close.
+      const keys = new ExchangeKeys('test-run', run);
+      const states = await Promise.all(
+        Array.from({ length: workers }, async (_, rank) => {
+          const bytes = await t.store.get(keys.state(rank));
+          expect(bytes).toBeDefined();
+          return FeedbackState.parse(bytes as Uint8Array, 'test');
+        }),
+      );
+      const downlink = new Float64Array(n);
+      if (strategy === 'allreduce') {
+        downlink.set(states[0].slots.get('down:ar')?.residual ?? []);
+        if (workers === 2) {
+          // Both workers take the mean, each with the leader's residual: the two evolved the same.
+          const [first, second] = states.map((state) => state.slots.get('down:ar')?.residual);
+          expect(first).toHaveLength(n);
+          expect(sameBits(second as Float32Array, first as Float32Array)).toBe(true);
+        }
+      } else {
+        const parts = strategy === 'scatter-reduce' ? workers : Math.min(workers, 4);
+        shardBounds(n, parts).forEach(([start], j) => {
+          const name = strategy === 'scatter-reduce' ? 'down:sr' : `down:ps:${j}`;
+          const residual = states[j % workers].slots.get(name)?.residual;
+          expect(residual).toBeDefined();
+          downlink.set(residual as Float32Array, start);
+        });
+      }
+      const vectors = Array.from({ length: rounds }, (_, round) =>
+        Array.from({ length: workers }, (_, rank) => vector(rank, round)),
+      );
+      const uplinks = states.map((state) => state.slots.get('up')?.residual ?? new Float32Array(n).fill(NaN));
+      let worst = 0;
+      let residualSize = 0;
+      for (let i = 0; i < n; i += 1) {
+        let decoded = 0;
+        let exact = 0;
+        for (let round = 0; round < rounds; round += 1) {
+          decoded += means[0][round][i];
+          for (let rank = 0; rank < workers; rank += 1) exact += vectors[round][rank][i] / workers;
+        }
+        let uplink = 0;
+        for (let rank = 0; rank < workers; rank += 1) uplink += uplinks[rank][i] / workers;
+        worst = Math.max(worst, Math.abs(decoded - (exact - uplink - downlink[i])));
+        residualSize = Math.max(residualSize, Math.abs(uplink + downlink[i]));
+      }
+      expect(worst).toBeLessThan(1e-4); // float32 rounding only
+      expect(residualSize).toBeGreaterThan(1); // and the residuals matter: without them it would not hold
+    },
+  );
 });
 
 test('workers on separate store instances of one directory (as separate processes) agree exactly', async () => {
@@ -303,6 +313,29 @@ describe('exchange-round telemetry', () => {
       expect(requests.delete).toBe(event.rank === 0 ? 2 : 0);
       expect(requests.get).toBeGreaterThanOrEqual(event.rank === 0 ? 2 : 1);
     }
+  });
+
+  test("allreduce between two workers: each puts its vector once and reads the other's; no mean is published", async () => {
+    const n = 10;
+    await runRounds(t, { run: 'pair', workers: 2, strategy: 'allreduce' }, 3, (rank, round) =>
+      vectorOf(n, rank, round),
+    );
+    const events = t.ofType('exchange-round').filter((e) => e.exchange === 'pair');
+    expect(events).toHaveLength(6);
+    for (const event of events) {
+      const requests = event.requests as { put: number; get: number; list: number; delete: number };
+      expect(requests.put).toBe(1);
+      expect(requests.delete).toBe(0);
+      expect(requests.list).toBe(0);
+      expect(event.bytesUp).toBe(4 * n);
+      expect(event.bytesDown).toBe(4 * n);
+      expect(event.links).toEqual([{ node: 'worker:0', bytesUp: 4 * n, bytesDown: 4 * n }]);
+    }
+    // Both vectors of every round stay for replays, as a leader's means do; nothing else is written.
+    const keys = (await t.store.list('exchange/')).filter((key) => key.includes('/pair/ar/'));
+    expect(keys.map((key) => key.replace(/^.*\/pair\//, '')).sort()).toEqual(
+      [0, 1, 2].flatMap((round) => [`ar/${round}/from-0`, `ar/${round}/from-1`]),
+    );
   });
 });
 

@@ -112,6 +112,35 @@ describe('a worker that crashes mid-round and is restarted from that round', () 
     expectExact(means, 4, 4);
   });
 
+  test.each<[string, number, CrashPoint]>([
+    [
+      'worker 0, after sending its vector',
+      0,
+      { operation: 'putIfAbsent', key: /\/ar\/2\/from-0$/, when: 'after' },
+    ],
+    [
+      'worker 1, after sending its vector',
+      1,
+      { operation: 'putIfAbsent', key: /\/ar\/2\/from-1$/, when: 'after' },
+    ],
+    [
+      'worker 1, before sending its vector',
+      1,
+      { operation: 'putIfAbsent', key: /\/ar\/2\/from-1$/, when: 'before' },
+    ],
+    [
+      'worker 0, while reading the other vector',
+      0,
+      { operation: 'get', key: /\/ar\/2\/from-1$/, when: 'before' },
+    ],
+  ])(
+    'allreduce between two workers, %s: both get the exact mean of every round',
+    async (_, crashRank, point) => {
+      const means = await crashAndRestart('crash-pair', 'allreduce', 2, 4, crashRank, 2, point);
+      expectExact(means, 2, 4);
+    },
+  );
+
   test('a leader restarted after publishing reuses the mean: it puts nothing in the round', async () => {
     await crashAndRestart('reuse', 'allreduce', 3, 3, 0, 1, {
       operation: 'putIfAbsent',
@@ -204,8 +233,35 @@ test('a vector sent again to a round already reduced changes nothing', async () 
   expect(sameBits(first[2][0], referenceMean([0, 1, 2].map((rank) => vector(rank, 0))))).toBe(true);
 });
 
+test('between two workers, a vector sent again to a round already reduced changes nothing', async () => {
+  const first = await allWorkers(2, async (rank) => {
+    const ex = await t.open({ run: 'again-pair', rank, workers: 2 });
+    return ex.allreduce(vector(rank, 0), { round: 0 });
+  });
+  // Either worker retried with another vector: the vector it sent first is the one reduced.
+  for (const rank of [1, 0]) {
+    const ex = await t.open({ run: 'again-pair', rank, workers: 2 });
+    const again = await ex.allreduce(vector(rank, 99), { round: 0 });
+    expect(sameBits(again, first[0])).toBe(true);
+  }
+  expect(sameBits(first[1], referenceMean([0, 1].map((rank) => vector(rank, 0))))).toBe(true);
+});
+
 describe('timeouts name the missing workers', () => {
   const roundTimeoutS = 0.3;
+
+  test('allreduce between two workers: the one waiting names the other', async () => {
+    const ex = await t.open({ run: 'late-pair', rank: 1, workers: 2, roundTimeoutS });
+    const error = (await ex
+      .allreduce(vector(1, 0), { round: 0 })
+      .catch((e: unknown) => e)) as ExchangeTimeoutError;
+    expect(error).toBeInstanceOf(ExchangeTimeoutError);
+    expect(error.ranks).toEqual([0]);
+    expect(error.message).toBe(
+      'exchange late-pair: worker 0 did not send round 0 within 0.3 s (worker 1 waited); ' +
+        'check their output above, or raise roundTimeoutS',
+    );
+  });
 
   test('allreduce: the leader and a worker both name worker 2', async () => {
     const started = Date.now();
@@ -348,10 +404,10 @@ test('a straggler is reported once per round by each waiting worker, with the ra
   ]);
 });
 
-test('vectors of different lengths: the reducer names the worker', async () => {
+test('vectors of different lengths: the reducer names the worker, the others time out', async () => {
   const results = await Promise.allSettled(
-    [0, 1].map(async (rank) => {
-      const ex = await t.open({ run: 'lengths', rank, workers: 2, roundTimeoutS: 0.5 });
+    [0, 1, 2].map(async (rank) => {
+      const ex = await t.open({ run: 'lengths', rank, workers: 3, roundTimeoutS: 0.5 });
       return ex.allreduce(vectorOf(rank === 1 ? 11 : 10, rank, 0), { round: 0 });
     }),
   );
@@ -362,6 +418,26 @@ test('vectors of different lengths: the reducer names the worker', async () => {
       'every worker must pass vectors of the same length',
   );
   expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ExchangeTimeoutError);
+  expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(ExchangeTimeoutError);
+});
+
+test('vectors of different lengths between two workers: each names the other at once', async () => {
+  const results = await Promise.allSettled(
+    [0, 1].map(async (rank) => {
+      const ex = await t.open({ run: 'lengths-2', rank, workers: 2, roundTimeoutS: 30 });
+      return ex.allreduce(vectorOf(rank === 1 ? 11 : 10, rank, 0), { round: 0 });
+    }),
+  );
+  const reasons = results.map((r) => (r as PromiseRejectedResult).reason as Error);
+  expect(reasons[0]).toBeInstanceOf(ExchangeMismatchError);
+  expect(reasons[0].message).toBe(
+    "worker 1's part of round 0 of exchange lengths-2 holds 11 floats where this worker expects 10: " +
+      'every worker must pass vectors of the same length',
+  );
+  expect(reasons[1]).toBeInstanceOf(ExchangeMismatchError);
+  expect(reasons[1].message).toMatch(
+    /^worker 0's part of round 0 of exchange lengths-2 holds 10 floats where/,
+  );
 });
 
 describe('options and calls that cannot be used', () => {

@@ -4,7 +4,14 @@
  * the mean (with its own vector, which it never sends), encodes it and puts
  * it once; the others wait for it. Every worker returns the decoded mean,
  * the same bits everywhere.
+ *
+ * With two workers the star has one leaf, and the leader's trip back is a
+ * second wait for bytes the leaf could read itself: each worker puts its
+ * vector and reads the other's, and both encode the mean as the leader
+ * would (each keeps the leader's residual, which evolves the same on both).
+ * The same bytes, requests and results, one wait a round instead of two.
  */
+import { ExchangeRoundGoneError } from './errors';
 import { decodeChecked } from './reduce';
 import { Round, WantedKey } from './round';
 
@@ -23,6 +30,9 @@ export async function allreduceRound(round: Round, v: Float32Array): Promise<Flo
   const up = core.feedbackSlot('up');
   const [mine] = up ? up.encode(codec, v, r, [[0, n]]) : [codec.encode(v)];
 
+  if (workers === 2) {
+    return pairRound(round, mine, n);
+  }
   if (rank !== LEADER) {
     await round.via(node).put(keys.contribution('ar', r, 0, rank), mine, round.call);
     round.traffic.moved(n);
@@ -68,5 +78,48 @@ export async function allreduceRound(round: Round, v: Float32Array): Promise<Flo
           where,
           consumed: wanted.map((w) => w.key),
         });
+  return decodeChecked(codec, bytes, n, `the mean of ${where}`);
+}
+
+/**
+ * A round between two workers: put this worker's vector, read the other's,
+ * and take the mean here. Both vectors stay in the store until the run's
+ * keys are removed, as a leader's means do: a retried worker replays its
+ * rounds from them.
+ */
+async function pairRound(round: Round, mine: Uint8Array, n: number): Promise<Float32Array> {
+  const { core, codec } = round;
+  const { rank, run } = core.options;
+  const r = round.round;
+  const other = 1 - rank;
+  const node = `worker:${LEADER}`;
+  const store = round.via(node);
+  const where = `round ${r} of exchange ${run}`;
+  const myKey = core.keys.contribution('ar', r, 0, rank);
+  let sent = mine;
+  if (!(await store.putIfAbsent(myKey, mine, round.call))) {
+    // A replay of a round this worker sent before: the other worker may have reduced what it sent then.
+    const before = await store.get(myKey, round.call);
+    if (!before) {
+      throw new ExchangeRoundGoneError(
+        `this worker's part of ${where} is gone from the store; rerun the exchange from an earlier round`,
+      );
+    }
+    round.traffic.moved(n);
+    sent = before;
+  }
+  round.traffic.moved(n);
+  const theirs = await round.waitFor(node, core.keys.contribution('ar', r, 0, other), n, () =>
+    Promise.resolve({ ranks: [other], action: `send round ${r}` }),
+  );
+  const bytes = round.encodedMean({
+    contributions: [
+      { rank, bytes: sent },
+      { rank: other, bytes: theirs },
+    ],
+    floats: n,
+    slotName: 'down:ar',
+    where,
+  });
   return decodeChecked(codec, bytes, n, `the mean of ${where}`);
 }

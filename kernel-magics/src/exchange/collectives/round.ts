@@ -253,11 +253,8 @@ export class Round {
    * round, not one a worker.
    */
   async reduceAndPublish(reduction: Reduction): Promise<Uint8Array> {
-    const { node, meanKey, contributions, floats, slotName, where } = reduction;
-    const mean = meanOf(this.codec, contributions, floats, where);
-    const slot = this.core.feedbackSlot(slotName);
-    const reduced = reduction.reduced ?? this.round;
-    const [bytes] = slot ? slot.encode(this.codec, mean, reduced, [[0, floats]]) : [this.codec.encode(mean)];
+    const { node, meanKey, floats, where } = reduction;
+    const bytes = this.encodedMean(reduction);
     const store = this.via(node);
     this.traffic.moved(floats);
     if (await store.putIfAbsent(meanKey, bytes, this.call)) {
@@ -273,6 +270,22 @@ export class Round {
     }
     this.traffic.moved(floats);
     return existing;
+  }
+
+  /**
+   * The contributions' mean, encoded as it is published: with the reducer's
+   * residual `slotName` under error feedback. Every worker that encodes the
+   * same contributions with the same residual gets the same bytes.
+   */
+  encodedMean(
+    reduction: Pick<Reduction, 'contributions' | 'floats' | 'slotName' | 'where' | 'reduced'>,
+  ): Uint8Array {
+    const { contributions, floats, slotName, where } = reduction;
+    const mean = meanOf(this.codec, contributions, floats, where);
+    const slot = this.core.feedbackSlot(slotName);
+    const reduced = reduction.reduced ?? this.round;
+    const [bytes] = slot ? slot.encode(this.codec, mean, reduced, [[0, floats]]) : [this.codec.encode(mean)];
+    return bytes;
   }
 
   /** Lists `prefix` and returns which of `ranks` have no contribution key there (ascending). */
