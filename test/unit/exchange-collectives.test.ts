@@ -77,6 +77,27 @@ describe.each(STRATEGIES)('%s', (strategy) => {
     expect(means).toHaveLength(3 * (strategy === 'allreduce' ? 1 : 4));
   });
 
+  test.each([2, 4])(
+    '%i workers: keptBytes, summed over the workers, is every byte the rounds leave in the store',
+    async (workers) => {
+      const run = `kept-${workers}`;
+      const kept = await allWorkers(workers, async (rank) => {
+        const ex = await t.open({ run, rank, workers, strategy });
+        for (let round = 0; round < 3; round += 1) {
+          await step(ex, strategy, vectorOf(50, rank, round), round);
+        }
+        await ex.close();
+        return ex.keptBytes;
+      });
+      const keys = await t.store.list(`exchange/test-run/${run}/`);
+      const bodies = await Promise.all(keys.map((key) => t.store.get(key)));
+      const stored = bodies.reduce((sum, body) => sum + (body?.byteLength ?? 0), 0);
+      // Three rounds of 50 floats (codec none) kept once, or twice by a pair.
+      expect(stored).toBe(3 * 50 * 4 * (strategy === 'allreduce' && workers === 2 ? 2 : 1));
+      expect(kept.reduce((sum, bytes) => sum + bytes, 0)).toBe(stored);
+    },
+  );
+
   test("over a store that cannot read ranges (one of the user's making): exact, each piece an object of its own", async () => {
     const workers = 4;
     const rangeless = new CountingStore(t.store, { ranges: false });

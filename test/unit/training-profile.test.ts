@@ -109,7 +109,9 @@ function classes(count: number, seed: number): { xs: tf.Tensor; ys: tf.Tensor } 
 }
 
 /** A new training's starting checkpoint: a small compiled model saved as version 1 of a fresh name. */
-async function startTraining(): Promise<{ trainId: string; name: string }> {
+async function startTraining(
+  optimizer = (): tf.Optimizer => tf.train.adam(0.05),
+): Promise<{ trainId: string; name: string }> {
   const trainId = randomUUID();
   const name = `profile-test-${trainId.slice(0, 8)}`;
   const model = tf.sequential({
@@ -127,7 +129,7 @@ async function startTraining(): Promise<{ trainId: string; name: string }> {
       }),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: optimizer(), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   writeCheckpointRecord(model, {
     format: CHECKPOINT_FORMAT,
     trainId,
@@ -328,3 +330,66 @@ async function checkpointWeights(name: string, version: number | undefined): Pro
     model.dispose();
   }
 }
+
+describe("what a segment's exchange rounds keep in the store", () => {
+  /** A round of this model keeps its 51-float mean twice (2 workers: each one's vector): 408 bytes. */
+  const KEPT_A_ROUND = 2 * 51 * 4;
+
+  /** Runs segments from the start until the training is done; each segment's outcome (rank 0's). */
+  async function trainInSegments(
+    training: { trainId: string; name: string },
+    over: Partial<SegmentSpec>,
+  ): Promise<Array<{ outcome: SegmentOutcome; keptKeys: number }>> {
+    const segments: Array<{ outcome: SegmentOutcome; keptKeys: number }> = [];
+    let spec = segmentSpec(training, { untilEpoch: 2, epochs: 2, ...over });
+    for (let guard = 0; guard < 20; guard += 1) {
+      const runId = newInvocation().runId;
+      invocation = { ...newInvocation(), runId };
+      const outcomes = await Promise.all(
+        Array.from({ length: spec.workers }, (_, rank) => trainingWorker(spec, rank)),
+      ).finally(() => (invocation = undefined));
+      // The gradients' rounds this segment left under its run (the kernel removes them when the run ends).
+      const kept = await sharedStore(storeUrl).list(`exchange/${runId}/grads/`);
+      segments.push({ outcome: outcomes[0], keptKeys: kept.length });
+      if (outcomes[0].end === 'done') {
+        return segments;
+      }
+      const { position, version, carried } = outcomes[0];
+      spec = { ...spec, start: position, version: version ?? spec.version, carried };
+      // Both ranks run in this process, which holds one model: each loads the checkpoint, as new environments do.
+      releaseHeldModel();
+    }
+    throw new Error('the training did not end in 20 segments');
+  }
+
+  it('stops at the first control point past the limit, after a checkpoint, and the next segments train on to the same weights', async () => {
+    const sgd = (): tf.Optimizer => tf.train.sgd(0.1);
+    const reference = await startTraining(sgd);
+    const whole = await trainInSegments(reference, {});
+    // 6 steps an epoch, 2 epochs: one segment under the default limit, 12 rounds kept.
+    expect(whole).toHaveLength(1);
+    expect(whole[0].keptKeys).toBe(2 * 12);
+
+    const limited = await startTraining(sgd);
+    // Past the limit after 2 rounds (and their control round): with control points every 2 steps, a segment
+    // runs 2 steps, or up to an epoch's end.
+    const limitMb = (1.5 * KEPT_A_ROUND) / 2 ** 20;
+    const segments = await trainInSegments(limited, { storeLimitMb: limitMb, controlEvery: 2 });
+    expect(segments.map((s) => s.outcome.end)).toEqual(['time', 'time', 'time', 'time', 'time', 'done']);
+    expect(segments.map((s) => s.outcome.position)).toEqual([
+      { epoch: 0, step: 2 },
+      { epoch: 0, step: 4 },
+      { epoch: 1, step: 0 },
+      { epoch: 1, step: 2 },
+      { epoch: 1, step: 4 },
+      { epoch: 2, step: 0 },
+    ]);
+    for (const segment of segments) {
+      expect(segment.keptKeys).toBe(2 * 2);
+    }
+    const last = segments[segments.length - 1].outcome;
+    expect(await checkpointWeights(limited.name, last.version)).toEqual(
+      await checkpointWeights(reference.name, whole[0].outcome.version),
+    );
+  });
+});

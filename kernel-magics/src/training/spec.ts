@@ -8,6 +8,9 @@ import type { EpochRecord, EpochSums, TrainingPosition } from './epochs';
 import type { DatasetRef } from './datasets/layout';
 import type { AccuracyKind } from './worker/trainable';
 
+/** MiB of exchange rounds a segment keeps in the store before it stops at a control point (see `storeLimitMb`). */
+export const DEFAULT_SEGMENT_STORE_MB = 1024;
+
 /** One segment: the workers run from a checkpoint until `untilEpoch`, or until their time is nearly up. */
 export interface SegmentSpec {
   trainId: string;
@@ -41,6 +44,14 @@ export interface SegmentSpec {
   cpuMemoryMb?: number;
   /** Steps between control rounds (where workers agree to stop and rank 0 reports progress). */
   controlEvery: number;
+  /**
+   * MiB the segment's exchange rounds may keep in the store (the means, which
+   * retried workers replay from, stay until the segment's run ends): at the
+   * first control point past it the workers stop after a checkpoint, as
+   * before a timeout, and the next segment goes on. Absent:
+   * {@link DEFAULT_SEGMENT_STORE_MB}.
+   */
+  storeLimitMb?: number;
   /** The tfjs backend to use; absent: tfjs-node when installed, else wasm. */
   tfBackend?: 'tensorflow' | 'wasm' | 'cpu';
   /** How accuracy is counted (absent: the model reports no accuracy). */

@@ -97,7 +97,9 @@ async function pairRound(round: Round, mine: Uint8Array, n: number): Promise<Flo
   const where = `round ${r} of exchange ${run}`;
   const myKey = core.keys.contribution('ar', r, 0, rank);
   let sent = mine;
-  if (!(await store.putIfAbsent(myKey, mine, round.call))) {
+  if (await store.putIfAbsent(myKey, mine, round.call)) {
+    core.kept.bytes += mine.byteLength;
+  } else {
     // A replay of a round this worker sent before: the other worker may have reduced what it sent then.
     const before = await store.get(myKey, round.call);
     if (!before) {

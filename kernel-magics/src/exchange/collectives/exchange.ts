@@ -97,6 +97,16 @@ export class Exchange {
   }
 
   /**
+   * Bytes this worker has written that stay in the store until the run's
+   * keys are removed (when the run ends): the means it published and, with
+   * two workers, its all-reduce vectors. Retried workers replay rounds from
+   * them; a long loop can stop at a checkpoint before they grow too big.
+   */
+  get keptBytes(): number {
+    return this.core.kept.bytes;
+  }
+
+  /**
    * The element-wise mean of every worker's `v` for this round, through a
    * leader (worker 0). Every worker gets the same bits.
    */
@@ -289,6 +299,7 @@ async function openExchange(options: ExchangeOptions, resolveStore: StoreResolve
     feedbackSlot: (name: string): FeedbackSlot | undefined => state?.slot(name),
     emit: (type, data) => sink(type, data as JsonObject),
     cleanups: new Cleanups(),
+    kept: { bytes: 0 },
   };
   // The kernel learns which invocation is which rank: a straggler report names ranks, and the
   // kernel replaces invocations.

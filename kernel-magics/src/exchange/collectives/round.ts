@@ -38,6 +38,12 @@ export interface ExchangeCore {
   emit(type: string, data: { [key: string]: unknown }): void;
   /** Removals the round does not wait for (awaited before the exchange's next call and at close). */
   readonly cleanups: Cleanups;
+  /**
+   * Bytes this worker wrote that stay in the store until the run's keys are
+   * removed (the means it published, a pair's vectors): a retried worker
+   * replays its rounds from them.
+   */
+  readonly kept: { bytes: number };
 }
 
 /** What {@link Round.reduceAndPublish} reduces and where it publishes it. */
@@ -258,6 +264,7 @@ export class Round {
     const store = this.via(node);
     this.traffic.moved(floats);
     if (await store.putIfAbsent(meanKey, bytes, this.call)) {
+      this.core.kept.bytes += bytes.byteLength;
       // Counted now (the store view counts a request when it is made), finished in the background.
       this.core.cleanups.add(Promise.all(reduction.consumed.map((key) => store.delete(key, this.call))));
       return bytes;

@@ -24,6 +24,7 @@ import { currentInvocation } from '../../runtime/program/context';
 import type { ReportedStore } from '../../state/reported-store';
 import type { EpochSchedule } from '../schedule';
 import {
+  DEFAULT_SEGMENT_STORE_MB,
   EpochSums,
   SegmentOutcome,
   SegmentSpec,
@@ -277,6 +278,7 @@ class SegmentLoop {
       wantsToStop ? 1 : 0,
       budgetSpent ? 1 : 0,
       this.billedSinceLastControl(),
+      this.keptMb(),
     );
     const mean = await this.parts.control.allreduce(vector, { round: this.controlRound });
     this.controlRound += 1;
@@ -289,10 +291,20 @@ class SegmentLoop {
       valLossSum: mean[3] * workers,
       valCorrect: Math.round(mean[4] * workers),
       valSamples: Math.round(mean[5] * workers),
-      stop: mean[6] > 0 || mean[7] > 0,
+      // Every worker gets the same mean, so every worker decides the same.
+      stop: mean[6] > 0 || mean[7] > 0 || mean[9] * workers >= this.storeLimitMb,
       stopForBudget: mean[7] > 0,
       workerSeconds: (mean[8] * workers) / 1000,
     };
+  }
+
+  /** MiB this worker's exchanges keep in the store until the segment's run ends. */
+  private keptMb(): number {
+    return (this.parts.grads.keptBytes + this.parts.control.keptBytes) / 2 ** 20;
+  }
+
+  private get storeLimitMb(): number {
+    return this.spec.storeLimitMb ?? DEFAULT_SEGMENT_STORE_MB;
   }
 
   /** ms this worker's invocation was billed for since the last control round (the round's share of its bill). */
@@ -412,7 +424,7 @@ interface ControlSums {
   valLossSum: number;
   valCorrect: number;
   valSamples: number;
-  /** Some worker asked to stop (its time, or the budget). */
+  /** Some worker asked to stop (its time, or the budget), or the rounds kept in the store reached the limit. */
   stop: boolean;
   /** Some worker found that another epoch would pass the budget. */
   stopForBudget: boolean;
