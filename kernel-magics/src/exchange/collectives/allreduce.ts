@@ -11,7 +11,6 @@
  * would (each keeps the leader's residual, which evolves the same on both).
  * The same bytes, requests and results, one wait a round instead of two.
  */
-import { ExchangeRoundGoneError } from './errors';
 import { decodeChecked } from './reduce';
 import { Round, WantedKey } from './round';
 
@@ -31,7 +30,7 @@ export async function allreduceRound(round: Round, v: Float32Array): Promise<Flo
   const [mine] = up ? up.encode(codec, v, r, [[0, n]]) : [codec.encode(v)];
 
   if (workers === 2) {
-    return pairRound(round, mine, n);
+    return pairRound(round, node, mine, n, where);
   }
   if (rank !== LEADER) {
     await round.via(node).put(keys.contribution('ar', r, 0, rank), mine, round.call);
@@ -85,32 +84,27 @@ export async function allreduceRound(round: Round, v: Float32Array): Promise<Flo
  * A round between two workers: put this worker's vector, read the other's,
  * and take the mean here. Both vectors stay in the store until the run's
  * keys are removed, as a leader's means do: a retried worker replays its
- * rounds from them.
+ * rounds from them, reducing the vector it sent first (the other worker may
+ * have reduced that one already).
  */
-async function pairRound(round: Round, mine: Uint8Array, n: number): Promise<Float32Array> {
+async function pairRound(
+  round: Round,
+  node: string,
+  mine: Uint8Array,
+  n: number,
+  where: string,
+): Promise<Float32Array> {
   const { core, codec } = round;
-  const { rank, run } = core.options;
+  const { rank } = core.options;
   const r = round.round;
   const other = 1 - rank;
-  const node = `worker:${LEADER}`;
-  const store = round.via(node);
-  const where = `round ${r} of exchange ${run}`;
-  const myKey = core.keys.contribution('ar', r, 0, rank);
-  let sent = mine;
-  if (await store.putIfAbsent(myKey, mine, round.call)) {
-    core.kept.bytes += mine.byteLength;
-  } else {
-    // A replay of a round this worker sent before: the other worker may have reduced what it sent then.
-    const before = await store.get(myKey, round.call);
-    if (!before) {
-      throw new ExchangeRoundGoneError(
-        `this worker's part of ${where} is gone from the store; rerun the exchange from an earlier round`,
-      );
-    }
-    round.traffic.moved(n);
-    sent = before;
-  }
-  round.traffic.moved(n);
+  const { bytes: sent } = await round.putOnce(
+    node,
+    core.keys.contribution('ar', r, 0, rank),
+    mine,
+    n,
+    `this worker's part of ${where} is gone from the store`,
+  );
   const theirs = await round.waitFor(node, core.keys.contribution('ar', r, 0, other), n, () =>
     Promise.resolve({ ranks: [other], action: `send round ${r}` }),
   );

@@ -260,23 +260,47 @@ export class Round {
    */
   async reduceAndPublish(reduction: Reduction): Promise<Uint8Array> {
     const { node, meanKey, floats, where } = reduction;
-    const bytes = this.encodedMean(reduction);
-    const store = this.via(node);
-    this.traffic.moved(floats);
-    if (await store.putIfAbsent(meanKey, bytes, this.call)) {
-      this.core.kept.bytes += bytes.byteLength;
+    const { bytes, published } = await this.putOnce(
+      node,
+      meanKey,
+      this.encodedMean(reduction),
+      floats,
+      `${where} was reduced by another worker but its mean is gone from the store`,
+    );
+    if (published) {
+      const store = this.via(node);
       // Counted now (the store view counts a request when it is made), finished in the background.
       this.core.cleanups.add(Promise.all(reduction.consumed.map((key) => store.delete(key, this.call))));
-      return bytes;
     }
-    const existing = await store.get(meanKey, this.call);
+    return bytes;
+  }
+
+  /**
+   * Puts `bytes` under `key` unless something is there already (an earlier
+   * call of the round, or another worker), and resolves to what is there
+   * afterwards: this worker's bytes when it `published` them (then counted
+   * as kept), else the bytes found. `gone` says, for the error, what was
+   * there and vanished.
+   */
+  async putOnce(
+    node: string,
+    key: string,
+    bytes: Uint8Array,
+    floats: number,
+    gone: string,
+  ): Promise<{ bytes: Uint8Array; published: boolean }> {
+    const store = this.via(node);
+    this.traffic.moved(floats);
+    if (await store.putIfAbsent(key, bytes, this.call)) {
+      this.core.kept.bytes += bytes.byteLength;
+      return { bytes, published: true };
+    }
+    const existing = await store.get(key, this.call);
     if (!existing) {
-      throw new ExchangeRoundGoneError(
-        `${where} was reduced by another worker but its mean is gone from the store; rerun the exchange from an earlier round`,
-      );
+      throw new ExchangeRoundGoneError(`${gone}; rerun the exchange from an earlier round`);
     }
     this.traffic.moved(floats);
-    return existing;
+    return { bytes: existing, published: false };
   }
 
   /**
